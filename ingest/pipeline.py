@@ -1,0 +1,224 @@
+"""Ingest files into the store: incremental by content hash, one transaction per document.
+
+Files are parsed one ahead in a worker thread while the current one is embedded, and only one
+parsed document waits in memory at a time, so a folder of hundreds of PDFs streams through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.chunking import chunk_document
+from ingest.document import LoadedDocument
+from ingest.embedder import Embedder
+from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.store import Store
+from meditron_rag.errors import LoadError, MeditronRagError
+
+SIDECAR_SUFFIX = ".meta.yaml"
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # "added", "replaced", "unchanged", "failed"
+    document_id: str = ""
+    reason: str = ""
+    pages: int = 0
+    chunks: int = 0
+
+
+@dataclass
+class IngestReport:
+    """What one ingest did, file by file, with totals a script can read."""
+
+    files: list[FileResult] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def count(self, status: str) -> int:
+        return sum(1 for f in self.files if f.status == status)
+
+    @property
+    def pages(self) -> int:
+        return sum(f.pages for f in self.files if f.status in ("added", "replaced"))
+
+    @property
+    def chunks(self) -> int:
+        return sum(f.chunks for f in self.files if f.status in ("added", "replaced"))
+
+    def summary(self) -> str:
+        done = self.count("added") + self.count("replaced")
+        rate = f", {self.pages / self.seconds:.1f} pages/s" if self.seconds and done else ""
+        return (
+            f"{done} ingested ({self.count('added')} new, {self.count('replaced')} replaced), "
+            f"{self.count('unchanged')} unchanged, {self.count('failed')} failed"
+            + (f", {len(self.removed)} removed" if self.removed else "")
+            + f": {self.pages} pages, {self.chunks} chunks in {self.seconds:.1f} s{rate}"
+        )
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "files": [f.__dict__ for f in self.files],
+            "removed": self.removed,
+            "added": self.count("added"),
+            "replaced": self.count("replaced"),
+            "unchanged": self.count("unchanged"),
+            "failed": self.count("failed"),
+            "pages": self.pages,
+            "chunks": self.chunks,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+Progress = Callable[[FileResult, int, int], None]
+
+
+def discover(paths: Iterable[Path]) -> list[Path]:
+    """Files to ingest: given files as they are, folders walked for supported suffixes."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                parts = child.relative_to(path).parts
+                if any(p.startswith(".") for p in parts) or child.name.endswith(SIDECAR_SUFFIX):
+                    continue
+                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
+                    found.append(child.resolve())
+        elif path.exists():
+            found.append(path.resolve())
+        else:
+            raise MeditronRagError(f"{path} does not exist.")
+    return found
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
+    if sidecar.exists():
+        digest.update(sidecar.read_bytes())
+    return digest.hexdigest()
+
+
+def slug(name: str) -> str:
+    """A document id a user can type: the file stem, lower-case, dashes."""
+    text = re.sub(r"[^a-z0-9]+", "-", Path(name).stem.lower()).strip("-")
+    return text[:80] or "document"
+
+
+def embedding_text(title: str, section: str, text: str) -> str:
+    """What is embedded for a chunk: its text behind a short header naming where it stands.
+
+    The header lets a passage that never repeats its topic ("Screen every two years") still
+    match a question about that topic; the stored chunk text stays verbatim.
+    """
+    header = " > ".join(part for part in (title, section) if part)
+    return f"{header}\n{text}" if header else text
+
+
+@dataclass
+class _Parsed:
+    path: Path
+    sha256: str
+    size_bytes: int = 0
+    document: LoadedDocument | None = None
+    error: str = ""
+
+
+def _parse(path: Path, store: Store, max_bytes: int) -> _Parsed:
+    try:
+        sha, size = file_hash(path), path.stat().st_size
+    except OSError as exc:
+        return _Parsed(path, "", error=f"cannot read file ({exc.strerror or exc})")
+    known = store.document_by_path(str(path))
+    if known is not None and known.sha256 == sha:
+        return _Parsed(path, sha, size)
+    try:
+        return _Parsed(path, sha, size, document=load_document(path, max_bytes=max_bytes))
+    except LoadError as exc:
+        return _Parsed(path, sha, size, error=exc.reason)
+    except OSError as exc:
+        return _Parsed(path, sha, size, error=f"cannot read file ({exc.strerror or exc})")
+
+
+def _prefetch(paths: list[Path], store: Store, max_bytes: int) -> Iterator[_Parsed]:
+    """Parse the next file while the caller embeds the current one."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
+        pending: Future[_Parsed] | None = None
+        for i in range(len(paths)):
+            current = pending or pool.submit(_parse, paths[i], store, max_bytes)
+            pending = pool.submit(_parse, paths[i + 1], store, max_bytes) if i + 1 < len(
+                paths) else None
+            yield current.result()
+
+
+def ingest(
+    paths: Iterable[Path],
+    store: Store,
+    embedder: Embedder,
+    chunk_tokens: int,
+    overlap_tokens: int,
+    prune: bool = False,
+    max_bytes: int = 200 * 1024 * 1024,
+    progress: Progress | None = None,
+) -> IngestReport:
+    """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
+    whose file under one of the given folders is gone. The caller holds `store.writing()`."""
+    started = time.perf_counter()
+    roots = [Path(p) for p in paths]
+    files = discover(roots)
+    report = IngestReport()
+    chunk_tokens = min(chunk_tokens, embedder.max_tokens)
+    for n, parsed in enumerate(_prefetch(files, store, max_bytes), start=1):
+        result = _store_one(parsed, store, embedder, chunk_tokens, overlap_tokens)
+        report.files.append(result)
+        if progress:
+            progress(result, n, len(files))
+    if prune:
+        folders = [str(r.resolve()) for r in roots if r.is_dir()]
+        for doc in store.documents():
+            inside = any(doc.path.startswith(f.rstrip("/") + "/") for f in folders)
+            if inside and not Path(doc.path).exists():
+                store.remove_document(doc.id)
+                report.removed.append(doc.id)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _store_one(
+    parsed: _Parsed, store: Store, embedder: Embedder, chunk_tokens: int, overlap_tokens: int
+) -> FileResult:
+    path = str(parsed.path)
+    if parsed.error:
+        return FileResult(path, "failed", reason=parsed.error)
+    known = store.document_by_path(path)
+    if parsed.document is None and known is not None:
+        return FileResult(path, "unchanged", known.id, pages=known.pages, chunks=known.chunk_count)
+    doc = parsed.document
+    assert doc is not None
+    moved = store.document_by_hash(parsed.sha256) if known is None else None
+    if moved is not None and not Path(moved.path).exists():
+        store.remove_document(moved.id)  # the same file, moved: keep its id
+        doc_id = moved.id
+    else:
+        doc_id = known.id if known else store.free_id(slug(parsed.path.name), path)
+    chunks = chunk_document(doc, embedder.count_tokens, chunk_tokens, overlap_tokens)
+    if not chunks:
+        return FileResult(path, "failed", reason="no text to index after parsing")
+    title = doc.metadata.title
+    vectors = embedder.encode([embedding_text(title, c.section, c.text) for c in chunks])
+    store.put_document(
+        doc_id, path, doc.kind, parsed.sha256, parsed.size_bytes, doc.page_count,
+        doc.paginated, doc.metadata, doc.warnings, chunks, vectors,
+    )
+    status = "replaced" if known or moved else "added"
+    return FileResult(path, status, doc_id, pages=doc.page_count, chunks=len(chunks))

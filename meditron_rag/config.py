@@ -1,0 +1,195 @@
+"""The one typed config, loaded once from config.yaml.
+
+Precedence, lowest first: the defaults below, config.yaml, environment variables
+(`MEDITRON_RAG_<SECTION>_<KEY>`, e.g. `MEDITRON_RAG_LLM_MODEL`), then CLI flags.
+An unknown key or a bad value stops with a message that names the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from meditron_rag.errors import ConfigError
+
+ENV_PREFIX = "MEDITRON_RAG_"
+CONFIG_ENV = "MEDITRON_RAG_CONFIG"
+CONFIG_NAME = "config.yaml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class EmbeddingConfig(_Section):
+    model: str = "all-minilm-l6-v2"
+    batch_size: int = Field(32, ge=1, le=4096)
+    device: str = "cpu"
+
+
+class LLMConfig(_Section):
+    model: str = "smollm2"
+    n_ctx: int = Field(2048, ge=256, le=131072)
+    n_threads: int | None = Field(None, ge=1)
+    n_batch: int = Field(512, ge=8)
+    use_mmap: bool = True
+    prompt_format: Literal["auto", "completion", "chat"] = "auto"
+    server_url: str | None = None
+    server_timeout_s: float = Field(120.0, gt=0)
+
+
+class ChunkingConfig(_Section):
+    chunk_tokens: int = Field(200, ge=32, le=512)
+    overlap_tokens: int = Field(32, ge=0, le=256)
+
+
+class RetrievalConfig(_Section):
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    top_k: int = Field(5, ge=1, le=50)
+    candidates: int = Field(40, ge=1, le=1000)
+    rrf_k: int = Field(60, ge=1)
+
+
+class GenerationConfig(_Section):
+    max_tokens: int = Field(320, ge=16, le=4096)
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)
+    max_question_chars: int = Field(2000, ge=16)
+
+
+class UIConfig(_Section):
+    host: str = "localhost"
+    port: int = Field(8501, ge=1, le=65535)
+    max_upload_mb: int = Field(200, ge=1)
+
+
+class Config(_Section):
+    """Every setting of meditron-rag. `source` is the file it was read from, if any."""
+
+    data_dir: Path = Path("data")
+    embedding: EmbeddingConfig = EmbeddingConfig()
+    llm: LLMConfig = LLMConfig()
+    chunking: ChunkingConfig = ChunkingConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
+    generation: GenerationConfig = GenerationConfig()
+    ui: UIConfig = UIConfig()
+
+    source: Path | None = Field(None, exclude=True)
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+def default_data_dir() -> Path:
+    """Where state lives when no config file names a folder."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "meditron-rag"
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: an explicit path, $MEDITRON_RAG_CONFIG, or ./config.yaml."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise ConfigError(f"Config file {path} does not exist.")
+        return path
+    if env := os.environ.get(CONFIG_ENV):
+        path = Path(env)
+        if not path.is_file():
+            raise ConfigError(f"{CONFIG_ENV} points at {path}, which does not exist.")
+        return path
+    local = Path.cwd() / CONFIG_NAME
+    return local if local.is_file() else None
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    """Nest MEDITRON_RAG_<SECTION>_<KEY> variables into a dict shaped like config.yaml."""
+    sections = {
+        name for name, field in Config.model_fields.items()
+        if isinstance(field.default, _Section)
+    }
+    out: dict[str, Any] = {}
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        key = name[len(ENV_PREFIX):].lower()
+        if key in Config.model_fields and key not in sections and key != "source":
+            out[key] = value
+            continue
+        section, _, sub = key.partition("_")
+        if section not in sections or not sub:
+            raise ConfigError(f"Unknown setting in environment variable {name}.")
+        out.setdefault(section, {})[sub] = None if value.lower() in ("", "null", "none") else value
+    return out
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _describe(error: ValidationError, origin: str) -> str:
+    parts = []
+    for item in error.errors():
+        key = ".".join(str(p) for p in item["loc"])
+        if item["type"] == "extra_forbidden":
+            parts.append(f"unknown key '{key}'")
+        else:
+            parts.append(f"'{key}': {item['msg']} (got {item.get('input')!r})")
+    return f"Bad config in {origin}: " + "; ".join(parts) + "."
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Read the config once: defaults, then the file, then the environment, then `overrides`."""
+    environ = dict(os.environ) if environ is None else environ
+    file = find_config_file(path)
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{file} is not valid YAML: {exc}") from None
+        if loaded is not None and not isinstance(loaded, dict):
+            kind = type(loaded).__name__
+            raise ConfigError(f"{file} must hold a mapping of settings, not a {kind}.")
+        data = loaded or {}
+    origin = str(file) if file else "the defaults"
+    try:
+        Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, origin)) from None
+    env = _env_overrides(environ)
+    merged = _merge(_merge(data, env), overrides or {})
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        where = f"{origin}, environment variables or command-line flags"
+        raise ConfigError(_describe(exc, where)) from None
+    base = file.parent.resolve() if file else None
+    if "data_dir" not in merged:
+        data_dir = base / config.data_dir if base else default_data_dir()
+    else:
+        data_dir = config.data_dir.expanduser()
+        if not data_dir.is_absolute():
+            data_dir = (base or Path.cwd()) / data_dir
+    config.data_dir = data_dir.resolve()
+    config.source = file.resolve() if file else None
+    return config

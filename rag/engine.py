@@ -1,0 +1,243 @@
+"""The question-answering engine: retrieve, pack, generate, check citations.
+
+One `Engine` per process holds the store, the embedder and the generator, each loaded on first
+use and shared; `stream()` yields the sources first, then the answer's text as it is
+generated, then the checked `Answer`.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from ingest import Embedder, Store, load_embedder, open_store
+from meditron_rag import NOT_FOR_CLINICAL_USE
+from meditron_rag.config import Config
+from meditron_rag.errors import QuestionError
+from meditron_rag.models import resolve
+from rag.citations import SupportScorer, remove_markers
+from rag.generator import Generation, LocalGenerator, ServerGenerator
+from rag.packing import pack
+from rag.prompts import NO_ANSWER, neutralise, passage_block
+from rag.records import Answer, Passage
+from rag.retrieval import Filters, Retriever
+
+_CAUTION_WORDS = re.compile(
+    r"\b(dose|doses|dosing|dosage|mg|mcg|micrograms?|milligrams?|how much|how many (mg|units)|"
+    r"my (patient|mother|father|child|son|daughter|wife|husband)|i (have|am|take|was)|"
+    r"should i (take|give|stop|start))\b",
+    re.IGNORECASE,
+)
+DOSING_CAUTION = (
+    "This looks like a question about a dose or an individual patient: read the dose in the "
+    "cited source itself and decide with a clinician; this tool does not give medical advice."
+)
+NO_EVIDENCE = (
+    "The retrieved passages do not support an answer to this question, so none is given. "
+    "Read the sources below, or add a guideline that covers it."
+)
+
+
+@dataclass
+class Event:
+    """One step of a streamed answer: `passages` (list), `token` (str) or `answer` (Answer)."""
+
+    kind: str
+    data: object
+
+
+def check_question(question: str, max_chars: int) -> str:
+    text = (question or "").strip()
+    if not text:
+        raise QuestionError("The question is empty: type a question about the guidelines.")
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"The question is {len(text)} characters long; the limit is {max_chars} "
+            "(generation.max_question_chars): ask it in fewer words."
+        )
+    return text
+
+
+def language_warning(question: str) -> str:
+    letters = [c for c in question if c.isalpha()]
+    if letters and sum(c.isascii() for c in letters) / len(letters) < 0.6:
+        return ("The question does not look like English: the starter corpus and models are "
+                "English, so retrieval and answers may be poor.")
+    return ""
+
+
+class Engine:
+    """Everything one process needs to answer questions, loaded once and shared."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._lock = threading.RLock()
+        self._embedder: Embedder | None = None
+        self._store: Store | None = None
+        self._retriever: Retriever | None = None
+        self._generator: LocalGenerator | ServerGenerator | None = None
+        self._scorer: SupportScorer | None = None
+
+    # --- lazily loaded parts -----------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        with self._lock:
+            if self._embedder is None:
+                self._embedder = load_embedder(self.config)
+            return self._embedder
+
+    @property
+    def store(self) -> Store:
+        embedder = self.embedder
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.config, embedder)
+            return self._store
+
+    @property
+    def retriever(self) -> Retriever:
+        store = self.store
+        with self._lock:
+            if self._retriever is None:
+                r = self.config.retrieval
+                self._retriever = Retriever(store, self.embedder, r.mode, r.candidates, r.rrf_k)
+            return self._retriever
+
+    @property
+    def generator(self) -> LocalGenerator | ServerGenerator:
+        with self._lock:
+            if self._generator is None:
+                llm = self.config.llm
+                if llm.server_url:
+                    self._generator = ServerGenerator(
+                        llm.server_url, "" if llm.model in ("smollm2",) else llm.model,
+                        llm.n_ctx, llm.server_timeout_s,
+                    )
+                else:
+                    self._generator = LocalGenerator(
+                        resolve(llm.model, "llm", self.config), llm.model, llm.n_ctx,
+                        llm.n_threads, llm.n_batch, llm.use_mmap, llm.prompt_format,
+                    )
+            return self._generator
+
+    @property
+    def scorer(self) -> SupportScorer:
+        if self._scorer is None:
+            self._scorer = SupportScorer(self.embedder.encode)
+        return self._scorer
+
+    # --- questions ---------------------------------------------------------------------------
+
+    def retrieve(
+        self, question: str, k: int | None = None, filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> list[Passage]:
+        question = check_question(question, self.config.generation.max_question_chars)
+        passages = self.retriever.search(
+            question, k or self.config.retrieval.top_k, filters, mode
+        )
+        for number, passage in enumerate(passages, start=1):
+            passage.number = number
+        return passages
+
+    def stream(
+        self, question: str, k: int | None = None, filters: Filters | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[Event]:
+        """Sources first, then text pieces, then the checked Answer."""
+        started = time.perf_counter()
+        question = check_question(question, self.config.generation.max_question_chars)
+        warnings = [w for w in (language_warning(question),) if w]
+        if _CAUTION_WORDS.search(question):
+            warnings.append(DOSING_CAUTION)
+        passages = self.retrieve(question, k, filters)
+        retrieved_s = time.perf_counter() - started
+        yield Event("passages", passages)
+
+        gen = self.generator
+        max_tokens = max_tokens or self.config.generation.max_tokens
+        blocks = []
+        for p in passages:
+            text, flagged = neutralise(p.text)
+            if flagged:
+                warnings.append(
+                    f"Source [{p.number}] contains text that reads like instructions; it was "
+                    "treated as data and removed from the prompt."
+                )
+            blocks.append(passage_block(p, text))
+        if gen.count_tokens(question) > gen.n_ctx // 2:
+            raise QuestionError("The question is too long for the model's window: shorten it.")
+        packed = pack(
+            lambda texts: gen.format.render("\n\n".join(texts), question),
+            blocks, gen.count_tokens, gen.n_ctx, max_tokens,
+        )
+        used = [passages[i] for i in packed.texts]
+        if packed.left_out:
+            warnings.append(
+                "Left out of the prompt for lack of room: "
+                + ", ".join(f"[{passages[i].number}]" for i in packed.left_out)
+            )
+        state = Generation()
+        pieces: list[str] = []
+        for piece in gen.stream(
+            packed.prompt, max_tokens, self.config.generation.temperature,
+            self.config.generation.repeat_penalty, gen.format.stops, state=state,
+        ):
+            pieces.append(piece)
+            yield Event("token", piece)
+        yield Event("answer", self._finish(
+            question, "".join(pieces), passages, used, packed.left_out, warnings, state,
+            retrieved_s, packed.prompt_tokens, started,
+        ))
+
+    def _finish(
+        self, question: str, raw: str, passages: list[Passage], used: list[Passage],
+        left_out: list[int], warnings: list[str], state: Generation, retrieved_s: float,
+        prompt_tokens: int, started: float,
+    ) -> Answer:
+        text, removed = remove_markers(raw.strip(), {p.number for p in used})
+        if removed:
+            warnings.append(
+                "Removed citations to passages that were not given: "
+                + ", ".join(f"[{n}]" for n in removed)
+            )
+        declined = NO_ANSWER.lower().rstrip(".") in text.lower()
+        sentences = self.scorer.check(text, {p.number: p.text for p in used}) if text else []
+        grounded = any(s.supported for s in sentences)
+        status = {"length": "truncated", "loop": "truncated", "timeout": "truncated"}.get(
+            state.finish, "complete")
+        if status == "truncated":
+            warnings.append(f"The answer was cut off ({state.finish}).")
+        if not text or declined or not grounded:
+            status = "no_evidence"
+            if text and not declined:
+                warnings.append("The model's draft was not supported by the passages: "
+                                + text[:300])
+            text, sentences = NO_EVIDENCE, []
+        return Answer(
+            question=question, text=text, sentences=sentences, passages=passages,
+            notice=NOT_FOR_CLINICAL_USE, model=self.generator.name, grounded=grounded,
+            status=status, warnings=warnings, left_out=[passages[i].number for i in left_out],
+            removed_citations=removed,
+            timings={
+                "retrieval_s": round(retrieved_s, 4),
+                "first_token_s": round(retrieved_s + state.first_token_s, 4),
+                "generation_s": round(state.seconds, 4),
+                "total_s": round(time.perf_counter() - started, 4),
+            },
+            tokens={"prompt": prompt_tokens, "completion": state.completion_tokens},
+        )
+
+    def ask(self, question: str, on_token: Callable[[str], None] | None = None,
+            **kwargs: object) -> Answer:
+        for event in self.stream(question, **kwargs):  # type: ignore[arg-type]
+            if event.kind == "token" and on_token:
+                on_token(str(event.data))
+            elif event.kind == "answer":
+                assert isinstance(event.data, Answer)
+                return event.data
+        raise RuntimeError("the stream ended without an answer")  # pragma: no cover

@@ -1,0 +1,259 @@
+"""Text generators: a GGUF in this process (llama-cpp-python) or an OpenAI-compatible server.
+
+Both stream text pieces, count tokens for packing, and stop on a length cap, a stop string,
+a loop, or a deadline, so nothing hangs and a cut answer is labelled as such.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from meditron_rag.errors import GenerationError, ModelLoadError
+from meditron_rag.models import check_gguf
+from rag.prompts import COMPLETION, PromptFormat, chat_format
+
+
+@dataclass
+class Generation:
+    """Filled in while a stream runs: why it stopped and how many tokens it read and wrote."""
+
+    finish: str = ""  # "stop", "length", "loop", "timeout"
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    first_token_s: float = 0.0
+    seconds: float = 0.0
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def looping(text: str, min_repeats: int = 3, min_len: int = 12) -> bool:
+    """True when the tail of `text` is one stretch of at least `min_len` characters repeated
+    `min_repeats` times: small models fall into such loops and never reach a stop string."""
+    tail = text[-600:]
+    for size in range(min_len, len(tail) // min_repeats + 1):
+        unit = tail[-size:]
+        if tail.endswith(unit * min_repeats):
+            return True
+    return False
+
+
+class LocalGenerator:
+    """A GGUF loaded once in this process; one lock serialises its users.
+
+    llama-cpp-python keeps the KV cache of the previous prompt and reuses its longest common
+    prefix, so the fixed start of our prompts (instructions, worked example) is evaluated once.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        name: str,
+        n_ctx: int = 2048,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        use_mmap: bool = True,
+        prompt_format: str = "auto",
+    ) -> None:
+        check_gguf(path)
+        from llama_cpp import Llama
+
+        threads = n_threads or max(1, (os.cpu_count() or 2))
+        try:
+            self.llm = Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                n_batch=n_batch, use_mmap=use_mmap, verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelLoadError(
+                f"llama.cpp could not load {path} ({exc}); the file may be corrupt or truncated: "
+                "download it again."
+            ) from None
+        self.name = name
+        self.n_ctx = n_ctx
+        self.lock = threading.Lock()
+        template = self.llm.metadata.get("tokenizer.chat_template")
+        use_chat = prompt_format == "chat" or (prompt_format == "auto" and bool(template))
+        if use_chat and not template:
+            raise ModelLoadError(
+                f"{path} has no chat template; set llm.prompt_format to completion or auto."
+            )
+        self.format: PromptFormat = (
+            chat_format(template, bos="", eos=self._eos()) if use_chat and template else COMPLETION
+        )
+
+    def _eos(self) -> str:
+        eos_id = self.llm.token_eos()
+        return self.llm.detokenize([eos_id], special=True).decode("utf-8", errors="ignore")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
+
+    def stream(
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float = 0.0,
+        repeat_penalty: float = 1.1,
+        stops: Sequence[str] = (),
+        timeout_s: float = 600.0,
+        state: Generation | None = None,
+    ) -> Iterator[str]:
+        state = state if state is not None else Generation()
+        started = time.perf_counter()
+        text = ""
+        with self.lock:
+            pieces = self.llm.create_completion(
+                prompt, max_tokens=max_tokens, temperature=temperature,
+                repeat_penalty=repeat_penalty, stop=list(stops or self.format.stops), stream=True,
+            )
+            state.prompt_tokens = self.count_tokens(prompt)
+            for piece in pieces:
+                choice = piece["choices"][0]
+                token = choice.get("text") or ""
+                if token:
+                    if not state.completion_tokens:
+                        state.first_token_s = time.perf_counter() - started
+                    state.completion_tokens += 1
+                    text += token
+                    yield token
+                if choice.get("finish_reason"):
+                    state.finish = choice["finish_reason"]
+                if looping(text):
+                    state.finish = "loop"
+                    break
+                if time.perf_counter() - started > timeout_s:
+                    state.finish = "timeout"
+                    break
+        state.finish = state.finish or "stop"
+        state.seconds = time.perf_counter() - started
+
+
+class ServerGenerator:
+    """Any OpenAI-compatible completion server: llama.cpp's, llama-cpp-python's, vLLM, Ollama.
+
+    Token counts come from the server's /tokenize endpoint where it has one; otherwise from a
+    conservative estimate (3 characters a token), so packing never overflows the window.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        model: str = "",
+        n_ctx: int = 2048,
+        timeout_s: float = 120.0,
+        prompt_format: str = "completion",
+    ) -> None:
+        self.base = url.rstrip("/")
+        if self.base.endswith("/v1"):
+            self.base = self.base[:-3]
+        self.model = model
+        self.name = f"{model or 'model'} @ {self.base}"
+        self.n_ctx = n_ctx
+        self.timeout_s = timeout_s
+        self.format = COMPLETION
+        self._tokenize_path: str | None = None
+        self._probe()
+
+    def _post(self, path: str, body: dict[str, object], timeout: float) -> urllib.request.Request:
+        return urllib.request.Request(
+            self.base + path, data=json.dumps(body).encode(), method="POST",
+            headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
+        )
+
+    def _probe(self) -> None:
+        """Fail now, with the URL, if the server is down; find its tokenizer endpoint."""
+        for path in ("/tokenize", "/extras/tokenize"):
+            try:
+                with urllib.request.urlopen(
+                    self._post(path, {"content": "a", "input": "a"}, 5), timeout=5
+                ) as response:
+                    json.loads(response.read() or b"{}")
+                self._tokenize_path = path
+                return
+            except urllib.error.HTTPError:
+                continue
+            except (urllib.error.URLError, OSError) as exc:
+                reason = getattr(exc, "reason", exc)
+                raise GenerationError(
+                    f"The completion server at {self.base} does not answer ({reason}); start it "
+                    "or set llm.server_url to null to use the in-process model."
+                ) from None
+
+    def count_tokens(self, text: str) -> int:
+        if self._tokenize_path:
+            body = {"content": text, "input": text}
+            try:
+                with urllib.request.urlopen(
+                    self._post(self._tokenize_path, body, 10), timeout=10
+                ) as response:
+                    data = json.loads(response.read())
+                return len(data.get("tokens", [])) + 1
+            except (urllib.error.URLError, OSError, ValueError):
+                pass
+        return len(text) // 3 + 1
+
+    def stream(
+        self,
+        prompt: str,
+        max_tokens: int,
+        temperature: float = 0.0,
+        repeat_penalty: float = 1.1,
+        stops: Sequence[str] = (),
+        timeout_s: float | None = None,
+        state: Generation | None = None,
+    ) -> Iterator[str]:
+        state = state if state is not None else Generation()
+        deadline = timeout_s or self.timeout_s
+        started = time.perf_counter()
+        body: dict[str, object] = {
+            "prompt": prompt, "max_tokens": max_tokens, "temperature": temperature,
+            "stop": list(stops or self.format.stops)[:4], "stream": True,
+            "repeat_penalty": repeat_penalty,
+        }
+        if self.model:
+            body["model"] = self.model
+        text = ""
+        try:
+            response = urllib.request.urlopen(
+                self._post("/v1/completions", body, deadline), timeout=min(deadline, 60)
+            )
+        except (urllib.error.URLError, OSError) as exc:
+            raise GenerationError(
+                f"The completion server at {self.base} failed ({getattr(exc, 'reason', exc)})."
+            ) from None
+        with response:
+            for raw in response:
+                line = raw.decode("utf-8", errors="replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    break
+                choice = json.loads(data)["choices"][0]
+                token = choice.get("text") or ""
+                if token:
+                    if not state.completion_tokens:
+                        state.first_token_s = time.perf_counter() - started
+                    state.completion_tokens += 1
+                    text += token
+                    yield token
+                if choice.get("finish_reason"):
+                    state.finish = choice["finish_reason"]
+                if looping(text):
+                    state.finish = "loop"
+                    break
+                if time.perf_counter() - started > deadline:
+                    state.finish = "timeout"
+                    break
+        state.prompt_tokens = self.count_tokens(prompt)
+        state.finish = state.finish or "stop"
+        state.seconds = time.perf_counter() - started
+
+

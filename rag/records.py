@@ -1,0 +1,88 @@
+"""Typed results of the rag layer. JSON output is these records serialised by `to_dict`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Passage:
+    """A retrieved chunk with everything a reader needs to find it in the original.
+
+    `number` is its citation marker in the prompt ([1], [2], ...); `page_start`..`page_end` and
+    `char_start`/`char_end` locate the text inside those pages; `scores` holds each
+    retriever's score and rank, `score` the fused one.
+    """
+
+    chunk_id: int
+    document_id: str
+    title: str
+    organisation: str
+    date: str
+    url: str
+    path: str
+    section: str
+    page_start: int
+    page_end: int
+    paginated: bool
+    char_start: int
+    char_end: int
+    text: str
+    score: float = 0.0
+    scores: dict[str, float] = field(default_factory=dict)
+    number: int = 0
+    superseded_by: str = ""
+    superseded_by_id: str = ""
+
+    @property
+    def location(self) -> str:
+        """"p. 5", "pp. 5-6" or the section, for a one-line source."""
+        if not self.paginated:
+            return self.section or "whole document"
+        pages = (f"p. {self.page_start}" if self.page_start == self.page_end
+                 else f"pp. {self.page_start}-{self.page_end}")
+        return f"{pages}, {self.section}" if self.section else pages
+
+    def source_line(self) -> str:
+        who = ", ".join(x for x in (self.organisation, self.date) if x)
+        return f"[{self.number}] {self.title}" + (f" ({who})" if who else "") + f", {self.location}"
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class SentenceSupport:
+    """One sentence of the answer, the passages it cites, and how well they support it."""
+
+    text: str
+    citations: list[int]
+    support: float
+    supported: bool
+    best_passage: int | None = None
+
+
+@dataclass
+class Answer:
+    """The whole result of one question."""
+
+    question: str
+    text: str
+    sentences: list[SentenceSupport]
+    passages: list[Passage]
+    notice: str
+    model: str
+    grounded: bool
+    status: str = "complete"  # "complete", "truncated", "no_evidence", "error"
+    warnings: list[str] = field(default_factory=list)
+    left_out: list[int] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    removed_citations: list[int] = field(default_factory=list)
+
+    def cited_passages(self) -> list[Passage]:
+        cited = {n for s in self.sentences for n in s.citations}
+        return [p for p in self.passages if p.number in cited]
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)

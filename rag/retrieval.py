@@ -1,0 +1,188 @@
+"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates fused by reciprocal rank.
+
+On top of fusion: filters by document, organisation and date; near-duplicate passages
+collapsed; and a superseded guideline (same organisation and topic, older date) ranked after
+the one that replaced it, with the passage saying which one that is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ingest.embedder import Embedder
+from ingest.store import ChunkRecord, DocumentRecord, Store
+from rag.fusion import reciprocal_rank_fusion
+from rag.lexical import fts_query
+from rag.records import Passage
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass
+class Filters:
+    """Restrict retrieval. Dates compare as ISO strings, so "2024" matches "2024-04"."""
+
+    documents: list[str] = field(default_factory=list)
+    organisations: list[str] = field(default_factory=list)
+    date_from: str = ""
+    date_to: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.documents or self.organisations or self.date_from or self.date_to)
+
+    def allows(self, doc: DocumentRecord) -> bool:
+        if self.documents and doc.id not in self.documents:
+            return False
+        if self.organisations and not any(
+            o.lower() in doc.organisation.lower() for o in self.organisations
+        ):
+            return False
+        if self.date_from and (not doc.date or doc.date < self.date_from):
+            return False
+        return not (self.date_to and (not doc.date or doc.date[: len(self.date_to)] > self.date_to))
+
+
+def _tokens(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def jaccard(a: str, b: str) -> float:
+    ta, tb = _tokens(a), _tokens(b)
+    if not ta or not tb:
+        return 0.0
+    return len(ta & tb) / len(ta | tb)
+
+
+def collapse_duplicates(passages: Sequence[Passage], threshold: float = 0.8) -> list[Passage]:
+    """Keep the best of passages whose word sets overlap by `threshold` or more (Jaccard)."""
+    kept: list[Passage] = []
+    for passage in passages:
+        if all(jaccard(passage.text, k.text) < threshold for k in kept):
+            kept.append(passage)
+    return kept
+
+
+def successors(docs: Sequence[DocumentRecord]) -> dict[str, DocumentRecord]:
+    """For each superseded document id, the newest document that replaces it.
+
+    A document is superseded when another of the same organisation and `topic` has a later
+    date, or when its front matter names a `superseded_by` file that is in the store.
+    """
+    by_name = {d.name: d for d in docs}
+    newest: dict[tuple[str, str], DocumentRecord] = {}
+    for doc in docs:
+        topic = doc.extra.get("topic", "")
+        if not topic or not doc.date:
+            continue
+        key = (doc.organisation.lower(), topic)
+        if key not in newest or doc.date > newest[key].date:
+            newest[key] = doc
+    out: dict[str, DocumentRecord] = {}
+    for doc in docs:
+        named = by_name.get(doc.extra.get("superseded_by", ""))
+        if named is not None and named.id != doc.id:
+            out[doc.id] = named
+            continue
+        latest = newest.get((doc.organisation.lower(), doc.extra.get("topic", "")))
+        if latest is not None and latest.id != doc.id and doc.date and latest.date > doc.date:
+            out[doc.id] = latest
+    return out
+
+
+class Retriever:
+    """Finds passages for a question in one store with one embedder."""
+
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        mode: str = "hybrid",
+        candidates: int = 40,
+        rrf_k: int = 60,
+        weights: dict[str, float] | None = None,
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}")
+        self.store = store
+        self.embedder = embedder
+        self.mode = mode
+        self.candidates = candidates
+        self.rrf_k = rrf_k
+        self.weights = weights or {"dense": 1.0, "bm25": 1.0}
+        self._docs_generation = -1
+        self._docs: dict[str, DocumentRecord] = {}
+        self._successors: dict[str, DocumentRecord] = {}
+
+    def documents(self) -> dict[str, DocumentRecord]:
+        """Document records by id, re-read only when the store has changed."""
+        generation = self.store.generation
+        if generation != self._docs_generation:
+            docs = self.store.documents()
+            self._docs = {d.id: d for d in docs}
+            self._successors = successors(docs)
+            self._docs_generation = generation
+        return self._docs
+
+    def search(
+        self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
+    ) -> list[Passage]:
+        mode = mode or self.mode
+        docs = self.documents()
+        depth = self.candidates * (4 if filters else 1)
+        rankings: dict[str, list[int]] = {}
+        raw: dict[str, dict[int, float]] = {}
+        if mode in ("hybrid", "dense"):
+            hits = self.store.dense_search(self.embedder.encode_query(question), depth)
+            raw["dense"] = dict(hits)
+        if mode in ("hybrid", "bm25"):
+            if not self.store.chunk_count():
+                self.store.dense_search(self.embedder.encode_query(question), 1)  # raises empty
+            raw["bm25"] = dict(self.store.lexical_search(fts_query(question), depth))
+        chunks = self.store.chunks(sorted({i for r in raw.values() for i in r}))
+        for name, hits in raw.items():
+            allowed = [
+                i for i in hits
+                if i in chunks and (not filters or filters.allows(docs[chunks[i].document_id]))
+            ]
+            rankings[name] = allowed[: self.candidates]
+        fused = reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=self.weights)
+        passages = []
+        for chunk_id, score in fused:
+            chunk = chunks[int(chunk_id)]  # type: ignore[call-overload]
+            passage = self._passage(chunk, docs[chunk.document_id], score)
+            for name, ranking in rankings.items():
+                if chunk.id in raw[name]:
+                    passage.scores[name] = round(raw[name][chunk.id], 4)
+                if chunk.id in ranking:
+                    passage.scores[f"{name}_rank"] = ranking.index(chunk.id) + 1
+            passages.append(passage)
+        passages = collapse_duplicates(passages)
+        return prefer_current(passages)[:k]
+
+    def _passage(self, chunk: ChunkRecord, doc: DocumentRecord, score: float) -> Passage:
+        newer = self._successors.get(doc.id)
+        return Passage(
+            chunk_id=chunk.id, document_id=doc.id, title=doc.title or doc.name,
+            organisation=doc.organisation, date=doc.date, url=doc.url, path=doc.path,
+            section=chunk.section, page_start=chunk.page_start, page_end=chunk.page_end,
+            paginated=doc.paginated, char_start=chunk.char_start, char_end=chunk.char_end,
+            text=chunk.text, score=round(score, 6),
+            superseded_by=f"{newer.title} ({newer.date})" if newer else "",
+            superseded_by_id=newer.id if newer else "",
+        )
+
+
+def prefer_current(passages: Sequence[Passage]) -> list[Passage]:
+    """Rank a superseded guideline's passage below the first passage of its successor, where
+    both were retrieved; alone, it keeps its rank (it may be what was asked for) and its label.
+    """
+    first: dict[str, int] = {}
+    for i, p in enumerate(passages):
+        first.setdefault(p.document_id, i)
+    keys = []
+    for i, p in enumerate(passages):
+        successor = first.get(p.superseded_by_id) if p.superseded_by_id else None
+        keys.append(max(i, successor + 0.5) if successor is not None else i)
+    return [p for _, p in sorted(zip(keys, passages), key=lambda kv: kv[0])]

@@ -1,0 +1,73 @@
+"""Shared fixtures: every test gets its own data directory; real models load once a session."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+STARTER = ROOT / "corpora" / "starter"
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the config at a temp data directory and away from any user's config file."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("MEDITRON_RAG_DATA_DIR", str(data))
+    monkeypatch.setenv("MEDITRON_RAG_CONFIG", str(ROOT / "config.yaml"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for name in list(os.environ):
+        if name.startswith("MEDITRON_RAG_") and name not in (
+            "MEDITRON_RAG_DATA_DIR", "MEDITRON_RAG_CONFIG"
+        ):
+            monkeypatch.delenv(name)
+    return data
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real embedded default, all-MiniLM-L6-v2, loaded once."""
+    from ingest import load_embedder
+    from meditron_rag.config import load_config
+
+    return load_embedder(load_config(ROOT / "config.yaml", environ={}))
+
+
+@pytest.fixture(scope="session")
+def starter_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """The starter corpus ingested once into a data directory that tests copy, not change."""
+    from ingest import ingest
+    from ingest.store import Store
+
+    data = tmp_path_factory.mktemp("starter") / "data"
+    store = Store.open(data / "index", embedder.name, embedder.dim)
+    with store.writing():
+        report = ingest([STARTER], store, embedder, 200, 32)
+    store.close()
+    assert report.count("failed") == 0, report.to_dict()
+    return data
+
+
+@pytest.fixture
+def starter_data(starter_index: Path, isolated: Path) -> Path:
+    """A private copy of the starter index in this test's data directory."""
+    shutil.copytree(starter_index, isolated)
+    return isolated
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
+            input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """The real `meditron-rag` command in a subprocess, with the test's environment."""
+    merged = {**os.environ, **(env or {})}
+    script = Path(sys.executable).with_name("meditron-rag")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "ui"]
+    return subprocess.run(
+        [*command, *args], capture_output=True, text=True, env=merged,
+        timeout=timeout, cwd=ROOT, input=input,
+    )

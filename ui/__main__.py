@@ -1,0 +1,5 @@
+"""`python -m ui` runs the `meditron-rag` command."""
+
+from ui.cli import main
+
+main()

@@ -1,0 +1,368 @@
+"""The subcommands of `meditron-rag`. Bodies stay short: the work is in ingest/ and rag/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from meditron_rag import NOT_FOR_CLINICAL_USE
+from meditron_rag.errors import MeditronRagError
+from ui.state import State, echo_json, pass_state
+
+EXIT_PARTIAL_INGEST = 7
+APP = Path(__file__).with_name("app.py")
+
+
+def _human(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return str(n)  # pragma: no cover
+
+
+# --- ingest ------------------------------------------------------------------------------------
+
+def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quiet: bool,
+               as_json: bool) -> int:
+    """Ingest `paths`; returns the exit code (7 when some files failed)."""
+    import shutil
+
+    from ingest import ingest, load_embedder, open_store
+
+    config = state.config
+    if rebuild and config.index_dir.exists():
+        shutil.rmtree(config.index_dir)
+    embedder = load_embedder(config)
+    store = open_store(config, embedder)
+    started = time.perf_counter()
+
+    def progress(result, n: int, total: int) -> None:  # type: ignore[no-untyped-def]
+        if quiet or as_json:
+            return
+        elapsed = max(time.perf_counter() - started, 1e-6)
+        mark = {"added": "+", "replaced": "~", "unchanged": "=", "failed": "!"}[result.status]
+        line = f"[{n}/{total}] {mark} {Path(result.path).name}"
+        if result.status == "failed":
+            line += f": {result.reason}"
+        elif result.status != "unchanged":
+            line += f" ({result.pages} pages, {result.chunks} chunks)"
+        click.echo(f"{line}   [{n / elapsed:.1f} files/s]", err=True)
+
+    with store.writing():
+        report = ingest(
+            paths, store, embedder, config.chunking.chunk_tokens,
+            config.chunking.overlap_tokens, prune=prune, progress=progress,
+        )
+    if as_json:
+        echo_json(report.to_dict())
+    elif not quiet or report.count("failed"):
+        click.echo(report.summary(), err=True)
+        for failed in (f for f in report.files if f.status == "failed"):
+            click.echo(f"  failed: {failed.path}: {failed.reason}", err=True)
+    if not report.files and not report.removed:
+        raise MeditronRagError(
+            "No documents found in " + ", ".join(map(str, paths))
+            + ": add PDF, HTML, Markdown or text files."
+        )
+    return EXIT_PARTIAL_INGEST if report.count("failed") else 0
+
+
+@click.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove documents whose file under PATHS is gone.")
+@click.option("--rebuild", is_flag=True, help="Delete the index first and build it anew.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only failures and errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_state
+def ingest_command(state: State, paths: tuple[Path, ...], prune: bool, rebuild: bool,
+                   quiet: bool, as_json: bool) -> None:
+    """Add or update documents (PDF, HTML, Markdown, text) from files or folders.
+
+    Unchanged files are skipped, changed files replace their old version. Exit code 7 means
+    some files failed and the rest were indexed.
+    """
+    sys.exit(run_ingest(state, list(paths), prune, rebuild, quiet, as_json))
+
+
+# --- questions ---------------------------------------------------------------------------------
+
+def _filters(doc: tuple[str, ...], org: tuple[str, ...], since: str | None,
+             until: str | None):  # type: ignore[no-untyped-def]
+    from rag import Filters
+
+    return Filters(list(doc), list(org), since or "", until or "")
+
+
+filter_options = [
+    click.option("--doc", multiple=True, help="Only this document id (repeatable)."),
+    click.option("--org", multiple=True, help="Only documents of this organisation (repeatable)."),
+    click.option("--since", help="Only documents dated on or after (YYYY, YYYY-MM, YYYY-MM-DD)."),
+    click.option("--until", help="Only documents dated on or before."),
+    click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Passages to use."),
+]
+
+
+def with_filters(func):  # type: ignore[no-untyped-def]
+    for option in reversed(filter_options):
+        func = option(func)
+    return func
+
+
+@click.command("search")
+@click.argument("question")
+@with_filters
+@click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retriever.")
+@click.option("--json", "as_json", is_flag=True, help="Print the ranked passages as JSON.")
+@pass_state
+def search_command(state: State, question: str, doc: tuple[str, ...], org: tuple[str, ...],
+                   since: str | None, until: str | None, top_k: int | None, mode: str | None,
+                   as_json: bool) -> None:
+    """Print the passages retrieved for QUESTION, without generating an answer."""
+    from rag import Engine
+
+    engine = Engine(state.config)
+    passages = engine.retrieve(question, top_k, _filters(doc, org, since, until), mode)
+    if as_json:
+        echo_json([p.to_dict() for p in passages])
+        return
+    for p in passages:
+        click.echo(f"{p.source_line()}  score={p.score:.4f}  ({p.document_id})")
+        click.echo("    " + p.text[:240].replace("\n", " ") + ("…" if len(p.text) > 240 else ""))
+
+
+@click.command("ask")
+@click.argument("question")
+@with_filters
+@click.option("--max-tokens", type=click.IntRange(16, 4096), help="Cap on the answer length.")
+@click.option("--json", "as_json", is_flag=True, help="Print the whole result object as JSON.")
+@pass_state
+def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[str, ...],
+                since: str | None, until: str | None, top_k: int | None,
+                max_tokens: int | None, as_json: bool) -> None:
+    """Answer QUESTION from the indexed guidelines, with numbered, checked sources."""
+    from rag import Answer, Engine
+
+    engine = Engine(state.config)
+    filters = _filters(doc, org, since, until)
+    answer: Answer | None = None
+    for event in engine.stream(question, top_k, filters, max_tokens):
+        if event.kind == "passages" and not as_json:
+            click.secho("Sources found:", bold=True, err=True)
+            for p in event.data:  # type: ignore[attr-defined]
+                click.echo("  " + p.source_line(), err=True)
+            click.secho(f"\nAnswer ({engine.generator.name}):", bold=True)
+        elif event.kind == "token" and not as_json:
+            click.echo(str(event.data), nl=False)
+        elif event.kind == "answer":
+            answer = event.data  # type: ignore[assignment]
+    assert answer is not None
+    if as_json:
+        echo_json(answer.to_dict())
+        return
+    click.echo("\n")
+    print_checked(answer)
+
+
+def print_checked(answer) -> None:  # type: ignore[no-untyped-def]
+    """The verified answer: each sentence with its support, then the cited sources."""
+    if answer.status == "no_evidence":
+        click.secho(answer.text, fg="yellow")
+    else:
+        click.secho("Checked against the sources:", bold=True)
+        for s in answer.sentences:
+            mark = click.style("supported  ", fg="green") if s.supported else click.style(
+                "UNSUPPORTED", fg="red")
+            click.echo(f"  {mark} {s.text}")
+    cited = answer.cited_passages() or answer.passages
+    click.secho("\nSources:", bold=True)
+    for p in cited:
+        click.echo("  " + p.source_line())
+        if p.superseded_by:
+            click.echo(f"      superseded by {p.superseded_by}")
+        if p.url:
+            click.echo(f"      {p.url}")
+    for warning in answer.warnings:
+        click.secho(f"Note: {warning}", fg="yellow")
+    click.secho(NOT_FOR_CLINICAL_USE, fg="yellow")
+
+
+# --- documents ---------------------------------------------------------------------------------
+
+@click.group("docs")
+def docs_group() -> None:
+    """List, show and remove indexed documents."""
+
+
+def _store(state: State):  # type: ignore[no-untyped-def]
+    from ingest import load_embedder, open_store
+
+    return open_store(state.config, load_embedder(state.config))
+
+
+@docs_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def docs_list(state: State, as_json: bool) -> None:
+    """Every document with its date, organisation and chunk count."""
+    docs = _store(state).documents()
+    if as_json:
+        echo_json([d.to_dict() for d in docs])
+        return
+    if not docs:
+        click.echo("The index is empty: add documents with `meditron-rag ingest FOLDER`.")
+    for d in docs:
+        click.echo(f"{d.id:<48} {d.date or '-':<10} {d.chunk_count:>4} chunks  {d.title}")
+
+
+@docs_group.command("show")
+@click.argument("doc_id")
+@click.option("--json", "as_json", is_flag=True)
+@click.option("--chunks", "with_chunks", is_flag=True, help="Also print every chunk.")
+@pass_state
+def docs_show(state: State, doc_id: str, as_json: bool, with_chunks: bool) -> None:
+    """One document's metadata (and chunks)."""
+    store = _store(state)
+    doc = store.document(doc_id)
+    if doc is None:
+        raise MeditronRagError(f"No document '{doc_id}': see `meditron-rag docs list`.")
+    chunks = store.document_chunks(doc_id) if with_chunks else []
+    if as_json:
+        echo_json({**doc.to_dict(), "chunks": [c.__dict__ for c in chunks]})
+        return
+    for key, value in doc.to_dict().items():
+        click.echo(f"{key:>13}: {value}")
+    for c in chunks:
+        click.echo(f"\n--- chunk {c.ordinal} · p. {c.page_start}-{c.page_end} · {c.section}")
+        click.echo(c.text)
+
+
+@docs_group.command("remove")
+@click.argument("doc_ids", nargs=-1, required=True)
+@pass_state
+def docs_remove(state: State, doc_ids: tuple[str, ...]) -> None:
+    """Remove documents from the index (the files themselves are left alone)."""
+    store = _store(state)
+    with store.writing():
+        for doc_id in doc_ids:
+            if not store.remove_document(doc_id):
+                raise MeditronRagError(f"No document '{doc_id}': see `meditron-rag docs list`.")
+            click.echo(f"Removed {doc_id}.")
+
+
+# --- models, config, paths ---------------------------------------------------------------------
+
+@click.group("models")
+def models_group() -> None:
+    """Show and download models."""
+
+
+@models_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_state
+def models_list(state: State, as_json: bool) -> None:
+    """Registered and configured models, whether they are present, and their size."""
+    from meditron_rag.models import list_models
+
+    rows = list_models(state.config)
+    if as_json:
+        echo_json([r.__dict__ for r in rows])
+        return
+    for r in rows:
+        flag = "*" if r.configured else " "
+        where = _human(r.size_bytes) if r.present else "missing"
+        click.echo(f"{flag} {r.kind:<9} {r.name:<18} {where:>9}  {r.description}")
+        click.echo(f"  {'':<9} {'':<18} {'':>9}  {r.path or '(package not installed)'}")
+    click.echo("\n* = configured")
+
+
+@models_group.command("pull")
+@click.argument("name")
+@pass_state
+def models_pull(state: State, name: str) -> None:
+    """Download a model (meditron-7b) with progress, resume and a checksum."""
+    from meditron_rag.models import pull
+
+    path = pull(name, state.config)
+    click.echo(f"Downloaded {name} to {path}. Use it with: meditron-rag --model {name} ask ...")
+
+
+@click.group("config")
+def config_group() -> None:
+    """Show the merged settings and where they come from."""
+
+
+@config_group.command("show")
+@pass_state
+def config_show(state: State) -> None:
+    """The config in force (defaults, config.yaml, environment and flags merged), as YAML."""
+    import yaml
+
+    data = state.config.model_dump(mode="json")
+    click.echo(f"# from {state.config.source or 'built-in defaults'}")
+    click.echo(yaml.safe_dump(data, sort_keys=False).rstrip())
+
+
+@config_group.command("path")
+@pass_state
+def config_path(state: State) -> None:
+    """The config file in use."""
+    click.echo(str(state.config.source or "(none: built-in defaults)"))
+
+
+@click.command("path")
+@pass_state
+def data_path(state: State) -> None:
+    """The data directory: index, document store, uploads, downloaded models."""
+    click.echo(str(state.config.data_dir))
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+@click.command("ui")
+@click.option("--port", type=int, help="Port (default: ui.port).")
+@click.option("--host", help="Address to listen on (default: ui.host).")
+@click.option("--seed", type=click.Path(path_type=Path, file_okay=False),
+              help="Ingest this folder first if the index has no documents yet.")
+@pass_state
+def ui_command(state: State, port: int | None, host: str | None, seed: Path | None) -> None:
+    """Serve the browser app (Streamlit) and print its URL."""
+    config = state.config
+    if seed is not None and not _has_documents(state):
+        click.echo(f"First run: indexing {seed} ...", err=True)
+        code = run_ingest(state, [seed], prune=False, rebuild=False, quiet=False, as_json=False)
+        if code not in (0, EXIT_PARTIAL_INGEST):
+            sys.exit(code)
+    port = port or config.ui.port
+    host = host or config.ui.host
+    click.echo(f"meditron-rag is at http://{host}:{port}  (Ctrl+C to stop)", err=True)
+    env_config = str(config.source) if config.source else ""
+    args = [
+        sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
+        "--server.address", host, "--server.headless", "true",
+        "--browser.gatherUsageStats", "false", "--server.maxUploadSize",
+        str(config.ui.max_upload_mb), "--", "--data-dir", str(config.data_dir),
+    ]
+    if env_config:
+        args += ["--config", env_config]
+    if state.overrides.get("llm", {}).get("model"):
+        args += ["--model", state.overrides["llm"]["model"]]
+    sys.exit(subprocess.call(args))
+
+
+def _has_documents(state: State) -> bool:
+    from ingest.store import DB_NAME
+
+    db = state.config.index_dir / DB_NAME
+    if not db.exists():
+        return False
+    return bool(_store(state).documents())
+
+
+COMMANDS = [ingest_command, ask_command, search_command, docs_group, models_group,
+            config_group, data_path, ui_command]
