@@ -58,6 +58,7 @@ class GenerationConfig(_Section):
     max_tokens: int = Field(320, ge=16, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)
+    evidence_sentences: int = Field(3, ge=0, le=50)
     max_question_chars: int = Field(2000, ge=16)
 
 

@@ -9,7 +9,9 @@ Method (offline, documented in docs/citations.md):
    similarity is the best cosine between the sentence and any sentence of the passage under
    the embedding model. Any number in the sentence (an age, a dose, an interval) that the
    passage does not contain makes the sentence unsupported: numbers are where small models
-   invent most and where a wrong one does most harm.
+   invent most and where a wrong one does most harm. So does a word the sentence shares with
+   the question that no passage contains (the question's subject, which the passages then
+   do not cover: "gout" asked, "gout" answered, no passage about gout).
 4. A sentence is supported when its score reaches the threshold (0.55 by default).
 """
 
@@ -45,14 +47,19 @@ def parse_markers(text: str) -> list[int]:
     return list(found)
 
 
+_BOUNDARY = re.compile(r"[.!?](?:\s*\[[\d,\s\-–]+\])*(?=\s+[A-Z0-9\"'(\[])")
+
+
 def split_sentences(text: str) -> list[str]:
     """Answer sentences, each keeping the citation markers that follow it."""
     parts: list[str] = []
-    for block in re.split(r"\n\s*\n|\n(?=\s*[-*\d]+[.)]?\s)", text.strip()):
-        for piece in re.split(r"(?<=[.!?](?:\s?\[[\d,\s\-–]+\])*)\s+(?=[A-Z])", block.strip()):
-            if piece.strip():
-                parts.append(piece.strip())
-    return parts
+    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*]|\d+[.)])\s)", text.strip()):
+        start = 0
+        for match in _BOUNDARY.finditer(block):
+            parts.append(block[start:match.end()].strip())
+            start = match.end()
+        parts.append(block[start:].strip())
+    return [p for p in parts if p]
 
 
 def remove_markers(text: str, keep: set[int]) -> tuple[str, list[int]]:
@@ -114,8 +121,12 @@ class SupportScorer:
         score = 0.5 * lexical_overlap(sentence, passage) + 0.5 * max(semantic, 0.0)
         return 0.0 if unsupported_numbers(sentence, passage) else round(score, 4)
 
-    def check(self, answer: str, passages: dict[int, str]) -> list[SentenceSupport]:
+    def check(
+        self, answer: str, passages: dict[int, str], question: str = ""
+    ) -> list[SentenceSupport]:
         """Support of every answer sentence by the passages it cites (all, if it cites none)."""
+        covered = set().union(*(content_words(t) for t in passages.values())) if passages else set()
+        asked = content_words(question)
         results = []
         for sentence in split_sentences(answer):
             cited = [n for n in parse_markers(sentence) if n in passages]
@@ -123,6 +134,8 @@ class SupportScorer:
             scores = {n: self.score(sentence, passages[n]) for n in pool}
             best = max(scores, key=lambda n: scores[n]) if scores else None
             value = scores[best] if best is not None else 0.0
+            if (asked & content_words(sentence)) - covered:
+                value = 0.0
             results.append(SentenceSupport(
                 text=sentence, citations=cited, support=value,
                 supported=value >= self.threshold, best_passage=best,

@@ -19,10 +19,11 @@ from meditron_rag.config import Config
 from meditron_rag.errors import QuestionError
 from meditron_rag.models import resolve
 from rag.citations import SupportScorer, remove_markers
+from rag.evidence import Evidence, condense, rank_sentences, select
 from rag.generator import Generation, LocalGenerator, ServerGenerator
 from rag.packing import pack
 from rag.prompts import NO_ANSWER, neutralise, passage_block
-from rag.records import Answer, Passage
+from rag.records import Answer, Passage, SentenceSupport
 from rag.retrieval import Filters, Retriever
 
 _CAUTION_WORDS = re.compile(
@@ -35,6 +36,9 @@ DOSING_CAUTION = (
     "This looks like a question about a dose or an individual patient: read the dose in the "
     "cited source itself and decide with a clinician; this tool does not give medical advice."
 )
+_IMITATION = re.compile(r"(^|\n)\s*(\[\d+\] [A-Z][^\n]*\(|#{2,} |Passages:|Question:)")
+SUPERSEDED_PENALTY = 0.1  # evidence from a replaced guideline yields to the current one
+QUOTE_INTRO = "From the sources (the model's own answer could not be verified): "
 NO_EVIDENCE = (
     "The retrieved passages do not support an answer to this question, so none is given. "
     "Read the sources below, or add a guideline that covers it."
@@ -160,9 +164,20 @@ class Engine:
 
         gen = self.generator
         max_tokens = max_tokens or self.config.generation.max_tokens
+        ranked = rank_sentences(
+            question,
+            {p.number: (p.section.rsplit(" > ", 1)[-1], p.text) for p in passages},
+            self.embedder.encode,
+        )
+        superseded = {p.number for p in passages if p.superseded_by}
+        ranked.sort(key=lambda e: -(e.score - SUPERSEDED_PENALTY * (e.number in superseded)))
+        per_passage = self.config.generation.evidence_sentences
+        chosen = select(ranked, per_passage or 3)
         blocks = []
         for p in passages:
-            text, flagged = neutralise(p.text)
+            p.highlights = sorted((e.start, e.end) for e in chosen.get(p.number, []))
+            text = condense(p.text, chosen.get(p.number, [])) if per_passage else p.text
+            text, flagged = neutralise(text)
             if flagged:
                 warnings.append(
                     f"Source [{p.number}] contains text that reads like instructions; it was "
@@ -182,23 +197,36 @@ class Engine:
                 + ", ".join(f"[{passages[i].number}]" for i in packed.left_out)
             )
         state = Generation()
-        pieces: list[str] = []
-        for piece in gen.stream(
+        draft = ""
+        stream = gen.stream(
             packed.prompt, max_tokens, self.config.generation.temperature,
             self.config.generation.repeat_penalty, gen.format.stops, state=state,
-        ):
-            pieces.append(piece)
+        )
+        for piece in stream:
+            draft += piece
+            if imitation := _IMITATION.search(draft):
+                # The model has started to write passages of its own: the answer is over.
+                draft = draft[: imitation.start()]
+                state.finish = "stop"
+                stream.close()
+                break
             yield Event("token", piece)
-        yield Event("answer", self._finish(
-            question, "".join(pieces), passages, used, packed.left_out, warnings, state,
-            retrieved_s, packed.prompt_tokens, started,
-        ))
+        answer = self._finish(question, draft, passages, used, ranked, warnings, state)
+        answer.left_out = [passages[i].number for i in packed.left_out]
+        answer.tokens = {"prompt": packed.prompt_tokens, "completion": state.completion_tokens}
+        answer.timings = {
+            "retrieval_s": round(retrieved_s, 4),
+            "first_token_s": round(retrieved_s + state.first_token_s, 4),
+            "generation_s": round(state.seconds, 4),
+            "total_s": round(time.perf_counter() - started, 4),
+        }
+        yield Event("answer", answer)
 
     def _finish(
         self, question: str, raw: str, passages: list[Passage], used: list[Passage],
-        left_out: list[int], warnings: list[str], state: Generation, retrieved_s: float,
-        prompt_tokens: int, started: float,
+        ranked: list[Evidence], warnings: list[str], state: Generation,
     ) -> Answer:
+        """Check the draft's citations; keep it, quote the sources instead, or decline."""
         text, removed = remove_markers(raw.strip(), {p.number for p in used})
         if removed:
             warnings.append(
@@ -206,30 +234,32 @@ class Engine:
                 + ", ".join(f"[{n}]" for n in removed)
             )
         declined = NO_ANSWER.lower().rstrip(".") in text.lower()
-        sentences = self.scorer.check(text, {p.number: p.text for p in used}) if text else []
-        grounded = any(s.supported for s in sentences)
-        status = {"length": "truncated", "loop": "truncated", "timeout": "truncated"}.get(
-            state.finish, "complete")
-        if status == "truncated":
+        given = {p.number: p.text for p in used}
+        sentences = self.scorer.check(text, given, question) if text and not declined else []
+        grounded = bool(sentences) and all(s.supported for s in sentences)
+        status = "complete"
+        if state.finish in ("length", "loop", "timeout"):
+            status = "truncated"
             warnings.append(f"The answer was cut off ({state.finish}).")
-        if not text or declined or not grounded:
-            status = "no_evidence"
-            if text and not declined:
-                warnings.append("The model's draft was not supported by the passages: "
-                                + text[:300])
-            text, sentences = NO_EVIDENCE, []
+        if declined or not ranked:
+            status, text, sentences = "no_evidence", NO_EVIDENCE, []
+        elif not grounded and not any(s.supported for s in sentences):
+            if text:
+                warnings.append("The model's own answer was not supported by the sources, so "
+                                "the most relevant sentences of the sources are quoted instead. "
+                                "Its draft: " + text[:300])
+            status = "extractive"
+            quoted = [e for e in ranked if e.number in given][:2]
+            text = QUOTE_INTRO + " ".join(f"“{e.quote()}” [{e.number}]" for e in quoted)
+            sentences = [SentenceSupport(f"“{e.quote()}” [{e.number}]", [e.number], 1.0, True,
+                                         e.number) for e in quoted]
         return Answer(
             question=question, text=text, sentences=sentences, passages=passages,
-            notice=NOT_FOR_CLINICAL_USE, model=self.generator.name, grounded=grounded,
-            status=status, warnings=warnings, left_out=[passages[i].number for i in left_out],
-            removed_citations=removed,
-            timings={
-                "retrieval_s": round(retrieved_s, 4),
-                "first_token_s": round(retrieved_s + state.first_token_s, 4),
-                "generation_s": round(state.seconds, 4),
-                "total_s": round(time.perf_counter() - started, 4),
-            },
-            tokens={"prompt": prompt_tokens, "completion": state.completion_tokens},
+            evidence=[{"passage": e.number, "text": e.quote(), "score": e.score}
+                      for e in ranked[:3]],
+            notice=NOT_FOR_CLINICAL_USE, model=self.generator.name,
+            grounded=status in ("complete", "truncated", "extractive"),
+            status=status, warnings=warnings, removed_citations=removed,
         )
 
     def ask(self, question: str, on_token: Callable[[str], None] | None = None,

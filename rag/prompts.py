@@ -25,18 +25,20 @@ INSTRUCTIONS = (
 )
 NO_ANSWER = "The passages do not answer this question."
 
+# The worked example is on a topic outside the starter corpus, so that a small model that
+# copies it cannot pass the copy off as an answer about the corpus (WHO's infant feeding
+# recommendations: https://www.who.int/news-room/fact-sheets/detail/infant-and-young-child-feeding).
 EXAMPLE_PASSAGES = (
-    "[1] Hand Hygiene in Health Care (WHO, 2009), Five moments\n"
-    "Health workers should clean their hands before touching a patient, before a clean or "
-    "aseptic procedure, after body fluid exposure risk, after touching a patient, and after "
-    "touching patient surroundings.\n\n"
-    "[2] Hand Hygiene in Health Care (WHO, 2009), Technique\n"
-    "Hand rubbing with an alcohol-based formulation should last 20 to 30 seconds."
+    "[1] Infant and young child feeding (WHO fact sheet), Recommendations\n"
+    "WHO recommends that infants are exclusively breastfed for the first 6 months of life.\n\n"
+    "[2] Infant and young child feeding (WHO fact sheet), Complementary feeding\n"
+    "From 6 months of age, infants should receive safe and nutritious complementary foods "
+    "while breastfeeding continues up to 2 years or beyond."
 )
-EXAMPLE_QUESTION = "How long should an alcohol-based hand rub take?"
-EXAMPLE_ANSWER = "Hand rubbing with an alcohol-based product should take 20 to 30 seconds [2]."
+EXAMPLE_QUESTION = "For how long should infants be breastfed exclusively?"
+EXAMPLE_ANSWER = "WHO recommends exclusive breastfeeding for the first 6 months of life [1]."
 
-COMPLETION_STOPS = ["### User:", "### System:", "### Assistant:", "\n\n\n", "</s>"]
+COMPLETION_STOPS = ["### User:", "### System:", "### Assistant:", "\nQuestion:", "</s>"]
 
 # Strings that would let a document close its fence or speak as a role.
 _ROLE_MARKERS = re.compile(
@@ -117,5 +119,6 @@ def chat_format(template: str, bos: str, eos: str) -> PromptFormat:
         ]
         return formatter(messages=messages).prompt
 
-    stops = [s for s in (eos, "<|im_end|>", "<|eot_id|>", "</s>") if s]
+    stops = [s for s in (eos, "<|im_end|>", "<|eot_id|>", "</s>", "\nQuestion:",
+                         "\nPassages:") if s]
     return PromptFormat("chat", render, list(dict.fromkeys(stops)))

@@ -33,6 +33,7 @@ class Passage:
     number: int = 0
     superseded_by: str = ""
     superseded_by_id: str = ""
+    highlights: list[tuple[int, int]] = field(default_factory=list)  # offsets in `text`
 
     @property
     def location(self) -> str:
@@ -73,12 +74,17 @@ class Answer:
     notice: str
     model: str
     grounded: bool
-    status: str = "complete"  # "complete", "truncated", "no_evidence", "error"
+    # "complete": generated and supported; "truncated": cut off; "extractive": the model's
+    # draft failed the check, so the answer quotes the sources; "no_evidence": nothing found.
+    status: str = "complete"
     warnings: list[str] = field(default_factory=list)
     left_out: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     removed_citations: list[int] = field(default_factory=list)
+    # The sentences of the passages that bear most on the question, quoted: {"passage": n,
+    # "text": ..., "score": ...}. Shown with every answer, whatever the model wrote.
+    evidence: list[dict[str, object]] = field(default_factory=list)
 
     def cited_passages(self) -> list[Passage]:
         cited = {n for s in self.sentences for n in s.citations}

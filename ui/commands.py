@@ -179,6 +179,10 @@ def print_checked(answer) -> None:  # type: ignore[no-untyped-def]
             mark = click.style("supported  ", fg="green") if s.supported else click.style(
                 "UNSUPPORTED", fg="red")
             click.echo(f"  {mark} {s.text}")
+    if answer.evidence and answer.status != "extractive":
+        click.secho("\nKey evidence:", bold=True)
+        for ev in answer.evidence:
+            click.echo(f"  “{ev['text']}” [{ev['passage']}]")
     cited = answer.cited_passages() or answer.passages
     click.secho("\nSources:", bold=True)
     for p in cited:
