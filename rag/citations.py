@@ -8,8 +8,9 @@ Method (offline, documented in docs/citations.md):
    share of the sentence's content words (crudely stemmed) found in the passage, and semantic
    similarity is the best cosine between the sentence and any sentence of the passage under
    the embedding model. Any number in the sentence (an age, a dose, an interval) that the
-   passage does not contain makes the sentence unsupported: numbers are where small models
-   invent most and where a wrong one does most harm. So does a word the sentence shares with
+   passage's closest sentence (or its first line, usually its heading) does not contain
+   makes the sentence unsupported: numbers are where small models invent most and where a
+   wrong one does most harm. So does a word the sentence shares with
    the question that no passage contains (the question's subject, which the passages then
    do not cover: "gout" asked, "gout" answered, no passage about gout).
 4. A sentence is supported when its score reaches the threshold (0.55 by default).
@@ -115,11 +116,17 @@ class SupportScorer:
     def score(self, sentence: str, passage: str) -> float:
         from rag.packing import sentence_spans
 
-        units = [passage[a:b] for a, b in sentence_spans(passage)] or [passage]
+        units = [passage[a:b] for a, b in sentence_spans(passage, clauses=False)] or [passage]
         vectors = self.embed([_MARKER.sub("", sentence), *units])
-        semantic = float(np.max(vectors[1:] @ vectors[0])) if len(units) else 0.0
+        similarities = vectors[1:] @ vectors[0]
+        semantic = float(np.max(similarities))
         score = 0.5 * lexical_overlap(sentence, passage) + 0.5 * max(semantic, 0.0)
-        return 0.0 if unsupported_numbers(sentence, passage) else round(score, 4)
+        # Numbers must come from the passage sentence the claim rests on (the closest one,
+        # with the first line, usually the heading), not from anywhere in the passage:
+        # "colonoscopy every 5 years" is not supported by "colonoscopy: every 10 years ...
+        # CT colonography: every 5 years".
+        basis = units[0] + " " + units[int(np.argmax(similarities))]
+        return 0.0 if unsupported_numbers(sentence, basis) else round(score, 4)
 
     def check(
         self, answer: str, passages: dict[int, str], question: str = ""

@@ -76,10 +76,11 @@ def language_warning(question: str) -> str:
 class Engine:
     """Everything one process needs to answer questions, loaded once and shared."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, embedder: Embedder | None = None) -> None:
+        """`embedder` lets a caller that already holds the configured model share it."""
         self.config = config
         self._lock = threading.RLock()
-        self._embedder: Embedder | None = None
+        self._embedder: Embedder | None = embedder
         self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._generator: LocalGenerator | ServerGenerator | None = None

@@ -60,7 +60,7 @@ def rank_sentences(
     one batch. Heading lines themselves are not candidates: they are the context."""
     units: list[tuple[int, int, int, str, str]] = []
     for number, (context, text) in passages.items():
-        for start, end in sentence_spans(text):
+        for start, end in sentence_spans(text, clauses=False):
             piece = text[start:end].strip()
             if len(piece.split()) >= 3 and not piece.startswith("#"):
                 units.append((number, start, end, piece, context))
@@ -81,7 +81,7 @@ def condense(text: str, keep: Sequence[Evidence], first_line: bool = True) -> st
     text was skipped. The first line (usually its heading) stays so the passage keeps its
     context."""
     spans = sorted({(e.start, e.end) for e in keep})
-    all_spans = sentence_spans(text)
+    all_spans = sentence_spans(text, clauses=False)
     if first_line and all_spans and all_spans[0] not in spans:
         spans = sorted([all_spans[0], *spans])
     if not spans:

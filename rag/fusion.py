@@ -1,8 +1,18 @@
-"""Rank fusion as pure functions."""
+"""Rank and score fusion as pure functions.
+
+Every function takes each retriever's results and returns (item, score) pairs, best first; ties
+keep the order of first appearance, so results are deterministic.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping, Sequence
+import math
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+
+
+def _ordered(scores: dict[Hashable, float]) -> list[tuple[Hashable, float]]:
+    order = {item: i for i, item in enumerate(scores)}
+    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
 
 
 def reciprocal_rank_fusion(
@@ -12,13 +22,75 @@ def reciprocal_rank_fusion(
 ) -> list[tuple[Hashable, float]]:
     """Fuse ranked lists: score(d) = sum over lists of weight / (k + rank), rank from 1.
 
-    Cormack, Clarke and Buettcher (2009). Ties keep the order of first appearance, so the
-    result is deterministic. Returns (item, score), best first.
+    Cormack, Clarke and Buettcher (2009). A list missing from `weights` weighs 1.
     """
     scores: dict[Hashable, float] = {}
     for name, ranking in rankings.items():
         weight = 1.0 if weights is None else weights.get(name, 1.0)
         for rank, item in enumerate(ranking, start=1):
             scores[item] = scores.get(item, 0.0) + weight / (k + rank)
-    order = {item: i for i, item in enumerate(scores)}
-    return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
+    return _ordered(scores)
+
+
+def min_max(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
+    """Scores rescaled to 0..1 (best 1, worst 0); all equal: all 1."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    if high == low:
+        return {item: 1.0 for item in scores}
+    return {item: (s - low) / (high - low) for item, s in scores.items()}
+
+
+def z_scores(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
+    """Scores as standard deviations from their mean; all equal: all 0."""
+    if not scores:
+        return {}
+    mean = sum(scores.values()) / len(scores)
+    sd = math.sqrt(sum((s - mean) ** 2 for s in scores.values()) / len(scores))
+    return {item: (s - mean) / sd if sd else 0.0 for item, s in scores.items()}
+
+
+NORMALISERS: dict[str, Callable[[Mapping[Hashable, float]], dict[Hashable, float]]] = {
+    "minmax": min_max,
+    "zscore": z_scores,
+}
+
+
+def score_fusion(
+    scores: Mapping[str, Mapping[Hashable, float]],
+    weights: Mapping[str, float] | None = None,
+    normalise: str = "minmax",
+) -> list[tuple[Hashable, float]]:
+    """Fuse scored lists: score(d) = sum over lists of weight * normalised score.
+
+    Each list is normalised on its own candidates (`minmax` or `zscore`); an item a list did
+    not return gets that list's lowest normalised score, as it ranked below all it returned.
+    With weights summing to 1 this is the convex combination of Bruch et al. (2023).
+    """
+    normaliser = NORMALISERS[normalise]
+    normalised = {name: normaliser(s) for name, s in scores.items()}
+    items: dict[Hashable, float] = {}
+    for values in normalised.values():
+        for item in values:
+            items.setdefault(item, 0.0)
+    for name, values in normalised.items():
+        weight = 1.0 if weights is None else weights.get(name, 1.0)
+        floor = min(values.values(), default=0.0)
+        for item in items:
+            items[item] += weight * values.get(item, floor)
+    return _ordered(items)
+
+
+def best_per_group(
+    ranked: Iterable[tuple[Hashable, float]], group: Callable[[Hashable], Hashable]
+) -> list[tuple[Hashable, float]]:
+    """The first (best) item of each group, in order: a document's rank is its best chunk's."""
+    seen: set[Hashable] = set()
+    out = []
+    for item, score in ranked:
+        key = group(item)
+        if key not in seen:
+            seen.add(key)
+            out.append((item, score))
+    return out

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
+_CLAIM_END = re.compile(r"(?<=[.!?])\s+|\n+")
 MIN_PASSAGE_TOKENS = 24
 
 
@@ -27,10 +28,12 @@ class Packed:
     left_out: list[int] = field(default_factory=list)
 
 
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line of `text`, in order, covering it."""
+def sentence_spans(text: str, clauses: bool = True) -> list[tuple[int, int]]:
+    """(start, end) of each sentence or line of `text`, in order, covering it. With
+    `clauses`, text after a colon or semicolon starts a new piece too (finer cuts for
+    trimming); without, a piece is a whole sentence or line (a claim with its subject)."""
     spans, start = [], 0
-    for match in _SENTENCE_END.finditer(text):
+    for match in (_SENTENCE_END if clauses else _CLAIM_END).finditer(text):
         if match.start() > start:
             spans.append((start, match.start()))
         start = match.end()

@@ -74,3 +74,11 @@ def test_subject_the_passages_do_not_cover(scorer):
     [s] = scorer.check("Gout is treated with biennial screening mammography [1].", PASSAGES,
                        question="How is gout treated?")
     assert not s.supported
+
+
+def test_number_must_come_from_the_sentence_the_claim_rests_on(scorer):
+    passages = {1: "Direct visualisation tests.\nColonoscopy: every 10 years.\n"
+                   "CT colonography: every 5 years.\nFlexible sigmoidoscopy: every 5 years."}
+    [wrong] = scorer.check("A colonoscopy is repeated every 5 years [1].", passages)
+    [right] = scorer.check("A colonoscopy is repeated every 10 years [1].", passages)
+    assert not wrong.supported and right.supported

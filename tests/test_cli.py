@@ -1,0 +1,131 @@
+"""The real `meditron-rag` command in a subprocess, with the real embedded models."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def write_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "rabies.md").write_text(textwrap.dedent("""\
+        ---
+        title: "Rabies post-exposure prophylaxis (test digest)"
+        organisation: "Test Organisation"
+        date: "2024-05"
+        ---
+        # Rabies post-exposure prophylaxis
+
+        ## Wound care
+        Every bite or scratch from a possibly rabid animal should be washed at once with soap
+        and water for about fifteen minutes.
+        """))
+    (folder / "malaria.md").write_text(textwrap.dedent("""\
+        # Malaria prevention for travellers
+
+        ## Bite avoidance
+        Travellers to malaria areas should sleep under insecticide-treated bed nets.
+        """))
+    return folder
+
+
+def test_ingest_then_ask_cites_the_document_that_holds_the_answer(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    done = run_cli("ingest", str(corpus))
+    assert done.returncode == 0, done.stderr
+    assert "2 ingested (2 new" in done.stderr
+
+    again = run_cli("ingest", "--json", str(corpus))
+    assert again.returncode == 0 and json.loads(again.stdout)["unchanged"] == 2
+
+    asked = run_cli("ask", "How long should a bite from a possibly rabid animal be washed?")
+    assert asked.returncode == 0, asked.stderr
+    sources = asked.stdout.split("Sources:")[-1]
+    assert "Rabies post-exposure prophylaxis (test digest)" in sources
+    assert "Not for clinical use" in asked.stdout
+
+    as_json = run_cli("ask", "--json", "How long should a bite be washed?")
+    result = json.loads(as_json.stdout)
+    assert result["passages"][0]["document_id"] == "rabies"
+    assert result["passages"][0]["section"].endswith("Wound care")
+    assert result["notice"].startswith("Not for clinical use")
+    assert set(result["timings"]) >= {"retrieval_s", "first_token_s", "total_s"}
+    assert result["status"] in ("complete", "truncated", "extractive", "no_evidence")
+
+    found = run_cli("search", "--json", "bed nets for travellers")
+    assert json.loads(found.stdout)[0]["document_id"] == "malaria"
+
+    listed = run_cli("docs", "list", "--json")
+    assert {d["id"] for d in json.loads(listed.stdout)} == {"rabies", "malaria"}
+    removed = run_cli("docs", "remove", "malaria")
+    assert removed.returncode == 0
+    assert "malaria" not in run_cli("docs", "list").stdout
+
+
+@pytest.mark.parametrize("question", ["", "   \n "])
+def test_empty_question_is_one_line_and_exit_2(question):
+    done = run_cli("ask", question)
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "Error: The question is empty: type a question about the guidelines.")
+
+
+def test_far_too_long_question(tmp_path):
+    done = run_cli("ask", "why " * 1000)
+    assert done.returncode == 2 and "limit is 2000" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_empty_corpus_folder(tmp_path):
+    (tmp_path / "empty").mkdir()
+    done = run_cli("ingest", str(tmp_path / "empty"))
+    assert done.returncode == 1
+    assert "No documents found" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_asking_an_empty_index(tmp_path):
+    done = run_cli("ask", "Anything?")
+    assert done.returncode == 5 and "index is empty" in done.stderr
+
+
+def test_missing_and_corrupt_model_files(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    assert run_cli("ingest", "-q", str(corpus)).returncode == 0
+    missing = run_cli("--model", str(tmp_path / "nope.gguf"), "ask", "Bites?")
+    assert missing.returncode == 3 and "No llm model at" in missing.stderr
+    corrupt = tmp_path / "corrupt.gguf"
+    corrupt.write_bytes(b"GGUF" + b"\x00" * (2 << 20))
+    broken = run_cli("--model", str(corrupt), "ask", "Bites?")
+    assert broken.returncode == 3 and "could not load" in broken.stderr
+    assert "Traceback" not in broken.stderr
+    meditron = run_cli("--model", "meditron-7b", "ask", "Bites?")
+    assert meditron.returncode == 3 and "models pull meditron-7b" in meditron.stderr
+
+
+def test_bad_config_names_key_and_file(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("retrieval:\n  top_k: many\n")
+    done = run_cli("--config", str(config), "docs", "list")
+    assert done.returncode == 2
+    assert "retrieval.top_k" in done.stderr and str(config) in done.stderr
+
+
+def test_help_on_every_command():
+    for args in (["--help"], ["ingest", "--help"], ["ask", "--help"], ["search", "--help"],
+                 ["docs", "--help"], ["models", "--help"], ["ui", "--help"]):
+        done = run_cli(*args)
+        assert done.returncode == 0 and "Usage:" in done.stdout
+
+
+def test_models_list_and_paths(isolated):
+    listed = run_cli("models", "list")
+    assert listed.returncode == 0
+    assert "smollm2" in listed.stdout and "meditron-7b" in listed.stdout
+    assert run_cli("path").stdout.strip() == str(isolated.resolve())
