@@ -1,0 +1,177 @@
+"""The Streamlit app through streamlit.testing, with the real embedded models and a real index.
+
+The tests of this module share one small index (so the one Engine the app caches is loaded
+once); each leaves the starter documents the others use in place.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from meditron_rag import NOT_FOR_CLINICAL_USE
+from ui.app_common import app_args, matching_spans, passage_html
+from ui.app_library import check_upload, safe_name
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTER = ROOT / "corpora" / "starter"
+SMALL = [
+    "uspstf-colorectal-cancer-screening-2021.md",
+    "uspstf-cervical-cancer-screening-2018.md",
+    "who-hand-hygiene-2009.pdf",
+]
+UPLOAD = b"""---
+title: "Zebra Fever Management"
+organisation: "Test Society"
+date: "2026-01"
+---
+
+# Zebra fever
+
+## Treatment
+
+Adults with zebra fever should receive striped quinine every 8 hours for 7 days.
+<script>alert("owned")</script> Children need no treatment for zebra fever.
+"""
+
+
+# --- pure helpers ----------------------------------------------------------------------------
+
+def test_safe_name_keeps_uploads_inside_their_folder() -> None:
+    assert safe_name("../../etc/passwd") == "passwd"
+    assert safe_name("C:\\Users\\me\\Guide line (v2).PDF") == "Guide-line-v2.pdf"
+    assert safe_name(".hidden.md") == "hidden.md"
+    assert safe_name("<script>.md") == "script.md"
+    assert safe_name("...") == "document"
+
+
+def test_check_upload_type_size_and_content() -> None:
+    assert check_upload("a.md", 10, 100, b"# hi") == ""
+    assert "not supported" in check_upload("a.exe", 10, 100, b"MZ")
+    assert "over the" in check_upload("a.md", 2**21, 2**20, b"# hi")
+    assert "not a PDF" in check_upload("a.pdf", 10, 100, b"hello")
+    assert "binary" in check_upload("a.txt", 10, 100, b"\x00\x01")
+    assert "empty" in check_upload("a.txt", 0, 100, b"")
+
+
+def test_passage_html_escapes_before_highlighting() -> None:
+    text = 'Give <script>alert("x")</script> now. Screen every 3 years & more.'
+    spans = matching_spans(text, ["Screening every 3 years is advised."])
+    out = passage_html(text, spans)
+    assert "<script>" not in out
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in out
+    assert "<mark>Screen every 3 years &amp; more.</mark>" in out
+
+
+def test_app_args_only_under_streamlit_run() -> None:
+    assert app_args(["pytest", "--config", "x"])["config"] is None
+    args = app_args(["/p/ui/app.py", "--data-dir", "/d", "--model", "m", "--other"])
+    assert args == {"data_dir": "/d", "config": None, "model": "m"}
+
+
+# --- the app -----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def app_data(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """Three starter guidelines (two Markdown, one PDF) in a data directory of this module."""
+    from ingest import ingest
+    from ingest.store import Store
+
+    data = tmp_path_factory.mktemp("app") / "data"
+    store = Store.open(data / "index", embedder.name, embedder.dim)
+    with store.writing():
+        report = ingest([STARTER / name for name in SMALL], store, embedder, 200, 32)
+    store.close()
+    assert report.count("failed") == 0
+    return data
+
+
+@pytest.fixture
+def at(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
+    monkeypatch.setenv("MEDITRON_RAG_DATA_DIR", str(app_data))
+    app = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120)
+    app.session_state["set_max_tokens"] = 32  # short answers keep the tests quick
+    app.session_state["set_top_k"] = 3
+    return app.run()
+
+
+def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
+    return next(b for b in at.button if b.label == label)
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.slow
+def test_ask_shows_answer_sources_and_notice(at: AppTest) -> None:
+    assert not at.exception
+    sidebar = " ".join(w.value for w in at.sidebar.warning)
+    assert NOT_FOR_CLINICAL_USE in sidebar
+    captions = " ".join(c.value for c in at.sidebar.caption)
+    assert "smollm2" in " ".join(m.value for m in at.sidebar.markdown)
+    assert "cutoff: unknown" in captions and "Newest document in the index: 2021-05" in captions
+
+    ask(at, "How long should an alcohol-based handrub take?")
+    labels = [e.label for e in at.expander]
+    assert any("Hand Hygiene" in label and "p. " in label for label in labels), labels
+    assert any(b.label.startswith("Open PDF (p. ") for b in at.get("download_button")), labels
+    assert at.chat_message[0].name == "user"
+    history = at.session_state["history"]
+    assert history[-1].passages and history[-1].question.startswith("How long")
+
+
+@pytest.mark.slow
+def test_upload_then_ask_about_it_escaped(at: AppTest, app_data: Path) -> None:
+    uploader = at.file_uploader(key="upload-0")
+    uploader.set_value([("../Zebra fever (v1).md", UPLOAD, "text/markdown"),
+                        ("fake.pdf", b"not really a pdf", "application/pdf")])
+    at.run()
+    button(at, "Add to the library").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    saved = app_data / "uploads" / "Zebra-fever-v1.md"
+    assert saved.read_bytes() == UPLOAD
+    assert any("fake.pdf: the file is named .pdf but is not a PDF" in e.value for e in at.error)
+    assert any("1 ingested" in m.value for m in at.warning)
+    assert "Zebra Fever Management (zebra-fever-v1)" in at.selectbox(key="lib_doc").options
+
+    ask(at, "How often should adults with zebra fever receive striped quinine?")
+    answer = at.session_state["history"][-1]
+    assert answer.passages[0].title == "Zebra Fever Management"
+    shown = [m.value for m in at.markdown if "zebra fever" in m.value.lower()]
+    assert any("&lt;script&gt;" in v for v in shown), shown
+    assert not any("<script>" in v for v in shown)
+
+
+@pytest.mark.slow
+def test_remove_a_document(at: AppTest) -> None:
+    doc = "uspstf-cervical-cancer-screening-2018"
+    at.selectbox(key="lib_doc").set_value(doc).run()
+    button(at, f"Remove {doc}").click().run()
+    assert not at.exception
+    assert any(f"Removed {doc}." in s.value for s in at.success)
+    assert not any(doc in option for option in at.selectbox(key="lib_doc").options)
+    ask(at, "At what age should cervical cancer screening start?")
+    assert all(p.document_id != doc for p in at.session_state["history"][-1].passages)
+
+
+@pytest.mark.slow
+def test_one_study_round(at: AppTest) -> None:
+    at.multiselect(key="study_docs").set_value(["uspstf-colorectal-cancer-screening-2021"]).run()
+    at.slider(key="study_n").set_value(2).run()
+    button(at, "New round").click().run()
+    cards = at.session_state["study"]["cards"]
+    assert len(cards) == 2
+    radio = next(r for r in at.radio if r.label == "Your answer")
+    assert cards[0].answer in radio.options
+    radio.set_value(cards[0].answer).run()
+    button(at, "Check").click().run()
+    assert any(s.value == f"Correct: {cards[0].answer}" for s in at.success)
+    assert any("<mark>" in m.value for m in at.markdown)  # the passage, answer marked
+    assert any("Score this session: 1/1" in h.value for h in at.subheader)
+    labels = [b.label for b in at.get("download_button")]
+    assert "Export as Markdown" in labels and "Export for Anki (CSV)" in labels

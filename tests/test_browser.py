@@ -1,0 +1,151 @@
+"""The real app (`meditron-rag ui`) in Debian's headless Chromium, driven by Playwright.
+
+Skipped when /usr/bin/chromium is absent (Debian: `apt-get install chromium`); browsers are
+never downloaded. Screenshots go to test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+STARTER = ROOT / "corpora" / "starter"
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+UPLOAD = b"""---
+title: "Zebra Fever Management"
+organisation: "Test Society"
+date: "2026-01"
+---
+
+# Zebra fever
+
+## Treatment
+
+Adults with zebra fever should receive striped quinine every 8 hours for 7 days.
+"""
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(),
+                       reason="needs Debian's Chromium at /usr/bin/chromium "
+                              "(apt-get install chromium); browsers are never downloaded"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def server(isolated: Path, embedder) -> Iterator[str]:
+    """`meditron-rag ui` on a free port over a two-document index; its URL."""
+    from ingest import ingest
+    from ingest.store import Store
+
+    store = Store.open(isolated / "index", embedder.name, embedder.dim)
+    with store.writing():
+        ingest([STARTER / "who-hand-hygiene-2009.pdf",
+                STARTER / "uspstf-colorectal-cancer-screening-2021.md"], store, embedder, 200, 32)
+    store.close()
+    port = free_port()
+    script = Path(sys.executable).with_name("meditron-rag")
+    env = {**os.environ, "MEDITRON_RAG_GENERATION_MAX_TOKENS": "16",
+           "MEDITRON_RAG_RETRIEVAL_TOP_K": "3"}
+    log = (isolated.parent / "server.log").open("wb")
+    proc = subprocess.Popen([str(script), "ui", "--port", str(port), "--host", "127.0.0.1"],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the app did not start: "
+                            + (isolated.parent / "server.log").read_text(errors="replace"))
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+
+def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_ask_upload_and_study_in_chromium(server: str, isolated: Path) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(120_000)
+        expect.set_options(timeout=120_000)
+        page.goto(server)
+        expect(page.get_by_text("Not for clinical use").first).to_be_visible()
+
+        # Ask: the answer's sources, a PDF one with its page.
+        ask(page, "How long should an alcohol-based handrub take?")
+        source = page.get_by_text(re.compile(r"\[\d\] Hand Hygiene.* · p\. \d")).first
+        expect(source).to_be_visible()
+        opener = page.get_by_role("button", name=re.compile(r"Open PDF \(p\. \d\)"))
+        expect(opener.filter(visible=True).first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "browser-ask.png"), full_page=True)
+
+        # Library: upload a guideline, then ask about it.
+        page.get_by_role("tab", name="Library").click()
+        page.locator("input[type=file]").first.set_input_files(
+            files=[{"name": "zebra.md", "mimeType": "text/markdown", "buffer": UPLOAD}])
+        add = page.get_by_role("button", name="Add to the library")
+        expect(add).to_be_enabled()
+        add.click()
+        expect(page.get_by_text(re.compile(r"1 ingested"))).to_be_visible()
+        assert (isolated / "uploads" / "zebra.md").read_bytes() == UPLOAD
+        page.screenshot(path=str(ARTIFACTS / "browser-library.png"), full_page=True)
+        page.get_by_role("tab", name="Ask").click()
+        ask(page, "How often should adults with zebra fever receive striped quinine?")
+        expect(page.get_by_text(re.compile(r"\[1\] Zebra Fever Management")).first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "browser-upload-ask.png"), full_page=True)
+
+        # Study: one question, answered and graded.
+        page.get_by_role("tab", name="Study").click()
+        page.get_by_role("button", name="New round").click()
+        expect(page.get_by_text(re.compile(r"Question 1 of \d"))).to_be_visible()
+        page.get_by_role("radiogroup", name="Your answer").locator("label").first.click()
+        page.get_by_role("button", name="Check").click()
+        expect(page.get_by_text(re.compile(r"^(Correct: |Not quite)"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"Score this session: [01]/1"))).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "browser-study.png"), full_page=True)
+        browser.close()

@@ -1,0 +1,124 @@
+"""Ask tab: a chat whose answers stream in, with their sources shown before the first word.
+
+Each answer is kept in `st.session_state["history"]` and drawn again on every rerun: the text
+sentence by sentence (unsupported ones marked), its warnings, then each source with the
+passage (supporting sentences highlighted) and a way to open the original at that page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from meditron_rag.errors import MeditronRagError
+from rag import Answer, Engine, Passage
+from ui.app_common import matching_spans, passage_html
+from ui.app_settings import Settings
+
+
+def history() -> list[Answer | dict[str, str]]:
+    return st.session_state.setdefault("history", [])
+
+
+def _open_original(passage: Passage, key: str) -> None:
+    """A download of the file (PDFs say which page), and the web page where there is one."""
+    path = Path(passage.path)
+    left, right = st.columns(2)
+    if passage.paginated and path.suffix.lower() == ".pdf" and path.is_file():
+        left.download_button(
+            f"Open PDF (p. {passage.page_start})", data=path.read_bytes, file_name=path.name,
+            mime="application/pdf", key=key, on_click="ignore",
+            help=f"Opens the original file; the passage is on page {passage.page_start}.",
+        )
+    elif passage.section:
+        left.caption(f"Section: {passage.section}")
+    if passage.url.startswith(("https://", "http://")):
+        anchor = f"#page={passage.page_start}" if passage.url.lower().endswith(".pdf") else ""
+        right.link_button("Original on the web", passage.url + anchor)
+
+
+def render_sources(passages: list[Passage], answer: Answer | None, key: str) -> None:
+    for p in passages:
+        claims = [s.text for s in answer.sentences if p.number in s.citations or
+                  s.best_passage == p.number] if answer else []
+        cited = bool(claims)
+        label = f"[{p.number}] {p.title} · {p.location}" + (" · cited" if cited else "")
+        with st.expander(label, expanded=cited):
+            meta = " · ".join(x for x in (p.organisation, p.date or "undated") if x)
+            st.caption(f"{meta} · {p.document_id}")
+            if p.superseded_by:
+                st.warning(f"Superseded by {p.superseded_by}.")
+            st.markdown(passage_html(p.text, matching_spans(p.text, claims)),
+                        unsafe_allow_html=True)
+            _open_original(p, f"{key}-open-{p.number}")
+
+
+def render_answer(answer: Answer, key: str) -> None:
+    if answer.status == "no_evidence" or not answer.sentences:
+        st.info(answer.text)
+    else:
+        lines = []
+        for s in answer.sentences:
+            mark = "" if s.supported else " :red[**(not supported by the cited passage)**]"
+            lines.append(s.text + mark)
+        st.markdown("\n\n".join(lines))
+    for warning in answer.warnings:
+        st.warning(warning)
+    st.caption(f"{answer.model} · {answer.timings.get('total_s', 0):.1f} s · {answer.notice}")
+    st.markdown("**Sources**")
+    render_sources(answer.passages, answer, key)
+
+
+def _ask(engine: Engine, question: str, settings: Settings) -> Answer | None:
+    sources = st.container()
+    found: dict[str, object] = {}
+
+    def tokens():  # type: ignore[no-untyped-def]
+        for event in engine.stream(question, settings.top_k, settings.filters or None,
+                                   settings.max_tokens):
+            if event.kind == "passages":
+                with sources, st.expander(f"{len(event.data)} sources found",  # type: ignore
+                                          expanded=False):
+                    for p in event.data:  # type: ignore[attr-defined]
+                        st.caption(p.source_line())
+            elif event.kind == "token":
+                yield event.data
+            else:
+                found["answer"] = event.data
+
+    with st.container():
+        st.write_stream(tokens())
+    return found.get("answer")  # type: ignore[return-value]
+
+
+def render(engine: Engine, settings: Settings) -> None:
+    for n, item in enumerate(history()):
+        if isinstance(item, dict):
+            with st.chat_message("user"):
+                st.text(item["question"])
+            with st.chat_message("assistant"):
+                st.error(item["error"])
+            continue
+        with st.chat_message("user"):
+            st.text(item.question)
+        with st.chat_message("assistant"):
+            render_answer(item, f"a{n}")
+    question = st.chat_input("Ask about the guidelines, e.g. When should colorectal cancer "
+                             "screening start?")
+    if not question:
+        if not history():
+            st.caption("Answers cite numbered passages from the indexed guidelines; open each "
+                       "source to check it.")
+        return
+    with st.chat_message("user"):
+        st.text(question)
+    with st.chat_message("assistant"):
+        try:
+            answer = _ask(engine, question, settings)
+        except MeditronRagError as exc:
+            history().append({"question": question, "error": str(exc)})
+            st.rerun()
+        if answer is not None:
+            history().append(answer)
+            st.rerun()
