@@ -18,12 +18,17 @@ def load_embedder(config: Config) -> Embedder:
     """The configured sentence-transformers model, from local files only."""
     name = config.embedding.model
     path = resolve(name, "embedding", config)
+    if config.embedding.threads:
+        import torch
+
+        torch.set_num_threads(config.embedding.threads)
     return Embedder(path, name, config.embedding.device, config.embedding.batch_size)
 
 
 def open_store(config: Config, embedder: Embedder) -> Store:
     """The index in the data directory, checked against the embedder it was built with."""
-    return Store.open(config.index_dir, embedder.name, embedder.dim)
+    return Store.open(config.index_dir, embedder.name, embedder.dim, config.index.kind,
+                      config.index.approximate_above)
 
 
 __all__ = [

@@ -2,12 +2,17 @@
 
 Files are parsed one ahead in a worker thread while the current one is embedded, and only one
 parsed document waits in memory at a time, so a folder of hundreds of PDFs streams through.
+
+A file that cannot be read (damaged, locked, empty, scanned, too large, gone) is reported with
+its reason and the batch goes on; whatever was indexed from it before stays. A crash or a kill
+loses at most the document being written: the next run skips what is stored and does the rest.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import stat
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -17,17 +22,17 @@ from pathlib import Path
 from ingest.chunking import chunk_document
 from ingest.document import LoadedDocument
 from ingest.embedder import Embedder
-from ingest.loaders import SUPPORTED_SUFFIXES, load_document
+from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from ingest.store import Store
-from meditron_rag.errors import LoadError, MeditronRagError
+from meditron_rag.errors import LoadError
 
-SIDECAR_SUFFIX = ".meta.yaml"
+MAX_BYTES = 200 * 1024 * 1024
 
 
 @dataclass
 class FileResult:
     path: str
-    status: str  # "added", "replaced", "unchanged", "failed"
+    status: str  # "added", "replaced", "unchanged" (skipped), "failed"
     document_id: str = ""
     reason: str = ""
     pages: int = 0
@@ -53,12 +58,16 @@ class IngestReport:
     def chunks(self) -> int:
         return sum(f.chunks for f in self.files if f.status in ("added", "replaced"))
 
+    @property
+    def ingested(self) -> int:
+        return self.count("added") + self.count("replaced")
+
     def summary(self) -> str:
-        done = self.count("added") + self.count("replaced")
+        done = self.ingested
         rate = f", {self.pages / self.seconds:.1f} pages/s" if self.seconds and done else ""
         return (
             f"{done} ingested ({self.count('added')} new, {self.count('replaced')} replaced), "
-            f"{self.count('unchanged')} unchanged, {self.count('failed')} failed"
+            f"{self.count('unchanged')} skipped as unchanged, {self.count('failed')} failed"
             + (f", {len(self.removed)} removed" if self.removed else "")
             + f": {self.pages} pages, {self.chunks} chunks in {self.seconds:.1f} s{rate}"
         )
@@ -67,6 +76,8 @@ class IngestReport:
         return {
             "files": [f.__dict__ for f in self.files],
             "removed": self.removed,
+            "ingested": self.ingested,
+            "skipped": self.count("unchanged"),
             "added": self.count("added"),
             "replaced": self.count("replaced"),
             "unchanged": self.count("unchanged"),
@@ -81,7 +92,10 @@ Progress = Callable[[FileResult, int, int], None]
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
-    """Files to ingest: given files as they are, folders walked for supported suffixes."""
+    """Files to ingest: given files as they are, folders walked for supported suffixes.
+
+    A path that does not exist is kept, to be reported as failed with the others.
+    """
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
@@ -91,10 +105,8 @@ def discover(paths: Iterable[Path]) -> list[Path]:
                     continue
                 if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
                     found.append(child.resolve())
-        elif path.exists():
-            found.append(path.resolve())
         else:
-            raise MeditronRagError(f"{path} does not exist.")
+            found.append(path.resolve())
     return found
 
 
@@ -136,9 +148,20 @@ class _Parsed:
 
 def _parse(path: Path, store: Store, max_bytes: int) -> _Parsed:
     try:
-        sha, size = file_hash(path), path.stat().st_size
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):
+            return _Parsed(path, "", error="not a regular file (a pipe, socket or device): "
+                                           "copy the document into a file")
+        if info.st_size > max_bytes:  # refused by size before reading it
+            mb = 1024 * 1024
+            return _Parsed(path, "", error=f"file too large ({info.st_size / mb:.1f} MB > "
+                                           f"{max_bytes / mb:.1f} MB limit): split it or "
+                                           "raise the limit")
+        sha, size = file_hash(path), info.st_size
+    except FileNotFoundError:
+        return _Parsed(path, "", error="file not found (moved or deleted?): check the path")
     except OSError as exc:
-        return _Parsed(path, "", error=f"cannot read file ({exc.strerror or exc})")
+        return _Parsed(path, "", error=f"cannot read the file ({exc.strerror or exc})")
     known = store.document_by_path(str(path))
     if known is not None and known.sha256 == sha:
         return _Parsed(path, sha, size)
@@ -147,7 +170,10 @@ def _parse(path: Path, store: Store, max_bytes: int) -> _Parsed:
     except LoadError as exc:
         return _Parsed(path, sha, size, error=exc.reason)
     except OSError as exc:
-        return _Parsed(path, sha, size, error=f"cannot read file ({exc.strerror or exc})")
+        return _Parsed(path, sha, size, error=f"cannot read the file ({exc.strerror or exc})")
+    except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not stop the batch
+        return _Parsed(path, sha, size, error=f"could not be parsed ({type(exc).__name__}: "
+                                              f"{str(exc)[:120]}); report it with the file")
 
 
 def _prefetch(paths: list[Path], store: Store, max_bytes: int) -> Iterator[_Parsed]:
@@ -168,11 +194,12 @@ def ingest(
     chunk_tokens: int,
     overlap_tokens: int,
     prune: bool = False,
-    max_bytes: int = 200 * 1024 * 1024,
+    max_bytes: int = MAX_BYTES,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
-    whose file under one of the given folders is gone. The caller holds `store.writing()`."""
+    whose file under one of the given folders is gone. Files over `max_bytes` fail.
+    The caller holds `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
     files = discover(roots)
@@ -206,16 +233,21 @@ def _store_one(
     doc = parsed.document
     assert doc is not None
     moved = store.document_by_hash(parsed.sha256) if known is None else None
-    if moved is not None and not Path(moved.path).exists():
-        store.remove_document(moved.id)  # the same file, moved: keep its id
-        doc_id = moved.id
-    else:
-        doc_id = known.id if known else store.free_id(slug(parsed.path.name), path)
-    chunks = chunk_document(doc, embedder.count_tokens, chunk_tokens, overlap_tokens)
-    if not chunks:
-        return FileResult(path, "failed", reason="no text to index after parsing")
-    title = doc.metadata.title
-    vectors = embedder.encode([embedding_text(title, c.section, c.text) for c in chunks])
+    if moved is not None and Path(moved.path).exists():
+        moved = None  # a copy, not a move: it gets its own id
+    # The same file, moved: it keeps its id, and put_document replaces the old row in the same
+    # transaction, so a crash leaves it at the old path or the new one.
+    doc_id = moved.id if moved else known.id if known else store.free_id(
+        slug(parsed.path.name), path)
+    try:
+        chunks = chunk_document(doc, embedder.count_tokens, chunk_tokens, overlap_tokens)
+        if not chunks:
+            return FileResult(path, "failed", reason="no text to index after parsing")
+        title = doc.metadata.title
+        vectors = embedder.encode([embedding_text(title, c.section, c.text) for c in chunks])
+    except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
+        return FileResult(path, "failed", reason=f"could not be chunked or embedded "
+                                                 f"({type(exc).__name__}: {str(exc)[:120]})")
     store.put_document(
         doc_id, path, doc.kind, parsed.sha256, parsed.size_bytes, doc.page_count,
         doc.paginated, doc.metadata, doc.warnings, chunks, vectors,

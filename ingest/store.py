@@ -3,8 +3,14 @@
 SQLite is the source of truth. Each document is written in one transaction (its chunks, their
 vectors and their full-text rows together), so a crash at any moment leaves the store as it was
 before or after that document. The FAISS file is a cache named after the store's generation;
-when it is missing or stale (a crash before it was saved) it is rebuilt from the vectors in
-SQLite. No pickle anywhere: a shared index cannot run code.
+when it is missing, damaged or stale (a crash before it was saved) it is rebuilt from the
+vectors in SQLite, and it is written to a temporary file and renamed, so no reader ever sees a
+half-written one. No pickle anywhere: a shared index cannot run code.
+
+The kind of FAISS index follows the collection's size: an exact inner-product index
+(`IndexFlatIP`) up to `approximate_above` chunks, an inverted-file index (`IndexIVFFlat`, trained
+on the stored vectors when it is built) above it. Both take removals, so replacing a document
+never needs a rebuild. See docs/ingestion.md for the numbers behind the threshold.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import os
 import sqlite3
 import threading
@@ -29,13 +36,16 @@ from meditron_rag.errors import EmptyIndexError, IndexFormatError, IndexLockedEr
 FORMAT_VERSION = 1
 DB_NAME = "store.sqlite"
 LOCK_NAME = "write.lock"
+INDEX_KINDS = ("auto", "flat", "ivf")
+APPROXIMATE_ABOVE = 50_000  # chunks; "auto" switches to IVF at this size
+_BATCH = 4096
 
 
 def _m001_initial(db: sqlite3.Connection) -> None:
     db.executescript(
         """
-        CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-        CREATE TABLE documents (
+        CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS documents (
             id TEXT PRIMARY KEY,
             path TEXT NOT NULL UNIQUE,
             name TEXT NOT NULL,
@@ -54,7 +64,7 @@ def _m001_initial(db: sqlite3.Connection) -> None:
             chunk_count INTEGER NOT NULL,
             ingested_at TEXT NOT NULL
         );
-        CREATE TABLE chunks (
+        CREATE TABLE IF NOT EXISTS chunks (
             id INTEGER PRIMARY KEY,
             document_id TEXT NOT NULL REFERENCES documents(id),
             ordinal INTEGER NOT NULL,
@@ -68,14 +78,14 @@ def _m001_initial(db: sqlite3.Connection) -> None:
             char_end INTEGER NOT NULL,
             embedding BLOB NOT NULL
         );
-        CREATE INDEX chunks_document ON chunks(document_id, ordinal);
-        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+        CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id, ordinal);
+        CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
             text, section, content='chunks', content_rowid='id', tokenize='porter unicode61'
         );
-        CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+        CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
             INSERT INTO chunks_fts(rowid, text, section) VALUES (new.id, new.text, new.section);
         END;
-        CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+        CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
             INSERT INTO chunks_fts(chunks_fts, rowid, text, section)
             VALUES ('delete', old.id, old.text, old.section);
         END;
@@ -83,7 +93,17 @@ def _m001_initial(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial]
+def _m002_chunk_id_counter(db: sqlite3.Connection) -> None:
+    """Chunk ids are never reused: a citation or a reader's older index cannot point at the
+    text of a newer chunk. SQLite would reuse the highest id after a delete; a counter does not.
+    """
+    db.execute(
+        "INSERT OR REPLACE INTO meta(key, value) "
+        "SELECT 'next_chunk_id', CAST(COALESCE(MAX(id), 0) + 1 AS TEXT) FROM chunks"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_chunk_id_counter]
 
 
 @dataclass(frozen=True)
@@ -148,12 +168,20 @@ def _doc_from_row(row: Sequence[object]) -> DocumentRecord:
 
 
 class Store:
-    """One index folder. Open with `Store.open(folder, model, dim)`; writers take `writing()`."""
+    """One index folder. Open with `Store.open(folder, model, dim)`; writers take `writing()`.
 
-    def __init__(self, folder: Path, db: sqlite3.Connection, dim: int) -> None:
+    `index_kind` is "auto" (exact up to `approximate_above` chunks, IVF above), "flat" or "ivf".
+    """
+
+    def __init__(self, folder: Path, db: sqlite3.Connection, dim: int, index_kind: str = "auto",
+                 approximate_above: int = APPROXIMATE_ABOVE) -> None:
+        if index_kind not in INDEX_KINDS:
+            raise ValueError(f"index_kind must be one of {', '.join(INDEX_KINDS)}")
         self.folder = folder
         self.db = db
         self.dim = dim
+        self.index_kind = index_kind
+        self.approximate_above = approximate_above
         self._lock = threading.RLock()
         self._index: faiss.Index | None = None
         self._index_generation = -1
@@ -162,37 +190,60 @@ class Store:
     # --- opening -----------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, folder: Path, embedding_model: str, dim: int) -> Store:
+    def open(cls, folder: Path, embedding_model: str, dim: int, index_kind: str = "auto",
+             approximate_above: int = APPROXIMATE_ABOVE) -> Store:
         """Open or create the store; refuse one written by another format or embedding model."""
         folder.mkdir(parents=True, exist_ok=True)
         db = sqlite3.connect(folder / DB_NAME, check_same_thread=False, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        store = cls(folder, db, dim)
-        store._migrate()
-        store._check_identity(embedding_model, dim)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
+            store = cls(folder, db, dim, index_kind, approximate_above)
+            store._migrate()
+            store._check_identity(embedding_model, dim)
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            raise IndexFormatError(
+                f"The index in {folder} cannot be read ({exc}): rebuild it with "
+                f"`meditron-rag ingest --rebuild DIR` (or delete {folder})."
+            ) from None
+        except BaseException:
+            db.close()
+            raise
         return store
 
+    def _done_migrations(self) -> set[int]:
+        self.db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY)")
+        self.db.commit()
+        return {row[0] for row in self.db.execute("SELECT number FROM migrations")}
+
     def _migrate(self) -> None:
-        with self.db:
-            self.db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY)")
-        done = {row[0] for row in self.db.execute("SELECT number FROM migrations")}
+        done = self._done_migrations()
         if done and max(done) > len(MIGRATIONS):
             raise IndexFormatError(
                 f"The index in {self.folder} was written by a newer meditron-rag (schema "
-                f"{max(done)}); upgrade meditron-rag, or rebuild it with "
-                f"`meditron-rag ingest --rebuild`."
+                f"{max(done)}, this one knows {len(MIGRATIONS)}): upgrade meditron-rag, or "
+                f"rebuild it with `meditron-rag ingest --rebuild DIR` (or delete {self.folder})."
             )
-        for number, migration in enumerate(MIGRATIONS, start=1):
-            if number in done:
-                continue
-            with self.db:
-                migration(self.db)
-                self.db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
+        if len(done) == len(MIGRATIONS):
+            return
+        # Two processes opening a new store at once: one migrates, the other waits and sees it.
+        handle = os.open(self.folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            done = self._done_migrations()
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number in done:
+                    continue
+                with self.db:
+                    migration(self.db)
+                    self.db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
+        finally:
+            os.close(handle)  # closing the descriptor releases its lock
 
     def _check_identity(self, embedding_model: str, dim: int) -> None:
         meta = self.meta()
-        if not meta:
+        if "format_version" not in meta:
             with self.db:
                 self.db.executemany(
                     "INSERT INTO meta(key, value) VALUES (?, ?)",
@@ -259,9 +310,13 @@ class Store:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[Store]:
-        """Hold the writer lock; save the vector cache on the way out, even after an error."""
+        """Hold the writer lock; save the vector cache on the way out, even after an error.
+
+        The vector index is loaded first, so each document then updates it in place.
+        """
         self.acquire()
         try:
+            self.vector_index()
             yield self
         finally:
             try:
@@ -328,18 +383,23 @@ class Store:
                     datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 ),
             )
-            ids = []
-            for chunk, vector in zip(chunks, vectors):
-                cursor = self.db.execute(
-                    f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding) "
-                    "VALUES (NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            first = int(self.db.execute(
+                "SELECT value FROM meta WHERE key='next_chunk_id'").fetchone()[0])
+            ids = list(range(first, first + len(chunks)))
+            self.db.executemany(
+                f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
                     (
-                        doc_id, chunk.ordinal, chunk.text, chunk.section, chunk.start, chunk.end,
-                        chunk.page_start, chunk.page_end, chunk.char_start, chunk.char_end,
-                        vector.tobytes(),
-                    ),
-                )
-                ids.append(cursor.lastrowid)
+                        chunk_id, doc_id, chunk.ordinal, chunk.text, chunk.section, chunk.start,
+                        chunk.end, chunk.page_start, chunk.page_end, chunk.char_start,
+                        chunk.char_end, vector.tobytes(),
+                    )
+                    for chunk_id, chunk, vector in zip(ids, chunks, vectors)
+                ],
+            )
+            self.db.execute("UPDATE meta SET value=? WHERE key='next_chunk_id'",
+                            (str(first + len(chunks)),))
             self._bump_generation()
         if self._index is not None:
             if old_ids:
@@ -390,10 +450,29 @@ class Store:
         )
         return [ChunkRecord(*row) for row in rows]
 
-    # --- search ----------------------------------------------------------------------------
+    # --- the vector index ------------------------------------------------------------------
 
     def _vector_path(self, generation: int) -> Path:
         return self.folder / f"vectors-{generation}.faiss"
+
+    def wanted_kind(self, n: int, current: str | None = None) -> str:
+        """"flat" or "ivf" for `n` chunks. Under "auto" an IVF index stays until the collection
+        shrinks below 80 % of the threshold, so a size near it does not rebuild every run."""
+        if self.index_kind != "auto":
+            return self.index_kind
+        if current == "ivf" and n >= 0.8 * self.approximate_above:
+            return "ivf"
+        return "ivf" if n >= self.approximate_above else "flat"
+
+    def _fits(self, index: faiss.Index, n: int) -> bool:
+        """Whether `index` is the kind this size wants (and an IVF one is not outgrown)."""
+        kind = index_kind_of(index)
+        if kind != self.wanted_kind(n, kind):
+            return False
+        if kind == "ivf":
+            nlist = faiss.extract_index_ivf(index).nlist
+            return _nlist(n) / 2 <= nlist <= _nlist(n) * 2
+        return True
 
     def vector_index(self) -> faiss.Index:
         """The FAISS index for the current generation: from its file, else rebuilt from SQLite."""
@@ -401,46 +480,123 @@ class Store:
             generation = self.generation
             if self._index is not None and self._index_generation == generation:
                 return self._index
+            count = self.chunk_count()
             path = self._vector_path(generation)
             index = None
             if path.exists():
                 try:
                     index = faiss.read_index(str(path))
-                except RuntimeError:
+                except RuntimeError:  # damaged (it cannot be half-written: see save_vectors)
                     index = None
-                if index is not None and index.ntotal != self.chunk_count():
+                if index is not None and (index.ntotal != count or index.d != self.dim
+                                          or not self._fits(index, count)):
                     index = None
             if index is None:
-                index = self._rebuild_index()
+                index = self._rebuild_index(count)
+            _tune(index)
             self._index, self._index_generation = index, generation
             return index
 
-    def _rebuild_index(self) -> faiss.Index:
-        index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
-        cursor = self.db.execute("SELECT id, embedding FROM chunks ORDER BY id")  # under _lock
-        while rows := cursor.fetchmany(4096):
+    def _rebuild_index(self, count: int) -> faiss.Index:
+        """A new index over every stored vector, streamed from SQLite (under `_lock`)."""
+        kind = self.wanted_kind(count)
+        if kind == "ivf" and count:
+            nlist = _nlist(count)
+            sample_size = min(count, nlist * 64)
+            rows = self.db.execute(
+                "SELECT embedding FROM chunks WHERE id IN "
+                "(SELECT id FROM chunks ORDER BY random() LIMIT ?)", (sample_size,)
+            ).fetchall()
+            sample = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32)
+            index = new_ivf_index(sample.reshape(len(rows), self.dim), nlist)
+        else:
+            index = faiss.IndexIDMap2(faiss.IndexFlatIP(self.dim))
+        cursor = self.db.execute("SELECT id, embedding FROM chunks ORDER BY id")
+        while rows := cursor.fetchmany(_BATCH):
             ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
             vecs = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32)
             index.add_with_ids(vecs.reshape(len(rows), self.dim), ids)
         return index
 
     def save_vectors(self) -> None:
-        """Write the FAISS cache for the current generation atomically; drop older ones."""
+        """Write the FAISS cache for the current generation atomically; drop older ones.
+
+        The file is written as `vectors-N.tmp`, flushed to disk and renamed: a crash leaves the
+        old file or the new one, never half of one. When the cache for this generation is
+        already on disk and nothing changed here, nothing is read or written.
+        """
         with self._lock:
-            index = self.vector_index()
-            generation = self._index_generation
+            generation = self.generation
             target = self._vector_path(generation)
+            loaded = self._index is not None and self._index_generation == generation
+            if not loaded and target.exists():
+                self._drop_old_files(target)
+                return
+            index = self.vector_index()
+            count = index.ntotal
+            if not self._fits(index, count):  # grew past (or fell below) the threshold
+                index = self._rebuild_index(count)
+                _tune(index)
+                self._index = index
+                target.unlink(missing_ok=True)
             if not target.exists():
                 tmp = target.with_suffix(".tmp")
                 faiss.write_index(index, str(tmp))
                 with open(tmp, "rb") as handle:
                     os.fsync(handle.fileno())
                 os.replace(tmp, target)
-            for old in self.folder.glob("vectors-*.faiss"):
-                if old != target:
-                    old.unlink(missing_ok=True)
-            for tmp in self.folder.glob("vectors-*.tmp"):
-                tmp.unlink(missing_ok=True)
+                directory = os.open(self.folder, os.O_RDONLY)
+                try:
+                    os.fsync(directory)  # the rename itself survives a power cut
+                finally:
+                    os.close(directory)
+            self._drop_old_files(target)
+
+    def _drop_old_files(self, keep: Path) -> None:
+        for old in self.folder.glob("vectors-*.faiss"):
+            if old != keep:
+                old.unlink(missing_ok=True)
+        for tmp in self.folder.glob("vectors-*.tmp"):
+            tmp.unlink(missing_ok=True)
+
+    def index_info(self) -> dict[str, object]:
+        """What the vector index is: kind, vectors, and for IVF its lists and probes."""
+        index = self.vector_index()
+        info: dict[str, object] = {"kind": index_kind_of(index), "vectors": int(index.ntotal),
+                                   "dim": self.dim}
+        if info["kind"] == "ivf":
+            ivf = faiss.extract_index_ivf(index)
+            info.update(nlist=int(ivf.nlist), nprobe=int(ivf.nprobe))
+        return info
+
+    def verify(self) -> list[str]:
+        """Problems in the store, one sentence each; [] when every document has all its chunks,
+        every chunk a vector of the right size, and the FAISS index every vector."""
+        problems = []
+        rows = self._query(
+            "SELECT d.id, d.chunk_count, COUNT(c.id) FROM documents d "
+            "LEFT JOIN chunks c ON c.document_id = d.id GROUP BY d.id"
+        )
+        for doc_id, expected, found in rows:
+            if expected != found:
+                problems.append(f"{doc_id}: {found} chunks stored, {expected} expected")
+        orphans = self._query(
+            "SELECT COUNT(*) FROM chunks WHERE document_id NOT IN (SELECT id FROM documents)"
+        )[0][0]
+        if orphans:
+            problems.append(f"{orphans} chunks belong to no document")
+        bad = self._query("SELECT COUNT(*) FROM chunks WHERE length(embedding) != ?",
+                          (self.dim * 4,))[0][0]
+        if bad:
+            problems.append(f"{bad} chunks have a vector of the wrong size")
+        lexical = self._query("SELECT COUNT(*) FROM chunks_fts_docsize")[0][0]
+        if lexical != self.chunk_count():
+            problems.append(f"the lexical index holds {lexical} chunks, not {self.chunk_count()}")
+        if self.vector_index().ntotal != self.chunk_count():
+            problems.append("the vector index does not hold every chunk")
+        return problems
+
+    # --- search ----------------------------------------------------------------------------
 
     def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks, best first."""
@@ -462,3 +618,43 @@ class Store:
             (match, k),
         )
         return [(int(r[0]), -float(r[1])) for r in rows]
+
+
+# --- FAISS helpers ---------------------------------------------------------------------------
+
+
+def _nlist(n: int) -> int:
+    """Inverted lists for n vectors: about sqrt(n), with at least 39 training points per list."""
+    return max(1, min(int(math.sqrt(n)), n // 39))
+
+
+def _nprobe(nlist: int) -> int:
+    """Lists searched per query: a quarter of them, 16 to 256 (see docs/ingestion.md for the
+    recall this gives)."""
+    return max(1, min(nlist, max(16, min(256, nlist // 4))))
+
+
+def new_ivf_index(sample: np.ndarray, nlist: int) -> faiss.Index:
+    """An empty `IndexIVFFlat` (inner product) trained on `sample`; it takes ids and removals."""
+    dim = sample.shape[1]
+    quantizer = faiss.IndexFlatIP(dim)
+    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index.cp.spherical = True  # unit vectors: centroids on the sphere
+    index.train(np.ascontiguousarray(sample, dtype=np.float32))
+    index.nprobe = _nprobe(nlist)
+    return index
+
+
+def index_kind_of(index: faiss.Index) -> str:
+    """"ivf" for an inverted-file index, "flat" for the exact one."""
+    try:
+        faiss.extract_index_ivf(index)
+    except RuntimeError:
+        return "flat"
+    return "ivf"
+
+
+def _tune(index: faiss.Index) -> None:
+    if index_kind_of(index) == "ivf":
+        ivf = faiss.extract_index_ivf(index)
+        ivf.nprobe = _nprobe(ivf.nlist)

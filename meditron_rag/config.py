@@ -29,6 +29,7 @@ class EmbeddingConfig(_Section):
     model: str = "all-minilm-l6-v2"
     batch_size: int = Field(32, ge=1, le=4096)
     device: str = "cpu"
+    threads: int | None = Field(None, ge=1)
 
 
 class LLMConfig(_Section):
@@ -40,6 +41,15 @@ class LLMConfig(_Section):
     prompt_format: Literal["auto", "completion", "chat"] = "auto"
     server_url: str | None = None
     server_timeout_s: float = Field(120.0, gt=0)
+
+
+class IngestConfig(_Section):
+    max_file_mb: int = Field(200, ge=1)
+
+
+class IndexConfig(_Section):
+    kind: Literal["auto", "flat", "ivf"] = "auto"
+    approximate_above: int = Field(50_000, ge=1_000)
 
 
 class ChunkingConfig(_Section):
@@ -74,7 +84,9 @@ class Config(_Section):
     data_dir: Path = Path("data")
     embedding: EmbeddingConfig = EmbeddingConfig()
     llm: LLMConfig = LLMConfig()
+    ingest: IngestConfig = IngestConfig()
     chunking: ChunkingConfig = ChunkingConfig()
+    index: IndexConfig = IndexConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     generation: GenerationConfig = GenerationConfig()
     ui: UIConfig = UIConfig()
