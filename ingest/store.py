@@ -103,7 +103,36 @@ def _m002_chunk_id_counter(db: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_m001_initial, _m002_chunk_id_counter]
+def _m003_title_in_lexical_index(db: sqlite3.Connection) -> None:
+    """The lexical index also holds each chunk's document title: a passage that never names
+    its topic ("Treatment includes ...") is still found by a question that does. On MedQuAD
+    this took BM25's recall@5 from 0.48 to 0.65 (scripts/retrieval_experiment.py)."""
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS chunks_ai;
+        DROP TRIGGER IF EXISTS chunks_ad;
+        DROP TABLE IF EXISTS chunks_fts;
+        CREATE VIRTUAL TABLE chunks_fts USING fts5(
+            text, section, title, tokenize='porter unicode61'
+        );
+        INSERT INTO chunks_fts(rowid, text, section, title)
+            SELECT c.id, c.text, c.section, d.title
+            FROM chunks c JOIN documents d ON d.id = c.document_id;
+        CREATE TRIGGER chunks_ai AFTER INSERT ON chunks BEGIN
+            INSERT INTO chunks_fts(rowid, text, section, title) VALUES (
+                new.id, new.text, new.section,
+                (SELECT title FROM documents WHERE id = new.document_id));
+        END;
+        CREATE TRIGGER chunks_ad AFTER DELETE ON chunks BEGIN
+            DELETE FROM chunks_fts WHERE rowid = old.id;
+        END;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
+    _m001_initial, _m002_chunk_id_counter, _m003_title_in_lexical_index,
+]
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,8 @@ class RetrievalConfig(_Section):
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     top_k: int = Field(5, ge=1, le=50)
     candidates: int = Field(40, ge=1, le=1000)
+    fusion: Literal["convex", "rrf"] = "convex"
+    dense_weight: float = Field(0.8, ge=0.0, le=1.0)
     rrf_k: int = Field(60, ge=1)
 
 

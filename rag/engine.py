@@ -109,7 +109,12 @@ class Engine:
         with self._lock:
             if self._retriever is None:
                 r = self.config.retrieval
-                self._retriever = Retriever(store, self.embedder, r.mode, r.candidates, r.rrf_k)
+                self._retriever = Retriever(
+                    store, self.embedder, r.mode, r.candidates, r.rrf_k,
+                    weights={"dense": r.dense_weight, "bm25": 1.0 - r.dense_weight}
+                    if r.fusion == "convex" else None,
+                    fusion=r.fusion,
+                )
             return self._retriever
 
     @property
