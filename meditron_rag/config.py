@@ -38,6 +38,9 @@ class LLMConfig(_Section):
     n_threads: int | None = Field(None, ge=1)
     n_batch: int = Field(512, ge=8)
     use_mmap: bool = True
+    repack_weights: bool = True
+    flash_attn: bool = False
+    kv_cache_type: Literal["f16", "q8_0"] = "f16"
     prompt_format: Literal["auto", "completion", "chat"] = "auto"
     server_url: str | None = None
     server_timeout_s: float = Field(120.0, gt=0)

@@ -131,6 +131,7 @@ class Engine:
                     self._generator = LocalGenerator(
                         resolve(llm.model, "llm", self.config), llm.model, llm.n_ctx,
                         llm.n_threads, llm.n_batch, llm.use_mmap, llm.prompt_format,
+                        llm.repack_weights, llm.flash_attn, llm.kv_cache_type,
                     )
             return self._generator
 

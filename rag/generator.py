@@ -44,6 +44,36 @@ def looping(text: str, min_repeats: int = 3, min_len: int = 12) -> bool:
     return False
 
 
+KV_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids (llama_cpp.GGML_TYPE_F16, GGML_TYPE_Q8_0)
+
+
+def _load_llama(path: Path, repack_weights: bool, **kwargs: object):  # type: ignore[no-untyped-def]
+    """`Llama(**kwargs)`, optionally with llama.cpp's weight repacking off.
+
+    Repacking (`use_extra_bufts`) keeps a second, CPU-optimised copy of the weights beside the
+    memory-mapped file: faster generation, but ~3 GB more memory and a slow load at
+    Meditron-7B's size. The `Llama` constructor does not expose it, so the default model
+    parameters it starts from are adjusted for the duration of the load.
+    """
+    import llama_cpp.llama_cpp as llama_cpp  # the module `Llama` reads its defaults from
+    from llama_cpp import Llama
+
+    if repack_weights:
+        return Llama(**kwargs)
+    original = llama_cpp.llama_model_default_params
+
+    def without_repacking():  # type: ignore[no-untyped-def]
+        params = original()
+        params.use_extra_bufts = False
+        return params
+
+    llama_cpp.llama_model_default_params = without_repacking
+    try:
+        return Llama(**kwargs)
+    finally:
+        llama_cpp.llama_model_default_params = original
+
+
 class LocalGenerator:
     """A GGUF loaded once in this process; one lock serialises its users.
 
@@ -60,15 +90,18 @@ class LocalGenerator:
         n_batch: int = 512,
         use_mmap: bool = True,
         prompt_format: str = "auto",
+        repack_weights: bool = True,
+        flash_attn: bool = False,
+        kv_cache_type: str = "f16",
     ) -> None:
         check_gguf(path)
-        from llama_cpp import Llama
-
         threads = n_threads or max(1, (os.cpu_count() or 2))
         try:
-            self.llm = Llama(
-                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                n_batch=n_batch, use_mmap=use_mmap, verbose=False,
+            self.llm = _load_llama(
+                path, repack_weights, model_path=str(path), n_ctx=n_ctx, n_threads=threads,
+                n_threads_batch=threads, n_batch=n_batch, use_mmap=use_mmap, verbose=False,
+                flash_attn=flash_attn, type_k=KV_TYPES[kv_cache_type],
+                type_v=KV_TYPES[kv_cache_type],
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(

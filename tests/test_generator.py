@@ -1,0 +1,39 @@
+"""The in-process generator with the real SmolLM2 GGUF: runtime settings and stopping."""
+
+from __future__ import annotations
+
+import llama_cpp.llama_cpp as llama_cpp
+import pytest
+
+from meditron_rag.config import load_config
+from meditron_rag.models import resolve
+from rag.generator import Generation, LocalGenerator
+
+
+@pytest.fixture(scope="module")
+def gguf():
+    return resolve("smollm2", "llm", load_config(environ={}))
+
+
+def test_runtime_settings_reach_llama_cpp(gguf):
+    gen = LocalGenerator(gguf, "smollm2", n_ctx=512, repack_weights=False, flash_attn=True,
+                         kv_cache_type="q8_0")
+    assert gen.llm.model_params.use_extra_bufts is False
+    assert gen.llm.context_params.type_k == llama_cpp.GGML_TYPE_Q8_0
+    # The library's own defaults are left as they were for everyone else.
+    assert llama_cpp.llama_model_default_params().use_extra_bufts is True
+    assert gen.format.name == "chat"  # SmolLM2's GGUF carries a chat template
+
+
+def test_completion_format_when_asked(gguf):
+    gen = LocalGenerator(gguf, "smollm2", n_ctx=512, prompt_format="completion")
+    assert gen.format.name == "completion"
+
+
+def test_stream_respects_the_length_cap_and_reports_it(gguf):
+    gen = LocalGenerator(gguf, "smollm2", n_ctx=512)
+    state = Generation()
+    text = "".join(gen.stream("Count from one to one hundred: one, two,", 8, state=state,
+                              stops=["zzz"]))
+    assert text and state.completion_tokens <= 8
+    assert state.finish == "length" and state.prompt_tokens > 5
