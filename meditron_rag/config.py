@@ -41,6 +41,7 @@ class LLMConfig(_Section):
     repack_weights: bool = True
     flash_attn: bool = False
     kv_cache_type: Literal["f16", "q8_0"] = "f16"
+    prefix_cache: bool = True
     prompt_format: Literal["auto", "completion", "chat"] = "auto"
     server_url: str | None = None
     server_timeout_s: float = Field(120.0, gt=0)

@@ -128,11 +128,14 @@ class Engine:
                         llm.n_ctx, llm.server_timeout_s,
                     )
                 else:
-                    self._generator = LocalGenerator(
+                    local = LocalGenerator(
                         resolve(llm.model, "llm", self.config), llm.model, llm.n_ctx,
                         llm.n_threads, llm.n_batch, llm.use_mmap, llm.prompt_format,
                         llm.repack_weights, llm.flash_attn, llm.kv_cache_type,
                     )
+                    if llm.prefix_cache:
+                        local.warm_prefix(local.format.prefix(), self.config.data_dir / "cache")
+                    self._generator = local
             return self._generator
 
     @property

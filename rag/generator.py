@@ -6,6 +6,8 @@ a loop, or a deadline, so nothing hangs and a cut answer is labelled as such.
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import json
 import os
 import threading
@@ -120,6 +122,54 @@ class LocalGenerator:
         self.format: PromptFormat = (
             chat_format(template, bos="", eos=self._eos()) if use_chat and template else COMPLETION
         )
+
+    def warm_prefix(self, prefix: str, cache_dir: Path | None = None) -> str:
+        """Evaluate the fixed start of every prompt once and keep its KV cache.
+
+        llama.cpp then reuses it for each question (llama-cpp-python matches the longest common
+        token prefix). With `cache_dir`, the state is also kept on disk, so a restart reads it
+        back instead of recomputing it. The file is raw llama.cpp state behind a JSON header
+        naming the model file, window, cache type and tokens it belongs to; anything that
+        does not match is recomputed. Returns "disk", "computed" or "empty".
+        """
+        import llama_cpp.llama_cpp as llama_cpp
+
+        tokens = self.llm.tokenize(prefix.encode("utf-8"), add_bos=True, special=True)[:-1]
+        if not tokens:
+            return "empty"
+        stat = Path(self.llm.model_path).stat()
+        header = {
+            "model": str(Path(self.llm.model_path).resolve()), "size": stat.st_size,
+            "mtime": int(stat.st_mtime), "n_ctx": self.n_ctx,
+            "type_k": int(self.llm.context_params.type_k), "tokens": [int(t) for t in tokens],
+        }
+        key = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()[:20]
+        path = cache_dir / f"prefix-{key}.kv" if cache_dir else None
+        ctx = self.llm._ctx.ctx  # noqa: SLF001 - the state API needs the raw context
+        with self.lock:
+            if path is not None and path.exists():
+                raw = path.read_bytes()
+                head, _, state = raw.partition(b"\n")
+                if json.loads(head) == header:
+                    self.llm.reset()
+                    buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
+                    if llama_cpp.llama_state_set_data(ctx, buffer, len(state)):
+                        self.llm.input_ids[: len(tokens)] = tokens
+                        self.llm.n_tokens = len(tokens)
+                        self.llm._requires_eval = True  # noqa: SLF001 - logits not restored
+                        return "disk"
+            self.llm.reset()
+            self.llm.eval(tokens)
+            if path is not None:
+                size = llama_cpp.llama_state_get_size(ctx)
+                buffer = (ctypes.c_uint8 * int(size))()
+                used = llama_cpp.llama_state_get_data(ctx, buffer, size)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp")
+                tmp.write_bytes(json.dumps(header, sort_keys=True).encode() + b"\n"
+                                + bytes(buffer)[: int(used)])
+                os.replace(tmp, path)
+            return "computed"
 
     def _eos(self) -> str:
         eos_id = self.llm.token_eos()

@@ -37,3 +37,22 @@ def test_stream_respects_the_length_cap_and_reports_it(gguf):
                               stops=["zzz"]))
     assert text and state.completion_tokens <= 8
     assert state.finish == "length" and state.prompt_tokens > 5
+
+
+def test_prefix_state_on_disk_gives_the_same_answer(gguf, tmp_path):
+    prompt_prefix = "You answer questions about guidelines. Use the passages. " * 8
+    prompt = prompt_prefix + "Question: How long should hands be rubbed?\nAnswer:"
+
+    def answer(gen: LocalGenerator) -> str:
+        return "".join(gen.stream(prompt, 16, stops=["zzz"]))
+
+    plain = answer(LocalGenerator(gguf, "smollm2", n_ctx=512))
+    first = LocalGenerator(gguf, "smollm2", n_ctx=512)
+    assert first.warm_prefix(prompt_prefix, tmp_path) == "computed"
+    assert answer(first) == plain
+    restarted = LocalGenerator(gguf, "smollm2", n_ctx=512)
+    assert restarted.warm_prefix(prompt_prefix, tmp_path) == "disk"
+    assert restarted.llm.n_tokens > 50
+    assert answer(restarted) == plain
+    other_window = LocalGenerator(gguf, "smollm2", n_ctx=1024)
+    assert other_window.warm_prefix(prompt_prefix, tmp_path) == "computed"
