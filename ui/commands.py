@@ -369,5 +369,11 @@ def _has_documents(state: State) -> bool:
     return bool(_store(state).documents())
 
 
-COMMANDS = [ingest_command, ask_command, search_command, docs_group, models_group,
-            config_group, data_path, ui_command]
+def _commands() -> list[click.Command]:
+    from ui.commands_eval import EVAL_COMMANDS
+
+    return [ingest_command, ask_command, search_command, docs_group, models_group,
+            config_group, data_path, ui_command, *EVAL_COMMANDS]
+
+
+COMMANDS = _commands()

@@ -1,0 +1,373 @@
+"""Results as JSON files and as Markdown pages with plots (docs/evaluation.md, docs/benchmarks.md).
+
+Each `eval` or `bench` run saves its JSON under `<out>/results/`; the Markdown page is then
+rewritten from every result file there, so runs can be repeated one at a time (after a change to
+retrieval, say) and the page always shows the latest of each. Every section names the command
+that produced it and the machine it ran on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import sqlite3
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+
+from evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
+from evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
+
+PACKAGES = ("meditron-rag", "llama_cpp_python", "faiss-cpu", "sentence-transformers", "torch",
+            "numpy", "langchain-text-splitters", "langchain-community")
+
+
+def machine() -> dict[str, object]:
+    """Where a result was measured: CPU, cores, memory, OS, Python and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = 0.0
+    try:
+        import psutil
+
+        memory = psutil.virtual_memory().total / 2**30
+    except ImportError:
+        pass
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    versions["sqlite"] = sqlite3.sqlite_version
+    return {
+        "cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(), "memory_gb": round(memory, 1),
+        "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
+        "versions": versions, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _save(data: dict[str, object], out: Path, name: str) -> Path:
+    folder = out / "results"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    return path
+
+
+def _load(out: Path, prefix: str) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted((out / "results").glob(f"{prefix}-*.json"))]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+METRIC_COLUMNS = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10",
+                  "latency_ms_p50")
+
+
+def evaluation_table(result: dict) -> str:
+    """A Markdown table of one result's retrieval metrics, one row per method."""
+    methods = result.get("methods", {})
+    columns = [c for c in METRIC_COLUMNS if any(c in m for m in methods.values())]
+    if any("section@5" in m for m in methods.values()):
+        columns.insert(columns.index("mrr"), "section@5")
+    lines = ["| method | " + " | ".join(columns) + " |",
+             "| --- |" + " ---: |" * len(columns)]
+    for name, values in methods.items():
+        cells = [f"{values[c]:.3f}" if c != "latency_ms_p50" else f"{values[c]:.1f}"
+                 for c in columns]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def save_evaluation(result: dict, out: Path) -> Path:
+    result.setdefault("machine", machine())
+    path = _save(result, out, f"eval-{_slug(str(result['dataset']))}")
+    write_evaluation_page(out)
+    return path
+
+
+def _recall_plot(results: list[dict], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    methods = ["dense", "bm25", "hybrid"]
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    width = 0.8 / len(methods)
+    for i, method in enumerate(methods):
+        values = [r["methods"].get(method, {}).get("recall@5", 0.0) for r in results]
+        xs = [j + i * width for j in range(len(results))]
+        bars = ax.bar(xs, values, width, label=method)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7)
+    ax.set_xticks([j + width for j in range(len(results))])
+    ax.set_xticklabels([f"{r['dataset']} (n={r['scored_questions']})" for r in results])
+    ax.set_ylabel("recall@5")
+    ax.set_ylim(0, 1.08)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title("Retrieval recall@5 by method")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def _machine_line(m: dict) -> str:
+    v = m.get("versions", {})
+    libs = ", ".join(f"{k} {v[k]}" for k in v)
+    return (f"{m.get('cpu')}, {m.get('cores')} cores, {m.get('memory_gb')} GB RAM, "
+            f"{m.get('os')}, Python {m.get('python')}; {libs}; measured {m.get('date')}")
+
+
+def write_evaluation_page(out: Path) -> Path:
+    results = _load(out, "eval")
+    lines = [
+        "# Evaluation",
+        "",
+        "Retrieval, answer and citation quality of meditron-rag on our own question set and two "
+        "public medical QA sets. Every number below comes from the command printed with it; "
+        "re-run that command (it builds a temporary index and leaves yours alone) to refresh "
+        "its section. Results are saved under `docs/results/`. The latency column is the "
+        "time of one `Retriever.search` during the run, indicative only (other work may share "
+        "the machine); `docs/benchmarks.md` has the controlled latency measurements.",
+        "",
+    ]
+    if results and _recall_plot(results, out / "img" / "eval-recall.png"):
+        lines += ["![recall@5 by method and data set](img/eval-recall.png)", ""]
+    for r in results:
+        s = r.get("settings", {})
+        c = r.get("corpus", {})
+        lines += [
+            f"## {r['dataset']}",
+            "",
+            f"`{r.get('command', '')}`",
+            "",
+            f"{r['questions']} questions ({r['scored_questions']} with an expected document"
+            + (f", {r['unanswerable']} unanswerable, not scored" if r.get("unanswerable") else "")
+            + f"); corpus of {c.get('documents')} documents in {c.get('chunks')} chunks of "
+            f"{'/'.join(str(x) for x in s.get('chunk_tokens') or [])} tokens "
+            f"(overlap {s.get('overlap_tokens')}), embedder "
+            f"{s.get('embedding')}, {s.get('candidates')} candidates per retriever, RRF k "
+            f"{s.get('rrf_k')}. Ingest took {c.get('ingest_s')} s; the whole run "
+            f"{r.get('seconds')} s.",
+            "",
+            evaluation_table(r),
+            "",
+        ]
+        for size, part in (r.get("by_chunk_tokens") or {}).items():
+            lines += [f"Chunks of {size} tokens ({part['corpus']['chunks']} chunks):", "",
+                      evaluation_table(part), ""]
+        if "answers" in r:
+            a = r["answers"]
+            lines += [
+                f"**Answers** ({a['model']}, {a['questions']} questions, constrained choice; "
+                f"with retrieval: top {a['k']} {a['mode']} passages). Majority class "
+                f"'{a['majority_class']}' is {a['majority_rate']:.3f} of the gold labels.",
+                "",
+                "| condition | accuracy | predictions | s/question |",
+                "| --- | ---: | --- | ---: |",
+            ]
+            for cond in ("closed_book", "rag"):
+                if cond in a:
+                    x = a[cond]
+                    dist = ", ".join(f"{k} {v}" for k, v in x["predicted_distribution"].items())
+                    lines.append(f"| {cond.replace('_', '-')} | {x['accuracy']:.3f} | {dist} | "
+                                 f"{x['seconds_per_question']:.2f} |")
+            lines.append("")
+        if "citations" in r:
+            x = r["citations"]
+            lines += [
+                f"**Citations** ({x['model']}, {x['questions']} answered questions, "
+                f"{x['sentences']} draft sentences, {x['citations']} citations): "
+                f"{x['sentence_support']:.3f} of sentences supported by what they cite; "
+                f"{x['sentences_with_citation']:.3f} carry a citation; "
+                f"{x['citation_precision']:.3f} of citations point at a supporting passage; "
+                f"{x['citations_on_expected_document']:.3f} at a passage of the expected "
+                f"document. On the engine's final answers: "
+                + (lambda f: f"{f['sentence_support']:.3f} of {f['sentences']} sentences "
+                   f"supported, {f['citation_precision']:.3f} of {f['citations']} citations "
+                   f"supporting, {f['citations_on_expected_document']:.3f} on the expected "
+                   f"document")(x.get("final", {"sentences": 0, "citations": 0,
+                                                "sentence_support": 0.0,
+                                                "citation_precision": 0.0,
+                                                "citations_on_expected_document": 0.0}))
+                + ". Final statuses: "
+                + ", ".join(f"{k} {v}" for k, v in x["statuses"].items())
+                + f"; median {x['seconds_per_question_p50']} s per question.",
+                "",
+            ]
+        lines += [f"Machine: {_machine_line(r.get('machine', {}))}.", ""]
+    lines += ["## Method", "", "### Metrics", "", _doc_text(METRICS_DOC), "",
+              "### Harness", "", _doc_text(HARNESS_DOC), ""]
+    page = out / "evaluation.md"
+    page.write_text("\n".join(lines))
+    return page
+
+
+def _doc_text(doc: str | None) -> str:
+    return "\n".join(line for line in (doc or "").strip().splitlines())
+
+
+# --- benchmarks ---------------------------------------------------------------------------------
+
+def save_benchmarks(results: dict, out: Path) -> list[Path]:
+    """One file per part (and per generation model), so parts can be re-run separately."""
+    saved = []
+    common = {"machine": results.get("machine"), "command": results.get("command")}
+    for part in ("ingest", "retrieval"):
+        if part in results:
+            saved.append(_save({**common, part: results[part]}, out, f"bench-{part}"))
+    for gen in results.get("generation", []) or []:
+        saved.append(_save({**common, "generation": gen}, out,
+                           f"bench-generation-{_slug(str(gen.get('model')))}"))
+    write_benchmark_page(out)
+    return saved
+
+
+def benchmark_summary(results: dict) -> str:
+    lines = []
+    for row in (results.get("retrieval") or {}).get("sizes", []):
+        lines.append(f"retrieval {row['chunks']:>7} chunks: p50 {row['total_ms']['p50']:.1f} ms, "
+                     f"p95 {row['total_ms']['p95']:.1f} ms")
+    for g in results.get("generation") or []:
+        lines.append(
+            f"{g['model']}: load {g['load_s']:.1f} s, TTFT {g['ttft_s']:.2f} s for "
+            f"{g['prompt_tokens']} prompt tokens, prompt {g['prompt_tok_s']:.0f} tok/s, "
+            f"generation {g['gen_tok_s']:.1f} tok/s, peak RSS {g['peak_rss_mb']:.0f} MB")
+    if results.get("ingest"):
+        lines.append("ingest: " + json.dumps(results["ingest"])[:400])
+    return "\n".join(lines)
+
+
+def _latency_plot(retrieval: dict, path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    rows = retrieval.get("sizes", [])
+    if not rows:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    xs = [r["chunks"] for r in rows]
+    for stage in ("embed_ms", "dense_ms", "bm25_ms", "fetch_fuse_ms", "pack_ms", "total_ms"):
+        if stage in rows[0]:
+            ax.plot(xs, [r[stage]["p50"] for r in rows], marker="o",
+                    label=stage.replace("_ms", ""), linewidth=2.2 if stage == "total_ms" else 1)
+    ax.set_xscale("log")
+    ax.set_xlabel("chunks in the index")
+    ax.set_ylabel("p50 latency (ms)")
+    ax.set_title("Retrieval latency per stage (hybrid)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def write_benchmark_page(out: Path) -> Path:
+    results = _load(out, "bench")
+    lines = [
+        "# Benchmarks",
+        "",
+        "Speed and memory of meditron-rag, measured by `meditron-rag bench`. Each section "
+        "names the command and machine; results are saved under `docs/results/` and this page "
+        "is rewritten from them. Timings on a shared 2-core machine vary by 10-20% run to run.",
+        "",
+    ]
+    for r in results:
+        if "ingest" in r:
+            lines += ["## Ingestion", "", f"`{r.get('command')}`", "",
+                      "```json", json.dumps(r["ingest"], indent=2)[:4000], "```", "",
+                      f"Machine: {_machine_line(r.get('machine') or {})}.", ""]
+    for r in results:
+        if "retrieval" in r:
+            ret = r["retrieval"]
+            lines += ["## Retrieval latency", "", f"`{r.get('command')}`", "",
+                      ret.get("method", ""), ""]
+            if _latency_plot(ret, out / "img" / "bench-retrieval.png"):
+                lines += ["![retrieval latency per stage](img/bench-retrieval.png)", ""]
+            stages = [k for k in ("embed_ms", "dense_ms", "bm25_ms", "fetch_fuse_ms", "pack_ms",
+                                  "total_ms") if ret["sizes"] and k in ret["sizes"][0]]
+            lines += ["| chunks | " + " | ".join(f"{s[:-3]} p50 / p95 (ms)" for s in stages)
+                      + " | peak RSS (MB) |",
+                      "| ---: |" + " ---: |" * (len(stages) + 1)]
+            for row in ret["sizes"]:
+                cells = [f"{row[s]['p50']:.1f} / {row[s]['p95']:.1f}" for s in stages]
+                lines.append(f"| {row['chunks']:,} | " + " | ".join(cells)
+                             + f" | {row.get('peak_rss_mb', 0):.0f} |")
+            lines += [""]
+            if ret.get("langchain"):
+                lc = ret["langchain"]
+                lines += ["### Against a naive LangChain pipeline", "", lc.get("method", ""), ""]
+                lines += ["| pipeline | recall@5 | MRR | retrieval p50 (ms) | p95 (ms) | chunks |",
+                          "| --- | ---: | ---: | ---: | ---: | ---: |"]
+                for name, row in lc["pipelines"].items():
+                    lines.append(f"| {name} | {row['recall@5']:.3f} | {row['mrr']:.3f} | "
+                                 f"{row['latency_ms_p50']:.1f} | {row['latency_ms_p95']:.1f} | "
+                                 f"{row['chunks']} |")
+                lines.append("")
+            lines += [f"Machine: {_machine_line(r.get('machine') or {})}.", ""]
+    gens = [r for r in results if "generation" in r]
+    if gens:
+        lines += ["## Generation", "",
+                  "Per model: load time, time to first token (TTFT) for one prompt of the "
+                  "stated length (KV cache emptied first), prompt processing and generation "
+                  "speed, and the peak resident memory of the process that ran it (a fresh "
+                  "subprocess per model). Peak RSS counts the memory-mapped file, the KV cache "
+                  "for the whole window (1 GB for a 7B at 2,048 tokens, F16) and, where "
+                  "llama.cpp repacks Q4_K weights for its faster CPU kernels (q4_K_8x8, seen "
+                  "in its load log as `CPU_REPACK model buffer`), a second copy of most weights: "
+                  "for the 7B, 3.9 GB mapped + 2.9 GB repacked. `pipeline / bare` is the "
+                  "end-to-end time of our "
+                  "`Engine.stream` (retrieval, packing, generation, citation check) divided by "
+                  "bare `llama_cpp.Llama.create_completion` on the same prompt with the same "
+                  "token cap, in the same process. The Meditron-shaped model has Meditron-7B's "
+                  "exact shapes and Q4_K_M types with random weights (evaluation/"
+                  "meditron_shape.py): its speed and memory are the real model's, its text is "
+                  "noise, and its tokenizer is character-level, so its prompts hold fewer words "
+                  "per token than Meditron's.", "",
+                  "| model | file | load (s) | prompt tokens | TTFT (s) | prompt tok/s | "
+                  "gen tok/s | peak RSS (MB) | pipeline / bare |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for r in gens:
+            g = r["generation"]
+            ratio = g.get("pipeline", {}).get("ratio")
+            lines.append(
+                f"| {g['model']} | {g.get('file_gb', 0):.2f} GB | {g['load_s']:.1f} | "
+                f"{g['prompt_tokens']} | {g['ttft_s']:.2f} | {g['prompt_tok_s']:.1f} | "
+                f"{g['gen_tok_s']:.2f} | {g['peak_rss_mb']:.0f} | "
+                + (f"{ratio:.2f}" if ratio else "-") + " |")
+        lines.append("")
+        for r in gens:
+            g = r["generation"]
+            lines += [f"- {g['model']}: `{r.get('command')}`. {g.get('note', '')}"]
+            if g.get("pipeline"):
+                p = g["pipeline"]
+                lines[-1] += (f" Pipeline stages: retrieval {p['retrieval_s']:.3f} s, "
+                              f"first token {p['first_token_s']:.2f} s, total {p['total_s']:.2f} s"
+                              f" vs bare {p['bare_total_s']:.2f} s.")
+        lines += ["", f"Machine: {_machine_line(gens[-1].get('machine') or {})}.", ""]
+    page = out / "benchmarks.md"
+    page.write_text("\n".join(lines))
+    return page

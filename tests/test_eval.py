@@ -1,0 +1,145 @@
+"""The evaluation harness end to end on a tiny set, with the real embedder and model."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from evaluation import datasets
+from tests.conftest import ROOT, SHARED, run_cli
+
+DOCS = {
+    "hand-hygiene.md": "# Hand hygiene\n\nRub hands with an alcohol-based handrub for 20 to 30 "
+                       "seconds. Wash with soap and water when hands are visibly soiled.\n",
+    "mammography.md": "# Breast cancer screening\n\nBiennial screening mammography is "
+                      "recommended for women aged 40 to 74 years.\n",
+    "pneumococcal.md": "# Pneumococcal vaccination\n\nAdults aged 50 years or older should "
+                       "receive a pneumococcal conjugate vaccine such as PCV20 or PCV21.\n",
+}
+QUESTIONS = [
+    {"id": "q1", "question": "How long should an alcohol handrub take?",
+     "expected_documents": ["hand-hygiene.md"], "expected_section": "Hand hygiene"},
+    {"id": "q2", "question": "At what age should women start mammography screening?",
+     "expected_documents": ["mammography.md"], "answer": "40"},
+    {"id": "q3", "question": "Which pneumococcal vaccine should adults over 50 get?",
+     "expected_documents": ["pneumococcal"], "options": ["PCV20", "Influenza"],
+     "answer": "PCV20"},
+    {"id": "q4", "question": "What is the INR target for warfarin?", "expected_documents": []},
+]
+
+
+@pytest.fixture
+def tiny(tmp_path: Path) -> Path:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in DOCS.items():
+        (corpus / name).write_text(text)
+    questions = corpus / "questions.jsonl"
+    questions.write_text("\n".join(json.dumps(q) for q in QUESTIONS) + "\n")
+    return questions
+
+
+def test_loaders_read_our_format_and_multiple_choice(tiny: Path, tmp_path: Path):
+    evalset = datasets.load_questions(tiny)
+    assert [q.id for q in evalset.questions] == ["q1", "q2", "q3", "q4"]
+    assert evalset.corpus_dir == tiny.parent
+    assert evalset.questions[2].options == {"A": "PCV20", "B": "Influenza"}
+    assert evalset.questions[2].label == "A"
+    medqa = tmp_path / "medqa.jsonl"
+    medqa.write_text(json.dumps({"question": "Q?", "options": {"A": "x", "B": "y"},
+                                 "answer_idx": "B"}) + "\n")
+    medmcqa = tmp_path / "medmcqa.jsonl"
+    medmcqa.write_text(json.dumps({"question": "Q?", "opa": "x", "opb": "y", "opc": "z",
+                                   "opd": "w", "cop": 3}) + "\n")
+    assert datasets.load_multiple_choice(medqa).questions[0].label == "B"
+    mc = datasets.load_multiple_choice(medmcqa).questions[0]
+    assert (mc.label, mc.answer, list(mc.options)) == ("C", "z", ["A", "B", "C", "D"])
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared (PubMedQA, MedQuAD) is absent")
+def test_shared_loaders_build_one_document_per_record():
+    pubmed = datasets.load_pubmedqa(limit=5)
+    assert len(pubmed.questions) == 5 and len(pubmed.documents) == 500
+    q = pubmed.questions[0]
+    assert q.expected_documents == [q.id] and q.label in datasets.YES_NO_MAYBE
+    assert pubmed.choices == datasets.YES_NO_MAYBE
+    medquad = datasets.load_medquad(limit=3)
+    assert len(medquad.documents) == len({d.id for d in medquad.documents}) == 1857
+    assert medquad.questions[0].expected_documents == [medquad.documents[0].id]
+
+
+@pytest.mark.slow
+def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
+    from evaluation import harness, report
+    from meditron_rag.config import load_config
+
+    evalset = datasets.load_questions(tiny)
+    for q in evalset.questions[:2]:  # yes/no labels so constrained choice has work to do
+        q.options, q.label = {"yes": "yes", "no": "no", "maybe": "maybe"}, "yes"
+    result = harness.run(evalset, load_config(), chunk_tokens=[64, 128], answers=True)
+    assert result["scored_questions"] == 3 and result["unanswerable"] == 1
+    assert result["corpus"]["documents"] == 3
+    for method in ("dense", "bm25", "hybrid"):
+        scores = result["methods"][method]
+        assert scores["recall@3"] == 1.0, (method, scores)  # three documents: all in the top 3
+        assert 0 < scores["mrr"] <= 1 and scores["section@5"] == 1.0
+    assert result["methods"]["dense"]["recall@1"] == 1.0
+    assert set(result["by_chunk_tokens"]) == {"64", "128"}
+    answers = result["answers"]
+    assert answers["questions"] == 3
+    for condition in ("closed_book", "rag"):
+        assert 0.0 <= answers[condition]["accuracy"] <= 1.0
+        assert sum(answers[condition]["predicted_distribution"].values()) == 3
+    saved = report.save_evaluation(result, tmp_path / "docs")
+    page = (tmp_path / "docs" / "evaluation.md").read_text()
+    assert saved.exists() and "| dense |" in page and "recall@5" in page
+
+
+@pytest.mark.slow
+def test_choice_scores_are_log_probabilities_and_reuse_the_cache():
+    from evaluation.harness import ChoiceScorer
+    from meditron_rag.config import load_config
+    from meditron_rag.models import resolve
+    from rag.generator import LocalGenerator
+
+    config = load_config()
+    gen = LocalGenerator(resolve("smollm2", "llm", config), "smollm2", 512, 2)
+    scorer = ChoiceScorer(gen.llm)
+    prompt = "Is the sky blue on a clear day? Answer with yes or no.\nAnswer:"
+    first = scorer.scores(prompt, [" yes", " no", " maybe so"])
+    assert all(v < 0 for v in first)
+    assert sum(math.exp(v) for v in first[:2]) <= 1.0 + 1e-6
+    again = scorer.scores(prompt, [" yes", " no", " maybe so"])  # from the cached prefix
+    assert again == pytest.approx(first, abs=1e-3)
+
+
+@pytest.mark.slow
+def test_eval_cli_prints_metrics_json(tiny: Path):
+    done = run_cli("eval", "--questions", str(tiny), "--methods", "bm25,hybrid", "--json",
+                   timeout=240)
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert set(data["methods"]) == {"bm25", "hybrid"}
+    assert data["methods"]["hybrid"]["recall@5"] == 1.0
+
+
+def test_meditron_shape_matches_llama2_7b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pytest.importorskip("gguf", reason="the gguf package writes the model: pip install gguf")
+    from evaluation import meditron_shape as m
+
+    tokens, scores, types = m.vocabulary()
+    assert len(tokens) == len(scores) == len(types) == 32000 == len(set(tokens))
+    assert 6.7e9 < m.parameter_count() < 6.8e9  # Llama-2-7B: 6.74B parameters
+    assert m.cache_dir() != ROOT and ROOT not in m.cache_dir().parents
+    for name, value in {"N_LAYERS": 2, "N_EMBD": 256, "N_HEAD": 4, "N_FF": 512}.items():
+        monkeypatch.setattr(m, name, value)
+    f16 = m.write_f16(tmp_path / "tiny.f16.gguf", log=lambda _: None)
+    q4 = m.quantize(f16, tmp_path / "tiny.q4.gguf", threads=2)
+    from llama_cpp import Llama
+
+    llm = Llama(str(q4), n_ctx=256, verbose=False)
+    assert llm.n_vocab() == 32000 and llm.n_ctx() == 256
+    assert len(llm.tokenize(b"abc", add_bos=True)) == 4  # <s> + one token per character

@@ -1,0 +1,130 @@
+"""`meditron-rag eval` and `meditron-rag bench`: thin layers over the evaluation package."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from meditron_rag.errors import MeditronRagError
+from ui.state import State, echo_json, pass_state
+
+
+def _log(quiet: bool):  # type: ignore[no-untyped-def]
+    return (lambda _: None) if quiet else (lambda line: click.echo(line, err=True))
+
+
+def _sizes(text: str | None) -> list[int]:
+    try:
+        return [int(x) for x in text.split(",")] if text else []
+    except ValueError:
+        raise click.BadParameter("give sizes as numbers separated by commas, e.g. 128,200,256",
+                                 param_hint="--chunk-tokens") from None
+
+
+@click.command("eval")
+@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False),
+              help="Questions in our JSONL format (question, expected_documents, answer...).")
+@click.option("--corpus", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder of documents the questions are about (default: the file's folder).")
+@click.option("--dataset", type=click.Choice(["pubmedqa", "medquad"]),
+              help="A shared data set from ../shared/data instead of --questions.")
+@click.option("--multiple-choice", "mc_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="MedQA/MedMCQA-style multiple-choice JSONL (answers; retrieval needs --corpus).")
+@click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
+@click.option("--methods", default="dense,bm25,hybrid", show_default=True,
+              help="Retrieval methods, comma-separated.")
+@click.option("--chunk-tokens", help="Chunk sizes to compare, comma-separated (default: config).")
+@click.option("--answers", is_flag=True,
+              help="Also measure answer accuracy by constrained choice, closed-book and with "
+                   "retrieval (sets with yes/no/maybe or multiple-choice labels).")
+@click.option("--citations", type=click.IntRange(0), default=0,
+              help="Also answer the first N answerable questions and check their citations.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Save results under OUT/results/ and rewrite OUT/evaluation.md.")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@pass_state
+def eval_command(state: State, questions: Path | None, corpus: Path | None,
+                 dataset: str | None, mc_file: Path | None, limit: int | None, methods: str,
+                 chunk_tokens: str | None, answers: bool, citations: int, out: Path | None,
+                 as_json: bool, quiet: bool) -> None:
+    """Measure retrieval (recall@k, MRR, nDCG per method), answers and citations on a
+    question set, using a temporary index (your own index is not touched)."""
+    from evaluation import datasets, harness, report
+
+    if sum(x is not None for x in (questions, dataset, mc_file)) != 1:
+        raise click.UsageError("Give exactly one of --questions, --dataset, --multiple-choice.")
+    if dataset:
+        evalset = datasets.load_dataset(dataset, limit)
+    elif mc_file:
+        evalset = datasets.load_multiple_choice(mc_file, limit, corpus)
+        if corpus is None:
+            raise click.UsageError("--multiple-choice needs --corpus for retrieval.")
+    else:
+        assert questions is not None
+        evalset = datasets.load_questions(questions, corpus, limit)
+    method_list = [m.strip() for m in methods.split(",") if m.strip()]
+    result = harness.run(
+        evalset, state.config, method_list, _sizes(chunk_tokens), answers, citations,
+        log=_log(quiet or as_json),
+    )
+    result["command"] = "meditron-rag " + " ".join(sys.argv[1:])
+    if out:
+        saved = report.save_evaluation(result, out)
+        click.echo(f"Saved {saved} and rewrote {out / 'evaluation.md'}.", err=True)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(report.evaluation_table(result))
+
+
+@click.command("bench")
+@click.argument("part", type=click.Choice(["ingest", "retrieval", "generation", "all"]),
+                default="all")
+@click.option("--model", "bench_model", default="smollm2", show_default=True,
+              help="Generation model: smollm2, meditron-shaped (built on first use, ~4 GB in "
+                   "~/.cache/meditron-rag/bench) or a .gguf path. Repeat with commas.")
+@click.option("--sizes", default="1000,10000,100000", show_default=True,
+              help="Chunk counts for retrieval latency.")
+@click.option("--queries", type=click.IntRange(5), default=50, show_default=True,
+              help="Queries timed per size.")
+@click.option("--pdf-dir", type=click.Path(path_type=Path, file_okay=False),
+              help="PDFs for the ingest benchmark (default: ../shared/data/pdfs).")
+@click.option("--pages", type=click.IntRange(1), default=2000, show_default=True,
+              help="Generated PDF pages for the ingest benchmark.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Save results under OUT/results/ and rewrite OUT/benchmarks.md.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@pass_state
+def bench_command(state: State, part: str, bench_model: str, sizes: str, queries: int,
+                  pdf_dir: Path | None, pages: int, out: Path | None, as_json: bool) -> None:
+    """Time ingestion, retrieval (1K/10K/100K chunks) and generation (TTFT, tokens/s, RSS)."""
+    from evaluation import bench, report
+
+    log = _log(as_json)
+    results: dict[str, object] = {}
+    if part in ("ingest", "all"):
+        results["ingest"] = bench.ingest_part(state.config, pdf_dir, log, pages)
+    if part in ("retrieval", "all"):
+        results["retrieval"] = bench.retrieval_latency(state.config, _sizes(sizes), queries, log)
+    if part in ("generation", "all"):
+        results["generation"] = [
+            bench.generation(state.config, name.strip(), log)
+            for name in bench_model.split(",") if name.strip()
+        ]
+    if not results:  # pragma: no cover - click.Choice
+        raise MeditronRagError(f"Unknown part {part}.")
+    results["machine"] = report.machine()
+    results["command"] = "meditron-rag " + " ".join(sys.argv[1:])
+    if out:
+        saved = report.save_benchmarks(results, out)
+        click.echo(f"Saved {saved} and rewrote {out / 'benchmarks.md'}.", err=True)
+    if as_json:
+        echo_json(results)
+    else:
+        click.echo(report.benchmark_summary(results))
+
+
+EVAL_COMMANDS = [eval_command, bench_command]
