@@ -38,7 +38,7 @@ class LLMConfig(_Section):
     n_threads: int | None = Field(None, ge=1)
     n_batch: int = Field(512, ge=8)
     use_mmap: bool = True
-    repack_weights: bool = True
+    repack_weights: bool = False
     flash_attn: bool = False
     kv_cache_type: Literal["f16", "q8_0"] = "f16"
     prefix_cache: bool = True
