@@ -122,6 +122,12 @@ def _recall_plot(results: list[dict], path: Path) -> bool:
     ax.set_ylim(0, 1.08)
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title("Retrieval recall@5 by method")
+    return _save_figure(fig, path)
+
+
+def _save_figure(fig, path: Path) -> bool:  # type: ignore[no-untyped-def]
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
@@ -278,11 +284,7 @@ def _latency_plot(retrieval: dict, path: Path) -> bool:
     ax.set_ylabel("p50 latency (ms)")
     ax.set_title("Retrieval latency per stage (hybrid)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return _save_figure(fig, path)
 
 
 def write_benchmark_page(out: Path) -> Path:

@@ -130,6 +130,21 @@ def _m003_title_in_lexical_index(db: sqlite3.Connection) -> None:
     )
 
 
+def document_count(folder: Path) -> int:
+    """Documents in the store in `folder` (0 if there is none), read without opening it as a
+    writer or loading an embedding model."""
+    path = folder / DB_NAME
+    if not path.exists():
+        return 0
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return int(db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return 0
+    finally:
+        db.close()
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial, _m002_chunk_id_counter, _m003_title_in_lexical_index,
 ]

@@ -361,12 +361,9 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
 
 
 def _has_documents(state: State) -> bool:
-    from ingest.store import DB_NAME
+    from ingest.store import document_count
 
-    db = state.config.index_dir / DB_NAME
-    if not db.exists():
-        return False
-    return bool(_store(state).documents())
+    return document_count(state.config.index_dir) > 0
 
 
 def _commands() -> list[click.Command]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import click
@@ -21,6 +22,19 @@ def _sizes(text: str | None) -> list[int]:
     except ValueError:
         raise click.BadParameter("give sizes as numbers separated by commas, e.g. 128,200,256",
                                  param_hint="--chunk-tokens") from None
+
+
+def _finish(result: dict, out: Path | None, as_json: bool, save: Callable[[dict, Path], object],
+            page: str, summary: Callable[[dict], str]) -> None:
+    """Record the command, save the results and their page under OUT, print them."""
+    result["command"] = "meditron-rag " + " ".join(sys.argv[1:])
+    if out:
+        saved = save(result, out)
+        click.echo(f"Saved {saved} and rewrote {out / page}.", err=True)
+    if as_json:
+        echo_json(result)
+    else:
+        click.echo(summary(result))
 
 
 @click.command("eval")
@@ -70,14 +84,8 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
         evalset, state.config, method_list, _sizes(chunk_tokens), answers, citations,
         log=_log(quiet or as_json),
     )
-    result["command"] = "meditron-rag " + " ".join(sys.argv[1:])
-    if out:
-        saved = report.save_evaluation(result, out)
-        click.echo(f"Saved {saved} and rewrote {out / 'evaluation.md'}.", err=True)
-    if as_json:
-        echo_json(result)
-    else:
-        click.echo(report.evaluation_table(result))
+    _finish(result, out, as_json, report.save_evaluation, "evaluation.md",
+            report.evaluation_table)
 
 
 @click.command("bench")
@@ -117,14 +125,8 @@ def bench_command(state: State, part: str, bench_model: str, sizes: str, queries
     if not results:  # pragma: no cover - click.Choice
         raise MeditronRagError(f"Unknown part {part}.")
     results["machine"] = report.machine()
-    results["command"] = "meditron-rag " + " ".join(sys.argv[1:])
-    if out:
-        saved = report.save_benchmarks(results, out)
-        click.echo(f"Saved {saved} and rewrote {out / 'benchmarks.md'}.", err=True)
-    if as_json:
-        echo_json(results)
-    else:
-        click.echo(report.benchmark_summary(results))
+    _finish(results, out, as_json, report.save_benchmarks, "benchmarks.md",
+            report.benchmark_summary)
 
 
 EVAL_COMMANDS = [eval_command, bench_command]
