@@ -3,7 +3,7 @@
 Retrieval: a temporary store is filled with synthetic chunks (text drawn from the real starter
 corpus, sentences shuffled; vectors: real embeddings of a pool of such texts plus noise,
 unit-normalised), so 100K chunks need not be embedded one by one. The query path measured is
-the real one: the question embedded by the real embedder, FAISS, BM25 over SQLite FTS5,
+the real one: the question embedded by the real embedder, FAISS, BM25 (in-memory postings),
 fusion, de-duplication, then packing into the generator's window with its own tokenizer.
 Stages are timed separately, and `total` is `Retriever.search` plus `pack`, end to end.
 Beside it, a naive LangChain pipeline on the starter corpus and questions: documents split by
@@ -123,10 +123,10 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
                       queries: int = 50, log: Log = _print,
                       langchain: bool = True) -> dict[str, object]:
     from ingest import Store, load_embedder
+    from ingest.bm25 import query_terms
     from meditron_rag.models import resolve
     from rag.fusion import reciprocal_rank_fusion
     from rag.generator import LocalGenerator
-    from rag.lexical import fts_query
     from rag.packing import pack
     from rag.prompts import passage_block
     from rag.retrieval import Retriever
@@ -161,7 +161,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
                 t1 = time.perf_counter()
                 dense = store.dense_search(vector, r.candidates)
                 t2 = time.perf_counter()
-                lexical = store.lexical_search(fts_query(q), r.candidates)
+                lexical = store.lexical_search(query_terms(q), r.candidates)
                 t3 = time.perf_counter()
                 chunks = store.chunks(sorted({i for i, _ in dense} | {i for i, _ in lexical}))
                 reciprocal_rank_fusion({"dense": [i for i, _ in dense],

@@ -1,8 +1,10 @@
-"""The index on disk: SQLite for documents, chunks, vectors and the lexical index; FAISS for search.
+"""The index on disk: SQLite for documents, chunks, vectors and term counts; FAISS and BM25 search.
 
 SQLite is the source of truth. Each document is written in one transaction (its chunks, their
-vectors and their full-text rows together), so a crash at any moment leaves the store as it was
-before or after that document. The FAISS file is a cache named after the store's generation;
+vectors and their term counts together), so a crash at any moment leaves the store as it was
+before or after that document. The BM25 postings are built in memory from the stored term
+counts when a search first needs them (ingest/bm25.py). The FAISS file is a cache named after
+the store's generation;
 when it is missing, damaged or stale (a crash before it was saved) it is rebuilt from the
 vectors in SQLite, and it is written to a temporary file and renamed, so no reader ever sees a
 half-written one. No pickle anywhere: a shared index cannot run code.
@@ -30,6 +32,7 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from ingest import bm25
 from ingest.document import Chunk, DocumentMetadata
 from meditron_rag.errors import EmptyIndexError, IndexFormatError, IndexLockedError
 
@@ -145,8 +148,52 @@ def document_count(folder: Path) -> int:
         db.close()
 
 
+def _m004_term_counts(db: sqlite3.Connection) -> None:
+    """BM25 moves from SQLite FTS5 to in-memory postings (ingest/bm25.py): at 100K chunks FTS5
+    took 84 ms to rank a question's terms, the postings take about one. Each chunk keeps its
+    (term id, count) pairs; the vocabulary is a table of its own."""
+    db.executescript(
+        """
+        DROP TRIGGER IF EXISTS chunks_ai;
+        DROP TRIGGER IF EXISTS chunks_ad;
+        DROP TABLE IF EXISTS chunks_fts;
+        CREATE TABLE terms (id INTEGER PRIMARY KEY, term TEXT NOT NULL UNIQUE);
+        ALTER TABLE chunks ADD COLUMN terms BLOB NOT NULL DEFAULT x'';
+        """
+    )
+    rows = db.execute(
+        "SELECT c.id, c.text, c.section, d.title FROM chunks c JOIN documents d "
+        "ON d.id = c.document_id"
+    ).fetchall()
+    counts = [bm25.term_counts(row[1:]) for row in rows]
+    vocabulary = _term_ids(db, {t for c in counts for t in c})
+    db.executemany("UPDATE chunks SET terms=? WHERE id=?", [
+        (bm25.encode_counts([vocabulary[t] for t in c], list(c.values())), row[0])
+        for row, c in zip(rows, counts)
+    ])
+
+
+def _term_ids(db: sqlite3.Connection, wanted: set[str]) -> dict[str, int]:
+    """Ids of `wanted` terms, adding those the vocabulary lacks (inside the caller's
+    transaction)."""
+    db.executemany("INSERT OR IGNORE INTO terms(term) VALUES (?)", [(t,) for t in wanted])
+    return _known_terms(db, wanted)
+
+
+def _known_terms(db: sqlite3.Connection, wanted: Sequence[str] | set[str]) -> dict[str, int]:
+    found: dict[str, int] = {}
+    wanted = list(wanted)
+    for start in range(0, len(wanted), 500):
+        batch = wanted[start:start + 500]
+        rows = db.execute(
+            f"SELECT term, id FROM terms WHERE term IN ({','.join('?' * len(batch))})", batch
+        )
+        found.update(rows.fetchall())
+    return found
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
-    _m001_initial, _m002_chunk_id_counter, _m003_title_in_lexical_index,
+    _m001_initial, _m002_chunk_id_counter, _m003_title_in_lexical_index, _m004_term_counts,
 ]
 
 
@@ -229,6 +276,8 @@ class Store:
         self._lock = threading.RLock()
         self._index: faiss.Index | None = None
         self._index_generation = -1
+        self._postings: bm25.Postings | None = None
+        self._postings_generation = -1
         self._lock_handle: int | None = None
 
     # --- opening -----------------------------------------------------------------------------
@@ -415,6 +464,7 @@ class Store:
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        counts = [bm25.term_counts((c.text, c.section, metadata.title)) for c in chunks]
         with self._lock, self.db:
             old_ids = self._delete_rows(doc_id)
             self.db.execute(
@@ -430,16 +480,18 @@ class Store:
             first = int(self.db.execute(
                 "SELECT value FROM meta WHERE key='next_chunk_id'").fetchone()[0])
             ids = list(range(first, first + len(chunks)))
+            vocabulary = _term_ids(self.db, {t for c in counts for t in c})
             self.db.executemany(
-                f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding, terms) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         chunk_id, doc_id, chunk.ordinal, chunk.text, chunk.section, chunk.start,
                         chunk.end, chunk.page_start, chunk.page_end, chunk.char_start,
                         chunk.char_end, vector.tobytes(),
+                        bm25.encode_counts([vocabulary[t] for t in c], list(c.values())),
                     )
-                    for chunk_id, chunk, vector in zip(ids, chunks, vectors)
+                    for chunk_id, chunk, vector, c in zip(ids, chunks, vectors, counts)
                 ],
             )
             self.db.execute("UPDATE meta SET value=? WHERE key='next_chunk_id'",
@@ -633,9 +685,10 @@ class Store:
                           (self.dim * 4,))[0][0]
         if bad:
             problems.append(f"{bad} chunks have a vector of the wrong size")
-        lexical = self._query("SELECT COUNT(*) FROM chunks_fts_docsize")[0][0]
-        if lexical != self.chunk_count():
-            problems.append(f"the lexical index holds {lexical} chunks, not {self.chunk_count()}")
+        bad = self._query("SELECT COUNT(*) FROM chunks WHERE length(terms) % 8 != 0 "
+                          "OR (length(terms) = 0 AND length(text) > 200)")[0][0]
+        if bad:
+            problems.append(f"{bad} chunks have no or damaged term counts")
         if self.vector_index().ntotal != self.chunk_count():
             problems.append("the vector index does not hold every chunk")
         return problems
@@ -652,16 +705,39 @@ class Store:
         scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
-    def lexical_search(self, match: str, k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) for an FTS5 MATCH expression, best first (higher is better)."""
-        if not match:
+    def lexical_index(self) -> bm25.Postings:
+        """BM25 postings for the current generation, built from the stored term counts."""
+        with self._lock:
+            generation = self.generation
+            if self._postings is not None and self._postings_generation == generation:
+                return self._postings
+            self._postings = None  # let the old one go before building the new
+            ids, lengths, blobs = [], [], []
+            cursor = self.db.execute("SELECT id, terms FROM chunks ORDER BY id")
+            while rows := cursor.fetchmany(_BATCH):
+                for chunk_id, blob in rows:
+                    ids.append(chunk_id)
+                    lengths.append(len(blob) // 8)
+                    blobs.append(blob)
+            pairs = np.frombuffer(b"".join(blobs), dtype=np.int32).reshape(-1, 2)
+            del blobs
+            vocabulary = int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM terms")
+                             .fetchone()[0])
+            self._postings = bm25.build(np.asarray(ids, dtype=np.int64),
+                                        np.asarray(lengths, dtype=np.int64), pairs, vocabulary)
+            self._postings_generation = generation
+            return self._postings
+
+    def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the k best chunks for query terms (ingest.bm25.query_terms),
+        best first; chunks sharing no term with the query are not returned."""
+        if not terms:
             return []
-        rows = self._query(
-            "SELECT rowid, bm25(chunks_fts) AS s FROM chunks_fts WHERE chunks_fts MATCH ? "
-            "ORDER BY s LIMIT ?",
-            (match, k),
-        )
-        return [(int(r[0]), -float(r[1])) for r in rows]
+        postings = self.lexical_index()
+        with self._lock:
+            known = _known_terms(self.db, terms)
+        rows, scores = bm25.top_k(bm25.score(postings, list(known.values())), k)
+        return [(int(postings.chunk_ids[r]), float(s)) for r, s in zip(rows, scores)]
 
 
 # --- FAISS helpers ---------------------------------------------------------------------------

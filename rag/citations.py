@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.lexical import STOPWORDS
+from ingest.bm25 import STOPWORDS
 from rag.records import SentenceSupport
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")

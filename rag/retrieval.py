@@ -17,10 +17,10 @@ import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
+from ingest.bm25 import query_terms
 from ingest.embedder import Embedder
 from ingest.store import ChunkRecord, DocumentRecord, Store
 from rag.fusion import reciprocal_rank_fusion, score_fusion
-from rag.lexical import fts_query
 from rag.records import Passage
 
 MODES = ("hybrid", "dense", "bm25")
@@ -69,10 +69,14 @@ def jaccard(a: str, b: str) -> float:
     return _jaccard(_tokens(a), _tokens(b))
 
 
-def collapse_duplicates(passages: Sequence[Passage], threshold: float = 0.8) -> list[Passage]:
-    """Keep the best of passages whose word sets overlap by `threshold` or more (Jaccard)."""
+def collapse_duplicates(passages: Sequence[Passage], threshold: float = 0.8,
+                        limit: int | None = None) -> list[Passage]:
+    """Keep the first of passages whose word sets overlap by `threshold` or more (Jaccard),
+    stopping once `limit` are kept: the rest of a ranked list need not be compared."""
     kept: list[tuple[Passage, set[str]]] = []
     for passage in passages:
+        if limit is not None and len(kept) >= limit:
+            break
         words = _tokens(passage.text)
         if all(_jaccard(words, k) < threshold for _, k in kept):
             kept.append((passage, words))
@@ -168,7 +172,7 @@ class Retriever:
         if mode in ("hybrid", "bm25"):
             if not self.store.chunk_count():
                 self.store.dense_search(self.embedder.encode_query(question), 1)  # raises empty
-            raw["bm25"] = dict(self.store.lexical_search(fts_query(question), depth))
+            raw["bm25"] = dict(self.store.lexical_search(query_terms(question), depth))
         chunks = self.store.chunks(sorted({i for r in raw.values() for i in r}))
         lists: dict[str, dict[int, float]] = {}
         for name, hits in raw.items():
@@ -188,8 +192,9 @@ class Retriever:
                 if chunk.id in hits:
                     passage.scores[f"{name}_rank"] = list(hits).index(chunk.id) + 1
             passages.append(passage)
-        passages = collapse_duplicates(passages)
-        return prefer_current(passages)[:k]
+        # Current guidelines first, then duplicates collapsed: of an unchanged recommendation
+        # carried into a newer version, the newer version's passage is the one kept.
+        return collapse_duplicates(prefer_current(passages), limit=k)
 
     def _fuse(self, lists: dict[str, dict[int, float]]) -> list[tuple[Hashable, float]]:
         if len(lists) == 1:

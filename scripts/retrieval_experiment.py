@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from collections.abc import Callable, Hashable, Sequence
@@ -33,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ingest import load_embedder  # noqa: E402
+from ingest.bm25 import query_terms  # noqa: E402
 from ingest.chunking import chunk_document  # noqa: E402
 from ingest.document import DocumentMetadata, LoadedDocument  # noqa: E402
 from ingest.embedder import Embedder  # noqa: E402
@@ -40,7 +40,6 @@ from ingest.pipeline import embedding_text  # noqa: E402
 from ingest.store import Store  # noqa: E402
 from meditron_rag.config import load_config  # noqa: E402
 from rag.fusion import best_per_group, reciprocal_rank_fusion, score_fusion  # noqa: E402
-from rag.lexical import fts_query  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "data"
@@ -97,21 +96,6 @@ def build(data: DataSet, embedder: Embedder, folder: Path, chunk_tokens: int,
     return store
 
 
-def title_in_fts(source: Path, folder: Path, embedder: Embedder) -> Store:
-    """A copy of a built store whose full-text rows carry the document title with the section:
-    what BM25 would see if the store indexed titles (the vectors are unchanged)."""
-    if not folder.exists():
-        shutil.copytree(source, folder, ignore=shutil.ignore_patterns("write.lock"))
-        store = Store.open(folder, embedder.name, embedder.dim)
-        with store.writing(), store.db:
-            store.db.execute(
-                "UPDATE chunks SET section = (SELECT title FROM documents d "
-                "WHERE d.id = chunks.document_id) || ' ' || section")
-            store.db.execute("INSERT INTO chunks_fts(chunks_fts) VALUES ('rebuild')")
-        store.close()
-    return Store.open(folder, embedder.name, embedder.dim)
-
-
 @dataclass
 class Candidates:
     dense: dict[int, float]  # chunk id -> cosine, best first
@@ -119,23 +103,13 @@ class Candidates:
     exact_dense: dict[int, float]  # cosine of every candidate of either list
 
 
-def gather(store: Store, embedder: Embedder, data: DataSet, depth: int,
-           column_weights: tuple[float, float] | None = None) -> list[Candidates]:
+def gather(store: Store, embedder: Embedder, data: DataSet, depth: int) -> list[Candidates]:
     vectors = embedder.encode([q for q, _ in data.queries])
     index = store.vector_index()
     out = []
     for (question, _), vector in zip(data.queries, vectors):
         dense = dict(store.dense_search(vector, depth))
-        if column_weights is None:
-            lexical = dict(store.lexical_search(fts_query(question), depth))
-        else:
-            match = fts_query(question)
-            rows = store.db.execute(
-                "SELECT rowid, bm25(chunks_fts, ?, ?) AS s FROM chunks_fts "
-                "WHERE chunks_fts MATCH ? ORDER BY s LIMIT ?",
-                (*column_weights, match, depth),
-            ).fetchall() if match else []
-            lexical = {int(r[0]): -float(r[1]) for r in rows}
+        lexical = dict(store.lexical_search(query_terms(question), depth))
         exact = dict(dense)
         for chunk_id in lexical:
             if chunk_id not in exact:
@@ -266,12 +240,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sets", default="medquad,pubmedqa",
                         help="comma-separated: medquad, medquad-titled (the topic as each "
-                        "answer's title), medquad-titled-fts (the title also in BM25's "
-                        "index), pubmedqa")
+                        "answer's title), pubmedqa")
     parser.add_argument("--chunks", default="200:32", help="chunk_tokens:overlap_tokens,...")
     parser.add_argument("--depth", type=int, default=40, help="candidates per retriever")
     parser.add_argument("--grid", action="store_true", help="every fusion setting, not 3")
-    parser.add_argument("--columns", default="", help="FTS5 text,section weights, e.g. 1,2")
     parser.add_argument("--retriever", action="store_true", help="also run Retriever.search")
     parser.add_argument("--limit", type=int, default=0, help="first N questions only")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/meditron-retrieval-exp"))
@@ -279,8 +251,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     embedder = load_embedder(load_config(ROOT / "config.yaml", environ={}))
     makers = {"medquad": lambda: medquad(False), "medquad-titled": lambda: medquad(True),
-              "medquad-titled-fts": lambda: medquad(True), "pubmedqa": pubmedqa}
-    columns = tuple(float(x) for x in args.columns.split(",")) if args.columns else None
+              "pubmedqa": pubmedqa}
     for set_name in args.sets.split(","):
         data = makers[set_name]()
         if args.limit:
@@ -289,19 +260,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             chunk_tokens, overlap = (int(x) for x in setting.split(":"))
             folder = args.workdir / f"{data.name}-{chunk_tokens}-{overlap}" / "index"
             store = build(data, embedder, folder, chunk_tokens, overlap)
-            if set_name.endswith("-fts"):
-                store.close()
-                copy = folder.parent.with_name(folder.parent.name + "-fts") / "index"
-                store = title_in_fts(folder, copy, embedder)
             started = time.perf_counter()
-            cands = gather(store, embedder, data, max(args.depth, 100), columns)
+            cands = gather(store, embedder, data, max(args.depth, 100))
             results = evaluate(store, data, cands, args.grid, args.depth)
             if args.retriever:
                 results.update(evaluate_retriever(store, embedder, data))
             table(f"{set_name}, chunks {chunk_tokens}/{overlap}, {store.chunk_count()} chunks, "
-                  f"{len(data.queries)} questions, depth {args.depth}"
-                  + (f", FTS5 weights {columns}" if columns else "")
-                  + f" ({time.perf_counter() - started:.0f} s)", results)
+                  f"{len(data.queries)} questions, depth {args.depth} "
+                  f"({time.perf_counter() - started:.0f} s)", results)
             store.close()
 
 

@@ -24,6 +24,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
 from ingest import ingest
+from ingest.bm25 import query_terms
 from ingest.store import Store
 from ui.cli import cli
 
@@ -85,7 +86,7 @@ def assert_whole(store: Store) -> None:
     if store.chunk_count():
         query = np.full(store.dim, store.dim ** -0.5, dtype=np.float32)
         assert len(store.dense_search(query, 3)) == min(3, store.chunk_count())
-        assert store.lexical_search("hands", 3)
+        assert store.lexical_search(query_terms("hands"), 3)
 
 
 def test_bad_files_are_reported_by_name_and_the_batch_goes_on(

@@ -129,3 +129,17 @@ def test_prefer_current_moves_a_superseded_passage_after_its_successor() -> None
     assert [p.document_id for p in prefer_current([old, other, new])] == ["other", "new", "old"]
     alone = prefer_current([old, other])
     assert [p.document_id for p in alone] == ["old", "other"]
+
+
+def test_of_a_recommendation_carried_into_a_newer_version_the_newer_passage_is_kept() -> None:
+    text = "Screen women aged 40 to 74 every two years with mammography, grade B."
+    old = _passage(1, "old", text, superseded_by="new")
+    new = _passage(2, "new", text.replace("two years", "2 years"))
+    kept = collapse_duplicates(prefer_current([old, new]))
+    assert [p.document_id for p in kept] == ["new"]
+
+
+def test_collapsing_stops_at_the_limit() -> None:
+    passages = [_passage(i, f"d{i}", f"distinct text number {i} " + "word " * i)
+                for i in range(1, 8)]
+    assert [p.chunk_id for p in collapse_duplicates(passages, limit=3)] == [1, 2, 3]

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from ingest import ingest
+from ingest.bm25 import query_terms
 from ingest.store import DB_NAME, FORMAT_VERSION, LOCK_NAME, MIGRATIONS, Store
 from meditron_rag.errors import IndexFormatError, IndexLockedError
 
@@ -106,7 +107,7 @@ def test_put_replace_remove_and_search_follows(store: Store, embedder, corpus: P
     assert not old_ids & chunk_ids(store, "hypertension")
     assert not old_ids & {i for i, _ in store.dense_search(embedder.encode_query("mmHg"), 50)}
     assert hits(store, embedder, "Which adults need a pneumococcal vaccine?")[0] == "hypertension"
-    assert not store.lexical_search("mmHg", 10)
+    assert not store.lexical_search(query_terms("mmHg"), 10)
 
     with store.writing():
         assert store.remove_document("hypertension")
@@ -303,3 +304,37 @@ def test_readers_see_a_writer_s_changes(store: Store, embedder, corpus: Path) ->
     time.sleep(0.01)
     assert "asthma" not in hits(reader, embedder, "asthma reliever", k=10)
     assert np.isfinite(reader.dense_search(embedder.encode_query("hand rub"), 1)[0][1])
+
+
+def test_a_store_from_before_in_memory_bm25_is_migrated_and_searchable(tmp_path: Path,
+                                                                         embedder) -> None:
+    """A store written with FTS5 (schema 3) gains term counts for every chunk on opening."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    db = sqlite3.connect(folder / DB_NAME)
+    db.execute("CREATE TABLE migrations (number INTEGER PRIMARY KEY)")
+    for number, migration in enumerate(MIGRATIONS[:3], start=1):
+        migration(db)
+        db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
+    db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
+        ("format_version", str(FORMAT_VERSION)), ("embedding_model", embedder.name),
+        ("embedding_dim", str(embedder.dim)), ("generation", "1")])
+    db.execute(
+        "INSERT INTO documents VALUES ('asthma', '/a.md', 'a.md', 'markdown', 'x', 1, 1, 0, "
+        "'Asthma management', '', '', '', '', '{}', '[]', 1, '2026-01-01')")
+    vector = embedder.encode(["budesonide-formoterol reliever"])[0].astype(np.float32)
+    db.execute(
+        "INSERT INTO chunks(id, document_id, ordinal, text, section, start, \"end\", page_start, "
+        "page_end, char_start, char_end, embedding) VALUES (1, 'asthma', 0, ?, 'Reliever', 0, "
+        "10, 1, 1, 0, 10, ?)",
+        ("As-needed budesonide-formoterol is the preferred reliever.", vector.tobytes()))
+    db.commit()
+    db.close()
+
+    store = Store.open(folder, embedder.name, embedder.dim)
+    assert store.verify() == []
+    assert [i for i, _ in store.lexical_search(query_terms("preferred relievers"), 5)] == [1]
+    assert [i for i, _ in store.lexical_search(query_terms("asthma"), 5)] == [1]  # the title
+    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
+    assert "chunks_fts" not in tables
+    store.close()
