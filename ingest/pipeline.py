@@ -32,7 +32,7 @@ MAX_BYTES = 200 * 1024 * 1024
 @dataclass
 class FileResult:
     path: str
-    status: str  # "added", "replaced", "unchanged" (skipped), "failed"
+    status: str  # "added", "replaced", "unchanged" or "duplicate" (skipped), "failed"
     document_id: str = ""
     reason: str = ""
     pages: int = 0
@@ -67,7 +67,10 @@ class IngestReport:
         rate = f", {self.pages / self.seconds:.1f} pages/s" if self.seconds and done else ""
         return (
             f"{done} ingested ({self.count('added')} new, {self.count('replaced')} replaced), "
-            f"{self.count('unchanged')} skipped as unchanged, {self.count('failed')} failed"
+            f"{self.count('unchanged')} skipped as unchanged, "
+            + (f"{self.count('duplicate')} as copies of indexed files, "
+               if self.count("duplicate") else "")
+            + f"{self.count('failed')} failed"
             + (f", {len(self.removed)} removed" if self.removed else "")
             + f": {self.pages} pages, {self.chunks} chunks in {self.seconds:.1f} s{rate}"
         )
@@ -77,10 +80,11 @@ class IngestReport:
             "files": [f.__dict__ for f in self.files],
             "removed": self.removed,
             "ingested": self.ingested,
-            "skipped": self.count("unchanged"),
+            "skipped": self.count("unchanged") + self.count("duplicate"),
             "added": self.count("added"),
             "replaced": self.count("replaced"),
             "unchanged": self.count("unchanged"),
+            "duplicate": self.count("duplicate"),
             "failed": self.count("failed"),
             "pages": self.pages,
             "chunks": self.chunks,
@@ -234,7 +238,10 @@ def _store_one(
     assert doc is not None
     moved = store.document_by_hash(parsed.sha256) if known is None else None
     if moved is not None and Path(moved.path).exists():
-        moved = None  # a copy, not a move: it gets its own id
+        # A copy of an indexed file: a second copy would only repeat its passages and
+        # double its words' document frequency in BM25.
+        return FileResult(path, "duplicate", moved.id,
+                          reason=f"same content as {moved.path} (indexed as {moved.id})")
     # The same file, moved: it keeps its id, and put_document replaces the old row in the same
     # transaction, so a crash leaves it at the old path or the new one.
     doc_id = moved.id if moved else known.id if known else store.free_id(

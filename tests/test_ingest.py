@@ -246,3 +246,29 @@ def test_killed_ingest_leaves_a_whole_index_and_resumes(isolated: Path, embedder
     assert_whole(store)
     assert [p.name for p in store.folder.glob("vectors-*")] == [
         f"vectors-{store.generation}.faiss"]
+
+
+def test_a_copy_of_an_indexed_file_is_skipped_and_takes_over_when_the_original_goes(
+        tmp_path: Path, embedder) -> None:
+    folder = tmp_path / "docs"
+    (folder / "z-copies").mkdir(parents=True)  # found after the original
+    original, copy = folder / "policy.pdf", folder / "z-copies" / "policy-2.pdf"
+    original.write_bytes(guideline_pdf("Hand hygiene policy", pages=2, seed=4))
+    copy.write_bytes(original.read_bytes())
+    store = Store.open(tmp_path / "index", embedder.name, embedder.dim)
+    with store.writing():
+        report = ingest([folder], store, embedder, 200, 32)
+    statuses = {Path(f.path).name: f.status for f in report.files}
+    assert statuses == {"policy.pdf": "added", "policy-2.pdf": "duplicate"}
+    twin = next(f for f in report.files if f.status == "duplicate")
+    assert twin.document_id == "policy" and str(original) in twin.reason
+    assert "1 as copies of indexed files" in report.summary()
+    assert [d.id for d in store.documents()] == ["policy"]
+
+    original.unlink()
+    with store.writing():
+        report = ingest([folder], store, embedder, 200, 32, prune=True)
+    assert [(Path(f.path).name, f.status) for f in report.files] == [("policy-2.pdf", "replaced")]
+    assert [(d.id, Path(d.path).name) for d in store.documents()] == [("policy", "policy-2.pdf")]
+    assert store.verify() == []
+    store.close()

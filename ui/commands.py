@@ -46,9 +46,10 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
         if quiet or as_json:
             return
         elapsed = max(time.perf_counter() - started, 1e-6)
-        mark = {"added": "+", "replaced": "~", "unchanged": "=", "failed": "!"}[result.status]
+        mark = {"added": "+", "replaced": "~", "unchanged": "=", "duplicate": "=",
+                "failed": "!"}[result.status]
         line = f"[{n}/{total}] {mark} {Path(result.path).name}"
-        if result.status == "failed":
+        if result.status in ("failed", "duplicate"):
             line += f": {result.reason}"
         elif result.status != "unchanged":
             line += f" ({result.pages} pages, {result.chunks} chunks)"
