@@ -175,3 +175,35 @@ def test_one_study_round(at: AppTest) -> None:
     assert any("Score this session: 1/1" in h.value for h in at.subheader)
     labels = [b.label for b in at.get("download_button")]
     assert "Export as Markdown" in labels and "Export for Anki (CSV)" in labels
+
+
+QUOKKA = """---
+title: "Quokka Bite Care, version {v}"
+organisation: "Test Society"
+date: "2026-0{v}"
+---
+# Wound care
+After a quokka bite, irrigate the wound for {minutes} minutes with clean water.
+"""
+
+
+@pytest.mark.slow
+def test_replace_a_document_with_a_new_version(at: AppTest) -> None:
+    at.file_uploader(key="upload-0").set_value(
+        [("quokka.md", QUOKKA.format(v=1, minutes=5).encode(), "text/markdown")])
+    at.run()
+    button(at, "Add to the library").click().run()
+    assert "Quokka Bite Care, version 1 (quokka)" in at.selectbox(key="lib_doc").options
+    at.selectbox(key="lib_doc").set_value("quokka").run()
+    at.file_uploader(key="replace-quokka-1").set_value(
+        [("quokka-v2.md", QUOKKA.format(v=2, minutes=15).encode(), "text/markdown")])
+    at.run()
+    button(at, "Replace").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    options = at.selectbox(key="lib_doc").options
+    assert "Quokka Bite Care, version 2 (quokka-v2)" in options
+    assert not any(o.endswith("(quokka)") for o in options)
+    ask(at, "How long should a quokka bite be irrigated?")
+    passages = at.session_state["history"][-1].passages
+    assert passages[0].title == "Quokka Bite Care, version 2"
+    assert all("for 5 minutes" not in p.text for p in passages)
