@@ -8,6 +8,12 @@ settings of the config, and the ranked passages' document ids are scored by
 `evaluation.metrics`. Questions without an expected document (unanswerable) are counted, not
 scored. Models load once for the whole run.
 
+Reranking: a method named with `+rerank` (`hybrid+rerank`) takes that method's best
+`retrieval.rerank_candidates` passages and reorders them with the cross-encoder named by
+`retrieval.reranker` (or `eval --reranker MODEL`) before they are scored, as the app does
+(`rag.rerank.reranked_search`); its latency includes the cross-encoder. Without a reranker such
+a method is refused before anything is indexed.
+
 Answers (`choice_accuracy`): yes/no/maybe or multiple-choice accuracy by constrained choice,
 closed-book and with retrieved passages. Method: the prompt ends in "Answer:"; each option key
 (" yes", " no", " maybe"; " A", " B", ...) is scored by the sum of the log-probabilities of its
@@ -43,7 +49,10 @@ from evaluation.datasets import EvalSet, Question
 from evaluation.metrics import average, percentile, retrieval_scores
 from ingest import Embedder, Store, ingest, load_embedder
 from meditron_rag.config import Config, load_config
+from meditron_rag.errors import ConfigError
+from meditron_rag.models import resolve
 from rag import Passage, Retriever
+from rag.rerank import Reranker, load_reranker, reranked_search
 from rag.retrieval import MODES
 
 KS = (1, 3, 5, 10)
@@ -52,6 +61,17 @@ Log = Callable[[str], None]
 
 def _quiet(_: str) -> None:
     pass
+
+
+def parse_method(name: str) -> tuple[str, bool]:
+    """A method name as (retriever mode, whether to rerank): "hybrid+rerank" -> ("hybrid", True)."""
+    mode, plus, extra = name.partition("+")
+    if mode not in MODES or (plus and extra != "rerank"):
+        raise ConfigError(
+            f"Unknown retrieval method '{name}': use {', '.join(MODES)}, each optionally with "
+            "+rerank (hybrid+rerank)."
+        )
+    return mode, bool(plus)
 
 
 @dataclass
@@ -120,8 +140,12 @@ class Harness:
                       if f.status == "failed"], ids)
 
     def retriever(self, index: Index) -> Retriever:
-        r = self.config.retrieval
-        return Retriever(index.store, self.embedder, r.mode, r.candidates, r.rrf_k)
+        return Retriever.from_settings(index.store, self.embedder, self.config.retrieval)
+
+    @property
+    def reranker(self) -> Reranker:
+        """The configured cross-encoder, shared with the engine (one load per process)."""
+        return load_reranker(self.config)
 
     @property
     def engine(self):  # type: ignore[no-untyped-def]
@@ -129,7 +153,7 @@ class Harness:
         if self._engine is None:
             from rag import Engine
 
-            self._engine = Engine(self.config)
+            self._engine = Engine(self.config, embedder=self.embedder)
         return self._engine
 
 
@@ -142,6 +166,8 @@ def harness(config: Config | None = None, log: Log = _quiet, keep: Path | None =
         root = keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         data = {**base.model_dump(mode="json"), "data_dir": str(root / "data")}
+        if base.retrieval.reranker:  # a pulled model lives in the user's data directory
+            data["retrieval"]["reranker"] = str(resolve(base.retrieval.reranker, "reranker", base))
         config = type(base).model_validate(data)
         yield Harness(config, root, log, embedder)
 
@@ -158,12 +184,16 @@ def evaluate_retrieval(
     scored = [q for q in questions if q.expected_documents]
     results: dict[str, object] = {}
     for method in methods:
-        if method not in MODES:
-            raise ValueError(f"unknown method {method}")
+        mode, rerank = parse_method(method)
+        reranker = h.reranker if rerank else None
         rows, latencies, section_hits = [], [], []
         for q in scored:
             started = time.perf_counter()
-            passages = retriever.search(q.question, depth, None, method)
+            if reranker is None:
+                passages = retriever.search(q.question, depth, None, mode)
+            else:
+                passages = reranked_search(retriever, reranker, q.question, depth,
+                                           h.config.retrieval.rerank_candidates, None, mode)
             latencies.append((time.perf_counter() - started) * 1000)
             gold = index.resolve(q.expected_documents)
             rows.append(retrieval_scores([p.document_id for p in passages], gold, ks))
@@ -175,7 +205,7 @@ def evaluate_retrieval(
         summary["latency_ms_p50"] = round(percentile(latencies, 50), 2)
         summary["latency_ms_p95"] = round(percentile(latencies, 95), 2)
         results[method] = summary
-        h.log(f"  {method:<7} recall@5={summary['recall@5']:.3f} mrr={summary['mrr']:.3f}")
+        h.log(f"  {method:<13} recall@5={summary['recall@5']:.3f} mrr={summary['mrr']:.3f}")
     return results
 
 
@@ -390,7 +420,15 @@ def run(
 ) -> dict[str, object]:
     """Everything asked for on one question set; the result is plain JSON-ready data."""
     started = time.perf_counter()
-    with harness(config, log) as h:
+    base = config or load_config()
+    reranking = [parse_method(m)[1] for m in methods]  # every name checked before indexing
+    if any(reranking) and not base.retrieval.reranker:
+        raise ConfigError(
+            "A +rerank method needs a cross-encoder: pass --reranker MODEL to eval or set "
+            "retrieval.reranker (ms-marco-minilm-l6-v2, after `meditron-rag models pull "
+            "ms-marco-minilm-l6-v2`, or a CrossEncoder folder)."
+        )
+    with harness(base, log) as h:
         c = h.config.chunking
         sizes = list(chunk_tokens) or [c.chunk_tokens]
         out: dict[str, object] = {
@@ -402,6 +440,8 @@ def run(
                 "embedding": h.config.embedding.model, "llm": h.config.llm.model,
                 "chunk_tokens": sizes, "overlap_tokens": c.overlap_tokens,
                 "candidates": h.config.retrieval.candidates, "rrf_k": h.config.retrieval.rrf_k,
+                "reranker": base.retrieval.reranker,
+                "rerank_candidates": h.config.retrieval.rerank_candidates,
                 "ks": list(ks),
             },
         }

@@ -171,8 +171,10 @@ def write_evaluation_page(out: Path) -> Path:
             f"{'/'.join(str(x) for x in s.get('chunk_tokens') or [])} tokens "
             f"(overlap {s.get('overlap_tokens')}), embedder "
             f"{s.get('embedding')}, {s.get('candidates')} candidates per retriever, RRF k "
-            f"{s.get('rrf_k')}. Ingest took {c.get('ingest_s')} s; the whole run "
-            f"{r.get('seconds')} s.",
+            f"{s.get('rrf_k')}"
+            + (f"; reranker {s['reranker']} over the best {s.get('rerank_candidates')} passages"
+               if s.get("reranker") else "")
+            + f". Ingest took {c.get('ingest_s')} s; the whole run {r.get('seconds')} s.",
             "",
             evaluation_table(r),
             "",

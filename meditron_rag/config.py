@@ -68,6 +68,8 @@ class RetrievalConfig(_Section):
     fusion: Literal["convex", "rrf"] = "convex"
     dense_weight: float = Field(0.8, ge=0.0, le=1.0)
     rrf_k: int = Field(60, ge=1)
+    reranker: str | None = None
+    rerank_candidates: int = Field(20, ge=1, le=200)
 
 
 class GenerationConfig(_Section):

@@ -1,8 +1,8 @@
 """The question-answering engine: retrieve, pack, generate, check citations.
 
-One `Engine` per process holds the store, the embedder and the generator, each loaded on first
-use and shared; `stream()` yields the sources first, then the answer's text as it is
-generated, then the checked `Answer`.
+One `Engine` per process holds the store, the embedder, the generator and the optional reranker,
+each loaded on first use and shared; `stream()` yields the sources first, then the answer's text
+as it is generated, then the checked `Answer`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from rag.generator import Generation, LocalGenerator, ServerGenerator
 from rag.packing import pack
 from rag.prompts import NO_ANSWER, neutralise, passage_block
 from rag.records import Answer, Passage, SentenceSupport
+from rag.rerank import Reranker, load_reranker, reranked_search
 from rag.retrieval import Filters, Retriever
 
 _CAUTION_WORDS = re.compile(
@@ -85,6 +86,7 @@ class Engine:
         self._retriever: Retriever | None = None
         self._generator: LocalGenerator | ServerGenerator | None = None
         self._scorer: SupportScorer | None = None
+        self._reranker: Reranker | None = None
 
     # --- lazily loaded parts -----------------------------------------------------------------
 
@@ -108,14 +110,19 @@ class Engine:
         store = self.store
         with self._lock:
             if self._retriever is None:
-                r = self.config.retrieval
-                self._retriever = Retriever(
-                    store, self.embedder, r.mode, r.candidates, r.rrf_k,
-                    weights={"dense": r.dense_weight, "bm25": 1.0 - r.dense_weight}
-                    if r.fusion == "convex" else None,
-                    fusion=r.fusion,
-                )
+                self._retriever = Retriever.from_settings(store, self.embedder,
+                                                          self.config.retrieval)
             return self._retriever
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The configured cross-encoder, or None when retrieval.reranker is off (nothing loads)."""
+        if not self.config.retrieval.reranker:
+            return None
+        with self._lock:
+            if self._reranker is None:
+                self._reranker = load_reranker(self.config)
+            return self._reranker
 
     @property
     def generator(self) -> LocalGenerator | ServerGenerator:
@@ -148,12 +155,19 @@ class Engine:
 
     def retrieve(
         self, question: str, k: int | None = None, filters: Filters | None = None,
-        mode: str | None = None,
+        mode: str | None = None, rerank: bool = True,
     ) -> list[Passage]:
+        """The best `k` passages, reranked when a reranker is configured and `rerank` is true."""
         question = check_question(question, self.config.generation.max_question_chars)
-        passages = self.retriever.search(
-            question, k or self.config.retrieval.top_k, filters, mode
-        )
+        k = k or self.config.retrieval.top_k
+        reranker = self.reranker if rerank else None
+        if reranker is None:
+            passages = self.retriever.search(question, k, filters, mode)
+        else:
+            passages = reranked_search(
+                self.retriever, reranker, question, k, self.config.retrieval.rerank_candidates,
+                filters, mode,
+            )
         for number, passage in enumerate(passages, start=1):
             passage.number = number
         return passages

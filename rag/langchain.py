@@ -9,7 +9,8 @@
 
 Each Document's `page_content` is the passage text; its metadata holds everything needed to
 cite it: document id, title, organisation, date, url, section, pages, character offsets,
-scores and, where a newer guideline replaced it, `superseded_by`.
+scores (with `rerank` and `rerank_rank` when a reranker is configured) and, where a newer
+guideline replaced it, `superseded_by`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ def to_document(passage: Passage) -> Document:
 
 
 class GuidelineRetriever(BaseRetriever):
-    """Hybrid retrieval over the meditron-rag index (dense + BM25, supersession-aware)."""
+    """Hybrid retrieval over the meditron-rag index (dense + BM25, supersession-aware), then
+    the engine's cross-encoder when retrieval.reranker is set; `rerank=False` skips it."""
 
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
@@ -42,9 +44,10 @@ class GuidelineRetriever(BaseRetriever):
     k: int = 5
     filters: Filters | None = None
     mode: str | None = None
+    rerank: bool = True
 
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
-        passages = self.engine.retrieve(query, self.k, self.filters, self.mode)
+        passages = self.engine.retrieve(query, self.k, self.filters, self.mode, self.rerank)
         return [to_document(p) for p in passages]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ingest.bm25 import query_terms
 from ingest.embedder import Embedder
 from ingest.store import ChunkRecord, DocumentRecord, Store
+from meditron_rag.config import RetrievalConfig
 from rag.fusion import reciprocal_rank_fusion, score_fusion
 from rag.records import Passage
 
@@ -143,6 +144,14 @@ class Retriever:
         self._docs_generation = -1
         self._docs: dict[str, DocumentRecord] = {}
         self._successors: dict[str, DocumentRecord] = {}
+
+    @classmethod
+    def from_settings(cls, store: Store, embedder: Embedder, r: RetrievalConfig) -> Retriever:
+        """The retriever the config's `retrieval` section describes."""
+        weights = ({"dense": r.dense_weight, "bm25": 1.0 - r.dense_weight}
+                   if r.fusion == "convex" else None)
+        return cls(store, embedder, r.mode, r.candidates, r.rrf_k, weights=weights,
+                   fusion=r.fusion)
 
     def documents(self) -> dict[str, DocumentRecord]:
         """Document records by id, re-read only when the store has changed."""

@@ -84,6 +84,33 @@ def test_pull_offline_fails_at_once_with_the_manual_route(config, monkeypatch):
     assert "meditron-7b.Q4_K_M.gguf" in done.stderr
 
 
+def test_reranker_not_pulled_says_how_to_get_it(config):
+    with pytest.raises(ModelNotFoundError) as info:
+        resolve("ms-marco-minilm-l6-v2", "reranker", config)
+    message = str(info.value)
+    assert "models pull ms-marco-minilm-l6-v2" in message
+    assert f"into the folder {config.models_dir / 'ms-marco-minilm-l6-v2'}" in message
+    row = {r.name: r for r in list_models(config)}["ms-marco-minilm-l6-v2"]
+    assert (row.kind, row.present, row.configured) == ("reranker", False, False)
+    configured = load_config(ROOT / "config.yaml",
+                             {"retrieval": {"reranker": "ms-marco-minilm-l6-v2"}})
+    assert {r.name: r for r in list_models(configured)}["ms-marco-minilm-l6-v2"].configured
+
+
+def test_reranker_pull_offline_leaves_no_folder_that_looks_like_a_model(isolated):
+    code = (
+        "from meditron_rag.config import load_config; from meditron_rag.models import pull; "
+        "pull('ms-marco-minilm-l6-v2', load_config())"
+    )
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "0"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                          cwd=ROOT, timeout=120)
+    assert done.returncode != 0
+    assert "DownloadError" in done.stderr and "by hand" in done.stderr
+    assert "cross-encoder/ms-marco-MiniLM-L6-v2" in done.stderr
+    assert not (isolated / "models" / "ms-marco-minilm-l6-v2").exists()
+
+
 def test_pull_unknown_model(config):
     with pytest.raises(DownloadError, match="cannot be pulled"):
         pull("smollm2", config)

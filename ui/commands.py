@@ -11,7 +11,7 @@ import click
 
 from meditron_rag import NOT_FOR_CLINICAL_USE
 from meditron_rag.errors import MeditronRagError
-from ui.state import State, echo_json, pass_state
+from ui.state import State, echo_json, pass_state, with_reranker
 
 EXIT_PARTIAL_INGEST = 7
 APP = Path(__file__).with_name("app.py")
@@ -116,41 +116,53 @@ def with_filters(func):  # type: ignore[no-untyped-def]
     return func
 
 
+def with_rerank(func):  # type: ignore[no-untyped-def]
+    """The reranking flags of `search` and `ask`."""
+    func = click.option("--no-rerank", is_flag=True,
+                        help="Skip the configured reranker (retrieval.reranker).")(func)
+    return click.option("--reranker", metavar="MODEL",
+                        help="Rerank with this cross-encoder (ms-marco-minilm-l6-v2 once pulled, "
+                             "or a CrossEncoder folder) instead of retrieval.reranker.")(func)
+
+
 @click.command("search")
 @click.argument("question")
 @with_filters
 @click.option("--mode", type=click.Choice(["hybrid", "dense", "bm25"]), help="Retriever.")
+@with_rerank
 @click.option("--json", "as_json", is_flag=True, help="Print the ranked passages as JSON.")
 @pass_state
 def search_command(state: State, question: str, doc: tuple[str, ...], org: tuple[str, ...],
                    since: str | None, until: str | None, top_k: int | None, mode: str | None,
-                   as_json: bool) -> None:
+                   reranker: str | None, no_rerank: bool, as_json: bool) -> None:
     """Print the passages retrieved for QUESTION, without generating an answer."""
     from rag import Engine
 
-    engine = Engine(state.config)
+    engine = Engine(with_reranker(state.config, reranker, no_rerank))
     passages = engine.retrieve(question, top_k, _filters(doc, org, since, until), mode)
     if as_json:
         echo_json([p.to_dict() for p in passages])
         return
     for p in passages:
-        click.echo(f"{p.source_line()}  score={p.score:.4f}  ({p.document_id})")
+        rerank = f"  rerank={p.scores['rerank']:.4f}" if "rerank" in p.scores else ""
+        click.echo(f"{p.source_line()}  score={p.score:.4f}{rerank}  ({p.document_id})")
         click.echo("    " + p.text[:240].replace("\n", " ") + ("…" if len(p.text) > 240 else ""))
 
 
 @click.command("ask")
 @click.argument("question")
 @with_filters
+@with_rerank
 @click.option("--max-tokens", type=click.IntRange(16, 4096), help="Cap on the answer length.")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result object as JSON.")
 @pass_state
 def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[str, ...],
-                since: str | None, until: str | None, top_k: int | None,
-                max_tokens: int | None, as_json: bool) -> None:
+                since: str | None, until: str | None, top_k: int | None, reranker: str | None,
+                no_rerank: bool, max_tokens: int | None, as_json: bool) -> None:
     """Answer QUESTION from the indexed guidelines, with numbered, checked sources."""
     from rag import Answer, Engine
 
-    engine = Engine(state.config)
+    engine = Engine(with_reranker(state.config, reranker, no_rerank))
     filters = _filters(doc, org, since, until)
     answer: Answer | None = None
     for event in engine.stream(question, top_k, filters, max_tokens):
@@ -282,8 +294,8 @@ def models_list(state: State, as_json: bool) -> None:
     for r in rows:
         flag = "*" if r.configured else " "
         where = _human(r.size_bytes) if r.present else "missing"
-        click.echo(f"{flag} {r.kind:<9} {r.name:<18} {where:>9}  {r.description}")
-        click.echo(f"  {'':<9} {'':<18} {'':>9}  {r.path or '(package not installed)'}")
+        click.echo(f"{flag} {r.kind:<9} {r.name:<21} {where:>9}  {r.description}")
+        click.echo(f"  {'':<9} {'':<21} {'':>9}  {r.path or '(package not installed)'}")
     click.echo("\n* = configured")
 
 
@@ -291,11 +303,14 @@ def models_list(state: State, as_json: bool) -> None:
 @click.argument("name")
 @pass_state
 def models_pull(state: State, name: str) -> None:
-    """Download a model (meditron-7b) with progress, resume and a checksum."""
-    from meditron_rag.models import pull
+    """Download a model (meditron-7b, ms-marco-minilm-l6-v2) with progress, resume and a
+    checksum."""
+    from meditron_rag.models import REGISTRY, pull
 
     path = pull(name, state.config)
-    click.echo(f"Downloaded {name} to {path}. Use it with: meditron-rag --model {name} ask ...")
+    use = (f"meditron-rag ask --reranker {name} ..., or set retrieval.reranker: {name}"
+           if REGISTRY[name].kind == "reranker" else f"meditron-rag --model {name} ask ...")
+    click.echo(f"Downloaded {name} to {path}. Use it with: {use}")
 
 
 @click.group("config")

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from meditron_rag.errors import MeditronRagError
-from ui.state import State, echo_json, pass_state
+from ui.state import State, echo_json, pass_state, with_reranker
 
 
 def _log(quiet: bool):  # type: ignore[no-untyped-def]
@@ -48,7 +48,11 @@ def _finish(result: dict, out: Path | None, as_json: bool, save: Callable[[dict,
               help="MedQA/MedMCQA-style multiple-choice JSONL (answers; retrieval needs --corpus).")
 @click.option("--limit", type=click.IntRange(1), help="Only the first N questions.")
 @click.option("--methods", default="dense,bm25,hybrid", show_default=True,
-              help="Retrieval methods, comma-separated.")
+              help="Retrieval methods, comma-separated; add +rerank to one (hybrid+rerank) to "
+                   "rerank its candidates with the cross-encoder.")
+@click.option("--reranker", metavar="MODEL",
+              help="Cross-encoder for +rerank methods instead of retrieval.reranker "
+                   "(ms-marco-minilm-l6-v2 once pulled, or a CrossEncoder folder).")
 @click.option("--chunk-tokens", help="Chunk sizes to compare, comma-separated (default: config).")
 @click.option("--answers", is_flag=True,
               help="Also measure answer accuracy by constrained choice, closed-book and with "
@@ -62,8 +66,8 @@ def _finish(result: dict, out: Path | None, as_json: bool, save: Callable[[dict,
 @pass_state
 def eval_command(state: State, questions: Path | None, corpus: Path | None,
                  dataset: str | None, mc_file: Path | None, limit: int | None, methods: str,
-                 chunk_tokens: str | None, answers: bool, citations: int, out: Path | None,
-                 as_json: bool, quiet: bool) -> None:
+                 reranker: str | None, chunk_tokens: str | None, answers: bool, citations: int,
+                 out: Path | None, as_json: bool, quiet: bool) -> None:
     """Measure retrieval (recall@k, MRR, nDCG per method), answers and citations on a
     question set, using a temporary index (your own index is not touched)."""
     from evaluation import datasets, harness, report
@@ -81,8 +85,8 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
         evalset = datasets.load_questions(questions, corpus, limit)
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     result = harness.run(
-        evalset, state.config, method_list, _sizes(chunk_tokens), answers, citations,
-        log=_log(quiet or as_json),
+        evalset, with_reranker(state.config, reranker), method_list, _sizes(chunk_tokens),
+        answers, citations, log=_log(quiet or as_json),
     )
     _finish(result, out, as_json, report.save_evaluation, "evaluation.md",
             report.evaluation_table)

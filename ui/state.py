@@ -28,5 +28,17 @@ class State:
 pass_state = click.make_pass_decorator(State)
 
 
+def with_reranker(config: Config, reranker: str | None, off: bool = False) -> Config:
+    """`config` with a command's reranking flags applied: `reranker` names the cross-encoder to
+    use instead of retrieval.reranker, `off` turns reranking off; neither: `config` itself."""
+    if reranker and off:
+        raise click.UsageError("Give --reranker or --no-rerank, not both.")
+    if not (reranker or off):
+        return config
+    changed = config.model_copy(deep=True)
+    changed.retrieval.reranker = None if off else reranker
+    return changed
+
+
 def echo_json(data: object) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
