@@ -410,13 +410,82 @@ def citation_quality(h: Harness, index: Index, questions: Sequence[Question],
     }
 
 
+# --- evidence condensing ------------------------------------------------------------------------
+
+def _supporting_sentence(answer: str, passages: Sequence[Passage]) -> str:
+    """The sentence of `passages` sharing the most content words with the expected answer
+    ("" when none shares any): what must reach the model for it to answer."""
+    from rag.citations import content_words
+    from rag.packing import sentence_spans
+
+    want = content_words(answer)
+    best, best_overlap = "", 0
+    for p in passages:
+        for start, end in sentence_spans(p.text, clauses=False):
+            sentence = p.text[start:end].strip()
+            overlap = len(want & content_words(sentence))
+            if overlap > best_overlap:
+                best, best_overlap = sentence, overlap
+    return best
+
+
+def evidence_survival(h: Harness, index: Index, questions: Sequence[Question],
+                      limit: int | None = None) -> dict[str, object]:
+    """Whether condensing passages to their best sentences loses what answers the question.
+
+    For each question with expected documents, the top_k passages are retrieved once and
+    packed twice by the engine's own prompt builder: whole passages, and condensed to
+    generation.evidence_sentences sentences each. Counted: questions whose prompt holds a
+    passage of an expected document, and (for short expected answers) whose prompt holds the
+    supporting sentence, the sentence of the expected documents' retrieved passages sharing
+    the most content words with the answer. Also the prompt's mean length in tokens.
+    """
+    engine = h.engine
+    retriever = h.retriever(index)
+    k = h.config.retrieval.top_k
+    max_tokens = h.config.generation.max_tokens
+    per_passage = h.config.generation.evidence_sentences or 3
+    variants = {"whole": 0, "condensed": per_passage}
+    counts = {v: Counter() for v in variants}
+    asked = [q for q in questions if q.expected_documents][:limit]
+    with_sentence = 0
+    for q in asked:
+        passages = retriever.search(q.question, k)
+        for number, passage in enumerate(passages, start=1):
+            passage.number = number
+        gold = index.resolve(q.expected_documents)
+        support = ""
+        if q.answer and len(q.answer) <= 200:
+            support = _supporting_sentence(q.answer, [p for p in passages
+                                                      if p.document_id in gold])
+        with_sentence += bool(support)
+        for variant, sentences in variants.items():
+            packed, _ = engine.prompt(q.question, passages, max_tokens,
+                                      evidence_sentences=sentences)
+            c = counts[variant]
+            c["passage"] += any(passages[i].document_id in gold for i in packed.texts)
+            c["sentence"] += bool(support) and support in packed.prompt
+            c["tokens"] += packed.prompt_tokens
+    n = max(1, len(asked))
+    return {
+        "model": engine.generator.name, "questions": len(asked),
+        "questions_with_supporting_sentence": with_sentence, "top_k": k,
+        "evidence_sentences": per_passage,
+        **{variant: {
+            "passage_in_prompt": round(c["passage"] / n, 4),
+            "supporting_sentence_in_prompt": round(c["sentence"] / max(1, with_sentence), 4),
+            "prompt_tokens_mean": round(c["tokens"] / n, 1),
+        } for variant, c in counts.items()},
+    }
+
+
 # --- one whole run ------------------------------------------------------------------------------
 
 def run(
     evalset: EvalSet, config: Config | None = None,
     methods: Sequence[str] = ("dense", "bm25", "hybrid"),
     chunk_tokens: Sequence[int] = (), answers: bool = False, citations: int = 0,
-    ks: Sequence[int] = KS, log: Log = _quiet,
+    ks: Sequence[int] = KS, log: Log = _quiet, evidence: bool = False,
 ) -> dict[str, object]:
     """Everything asked for on one question set; the result is plain JSON-ready data."""
     started = time.perf_counter()
@@ -463,6 +532,9 @@ def run(
         if answers:
             log("Answering by constrained choice (closed-book and with retrieval) ...")
             out["answers"] = choice_accuracy(h, first, evalset.questions)
+        if evidence:
+            log("Packing prompts with whole and condensed passages ...")
+            out["evidence"] = evidence_survival(h, first, evalset.questions)
         if citations:
             log("Answering with citations ...")
             out["citations"] = citation_quality(h, first, evalset.questions, citations)

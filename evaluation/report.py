@@ -199,6 +199,26 @@ def write_evaluation_page(out: Path) -> Path:
                     lines.append(f"| {cond.replace('_', '-')} | {x['accuracy']:.3f} | {dist} | "
                                  f"{x['seconds_per_question']:.2f} |")
             lines.append("")
+        if "evidence" in r:
+            e = r["evidence"]
+            lines += [
+                f"**Evidence condensing** ({e['model']} tokenizer, {e['questions']} questions, "
+                f"top {e['top_k']} passages; the supporting sentence is checked for the "
+                f"{e['questions_with_supporting_sentence']} questions with a short expected "
+                "answer found in a retrieved passage of an expected document):",
+                "",
+                "| prompt | expected document in prompt | supporting sentence in prompt "
+                "| prompt tokens (mean) |",
+                "| --- | ---: | ---: | ---: |",
+            ]
+            for variant, label in (("whole", "whole passages"),
+                                   ("condensed", f"best {e['evidence_sentences']} "
+                                                 "sentences per passage")):
+                x = e[variant]
+                lines.append(f"| {label} | {x['passage_in_prompt']:.3f} | "
+                             f"{x['supporting_sentence_in_prompt']:.3f} | "
+                             f"{x['prompt_tokens_mean']:.0f} |")
+            lines.append("")
         if "citations" in r:
             x = r["citations"]
             lines += [

@@ -21,7 +21,7 @@ from meditron_rag.models import resolve
 from rag.citations import SupportScorer, remove_markers
 from rag.evidence import Evidence, condense, rank_sentences, select
 from rag.generator import Generation, LocalGenerator, ServerGenerator
-from rag.packing import pack
+from rag.packing import Packed, pack
 from rag.prompts import NO_ANSWER, neutralise, passage_block
 from rag.records import Answer, Passage, SentenceSupport
 from rag.rerank import Reranker, load_reranker, reranked_search
@@ -172,22 +172,15 @@ class Engine:
             passage.number = number
         return passages
 
-    def stream(
-        self, question: str, k: int | None = None, filters: Filters | None = None,
-        max_tokens: int | None = None,
-    ) -> Iterator[Event]:
-        """Sources first, then text pieces, then the checked Answer."""
-        started = time.perf_counter()
-        question = check_question(question, self.config.generation.max_question_chars)
-        warnings = [w for w in (language_warning(question),) if w]
-        if _CAUTION_WORDS.search(question):
-            warnings.append(DOSING_CAUTION)
-        passages = self.retrieve(question, k, filters)
-        retrieved_s = time.perf_counter() - started
-        yield Event("passages", passages)
-
+    def prompt(
+        self, question: str, passages: list[Passage], max_tokens: int,
+        warnings: list[str] | None = None, evidence_sentences: int | None = None,
+    ) -> tuple[Packed, list[Evidence]]:
+        """The prompt for `passages`: each condensed to its `evidence_sentences` best sentences
+        (generation.evidence_sentences; 0: whole), neutralised, packed into the window with
+        room for `max_tokens`. Also the passages' sentences ranked for the question."""
+        warnings = [] if warnings is None else warnings
         gen = self.generator
-        max_tokens = max_tokens or self.config.generation.max_tokens
         ranked = rank_sentences(
             question,
             {p.number: (p.section.rsplit(" > ", 1)[-1], p.text) for p in passages},
@@ -195,7 +188,8 @@ class Engine:
         )
         superseded = {p.number for p in passages if p.superseded_by}
         ranked.sort(key=lambda e: -(e.score - SUPERSEDED_PENALTY * (e.number in superseded)))
-        per_passage = self.config.generation.evidence_sentences
+        per_passage = (self.config.generation.evidence_sentences if evidence_sentences is None
+                       else evidence_sentences)
         chosen = select(ranked, per_passage or 3)
         blocks = []
         for p in passages:
@@ -214,12 +208,31 @@ class Engine:
             lambda texts: gen.format.render("\n\n".join(texts), question),
             blocks, gen.count_tokens, gen.n_ctx, max_tokens,
         )
-        used = [passages[i] for i in packed.texts]
         if packed.left_out:
             warnings.append(
                 "Left out of the prompt for lack of room: "
                 + ", ".join(f"[{passages[i].number}]" for i in packed.left_out)
             )
+        return packed, ranked
+
+    def stream(
+        self, question: str, k: int | None = None, filters: Filters | None = None,
+        max_tokens: int | None = None,
+    ) -> Iterator[Event]:
+        """Sources first, then text pieces, then the checked Answer."""
+        started = time.perf_counter()
+        question = check_question(question, self.config.generation.max_question_chars)
+        warnings = [w for w in (language_warning(question),) if w]
+        if _CAUTION_WORDS.search(question):
+            warnings.append(DOSING_CAUTION)
+        passages = self.retrieve(question, k, filters)
+        retrieved_s = time.perf_counter() - started
+        yield Event("passages", passages)
+
+        gen = self.generator
+        max_tokens = max_tokens or self.config.generation.max_tokens
+        packed, ranked = self.prompt(question, passages, max_tokens, warnings)
+        used = [passages[i] for i in packed.texts]
         state = Generation()
         draft = ""
         stream = gen.stream(

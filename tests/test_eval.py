@@ -118,12 +118,29 @@ def test_choice_scores_are_log_probabilities_and_reuse_the_cache():
 
 @pytest.mark.slow
 def test_eval_cli_prints_metrics_json(tiny: Path):
-    done = run_cli("eval", "--questions", str(tiny), "--methods", "bm25,hybrid", "--json",
-                   timeout=240)
+    done = run_cli("eval", "--questions", str(tiny), "--methods", "bm25,hybrid", "--evidence",
+                   "--json", timeout=240)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert set(data["methods"]) == {"bm25", "hybrid"}
     assert data["methods"]["hybrid"]["recall@5"] == 1.0
+    evidence = data["evidence"]
+    assert evidence["questions"] == 3 and evidence["questions_with_supporting_sentence"] == 2
+    for variant in ("whole", "condensed"):  # one-sentence documents: nothing to condense away
+        assert evidence[variant]["passage_in_prompt"] == 1.0
+        assert evidence[variant]["supporting_sentence_in_prompt"] == 1.0
+
+
+def test_the_supporting_sentence_is_the_one_sharing_most_words_with_the_answer():
+    from evaluation.harness import _supporting_sentence
+    from rag.records import Passage
+
+    text = ("Screening reduces deaths. Biennial mammography is advised from age 40 to 74. "
+            "Harms include overdiagnosis.")
+    passage = Passage(1, "d", "t", "", "", "", "", "", 1, 1, False, 0, len(text), text)
+    assert _supporting_sentence("from age 40, every two years", [passage]) == (
+        "Biennial mammography is advised from age 40 to 74.")
+    assert _supporting_sentence("colonoscopy", [passage]) == ""
 
 
 def test_meditron_shape_matches_llama2_7b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

@@ -57,6 +57,9 @@ def _finish(result: dict, out: Path | None, as_json: bool, save: Callable[[dict,
 @click.option("--answers", is_flag=True,
               help="Also measure answer accuracy by constrained choice, closed-book and with "
                    "retrieval (sets with yes/no/maybe or multiple-choice labels).")
+@click.option("--evidence", is_flag=True,
+              help="Also check that condensing passages to their best sentences keeps the "
+                   "expected document and the supporting sentence in the prompt.")
 @click.option("--citations", type=click.IntRange(0), default=0,
               help="Also answer the first N answerable questions and check their citations.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
@@ -66,8 +69,8 @@ def _finish(result: dict, out: Path | None, as_json: bool, save: Callable[[dict,
 @pass_state
 def eval_command(state: State, questions: Path | None, corpus: Path | None,
                  dataset: str | None, mc_file: Path | None, limit: int | None, methods: str,
-                 reranker: str | None, chunk_tokens: str | None, answers: bool, citations: int,
-                 out: Path | None, as_json: bool, quiet: bool) -> None:
+                 reranker: str | None, chunk_tokens: str | None, answers: bool, evidence: bool,
+                 citations: int, out: Path | None, as_json: bool, quiet: bool) -> None:
     """Measure retrieval (recall@k, MRR, nDCG per method), answers and citations on a
     question set, using a temporary index (your own index is not touched)."""
     from evaluation import datasets, harness, report
@@ -86,7 +89,7 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
     method_list = [m.strip() for m in methods.split(",") if m.strip()]
     result = harness.run(
         evalset, with_reranker(state.config, reranker), method_list, _sizes(chunk_tokens),
-        answers, citations, log=_log(quiet or as_json),
+        answers, citations, log=_log(quiet or as_json), evidence=evidence,
     )
     _finish(result, out, as_json, report.save_evaluation, "evaluation.md",
             report.evaluation_table)
