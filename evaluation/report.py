@@ -19,6 +19,7 @@ from pathlib import Path
 
 from evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
 from evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
+from evaluation.report_targets import part_lines, targets_lines
 
 PACKAGES = ("meditron-rag", "llama_cpp_python", "faiss-cpu", "sentence-transformers", "torch",
             "numpy", "langchain-text-splitters", "langchain-community")
@@ -259,7 +260,7 @@ def save_benchmarks(results: dict, out: Path) -> list[Path]:
     """One file per part (and per generation model), so parts can be re-run separately."""
     saved = []
     common = {"machine": results.get("machine"), "command": results.get("command")}
-    for part in ("ingest", "retrieval"):
+    for part in ("ingest", "retrieval", "ttft", "settings", "memory"):
         if part in results:
             saved.append(_save({**common, part: results[part]}, out, f"bench-{part}"))
     for gen in results.get("generation", []) or []:
@@ -281,6 +282,7 @@ def benchmark_summary(results: dict) -> str:
             f"generation {g['gen_tok_s']:.1f} tok/s, peak RSS {g['peak_rss_mb']:.0f} MB")
     if results.get("ingest"):
         lines.append("ingest: " + json.dumps(results["ingest"])[:400])
+    lines += [line for line in targets_lines([results]) if line.startswith("|")]
     return "\n".join(lines)
 
 
@@ -318,6 +320,7 @@ def write_benchmark_page(out: Path) -> Path:
         "names the command and machine; results are saved under `docs/results/` and this page "
         "is rewritten from them. Timings on a shared 2-core machine vary by 10-20% run to run.",
         "",
+        *targets_lines(results),
     ]
     for r in results:
         if "ingest" in r:
@@ -392,6 +395,7 @@ def write_benchmark_page(out: Path) -> Path:
                               f"first token {p['first_token_s']:.2f} s, total {p['total_s']:.2f} s"
                               f" vs bare {p['bare_total_s']:.2f} s.")
         lines += ["", f"Machine: {_machine_line(gens[-1].get('machine') or {})}.", ""]
+    lines += part_lines(results, out, _machine_line, _save_figure)
     page = out / "benchmarks.md"
     page.write_text("\n".join(lines))
     return page

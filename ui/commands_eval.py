@@ -96,15 +96,19 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
 
 
 @click.command("bench")
-@click.argument("part", type=click.Choice(["ingest", "retrieval", "generation", "all"]),
-                default="all")
+@click.argument("part", type=click.Choice(["ingest", "retrieval", "generation", "ttft",
+                                           "settings", "memory", "all"]), default="all")
 @click.option("--model", "bench_model", default="smollm2", show_default=True,
               help="Generation model: smollm2, meditron-shaped (built on first use, ~4 GB in "
-                   "~/.cache/meditron-rag/bench) or a .gguf path. Repeat with commas.")
+                   "~/.cache/meditron-rag/bench) or a .gguf path. Several, comma-separated, "
+                   "for generation; ttft, settings and memory measure the first.")
 @click.option("--sizes", default="1000,10000,100000", show_default=True,
-              help="Chunk counts for retrieval latency.")
+              help="Chunk counts for retrieval latency and for memory.")
 @click.option("--queries", type=click.IntRange(5), default=50, show_default=True,
               help="Queries timed per size.")
+@click.option("--questions", type=click.IntRange(1), default=20, show_default=True,
+              help="Starter questions for time to first token (evenly spaced; the "
+                   "library-default naive path answers 3 of them).")
 @click.option("--pdf-dir", type=click.Path(path_type=Path, file_okay=False),
               help="PDFs for the ingest benchmark (default: ../shared/data/pdfs).")
 @click.option("--pages", type=click.IntRange(1), default=2000, show_default=True,
@@ -114,9 +118,12 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_state
 def bench_command(state: State, part: str, bench_model: str, sizes: str, queries: int,
-                  pdf_dir: Path | None, pages: int, out: Path | None, as_json: bool) -> None:
-    """Time ingestion, retrieval (1K/10K/100K chunks) and generation (TTFT, tokens/s, RSS)."""
-    from evaluation import bench, report
+                  questions: int, pdf_dir: Path | None, pages: int, out: Path | None,
+                  as_json: bool) -> None:
+    """Time ingestion, retrieval (1K/10K/100K chunks) and generation (TTFT, tokens/s, RSS);
+    time to first token in the app, the llama.cpp settings grid, and the app's peak memory,
+    each against issue 8's targets."""
+    from evaluation import bench, bench_memory, bench_settings, bench_ttft, report
 
     log = _log(as_json)
     results: dict[str, object] = {}
@@ -129,6 +136,13 @@ def bench_command(state: State, part: str, bench_model: str, sizes: str, queries
             bench.generation(state.config, name.strip(), log)
             for name in bench_model.split(",") if name.strip()
         ]
+    model = bench_model.split(",")[0].strip()  # the parts below measure one model
+    if part in ("ttft", "all"):
+        results["ttft"] = bench_ttft.ttft(state.config, model, questions, log)
+    if part in ("settings", "all"):
+        results["settings"] = bench_settings.settings_grid(state.config, model, log)
+    if part in ("memory", "all"):
+        results["memory"] = bench_memory.memory(state.config, model, _sizes(sizes), log)
     if not results:  # pragma: no cover - click.Choice
         raise MeditronRagError(f"Unknown part {part}.")
     results["machine"] = report.machine()

@@ -1,0 +1,217 @@
+"""Peak resident memory of the whole application, and how it grows with the index.
+
+An index is filled with synthetic chunks (real starter sentences, vectors near real
+embeddings, as in the retrieval benchmark) to each size in turn. At each size:
+- `index`: a process that loads the embedder, opens the index and answers one search
+  (Engine.retrieve): what the index and the embedder cost;
+- `app`: the real `meditron-rag ui` server over that index, in a browser (headless Chromium,
+  driven by Playwright) that asks one starter question and waits for the answer and its
+  sources. The figure is the sum of the peak RSS (VmHWM) of every process of the server (the
+  `meditron-rag ui` launcher and the Streamlit process it starts, which holds the embedder,
+  the index and the model): an upper bound of their peak together. The browser is the
+  user's, not the application's, and is not counted.
+
+At the largest size also `engine` (issue 6: model, embedder and index in one process, one
+question answered by Engine.ask, no UI), and `app` and `engine` again with llama-cpp-python's
+default settings beside ours. Answers are capped at 32 tokens: the KV cache is allocated
+for the whole window at load, so a longer answer would not change the peak, only the time.
+Every run finds the prompt's fixed start in the prefix cache on disk, written by a first run
+before them, as a user's second and later runs do.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from evaluation import child
+from evaluation.bench import ROOT, _fill, _model_file, _sentences
+from evaluation.bench_settings import NAIVE, with_overrides
+from evaluation.bench_ttft import first_run
+from meditron_rag.config import Config
+from meditron_rag.errors import MeditronRagError
+
+Log = Callable[[str], None]
+MODULE = "evaluation.bench_memory"
+QUESTION = "At what age should routine screening mammography start?"
+ANSWER_TOKENS = 32
+POOL = 200  # synthetic texts embedded for real; the others' vectors are near these
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync"]
+
+
+def _synthetic_texts(n: int = 5000) -> list[str]:
+    """~150-token chunks of six real starter sentences each, as the retrieval benchmark's."""
+    sentences = _sentences()
+    return [" ".join(random.Random(i).sample(sentences, 6)) for i in range(n)]
+
+
+def app_unavailable() -> str:
+    """Why the app cannot be driven and measured here ('' when it can)."""
+    if child.vm_hwm_mb() is None:
+        return "needs Linux's /proc to read the peak memory of each server process"
+    if not CHROMIUM.exists():
+        return f"needs Chromium at {CHROMIUM} (Debian: apt-get install chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return 'needs Playwright: pip install -e ".[dev]"'
+    return ""
+
+
+def memory(config: Config, model: str, sizes: Sequence[int], log: Log) -> dict[str, object]:
+    """Peak RSS per index size (index alone, whole app) and, at the largest, issue 6's figure
+    and the library-default figures."""
+    from ingest import load_embedder, open_store
+
+    path, label = _model_file(config, model)
+    embedder = load_embedder(config)
+    texts = _synthetic_texts()
+    pool_size = min(POOL, max(sizes))
+    log(f"Memory: embedding {pool_size} synthetic chunk texts ...")
+    pool = embedder.encode(texts[:pool_size])
+    rng = np.random.default_rng(0)
+    skipped = app_unavailable()
+    rows: list[dict] = []
+    library: dict[str, object] = {}
+    with tempfile.TemporaryDirectory(prefix="meditron-rag-bench-memory-") as tmp:
+        ours = with_overrides(config, {"llm": {"model": str(path)},
+                                       "generation": {"max_tokens": ANSWER_TOKENS}})
+        ours.data_dir = Path(tmp) / "data"
+        store = open_store(ours, embedder)
+        _child("first", ours)  # the prefix cache on disk, as after a user's first run
+        for size in sorted(sizes):
+            log(f"Memory: filling the index to {size} chunks ...")
+            _fill(store, size, texts, pool, rng, log)
+            row: dict[str, object] = {"chunks": store.chunk_count()}
+            row["index"] = _child("index", ours)
+            log(f"Memory, {size} chunks: embedder + index {row['index']['peak_rss_mb']:.0f} MB")
+            row["app"] = {"skipped": skipped} if skipped else app_peak(ours, log)
+            rows.append(row)
+        log("Memory: model, embedder and index in one process (issue 6) ...")
+        rows[-1]["engine"] = _child("engine", ours)
+        naive = with_overrides(ours, NAIVE)
+        library["engine"] = _child("engine", naive)
+        library["app"] = {"skipped": skipped} if skipped else app_peak(naive, log)
+        store.close()
+    return {
+        "model": label, "answer_tokens": ANSWER_TOKENS, "rows": rows,
+        "library_defaults": {"chunks": rows[-1]["chunks"], **library},
+        "method": (__doc__ or "").split("\n\n", 1)[1].strip(),
+    }
+
+
+def _child(step: str, config: Config) -> dict:
+    return child.run(MODULE, {"step": step, "config": config.model_dump(mode="json"),
+                              "question": QUESTION}, f"The memory benchmark's '{step}' step")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, log_file: Path, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise MeditronRagError("The app did not start for the memory benchmark: "
+                           + log_file.read_text(errors="replace")[-600:])
+
+
+def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, object]:
+    """`meditron-rag ui` with exactly `config`, asked one question in headless Chromium; the
+    peak RSS of each of its processes just before it is stopped."""
+    import psutil
+    from playwright.sync_api import expect, sync_playwright
+
+    folder = config.data_dir.parent
+    config_file = folder / "bench-config.yaml"
+    config_file.write_text(yaml.safe_dump(config.model_dump(mode="json")))
+    log_file = folder / "bench-app.log"
+    script = Path(sys.executable).with_name("meditron-rag")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "ui"]
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    # Only the config file decides the settings: no MEDITRON_RAG_* variable may override it.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEDITRON_RAG_")}
+    log(f"Memory: the app ({Path(config.llm.model).name}), one question ...")
+    with log_file.open("wb") as out:
+        proc = subprocess.Popen([*command, "--config", str(config_file), "ui", "--port",
+                                 str(port), "--host", "127.0.0.1"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            _wait_healthy(url, proc, log_file, 300)
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+                page = browser.new_page()
+                page.set_default_timeout(timeout_s * 1000)  # the first page loads the index
+                expect.set_options(timeout=timeout_s * 1000)
+                page.goto(url)
+                box = page.get_by_test_id("stChatInputTextArea")
+                box.fill(QUESTION)
+                started = time.perf_counter()
+                box.press("Enter")
+                # The answer's sources ("[1] Title · place") are drawn once it is complete.
+                expect(page.get_by_text(re.compile(r"^\[1\] .+ · ")).first).to_be_visible()
+                answer_s = time.perf_counter() - started
+                browser.close()
+            server = psutil.Process(proc.pid)
+            processes = [{"command": " ".join(Path(a).name for a in p.cmdline()[1:4]),
+                          "peak_rss_mb": child.vm_hwm_mb(p.pid) or 0.0}
+                         for p in (server, *server.children(recursive=True))]
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+    peak = sum(p["peak_rss_mb"] for p in processes)
+    log(f"Memory: the app's peak {peak:.0f} MB, answer in {answer_s:.0f} s")
+    return {"peak_rss_mb": peak, "processes": processes, "answer_s": round(answer_s, 1)}
+
+
+def _index_step(payload: dict) -> dict:
+    """Embedder and index, one search: no model."""
+    from rag import Engine
+
+    engine = Engine(child.config_of(payload))
+    engine.retrieve(payload["question"])
+    return {"peak_rss_mb": child.peak_rss_mb(), "chunks": engine.store.chunk_count()}
+
+
+def _engine_step(payload: dict) -> dict:
+    """Model, embedder and index in one process, one question answered."""
+    from rag import Engine
+
+    engine = Engine(child.config_of(payload))
+    answer = engine.ask(payload["question"])
+    return {"peak_rss_mb": child.peak_rss_mb(), "status": answer.status,
+            "total_s": answer.timings["total_s"]}
+
+
+if __name__ == "__main__":
+    child.main({"first": first_run, "index": _index_step, "engine": _engine_step})

@@ -1,0 +1,127 @@
+"""The settings grid: each llama.cpp setting that config.yaml exposes, timed on one prompt.
+
+Every configuration runs in its own process (load time and peak memory are its own) on the
+same ~600-token prompt of starter passages in the model's format, from an empty KV cache:
+load time, time to first token, prompt and generation speed (64 tokens, greedy, end-of-text
+banned), peak RSS, and generation speed as a share of the fastest configuration in the run.
+Rows are our config.yaml (`ours`), llama-cpp-python's defaults, and one change at a time
+from ours; a change that leaves the settings as they already were (n_threads 2 on a 2-core
+machine) is merged into the row it equals instead of being run twice.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from evaluation import child
+from evaluation.bench import GEN_TOKENS, _long_prompt, _model_file, _timed_completion
+from meditron_rag.config import Config, LLMConfig
+
+Log = Callable[[str], None]
+MODULE = "evaluation.bench_settings"
+GRID_PROMPT_TOKENS = 600
+SETTINGS = ("repack_weights", "use_mmap", "flash_attn", "kv_cache_type", "n_threads", "n_batch")
+# llama-cpp-python's own defaults for the settings we expose. Threads are one per core in every
+# row, as LocalGenerator sets them (the library alone would generate on half the cores: the
+# `n_threads 1` row shows what that costs on 2 cores).
+LIBRARY_LLM = {"repack_weights": True, "use_mmap": True, "flash_attn": False,
+               "kv_cache_type": "f16", "n_batch": 512, "n_threads": None}
+# The naive path through our Engine: the library's settings, whole passages, no prefix cache.
+NAIVE = {"llm": {**LIBRARY_LLM, "prefix_cache": False},
+         "generation": {"evidence_sentences": 0}}
+OURS = "ours (config.yaml)"
+LIBRARY = "library defaults"
+GRID: list[tuple[str, dict[str, object]]] = [
+    (LIBRARY, LIBRARY_LLM),
+    (OURS, {}),
+    ("repack on, use_mmap false", {"repack_weights": True, "use_mmap": False}),
+    ("flash_attn on", {"flash_attn": True}),
+    # llama.cpp refuses a quantized V cache without flash attention.
+    ("kv_cache_type q8_0 + flash_attn", {"kv_cache_type": "q8_0", "flash_attn": True}),
+    ("n_threads 1", {"n_threads": 1}),
+    ("n_threads 2", {"n_threads": 2}),
+    ("n_batch 128", {"n_batch": 128}),
+    ("n_batch 256", {"n_batch": 256}),
+    ("n_batch 512", {"n_batch": 512}),
+]
+
+
+def with_overrides(config: Config, overrides: dict[str, dict[str, object]]) -> Config:
+    """`config` with some settings of some sections replaced (validated like config.yaml)."""
+    data = config.model_dump(mode="json")
+    for section, values in overrides.items():
+        data[section] = {**data[section], **values}
+    return Config.model_validate(data)
+
+
+def resolved(llm: LLMConfig, changes: dict[str, object]) -> dict[str, object]:
+    """The settings a row runs with: ours, changed, with threads as LocalGenerator picks them."""
+    settings = {**{key: getattr(llm, key) for key in SETTINGS}, **changes}
+    settings["n_threads"] = settings["n_threads"] or max(1, os.cpu_count() or 2)
+    return settings
+
+
+def settings_grid(config: Config, model: str, log: Log, prompt_tokens: int = GRID_PROMPT_TOKENS,
+                  names: Sequence[str] | None = None) -> dict[str, object]:
+    """The rows of GRID (or those of `names`), each in its own process."""
+    path, label = _model_file(config, model)
+    rows: list[dict] = []
+    for name, changes in GRID:
+        if names is not None and name not in names:
+            continue
+        settings = resolved(config.llm, changes)
+        same = next((r for r in rows if r["settings"] == settings), None)
+        if same is not None:
+            same["names"].append(name)
+            continue
+        log(f"Settings grid, {label}: {name} ...")
+        payload = {"step": "grid", "config": config.model_dump(mode="json"), "model": str(path),
+                   "settings": settings, "prompt_tokens": prompt_tokens}
+        result = child.run(MODULE, payload, f"The settings grid's '{name}' run")
+        rows.append({"names": [name], "settings": settings, **result})
+    best = max(r["gen_tok_s"] for r in rows)
+    for r in rows:
+        r["gen_ratio"] = round(r["gen_tok_s"] / best, 3) if best else 0.0
+    return {
+        "model": label, "file_gb": round(path.stat().st_size / 1e9, 2),
+        "prompt_tokens": rows[0]["prompt_tokens"], "gen_tokens": GEN_TOKENS,
+        "cores": os.cpu_count(), "rows": rows,
+        "method": (f"Each configuration in its own process on the same {rows[0]['prompt_tokens']}"
+                   "-token prompt (starter passages in the model's format), KV cache empty: "
+                   f"load, time to first token, prompt speed, {GEN_TOKENS} tokens generated "
+                   "greedily with end-of-text banned, peak RSS of the process; `gen / best` is "
+                   "generation speed over the fastest row of this run. Library defaults are "
+                   "llama-cpp-python's for the settings we expose (weights repacked, memory-"
+                   "mapped, F16 KV cache, no flash attention, n_batch 512), with one thread per "
+                   "core as in every row; other rows change one setting of ours."),
+    }
+
+
+def _grid_step(payload: dict) -> dict:
+    from rag.generator import LocalGenerator
+
+    config = child.config_of(payload)
+    s = payload["settings"]
+    started = time.perf_counter()
+    gen = LocalGenerator(Path(payload["model"]), "grid", config.llm.n_ctx, s["n_threads"],
+                         s["n_batch"], s["use_mmap"], config.llm.prompt_format,
+                         s["repack_weights"], s["flash_attn"], s["kv_cache_type"])
+    load_s = time.perf_counter() - started
+    prompt, prompt_tokens = _long_prompt(gen, payload["prompt_tokens"])
+    run = _timed_completion(gen.llm, prompt, max_tokens=GEN_TOKENS, temperature=0.0,
+                            logit_bias={gen.llm.token_eos(): -1e9})
+    gen_s = run["total_s"] - run["ttft_s"]
+    return {
+        "load_s": round(load_s, 2), "prompt_tokens": prompt_tokens,
+        "ttft_s": round(run["ttft_s"], 3), "prompt_tok_s": round(prompt_tokens / run["ttft_s"], 1),
+        "generated_tokens": run["tokens"],
+        "gen_tok_s": round(run["tokens"] / gen_s, 2) if gen_s > 0 else 0.0,
+        "peak_rss_mb": child.peak_rss_mb(),
+    }
+
+
+if __name__ == "__main__":
+    child.main({"grid": _grid_step})

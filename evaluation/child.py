@@ -1,0 +1,71 @@
+"""One benchmark step in a fresh Python process, so that its load time and peak memory are its
+own: the parent passes a JSON payload and a file name, the child writes its JSON result to
+that file (not to stdout, where native libraries may print)."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from meditron_rag.config import Config
+from meditron_rag.errors import MeditronRagError
+
+ROOT = Path(__file__).resolve().parents[1]
+Step = Callable[[dict], dict]
+
+
+def vm_hwm_mb(pid: int | str = "self") -> float | None:
+    """A process's peak resident memory in MiB, from Linux's /proc (None elsewhere)."""
+    try:
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
+    except OSError:
+        return None
+    kib = next((int(line.split()[1]) for line in lines if line.startswith("VmHWM:")), None)
+    return None if kib is None else round(kib / 1024, 0)
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory in MiB. Linux's VmHWM, because ru_maxrss of a
+    child process starts from its parent's peak at the time of the fork (the parent of a
+    benchmark step may hold the embedder and a 100K-chunk index); ru_maxrss elsewhere."""
+    peak = vm_hwm_mb()
+    if peak is not None:
+        return peak
+    maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(maxrss / (2**20 if sys.platform == "darwin" else 1024), 0)
+
+
+def run(module: str, payload: dict, what: str, timeout_s: float = 3600) -> dict:
+    """`python -m module PAYLOAD RESULT_FILE` and the result it wrote; a failure names `what`,
+    the exit status and the child's last words."""
+    with tempfile.TemporaryDirectory(prefix="meditron-rag-step-") as tmp:
+        result = Path(tmp) / "result.json"
+        # faulthandler: a crash in native code (llama.cpp, FAISS) still says where it happened.
+        args = [sys.executable, "-X", "faulthandler", "-m", module, json.dumps(payload),
+                str(result)]
+        try:
+            done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s,
+                                  cwd=ROOT, env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+        except subprocess.TimeoutExpired:
+            raise MeditronRagError(f"{what} took longer than {timeout_s:.0f} s.") from None
+        if done.returncode != 0 or not result.exists():
+            words = (done.stderr.strip() or done.stdout.strip())[-1500:]
+            raise MeditronRagError(f"{what} failed (exit status {done.returncode}): {words}")
+        return json.loads(result.read_text())
+
+
+def config_of(payload: dict) -> Config:
+    """The parent's config, sent whole so that the child measures exactly what it was given."""
+    return Config.model_validate(payload["config"])
+
+
+def main(steps: dict[str, Step]) -> None:
+    """The child's side: run the step the payload names and write its result."""
+    payload = json.loads(sys.argv[1])
+    Path(sys.argv[2]).write_text(json.dumps(steps[payload["step"]](payload)))

@@ -1,0 +1,105 @@
+"""The targets of issue 8 (and issue 6's memory target), each read from the benchmark part that
+measures it and checked against its threshold. Pure: results in, rows out.
+
+Memory is compared in GB of 10^9 bytes (peak RSS is recorded in MiB). A figure measured on a
+smaller index than the target names is shown, but the target is not marked met or unmet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+FULL_INDEX = 100_000  # chunks: the size the targets name
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Target:
+    """One row of the targets table; `met` is None where there is no figure, or the figure is
+    for a smaller index than the target's."""
+
+    name: str
+    threshold: str
+    unit: str
+    ours: float | None
+    library: float | None
+    met: bool | None
+    note: str = ""
+
+
+def _gb(mib: float | None) -> float | None:
+    return None if mib is None else mib * MIB / 1e9
+
+
+def _check(value: float | None, limit: float, below: bool, full: bool = True) -> bool | None:
+    if value is None or not full:
+        return None
+    return value < limit if below else value >= limit
+
+
+def _short(full: bool) -> str:
+    return "" if full else f" (the target is at {FULL_INDEX:,}: not checked)"
+
+
+def _peak(entry: dict | None) -> float | None:
+    return (entry or {}).get("peak_rss_mb")
+
+
+def targets(parts: dict[str, dict]) -> list[Target]:
+    """Rows for the parts present in `parts` (keys: retrieval, ttft, settings, memory)."""
+    rows: list[Target] = []
+    if sizes := (parts.get("retrieval") or {}).get("sizes"):
+        row = max(sizes, key=lambda r: r["chunks"])
+        full = row["chunks"] >= FULL_INDEX
+        p95 = round(row["total_ms"]["p95"] / 1000, 3)
+        rows.append(Target(
+            f"Sources on screen, p95 at {FULL_INDEX:,} chunks", "< 1 s", "s", p95, None,
+            _check(p95, 1.0, True, full),
+            f"retrieval + packing at {row['chunks']:,} chunks" + _short(full)))
+    if ttft := parts.get("ttft"):
+        ours, naive = ttft["ours"]["ttft_s_median"], ttft["naive"]["ttft_s_median"]
+        rows.append(Target(
+            "Time to first token, median over starter questions", "< 20 s", "s", ours, naive,
+            _check(ours, 20.0, True),
+            f"{ttft['model']}; ours on {ttft['ours']['questions']} questions, the naive path "
+            f"on {ttft['naive']['questions']} of them"))
+    if settings := parts.get("settings"):
+        by_name = {name: r for r in settings["rows"] for name in r["names"]}
+        ours_row, lib_row = by_name.get("ours (config.yaml)"), by_name.get("library defaults")
+        ratio = ours_row["gen_ratio"] if ours_row else None
+        rows.append(Target(
+            "Generation speed, share of the best setting in the run", ">= 95%", "ratio", ratio,
+            lib_row["gen_ratio"] if lib_row else None, _check(ratio, 0.95, False),
+            f"{settings['model']}; best: " + " = ".join(
+                max(settings["rows"], key=lambda r: r["gen_tok_s"])["names"])))
+    if memory := parts.get("memory"):
+        last = memory["rows"][-1]
+        full = last["chunks"] >= FULL_INDEX
+        lib = memory.get("library_defaults") or {}
+        app = _gb(_peak(last.get("app")))
+        engine = _gb(_peak(last.get("engine")))
+        where = f"{memory['model']}, {last['chunks']:,} chunks" + _short(full)
+        rows.append(Target(
+            "Peak memory, whole app (model, embedder, index, UI server)", "< 5.5 GB", "GB", app,
+            _gb(_peak(lib.get("app"))), _check(app, 5.5, True, full),
+            f"{where}; `meditron-rag ui` answering one question"
+            + (f" (not measured: {last['app']['skipped']})" if "skipped" in last.get("app", {})
+               else "")))
+        rows.append(Target(
+            "Peak memory, model + embedder + index (issue 6)", "< 6 GB", "GB", engine,
+            _gb(_peak(lib.get("engine"))), _check(engine, 6.0, True, full),
+            f"{where}; one process, one question"))
+    return rows
+
+
+def cell(value: float | None, unit: str) -> str:
+    """A figure as the table prints it."""
+    if value is None:
+        return "-"
+    if unit == "ratio":
+        return f"{value:.1%}"
+    return f"{value:.2f} {unit}"
+
+
+def verdict(met: bool | None) -> str:
+    return {True: "yes", False: "no", None: "-"}[met]
