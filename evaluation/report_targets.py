@@ -35,7 +35,7 @@ def targets_lines(results: list[dict]) -> list[str]:
     if not rows:
         return []
     lines = ["## Targets", "",
-             "Issue 8's targets (and issue 6's memory target) on this machine, each from the "
+             "The project's speed and memory targets on this machine, each from the "
              "part below that measures it, with llama-cpp-python's defaults measured in the same "
              "run beside ours. `met` is for ours; `-` where a part has not been run at the size "
              "the target names. GB are 10^9 bytes.", "",
@@ -155,7 +155,7 @@ def _memory(m: dict, command: str, out: Path, save_figure: SaveFigure) -> list[s
                      f"{_num(app.get('answer_s'), '.1f')} |")
     last, lib = m["rows"][-1], m["library_defaults"]
     lines += ["", f"At {last['chunks']:,} chunks: model + embedder + index in one process "
-                  f"(issue 6) {last['engine']['peak_rss_mb']:.0f} MB with ours, "
+                  f"{last['engine']['peak_rss_mb']:.0f} MB with ours, "
                   f"{lib['engine']['peak_rss_mb']:.0f} MB with the library defaults; the whole "
                   f"app with the library defaults {_num(lib['app'].get('peak_rss_mb'), '.0f')} "
                   "MB."]

@@ -86,7 +86,7 @@ def targets(parts: dict[str, dict]) -> list[Target]:
             + (f" (not measured: {last['app']['skipped']})" if "skipped" in last.get("app", {})
                else "")))
         rows.append(Target(
-            "Peak memory, model + embedder + index (issue 6)", "< 6 GB", "GB", engine,
+            "Peak memory, model + embedder + index", "< 6 GB", "GB", engine,
             _gb(_peak(lib.get("engine"))), _check(engine, 6.0, True, full),
             f"{where}; one process, one question"))
     return rows

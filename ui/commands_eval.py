@@ -122,7 +122,7 @@ def bench_command(state: State, part: str, bench_model: str, sizes: str, queries
                   as_json: bool) -> None:
     """Time ingestion, retrieval (1K/10K/100K chunks) and generation (TTFT, tokens/s, RSS);
     time to first token in the app, the llama.cpp settings grid, and the app's peak memory,
-    each against issue 8's targets."""
+    each against the project's speed and memory targets."""
     from evaluation import bench, bench_memory, bench_settings, bench_ttft, report
 
     log = _log(as_json)
