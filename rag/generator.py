@@ -148,12 +148,21 @@ class LocalGenerator:
         ctx = self.llm._ctx.ctx  # noqa: SLF001 - the state API needs the raw context
         with self.lock:
             if path is not None and path.exists():
-                raw = path.read_bytes()
-                head, _, state = raw.partition(b"\n")
-                if json.loads(head) == header:
+                # Read straight into the buffer llama.cpp takes: the state of a 7B model's
+                # prefix is about 0.5 GB, and each extra copy would add to peak memory.
+                with open(path, "rb") as handle:
+                    head = handle.readline()
+                    size = path.stat().st_size - len(head)
+                    try:
+                        matches = json.loads(head) == header
+                    except ValueError:  # a damaged file: compute the state again
+                        matches = False
+                    if matches:
+                        buffer = (ctypes.c_uint8 * size)()
+                        matches = handle.readinto(buffer) == size
+                if matches:
                     self.llm.reset()
-                    buffer = (ctypes.c_uint8 * len(state)).from_buffer_copy(state)
-                    if llama_cpp.llama_state_set_data(ctx, buffer, len(state)):
+                    if llama_cpp.llama_state_set_data(ctx, buffer, size):
                         self.llm.input_ids[: len(tokens)] = tokens
                         self.llm.n_tokens = len(tokens)
                         self.llm._requires_eval = True  # noqa: SLF001 - logits not restored
@@ -166,8 +175,9 @@ class LocalGenerator:
                 used = llama_cpp.llama_state_get_data(ctx, buffer, size)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".tmp")
-                tmp.write_bytes(json.dumps(header, sort_keys=True).encode() + b"\n"
-                                + bytes(buffer)[: int(used)])
+                with open(tmp, "wb") as handle:
+                    handle.write(json.dumps(header, sort_keys=True).encode() + b"\n")
+                    handle.write(memoryview(buffer)[: int(used)])
                 os.replace(tmp, path)
             return "computed"
 

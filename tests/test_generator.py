@@ -56,3 +56,8 @@ def test_prefix_state_on_disk_gives_the_same_answer(gguf, tmp_path):
     assert answer(restarted) == plain
     other_window = LocalGenerator(gguf, "smollm2", n_ctx=1024)
     assert other_window.warm_prefix(prompt_prefix, tmp_path) == "computed"
+    for saved in tmp_path.glob("prefix-*.kv"):  # damaged files are recomputed, not trusted
+        saved.write_bytes(b"\x00\xffnot json\n" + saved.read_bytes()[:100])
+    damaged = LocalGenerator(gguf, "smollm2", n_ctx=512)
+    assert damaged.warm_prefix(prompt_prefix, tmp_path) == "computed"
+    assert answer(damaged) == plain
