@@ -25,12 +25,10 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -43,6 +41,7 @@ from evaluation.bench_settings import NAIVE, with_overrides
 from evaluation.bench_ttft import first_run
 from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
+from ui.probe import free_port, wait_healthy
 
 Log = Callable[[str], None]
 MODULE = "evaluation.bench_memory"
@@ -121,27 +120,6 @@ def _child(step: str, config: Config) -> dict:
                               "question": QUESTION}, f"The memory benchmark's '{step}' step")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen, log_file: Path, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise MeditronRagError("The app did not start for the memory benchmark: "
-                           + log_file.read_text(errors="replace")[-600:])
-
-
 def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, object]:
     """`meditron-rag ui` with exactly `config`, asked one question in headless Chromium; the
     peak RSS of each of its processes just before it is stopped."""
@@ -154,7 +132,7 @@ def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, obj
     log_file = folder / "bench-app.log"
     script = Path(sys.executable).with_name("meditron-rag")
     command = [str(script)] if script.exists() else [sys.executable, "-m", "ui"]
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     # Only the config file decides the settings: no MEDITRON_RAG_* variable may override it.
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDITRON_RAG_")}
@@ -164,7 +142,10 @@ def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, obj
                                  str(port), "--host", "127.0.0.1"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            _wait_healthy(url, proc, log_file, 300)
+            if problem := wait_healthy(url, proc, 300):
+                raise MeditronRagError(f"The app did not start for the memory benchmark "
+                                       f"({problem}): "
+                                       + log_file.read_text(errors="replace")[-600:])
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
                 page = browser.new_page()

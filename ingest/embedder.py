@@ -12,6 +12,15 @@ import numpy as np
 from meditron_rag.errors import ModelLoadError
 
 
+def offline_quiet_hub() -> None:
+    """Hugging Face libraries never reach a hub and print no progress bars (unless the user's
+    environment says otherwise): models here load from local folders only."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
 class Embedder:
     """A sentence-transformers model loaded once; vectors are L2-normalised float32.
 
@@ -20,10 +29,7 @@ class Embedder:
     """
 
     def __init__(self, path: Path, name: str, device: str = "cpu", batch_size: int = 32) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        offline_quiet_hub()
         from sentence_transformers import SentenceTransformer
 
         try:

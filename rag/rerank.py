@@ -14,11 +14,11 @@ by default: the order is the same, but confident scores do not saturate into flo
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ingest.embedder import offline_quiet_hub
 from meditron_rag.config import Config
 from meditron_rag.errors import ConfigError, ModelLoadError
 from meditron_rag.models import resolve
@@ -43,10 +43,7 @@ class Reranker:
     pair, loaded from local files only (like the embedder, it never reaches a model hub)."""
 
     def __init__(self, path: Path, name: str, device: str = "cpu") -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        offline_quiet_hub()
         from sentence_transformers import CrossEncoder
 
         try:
