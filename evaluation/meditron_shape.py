@@ -6,12 +6,14 @@ a CPU depend on those shapes and on the quantization type, not on the values of 
 so a file of random weights with the same shapes, quantized to the same Q4_K_M as the published
 GGUF, times prompt processing and generation the way the real model does.
 
+How long a prompt is depends on the tokenizer, so the file carries Llama's own 32,000-entry
+SentencePiece vocabulary, the one Meditron-7B uses: llama.cpp keeps it, tensors-free, as
+`models/ggml-vocab-llama-spm.gguf` in its source tree, which the llama-cpp-python source
+distribution on PyPI contains. `llama_vocabulary()` fetches that once with pip into the cache.
+
 How it is built (`build()`), on demand, into a cache folder outside the repository:
 1. write an F16 GGUF tensor by tensor with the `gguf` package (one tensor in memory at a time;
-   about 13.5 GB on disk), with a minimal valid llama (SentencePiece-style) vocabulary:
-   <unk>, <s>, </s>, the 256 byte tokens, printable characters, then unused entries up to
-   32000. Text therefore tokenizes about one token per character; timings depend only on the
-   number of tokens, which the benchmark reports;
+   about 13.5 GB on disk) with that vocabulary;
 2. quantize it with llama.cpp's own `llama_model_quantize` to Q4_K_M (about 4 GB);
 3. delete the F16 intermediate.
 What it cannot tell: anything about answer quality (the weights are noise).
@@ -21,6 +23,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -36,6 +42,7 @@ N_FF = 11008
 N_VOCAB = 32000
 N_CTX = 2048
 NAME = "meditron-shaped-7b"
+VOCAB_FILE = "ggml-vocab-llama-spm.gguf"
 F16_BYTES = 13_500_000_000
 Q4_BYTES = 4_100_000_000
 
@@ -51,29 +58,55 @@ def cache_dir() -> Path:
 
 
 def model_path(folder: Path | None = None) -> Path:
-    return (folder or cache_dir()) / f"{NAME}.Q4_K_M.gguf"
+    # "llama-vocab": files of earlier versions carried a one-token-per-character vocabulary.
+    return (folder or cache_dir()) / f"{NAME}.llama-vocab.Q4_K_M.gguf"
 
 
-def vocabulary() -> tuple[list[str], list[float], list[int]]:
-    """A minimal valid llama vocabulary of exactly N_VOCAB entries: tokens, scores, types.
+def llama_vocabulary(folder: Path | None = None) -> tuple[list[str], list[float], list[int]]:
+    """Llama's SentencePiece vocabulary as (tokens, scores, types), fetched once into `folder`."""
+    import gguf
 
-    Types follow llama.cpp: 1 normal, 2 unknown, 3 control, 5 unused, 6 byte.
-    """
-    tokens = ["<unk>", "<s>", "</s>"]
-    types = [2, 3, 3]
-    tokens += [f"<0x{b:02X}>" for b in range(256)]
-    types += [6] * 256
-    chars = ["▁"] + [chr(c) for c in range(33, 127)]
-    tokens += chars
-    types += [1] * len(chars)
-    pieces = [f"▁{chr(c)}" for c in range(97, 123)]
-    tokens += pieces
-    types += [1] * len(pieces)
-    rest = N_VOCAB - len(tokens)
-    tokens += [f"<unused{i}>" for i in range(rest)]
-    types += [5] * rest
-    scores = [0.0 if t != 1 else -float(i) for i, t in enumerate(types)]
+    path = (folder or cache_dir()) / VOCAB_FILE
+    if not path.exists():
+        _fetch_vocabulary(path)
+    reader = gguf.GGUFReader(str(path))
+
+    def values(key: str) -> list:
+        field = reader.fields[key]
+        return [field.parts[i] for i in field.data]
+
+    tokens = [bytes(part).decode("utf-8") for part in values("tokenizer.ggml.tokens")]
+    scores = [float(part[0]) for part in values("tokenizer.ggml.scores")]
+    types = [int(part[0]) for part in values("tokenizer.ggml.token_type")]
     return tokens, scores, types
+
+
+def _fetch_vocabulary(path: Path) -> None:
+    """Copy llama.cpp's Llama vocabulary out of the llama-cpp-python sdist (PyPI, via pip)."""
+    from importlib.metadata import version
+
+    spec = f"llama-cpp-python=={version('llama_cpp_python')}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+        done = subprocess.run(
+            [sys.executable, "-m", "pip", "download", spec, "--no-deps", "--no-binary", ":all:",
+             "--quiet", "-d", tmp],
+            capture_output=True, text=True, timeout=600)
+        archives = list(Path(tmp).glob("*.tar.gz"))
+        if done.returncode != 0 or not archives:
+            raise MeditronRagError(
+                f"Could not fetch Llama's tokenizer vocabulary (from {spec} on PyPI) for the "
+                f"Meditron-shaped model: {done.stderr.strip()[-300:] or 'no archive'}. Connect "
+                f"to PyPI once, or put llama.cpp's models/{VOCAB_FILE} at {path}.")
+        with tarfile.open(archives[0]) as archive:
+            member = next((m for m in archive.getmembers()
+                           if m.name.endswith(f"vendor/llama.cpp/models/{VOCAB_FILE}")), None)
+            source = archive.extractfile(member) if member else None
+            if source is None:
+                raise MeditronRagError(f"{archives[0].name} has no models/{VOCAB_FILE}.")
+            part = path.with_suffix(".part")
+            part.write_bytes(source.read())
+    os.replace(part, path)
 
 
 def tensor_specs() -> list[tuple[str, tuple[int, ...]]]:
@@ -101,7 +134,7 @@ def parameter_count() -> int:
 
 
 def write_f16(path: Path, seed: int = 0, log: Callable[[str], None] = print) -> Path:
-    """Write the F16 GGUF, one tensor in memory at a time."""
+    """Write the F16 GGUF, one tensor in memory at a time, with Llama's vocabulary."""
     import gguf
 
     rng = np.random.default_rng(seed)
@@ -120,7 +153,7 @@ def write_f16(path: Path, seed: int = 0, log: Callable[[str], None] = print) -> 
     writer.add_head_count_kv(N_HEAD)
     writer.add_layer_norm_rms_eps(1e-5)
     writer.add_file_type(int(gguf.LlamaFileType.MOSTLY_F16))
-    tokens, scores, types = vocabulary()
+    tokens, scores, types = llama_vocabulary()
     writer.add_tokenizer_model("llama")
     writer.add_token_list(tokens)
     writer.add_token_scores(scores)
