@@ -4,14 +4,18 @@ Every configuration runs in its own process (load time and peak memory are its o
 same ~1,200-token prompt of starter passages in the model's format, from an empty KV cache:
 load time, time to first token, prompt and generation speed (64 tokens, greedy, end-of-text
 banned), peak RSS, and generation speed as a share of the fastest configuration in the run.
-Rows are our config.yaml (`ours`), llama-cpp-python's defaults, and one change at a time
-from ours; a change that leaves the settings as they already were (n_threads 2 on a 2-core
-machine) is merged into the row it equals instead of being run twice.
+Rows are our config.yaml (`ours`), llama-cpp-python's defaults, one change at a time from
+ours, and the combinations the single changes point to; a change that leaves the settings as
+they already were (n_threads 2 on a 2-core machine) is merged into the row it equals instead
+of being run twice. With `repeats` above one, the whole grid runs that many rounds, rows
+interleaved so that a slow minute of a shared machine does not fall on one row, and each
+figure is the median of its row's runs.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -22,8 +26,7 @@ from meditron_rag.config import Config, LLMConfig
 
 Log = Callable[[str], None]
 MODULE = "evaluation.bench_settings"
-# Above the fixed start of the prompt (about 1,000 tokens with the Meditron-shaped model's
-# one-character tokens), with a few passages after it.
+# A long RAG prompt: the fixed start and about eight passages.
 GRID_PROMPT_TOKENS = 1200
 SETTINGS = ("repack_weights", "use_mmap", "flash_attn", "kv_cache_type", "n_threads", "n_batch")
 # llama-cpp-python's own defaults for the settings we expose. Threads are one per core in every
@@ -48,7 +51,11 @@ GRID: list[tuple[str, dict[str, object]]] = [
     ("n_batch 128", {"n_batch": 128}),
     ("n_batch 256", {"n_batch": 256}),
     ("n_batch 512", {"n_batch": 512}),
+    ("flash_attn on, n_batch 256", {"flash_attn": True, "n_batch": 256}),
+    ("repack on, use_mmap false, flash_attn on",
+     {"repack_weights": True, "use_mmap": False, "flash_attn": True}),
 ]
+MEDIAN_OF = ("load_s", "ttft_s", "prompt_tok_s", "gen_tok_s", "peak_rss_mb")
 
 
 def with_overrides(config: Config, overrides: dict[str, dict[str, object]]) -> Config:
@@ -67,8 +74,8 @@ def resolved(llm: LLMConfig, changes: dict[str, object]) -> dict[str, object]:
 
 
 def settings_grid(config: Config, model: str, log: Log, prompt_tokens: int = GRID_PROMPT_TOKENS,
-                  names: Sequence[str] | None = None) -> dict[str, object]:
-    """The rows of GRID (or those of `names`), each in its own process."""
+                  names: Sequence[str] | None = None, repeats: int = 1) -> dict[str, object]:
+    """The rows of GRID (or those of `names`), each run in its own process `repeats` times."""
     path, label = _model_file(config, model)
     rows: list[dict] = []
     for name, changes in GRID:
@@ -78,27 +85,38 @@ def settings_grid(config: Config, model: str, log: Log, prompt_tokens: int = GRI
         same = next((r for r in rows if r["settings"] == settings), None)
         if same is not None:
             same["names"].append(name)
-            continue
-        log(f"Settings grid, {label}: {name} ...")
-        payload = {"step": "grid", "config": config.model_dump(mode="json"), "model": str(path),
-                   "settings": settings, "prompt_tokens": prompt_tokens}
-        result = child.run(MODULE, payload, f"The settings grid's '{name}' run")
-        rows.append({"names": [name], "settings": settings, **result})
+        else:
+            rows.append({"names": [name], "settings": settings, "runs": []})
+    for round_ in range(1, repeats + 1):
+        for row in rows:
+            name = row["names"][0]
+            log(f"Settings grid, {label}, round {round_}/{repeats}: {name} ...")
+            payload = {"step": "grid", "config": config.model_dump(mode="json"),
+                       "model": str(path), "settings": row["settings"],
+                       "prompt_tokens": prompt_tokens}
+            row["runs"].append(child.run(MODULE, payload, f"The settings grid's '{name}' run"))
+    for row in rows:
+        runs = row["runs"]
+        row.update({key: runs[0][key] for key in ("prompt_tokens", "generated_tokens")})
+        row.update({key: round(statistics.median(r[key] for r in runs), 3) for key in MEDIAN_OF})
     best = max(r["gen_tok_s"] for r in rows)
     for r in rows:
         r["gen_ratio"] = round(r["gen_tok_s"] / best, 3) if best else 0.0
     return {
         "model": label, "file_gb": round(path.stat().st_size / 1e9, 2),
         "prompt_tokens": rows[0]["prompt_tokens"], "gen_tokens": GEN_TOKENS,
-        "cores": os.cpu_count(), "rows": rows,
+        "cores": os.cpu_count(), "repeats": repeats, "rows": rows,
         "method": (f"Each configuration in its own process on the same {rows[0]['prompt_tokens']}"
                    "-token prompt (starter passages in the model's format), KV cache empty: "
                    f"load, time to first token, prompt speed, {GEN_TOKENS} tokens generated "
                    "greedily with end-of-text banned, peak RSS of the process; `gen / best` is "
-                   "generation speed over the fastest row of this run. Library defaults are "
+                   "generation speed over the fastest row of this run. Each figure is the "
+                   f"median of {repeats} run(s) per row, the rows interleaved round by round. "
+                   "Library defaults are "
                    "llama-cpp-python's for the settings we expose (weights repacked, memory-"
                    "mapped, F16 KV cache, no flash attention, n_batch 512), with one thread per "
-                   "core as in every row; other rows change one setting of ours."),
+                   "core as in every row; other rows change one setting of ours, or combine "
+                   "the changes that helped alone."),
     }
 
 

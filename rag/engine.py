@@ -94,7 +94,7 @@ class Engine:
     def embedder(self) -> Embedder:
         with self._lock:
             if self._embedder is None:
-                self._embedder = load_embedder(self.config)
+                self._embedder = load_embedder(self.config, answering=True)
             return self._embedder
 
     @property

@@ -109,6 +109,8 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
 @click.option("--questions", type=click.IntRange(1), default=20, show_default=True,
               help="Starter questions for time to first token (evenly spaced; the "
                    "library-default naive path answers 3 of them).")
+@click.option("--repeats", type=click.IntRange(1), default=1, show_default=True,
+              help="Rounds of the settings grid; each figure is the median of its row's runs.")
 @click.option("--pdf-dir", type=click.Path(path_type=Path, file_okay=False),
               help="PDFs for the ingest benchmark (default: ../shared/data/pdfs).")
 @click.option("--pages", type=click.IntRange(1), default=2000, show_default=True,
@@ -118,8 +120,8 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @pass_state
 def bench_command(state: State, part: str, bench_model: str, sizes: str, queries: int,
-                  questions: int, pdf_dir: Path | None, pages: int, out: Path | None,
-                  as_json: bool) -> None:
+                  questions: int, repeats: int, pdf_dir: Path | None, pages: int,
+                  out: Path | None, as_json: bool) -> None:
     """Time ingestion, retrieval (1K/10K/100K chunks) and generation (TTFT, tokens/s, RSS);
     time to first token in the app, the llama.cpp settings grid, and the app's peak memory,
     each against the project's speed and memory targets."""
@@ -140,7 +142,8 @@ def bench_command(state: State, part: str, bench_model: str, sizes: str, queries
     if part in ("ttft", "all"):
         results["ttft"] = bench_ttft.ttft(state.config, model, questions, log)
     if part in ("settings", "all"):
-        results["settings"] = bench_settings.settings_grid(state.config, model, log)
+        results["settings"] = bench_settings.settings_grid(state.config, model, log,
+                                                            repeats=repeats)
     if part in ("memory", "all"):
         results["memory"] = bench_memory.memory(state.config, model, _sizes(sizes), log)
     if not results:  # pragma: no cover - click.Choice
