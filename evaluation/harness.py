@@ -46,7 +46,7 @@ from pathlib import Path
 import numpy as np
 
 from evaluation.datasets import EvalSet, Question
-from evaluation.metrics import average, percentile, retrieval_scores
+from evaluation.metrics import average, percentile, retrieval_scores, sign_test
 from ingest import Embedder, Store, ingest, load_embedder
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import ConfigError
@@ -178,11 +178,14 @@ def evaluate_retrieval(
     h: Harness, index: Index, questions: Sequence[Question],
     methods: Sequence[str] = ("dense", "bm25", "hybrid"), ks: Sequence[int] = KS,
 ) -> dict[str, object]:
-    """Per-method mean metrics and query latency over the questions that have gold documents."""
+    """Per-method mean metrics and query latency over the questions that have gold documents
+    (`methods`), and each method's recall@5 against every other's, question by question
+    (`paired`: a sign test, so that "A beats B" is a claim with a p-value)."""
     retriever = h.retriever(index)
     depth = max(ks)
     scored = [q for q in questions if q.expected_documents]
     results: dict[str, object] = {}
+    recall5: dict[str, list[float]] = {}
     for method in methods:
         mode, rerank = parse_method(method)
         reranker = h.reranker if rerank else None
@@ -200,13 +203,17 @@ def evaluate_retrieval(
             if q.expected_section:
                 section_hits.append(_section_hit(passages, gold, q.expected_section, 5))
         summary = average(rows)
+        recall5[method] = [row.get("recall@5", 0.0) for row in rows]
         if section_hits:
             summary["section@5"] = round(sum(section_hits) / len(section_hits), 4)
         summary["latency_ms_p50"] = round(percentile(latencies, 50), 2)
         summary["latency_ms_p95"] = round(percentile(latencies, 95), 2)
         results[method] = summary
         h.log(f"  {method:<13} recall@5={summary['recall@5']:.3f} mrr={summary['mrr']:.3f}")
-    return results
+    names = list(recall5) if 5 in ks else []
+    paired = {f"{a} vs {b}": sign_test(recall5[a], recall5[b])
+              for i, a in enumerate(names) for b in names[i + 1:]}
+    return {"methods": results, "paired": paired}
 
 
 def _section_hit(passages: Sequence[Passage], gold: set[str], section: str, k: int) -> float:
@@ -523,7 +530,7 @@ def run(
             by_size[str(size)] = {
                 "corpus": {"documents": index.documents, "chunks": index.chunks,
                            "ingest_s": index.ingest_s, "failed": index.failed},
-                "methods": evaluate_retrieval(h, index, evalset.questions, methods, ks),
+                **evaluate_retrieval(h, index, evalset.questions, methods, ks),
             }
         out.update(by_size[str(sizes[0])])  # type: ignore[arg-type]
         if len(sizes) > 1:

@@ -12,6 +12,9 @@ gold document ids. Every metric is computed per question and averaged by `mean`.
 - nDCG@k: binary gains, log2 discount; a document's second and later passages gain nothing,
   so the ideal ranking puts each relevant document once at the top.
 - accuracy: share of predictions equal to the gold labels.
+- paired sign test: whether one method beats another on the same questions by more than
+  chance; only the questions where their scores differ count (exact two-sided binomial test,
+  McNemar's exact test when scores are hits and misses).
 """
 
 from __future__ import annotations
@@ -95,3 +98,15 @@ def average(rows: Sequence[dict[str, float]]) -> dict[str, float]:
     """Key-wise mean of per-question score dicts, rounded to 4 places."""
     keys = list(dict.fromkeys(k for row in rows for k in row))
     return {k: round(mean(row[k] for row in rows if k in row), 4) for k in keys}
+
+
+def sign_test(first: Sequence[float], second: Sequence[float]) -> dict[str, float]:
+    """Questions `first` scores higher on, lower on, and the exact two-sided p-value of that
+    split under "neither is better" (each differing question a fair coin)."""
+    if len(first) != len(second):
+        raise ValueError("one score per question for each method")
+    wins = sum(a > b for a, b in zip(first, second))
+    losses = sum(a < b for a, b in zip(first, second))
+    n = wins + losses
+    tail = sum(math.comb(n, i) for i in range(min(wins, losses) + 1))
+    return {"wins": wins, "losses": losses, "p_value": min(1.0, 2 * tail / 2**n)}

@@ -94,6 +94,14 @@ def evaluation_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def paired_line(paired: dict[str, dict]) -> str:
+    """The sign tests of recall@5, one clause per pair of methods."""
+    clauses = [f"{pair} better on {t['wins']} questions, worse on {t['losses']} "
+               f"(p = {t['p_value']:.2g})" for pair, t in paired.items()]
+    return ("Question by question (recall@5, exact two-sided sign test): "
+            + "; ".join(clauses) + ".")
+
+
 def save_evaluation(result: dict, out: Path) -> Path:
     result.setdefault("machine", machine())
     path = _save(result, out, f"eval-{_slug(str(result['dataset']))}")
@@ -180,6 +188,8 @@ def write_evaluation_page(out: Path) -> Path:
             evaluation_table(r),
             "",
         ]
+        if paired := r.get("paired"):
+            lines += [paired_line(paired), ""]
         for size, part in (r.get("by_chunk_tokens") or {}).items():
             lines += [f"Chunks of {size} tokens ({part['corpus']['chunks']} chunks):", "",
                       evaluation_table(part), ""]

@@ -149,12 +149,13 @@ class GGUFEmbedder:
     """The embedder's interface (name, dim, max_tokens, count_tokens, encode, encode_query)
     over llama.cpp; one lock, because one llama.cpp context serves every thread."""
 
-    def __init__(self, gguf_path: Path, name: str, max_tokens: int, threads: int | None = None,
-                 batch_tokens: int = 512) -> None:
+    def __init__(self, gguf_path: Path, name: str, max_tokens: int,
+                 threads: int | None = None) -> None:
         from llama_cpp import LLAMA_POOLING_TYPE_MEAN, Llama
 
-        # A batch holds whole inputs, so it must fit the longest one (the model's limit).
-        batch = max(batch_tokens, max_tokens + 2)
+        # A batch holds whole inputs, so it fits the longest one ([CLS], pieces, [SEP]); no
+        # larger, since llama.cpp's working memory grows with it.
+        batch = max_tokens + 2
         try:
             self.llm = Llama(str(gguf_path), embedding=True, n_ctx=batch, n_batch=batch,
                              n_ubatch=batch, n_seq_max=64, pooling_type=LLAMA_POOLING_TYPE_MEAN,

@@ -39,7 +39,7 @@ class LLMConfig(_Section):
     model: str = "smollm2"
     n_ctx: int = Field(2048, ge=256, le=131072)
     n_threads: int | None = Field(None, ge=1)
-    n_batch: int = Field(512, ge=8)
+    n_batch: int = Field(256, ge=8)
     use_mmap: bool = True
     repack_weights: bool = False
     flash_attn: bool = False

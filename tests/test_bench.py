@@ -76,8 +76,8 @@ def test_ttft_and_settings_parts_end_to_end(tmp_path: Path):
     assert t["first_run"]["prefix_tokens"] > 0
 
     s = settings_grid(config, "smollm2", lambda _: None, prompt_tokens=300,
-                      names=[LIBRARY, OURS, "n_batch 512", "n_batch 128"], repeats=2)
-    assert [r["names"] for r in s["rows"]] == [[LIBRARY], [OURS, "n_batch 512"],
+                      names=[LIBRARY, OURS, "n_batch 256", "n_batch 128"], repeats=2)
+    assert [r["names"] for r in s["rows"]] == [[LIBRARY], [OURS, "n_batch 256"],
                                                ["n_batch 128"]]
     for r in s["rows"]:  # the median of two runs: their mean
         assert len(r["runs"]) == 2

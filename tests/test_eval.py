@@ -89,6 +89,9 @@ def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
         assert 0 < scores["mrr"] <= 1 and scores["section@5"] == 1.0
     assert result["methods"]["dense"]["recall@1"] == 1.0
     assert set(result["by_chunk_tokens"]) == {"64", "128"}
+    tie = {"wins": 0, "losses": 0, "p_value": 1.0}  # every method finds all three in the top 5
+    assert result["paired"] == {"dense vs bm25": tie, "dense vs hybrid": tie,
+                                "bm25 vs hybrid": tie}
     answers = result["answers"]
     assert answers["questions"] == 3
     for condition in ("closed_book", "rag"):
@@ -97,6 +100,7 @@ def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
     saved = report.save_evaluation(result, tmp_path / "docs")
     page = (tmp_path / "docs" / "evaluation.md").read_text()
     assert saved.exists() and "| dense |" in page and "recall@5" in page
+    assert "dense vs hybrid better on 0 questions, worse on 0 (p = 1)" in page
 
 
 @pytest.mark.slow

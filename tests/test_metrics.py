@@ -83,3 +83,18 @@ def test_retrieval_scores_and_average():
         "mrr": 0.5, "ndcg@5": pytest.approx(1 / math.log2(3)),
     }
     assert average([{"mrr": 1.0}, {"mrr": 0.5}, {"mrr": 0.0}]) == {"mrr": 0.5}
+
+
+def test_sign_test_is_the_exact_binomial_on_differing_questions():
+    from evaluation.metrics import sign_test
+
+    assert sign_test([1, 0, 1], [1, 0, 1]) == {"wins": 0, "losses": 0, "p_value": 1.0}
+    # 5 wins, 0 losses: 2 * (1/2)^5
+    assert sign_test([1] * 5 + [0], [0] * 5 + [0])["p_value"] == 2 / 32
+    # 9 wins, 1 loss, ties ignored: 2 * (C(10,0) + C(10,1)) / 2^10
+    result = sign_test([1] * 9 + [0] + [1] * 4, [0] * 9 + [1] + [1] * 4)
+    assert (result["wins"], result["losses"]) == (9, 1)
+    assert result["p_value"] == 2 * 11 / 1024
+    assert sign_test([0.5, 1.0], [1.0, 0.5])["p_value"] == 1.0  # one each way: no evidence
+    with pytest.raises(ValueError):
+        sign_test([1], [1, 0])
