@@ -27,9 +27,18 @@ def test_completion_prompt_opens_with_its_fixed_part():
     assert "### User:" in COMPLETION_STOPS
 
 
-def test_passage_block_numbers_and_locates():
+def test_passage_block_numbers_and_locates_in_few_tokens():
     assert passage_block(passage()) == (
-        "[2] Hand Hygiene (WHO, 2009-05), Technique, p. 3\nRub hands.")
+        "[2] Hand Hygiene (WHO, 2009), Technique, p. 3\nRub hands.")
+    long = passage(organisation="U.S. Preventive Services Task Force (USPSTF)", date="2024-04",
+                   section="Recommendations > Women aged 40 to 74 years", paginated=False)
+    assert passage_block(long, "Screen every two years.") == (
+        "[2] Hand Hygiene (USPSTF, 2024), Women aged 40 to 74 years\nScreen every two years.")
+    both = passage(organisation="American College of Cardiology (ACC) and American Heart "
+                   "Association (AHA), with nine other societies")
+    assert passage_block(both).startswith("[2] Hand Hygiene (ACC/AHA, 2009), Technique")
+    assert passage_block(passage(organisation="", date="", section="")).startswith(
+        "[2] Hand Hygiene, p. 3\n")
 
 
 def test_neutralise_removes_role_markers_and_instructions():
