@@ -382,8 +382,9 @@ def write_benchmark_page(out: Path) -> Path:
                   "token cap, in the same process. The Meditron-shaped model has Meditron-7B's "
                   "exact shapes and Q4_K_M types with random weights (evaluation/"
                   "meditron_shape.py): its speed and memory are the real model's, its text is "
-                  "noise, and its tokenizer is character-level, so its prompts hold fewer words "
-                  "per token than Meditron's.", "",
+                  "noise. It carries Llama's own tokenizer, as Meditron does, since 2026-11-25; "
+                  "runs before that used a character-level one, which changes how much text a "
+                  "prompt of so many tokens holds, not the time per token.", "",
                   "| model | file | load (s) | prompt tokens | TTFT (s) | prompt tok/s | "
                   "gen tok/s | peak RSS (MB) | pipeline / bare |",
                   "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]

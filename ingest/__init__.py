@@ -7,6 +7,7 @@ records `LoadedDocument`, `Chunk`, `DocumentRecord`.
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 from ingest.document import Chunk, LoadedDocument
@@ -15,6 +16,7 @@ from ingest.gguf_embedder import GGUFEmbedder, convert, converted_path, converti
 from ingest.pipeline import IngestReport, ingest
 from ingest.store import DocumentRecord, Store
 from meditron_rag.config import Config
+from meditron_rag.errors import ModelLoadError
 from meditron_rag.models import resolve
 
 
@@ -28,10 +30,14 @@ def load_embedder(config: Config, answering: bool = False) -> Embedder:
     e = config.embedding
     path = resolve(e.model, "embedding", config)
     if answering and e.runtime == "llama.cpp" and not convertible(path):
-        target = converted_path(path, e.model)
-        if not target.exists():
-            convert(path, target)
-        return GGUFEmbedder(target, e.model, _max_tokens(path), e.threads)
+        try:
+            target = converted_path(path, e.model)
+            if not target.exists():
+                convert(path, target)
+            return GGUFEmbedder(target, e.model, _max_tokens(path), e.threads)
+        except (OSError, ModelLoadError) as exc:  # a read-only cache, a full disk
+            warnings.warn(f"Embedding questions with sentence-transformers instead of "
+                          f"llama.cpp: {exc}", stacklevel=2)
     if e.threads:
         import torch
 

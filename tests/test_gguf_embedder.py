@@ -103,3 +103,18 @@ def test_the_answering_process_never_imports_pytorch(starter_data: Path):
     kind, document = done.stdout.splitlines()[0].split()
     assert kind == "GGUFEmbedder" and "breast" in document
     assert done.stdout.splitlines()[1] == "[]"
+
+
+def test_runtime_setting_and_fallback_when_the_cache_cannot_be_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    from ingest import SentenceTransformerEmbedder, load_embedder
+    from meditron_rag.config import load_config
+
+    chosen = load_config(overrides={"embedding": {"runtime": "sentence-transformers"}})
+    assert isinstance(load_embedder(chosen, answering=True), SentenceTransformerEmbedder)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    with pytest.warns(UserWarning, match="sentence-transformers instead of llama.cpp"):
+        embedder = load_embedder(load_config(), answering=True)
+    assert isinstance(embedder, SentenceTransformerEmbedder)
