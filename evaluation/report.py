@@ -96,9 +96,13 @@ def evaluation_table(result: dict) -> str:
 
 def paired_line(paired: dict[str, dict]) -> str:
     """The sign tests of recall@5, one clause per pair of methods."""
-    clauses = [f"{pair} better on {t['wins']} questions, worse on {t['losses']} "
-               f"(p = {t['p_value']:.2g})" for pair, t in paired.items()]
-    return ("Question by question (recall@5, exact two-sided sign test): "
+    clauses = []
+    for pair, t in paired.items():
+        first, second = pair.split(" vs ")
+        clauses.append(f"{first} ahead of {second} on {t['wins']}, behind on {t['losses']} "
+                       f"(p = {t['p_value']:.2g})")
+    return ("Question by question (recall@5; questions where two methods differ, exact "
+            "two-sided sign test): "
             + "; ".join(clauses) + ".")
 
 

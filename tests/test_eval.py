@@ -100,7 +100,7 @@ def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
     saved = report.save_evaluation(result, tmp_path / "docs")
     page = (tmp_path / "docs" / "evaluation.md").read_text()
     assert saved.exists() and "| dense |" in page and "recall@5" in page
-    assert "dense vs hybrid better on 0 questions, worse on 0 (p = 1)" in page
+    assert "dense ahead of hybrid on 0, behind on 0 (p = 1)" in page
 
 
 @pytest.mark.slow
