@@ -132,7 +132,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
     from rag.retrieval import Retriever
 
     rng = np.random.default_rng(0)
-    embedder = load_embedder(config)
+    embedder = load_embedder(config, answering=True)  # as the app embeds its questions
     llm = config.llm
     gen = LocalGenerator(resolve(llm.model, "llm", config), llm.model, llm.n_ctx, llm.n_threads,
                          llm.n_batch, llm.use_mmap, llm.prompt_format)
@@ -190,7 +190,8 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
             f"Hybrid retrieval of top {r.top_k} from {r.candidates} candidates per retriever, "
             f"{len(questions)} starter questions per size; synthetic chunks of real corpus "
             "sentences with vectors near real embeddings; stages timed separately, total = "
-            "Retriever.search + pack (end to end); embedder on CPU, packing with the "
+            "Retriever.search + pack (end to end); questions embedded as the app embeds them "
+            f"({type(embedder).__name__}, CPU), packing with the "
             f"{llm.model} tokenizer into {llm.n_ctx} tokens."),
         "sizes": rows,
     }

@@ -131,3 +131,19 @@ def test_memory_part_end_to_end(tmp_path: Path):
     assert whole[3] == "-"  # 60 chunks: shown, not checked against the 100K target
     assert "not checked" in whole[4]
     assert (docs / "img" / "bench-memory.png").exists()
+
+
+@pytest.mark.slow
+def test_retrieval_part_times_every_stage_with_the_apps_question_embedder():
+    from evaluation.bench import retrieval_latency
+    from meditron_rag.config import load_config
+
+    result = retrieval_latency(load_config(), sizes=(300,), queries=5, log=lambda _: None,
+                               langchain=False)
+    (row,) = result["sizes"]
+    assert row["chunks"] == 300
+    stages = ("embed_ms", "dense_ms", "bm25_ms", "fetch_fuse_ms", "pack_ms", "total_ms")
+    for stage in stages:
+        assert 0 <= row[stage]["p50"] <= row[stage]["p95"], stage
+    assert row["embed_ms"]["p50"] > 0 and row["total_ms"]["p50"] > 0
+    assert "GGUFEmbedder" in result["method"]  # the questions are embedded as the app does
