@@ -44,8 +44,11 @@ def convertible(folder: Path) -> str:
     if kinds[:1] != ["Transformer"] or "Pooling" not in kinds or set(kinds) - {
             "Transformer", "Pooling", "Normalize"}:
         return f"modules {kinds} are not Transformer, Pooling[, Normalize]"
-    pooling = next(m["path"] for m in modules if m.get("type", "").endswith("Pooling"))
-    mode = json.loads((folder / pooling / "config.json").read_text(encoding="utf-8"))
+    pooling = next(m.get("path", "") for m in modules if m.get("type", "").endswith("Pooling"))
+    try:
+        mode = json.loads((folder / pooling / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        return f"no readable pooling config ({exc})"
     if not mode.get("pooling_mode_mean_tokens") or sum(bool(v) for v in mode.values()
                                                        if isinstance(v, bool)) != 1:
         return "pooling is not mean pooling alone"
