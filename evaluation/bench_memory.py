@@ -24,7 +24,6 @@ from __future__ import annotations
 import os
 import random
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -41,7 +40,7 @@ from evaluation.bench_settings import NAIVE, with_overrides
 from evaluation.bench_ttft import first_run
 from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
-from ui.probe import free_port, wait_healthy
+from ui.probe import free_port, stop, wait_healthy
 
 Log = Callable[[str], None]
 MODULE = "evaluation.bench_memory"
@@ -165,11 +164,7 @@ def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, obj
                           "peak_rss_mb": child.vm_hwm_mb(p.pid) or 0.0}
                          for p in (server, *server.children(recursive=True))]
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
+            stop(proc)
     peak = sum(p["peak_rss_mb"] for p in processes)
     log(f"Memory: the app's peak {peak:.0f} MB, answer in {answer_s:.0f} s")
     return {"peak_rss_mb": peak, "processes": processes, "answer_s": round(answer_s, 1)}

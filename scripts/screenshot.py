@@ -12,13 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from ui.probe import free_port, wait_healthy
+from ui.probe import free_port, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -78,8 +77,7 @@ def main() -> None:
         shrink(args.out)
         print(f"{args.out} ({args.out.stat().st_size // 1024} KB)")
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=20)
+        stop(proc, 20)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from ui.probe import free_port, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "corpora" / "starter"
@@ -49,12 +47,6 @@ pytestmark = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(isolated: Path, embedder) -> Iterator[str]:
     """`meditron-rag ui` on a free port over a two-document index; its URL."""
@@ -76,25 +68,11 @@ def server(isolated: Path, embedder) -> Iterator[str]:
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the app did not start: "
-                            + (isolated.parent / "server.log").read_text(errors="replace"))
-            time.sleep(0.5)
+        if why := wait_healthy(url, proc, 60):
+            pytest.fail(f"{why}: " + (isolated.parent / "server.log").read_text(errors="replace"))
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+        stop(proc, 10)
         log.close()
 
 

@@ -1,8 +1,11 @@
-"""Probing a served app from outside: a free local port, and waiting for Streamlit's health
-endpoint. Used by the screenshot script and the memory benchmark, which start the real app."""
+"""Probing a served app from outside: a free local port, waiting for Streamlit's health
+endpoint, and stopping it. Used by the screenshot script, the memory benchmark and the browser
+tests, which start the real app in its own process group."""
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import subprocess
 import time
@@ -29,3 +32,14 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> str:
         except OSError:
             time.sleep(0.5)
     return f"the app did not answer at {url} within {seconds:.0f} s"
+
+
+def stop(proc: subprocess.Popen, seconds: float = 30) -> None:
+    """End the app started in its own process group (the launcher and the Streamlit server it
+    runs): SIGTERM, then SIGKILL if it has not exited within `seconds`."""
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
