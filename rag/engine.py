@@ -191,7 +191,7 @@ class Engine:
         per_passage = (self.config.generation.evidence_sentences if evidence_sentences is None
                        else evidence_sentences)
         chosen = select(ranked, per_passage or 3)
-        blocks = []
+        blocks, first_of = [], {}
         for p in passages:
             p.highlights = sorted((e.start, e.end) for e in chosen.get(p.number, []))
             text = condense(p.text, chosen.get(p.number, [])) if per_passage else p.text
@@ -201,7 +201,8 @@ class Engine:
                     f"Source [{p.number}] contains text that reads like instructions; it was "
                     "treated as data and removed from the prompt."
                 )
-            blocks.append(passage_block(p, text))
+            same = first_of.setdefault(p.document_id, p.number)
+            blocks.append(passage_block(p, text, None if same == p.number else same))
         if gen.count_tokens(question) > gen.n_ctx // 2:
             raise QuestionError("The question is too long for the model's window: shorten it.")
         packed = pack(

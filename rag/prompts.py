@@ -31,7 +31,7 @@ NO_ANSWER = "The passages do not answer this question."
 EXAMPLE_PASSAGES = (
     "[1] Infant and young child feeding (WHO fact sheet), Recommendations\n"
     "WHO recommends that infants are exclusively breastfed for the first 6 months of life.\n\n"
-    "[2] Infant and young child feeding (WHO fact sheet), Complementary feeding\n"
+    "[2] Same source as [1], Complementary feeding\n"
     "From 6 months of age, infants should receive safe and nutritious complementary foods "
     "while breastfeeding continues up to 2 years or beyond."
 )
@@ -65,25 +65,35 @@ def neutralise(text: str) -> tuple[str, bool]:
     return cleaned, n > 0
 
 
-def passage_block(passage: Passage, text: str | None = None) -> str:
+def passage_block(passage: Passage, text: str | None = None,
+                  same_source_as: int | None = None) -> str:
     """One numbered passage as the model sees it: marker, title, who and when, place, text.
 
     Short on purpose: every token is read before the first word of the answer (five long
     headers were 120 of a 1,000-token prompt). The organisation goes by the abbreviations it
     gives ("American College of Cardiology (ACC) and American Heart Association (AHA)":
     ACC/AHA), the date by its year, the section by its innermost heading; the app shows the
-    full record.
+    full record. A passage from the same document as passage `same_source_as` says so instead
+    of repeating its title (top-5 passages often share one guideline), and a leading heading
+    line that repeats the section is dropped.
     """
-    abbreviations = re.findall(r"\(([A-Z][A-Za-z&-]{1,15})\)", passage.organisation)
-    org = "/".join(abbreviations) or passage.organisation
-    year = passage.date[:4] if passage.date[:4].isdigit() else passage.date
-    who = ", ".join(x for x in (org, year) if x)
-    head = f"[{passage.number}] {passage.title}" + (f" ({who})" if who else "")
-    if passage.section:
-        head += f", {passage.section.rsplit(' > ', 1)[-1]}"
+    section = passage.section.rsplit(" > ", 1)[-1]
+    if same_source_as is not None:
+        head = f"[{passage.number}] Same source as [{same_source_as}]"
+    else:
+        abbreviations = re.findall(r"\(([A-Z][A-Za-z&-]{1,15})\)", passage.organisation)
+        org = "/".join(abbreviations) or passage.organisation
+        year = passage.date[:4] if passage.date[:4].isdigit() else passage.date
+        who = ", ".join(x for x in (org, year) if x)
+        head = f"[{passage.number}] {passage.title}" + (f" ({who})" if who else "")
+    if section:
+        head += f", {section}"
     if passage.paginated:
         head += f", p. {passage.page_start}"
-    return f"{head}\n{passage.text if text is None else text}"
+    body = passage.text if text is None else text
+    if section:
+        body = re.sub(rf"\A#+[ \t]*{re.escape(section)}(?:\s+|\Z)", "", body, count=1)
+    return f"{head}\n{body}"
 
 
 @dataclass(frozen=True)
