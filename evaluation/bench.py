@@ -339,7 +339,7 @@ def _generation_child(model: str, config_path: str, data_dir: str, pipeline: boo
     started = time.perf_counter()
     gen = LocalGenerator(path, label, llm_cfg.n_ctx, llm_cfg.n_threads, llm_cfg.n_batch,
                          llm_cfg.use_mmap, llm_cfg.prompt_format, llm_cfg.repack_weights,
-                         llm_cfg.flash_attn, llm_cfg.kv_cache_type)
+                         llm_cfg.flash_attn, llm_cfg.cache_type_k, llm_cfg.cache_type_v)
     load_s = time.perf_counter() - started
     llm = gen.llm
     prompt, prompt_tokens = _long_prompt(gen, PROMPT_TOKENS)

@@ -130,10 +130,17 @@ def _settings(s: dict, command: str, out: Path, save_figure: SaveFigure) -> list
         x = r["settings"]
         lines.append(
             f"| {' = '.join(r['names'])} | {_yes(x['repack_weights'])} | {_yes(x['use_mmap'])} | "
-            f"{_yes(x['flash_attn'])} | {x['kv_cache_type']} | {x['n_threads']} | "
+            f"{_yes(x['flash_attn'])} | {_kv(x)} | {x['n_threads']} | "
             f"{x['n_batch']} | {r['load_s']:.1f} | {r['ttft_s']:.2f} | {r['prompt_tok_s']:.1f} | "
             f"{r['gen_tok_s']:.2f} | {r['gen_ratio']:.2f} | {r['peak_rss_mb']:.0f} |")
     return [*lines, ""]
+
+
+def _kv(settings: dict) -> str:
+    """K / V cache types (one word when both are the same; rows before the split had one)."""
+    k = settings.get("cache_type_k", settings.get("kv_cache_type"))
+    v = settings.get("cache_type_v", settings.get("kv_cache_type"))
+    return k if k == v else f"K {k}, V {v}"
 
 
 def _yes(flag: bool) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from meditron_rag.errors import ConfigError
 
@@ -43,11 +43,21 @@ class LLMConfig(_Section):
     use_mmap: bool = True
     repack_weights: bool = False
     flash_attn: bool = False
-    kv_cache_type: Literal["f16", "q8_0"] = "f16"
+    # KV cache types, keys and values apart as in llama.cpp's --cache-type-k/-v.
+    cache_type_k: Literal["f16", "q8_0"] = "q8_0"
+    cache_type_v: Literal["f16", "q8_0"] = "f16"
     prefix_cache: bool = True
     prompt_format: Literal["auto", "completion", "chat"] = "auto"
     server_url: str | None = None
     server_timeout_s: float = Field(120.0, gt=0)
+
+    @model_validator(mode="after")
+    def _quantized_values_need_flash_attention(self) -> LLMConfig:
+        # llama.cpp refuses it at load; saying so here names the settings to change.
+        if self.cache_type_v != "f16" and not self.flash_attn:
+            raise ValueError("cache_type_v q8_0 needs flash_attn: true (llama.cpp quantizes the "
+                             "V cache only with flash attention)")
+        return self
 
 
 class IngestConfig(_Section):

@@ -138,7 +138,7 @@ class Engine:
                     local = LocalGenerator(
                         resolve(llm.model, "llm", self.config), llm.model, llm.n_ctx,
                         llm.n_threads, llm.n_batch, llm.use_mmap, llm.prompt_format,
-                        llm.repack_weights, llm.flash_attn, llm.kv_cache_type,
+                        llm.repack_weights, llm.flash_attn, llm.cache_type_k, llm.cache_type_v,
                     )
                     if llm.prefix_cache:
                         local.warm_prefix(local.format.prefix(), self.config.data_dir / "cache")

@@ -38,6 +38,15 @@ def test_bad_value_names_the_key(tmp_path):
         load_config(path, environ={})
 
 
+def test_a_quantized_v_cache_without_flash_attention_is_refused_by_name(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("llm:\n  cache_type_v: q8_0\n")
+    with pytest.raises(ConfigError, match="flash_attn"):
+        load_config(path, environ={})
+    path.write_text("llm:\n  cache_type_v: q8_0\n  flash_attn: true\n")
+    assert load_config(path, environ={}).llm.cache_type_v == "q8_0"
+
+
 def test_not_yaml(tmp_path):
     path = tmp_path / "config.yaml"
     path.write_text("llm: [unclosed\n")

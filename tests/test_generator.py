@@ -17,9 +17,10 @@ def gguf():
 
 def test_runtime_settings_reach_llama_cpp(gguf):
     gen = LocalGenerator(gguf, "smollm2", n_ctx=512, repack_weights=False, flash_attn=True,
-                         kv_cache_type="q8_0")
+                         cache_type_k="q8_0", cache_type_v="q8_0")
     assert gen.llm.model_params.use_extra_bufts is False
     assert gen.llm.context_params.type_k == llama_cpp.GGML_TYPE_Q8_0
+    assert gen.llm.context_params.type_v == llama_cpp.GGML_TYPE_Q8_0
     # The library's own defaults are left as they were for everyone else.
     assert llama_cpp.llama_model_default_params().use_extra_bufts is True
     assert gen.format.name == "chat"  # SmolLM2's GGUF carries a chat template
@@ -61,3 +62,9 @@ def test_prefix_state_on_disk_gives_the_same_answer(gguf, tmp_path):
     damaged = LocalGenerator(gguf, "smollm2", n_ctx=512)
     assert damaged.warm_prefix(prompt_prefix, tmp_path) == "computed"
     assert answer(damaged) == plain
+    for saved in tmp_path.glob("prefix-*.kv"):  # as if a crash cut the file short
+        saved.write_bytes(saved.read_bytes()[: saved.stat().st_size // 2])
+    truncated = LocalGenerator(gguf, "smollm2", n_ctx=512)
+    assert truncated.warm_prefix(prompt_prefix, tmp_path) == "computed"
+    assert answer(truncated) == plain
+    assert truncated.warm_prefix(prompt_prefix, tmp_path) == "disk"
