@@ -94,7 +94,8 @@ class LocalGenerator:
         prompt_format: str = "auto",
         repack_weights: bool = True,
         flash_attn: bool = False,
-        kv_cache_type: str = "f16",
+        cache_type_k: str = "f16",
+        cache_type_v: str = "f16",
     ) -> None:
         check_gguf(path)
         threads = n_threads or max(1, (os.cpu_count() or 2))
@@ -102,8 +103,8 @@ class LocalGenerator:
             self.llm = _load_llama(
                 path, repack_weights, model_path=str(path), n_ctx=n_ctx, n_threads=threads,
                 n_threads_batch=threads, n_batch=n_batch, use_mmap=use_mmap, verbose=False,
-                flash_attn=flash_attn, type_k=KV_TYPES[kv_cache_type],
-                type_v=KV_TYPES[kv_cache_type],
+                flash_attn=flash_attn, type_k=KV_TYPES[cache_type_k],
+                type_v=KV_TYPES[cache_type_v],
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(
@@ -128,9 +129,10 @@ class LocalGenerator:
 
         llama.cpp then reuses it for each question (llama-cpp-python matches the longest common
         token prefix). With `cache_dir`, the state is also kept on disk, so a restart reads it
-        back instead of recomputing it. The file is raw llama.cpp state behind a JSON header
-        naming the model file, window, cache type and tokens it belongs to; anything that
-        does not match is recomputed. Returns "disk", "computed" or "empty".
+        back instead of recomputing it. The file is llama.cpp's own session file (tokens and
+        state), named by a hash of the model file, window, cache types and tokens it belongs
+        to; anything that does not load or does not match is recomputed. Returns "disk",
+        "computed" or "empty".
         """
         import llama_cpp.llama_cpp as llama_cpp
 
@@ -138,47 +140,40 @@ class LocalGenerator:
         if not tokens:
             return "empty"
         stat = Path(self.llm.model_path).stat()
+        params = self.llm.context_params
         header = {
             "model": str(Path(self.llm.model_path).resolve()), "size": stat.st_size,
-            "mtime": int(stat.st_mtime), "n_ctx": self.n_ctx,
-            "type_k": int(self.llm.context_params.type_k), "tokens": [int(t) for t in tokens],
+            "mtime": int(stat.st_mtime), "n_ctx": self.n_ctx, "type_k": int(params.type_k),
+            "type_v": int(params.type_v), "tokens": [int(t) for t in tokens],
         }
         key = hashlib.sha256(json.dumps(header, sort_keys=True).encode()).hexdigest()[:20]
         path = cache_dir / f"prefix-{key}.kv" if cache_dir else None
         ctx = self.llm._ctx.ctx  # noqa: SLF001 - the state API needs the raw context
         with self.lock:
             if path is not None and path.exists():
-                # Read straight into the buffer llama.cpp takes: the state of a 7B model's
-                # prefix is about 0.5 GB, and each extra copy would add to peak memory.
-                with open(path, "rb") as handle:
-                    head = handle.readline()
-                    size = path.stat().st_size - len(head)
-                    try:
-                        matches = json.loads(head) == header
-                    except ValueError:  # a damaged file: compute the state again
-                        matches = False
-                    if matches:
-                        buffer = (ctypes.c_uint8 * size)()
-                        matches = handle.readinto(buffer) == size
-                if matches:
-                    self.llm.reset()
-                    if llama_cpp.llama_state_set_data(ctx, buffer, size):
-                        self.llm.input_ids[: len(tokens)] = tokens
-                        self.llm.n_tokens = len(tokens)
-                        self.llm._requires_eval = True  # noqa: SLF001 - logits not restored
-                        return "disk"
+                # llama.cpp reads the file tensor by tensor into the KV cache: the state of a
+                # 7B model's prefix is about 100 MB, and a copy of it in Python would add to
+                # the peak memory.
+                saved = (llama_cpp.llama_token * len(tokens))()
+                count = ctypes.c_size_t(0)
+                self.llm.reset()
+                if (llama_cpp.llama_state_load_file(ctx, str(path).encode(), saved, len(tokens),
+                                                    ctypes.byref(count))
+                        and list(saved[: count.value]) == tokens):
+                    self.llm.input_ids[: len(tokens)] = tokens
+                    self.llm.n_tokens = len(tokens)
+                    self.llm._requires_eval = True  # noqa: SLF001 - logits not restored
+                    return "disk"
             self.llm.reset()
             self.llm.eval(tokens)
             if path is not None:
-                size = llama_cpp.llama_state_get_size(ctx)
-                buffer = (ctypes.c_uint8 * int(size))()
-                used = llama_cpp.llama_state_get_data(ctx, buffer, size)
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(".tmp")
-                with open(tmp, "wb") as handle:
-                    handle.write(json.dumps(header, sort_keys=True).encode() + b"\n")
-                    handle.write(memoryview(buffer)[: int(used)])
-                os.replace(tmp, path)
+                array = (llama_cpp.llama_token * len(tokens))(*tokens)
+                if llama_cpp.llama_state_save_file(ctx, str(tmp).encode(), array, len(tokens)):
+                    os.replace(tmp, path)
+                else:
+                    tmp.unlink(missing_ok=True)
             return "computed"
 
     def _eos(self) -> str:
