@@ -18,11 +18,13 @@ never needs a rebuild. See docs/ingestion.md for the numbers behind the threshol
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import json
 import math
 import os
 import sqlite3
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -584,13 +586,19 @@ class Store:
                     index = faiss.read_index(str(path))
                 except RuntimeError:  # damaged (it cannot be half-written: see save_vectors)
                     index = None
-                if index is not None and (index.ntotal != count or index.d != self.dim
-                                          or not self._fits(index, count)):
+                if index is None or _outdated(index):
+                    # Damaged, or a format no config uses: the next save_vectors writes it anew.
+                    index = None
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+                elif (index.ntotal != count or index.d != self.dim
+                      or not self._fits(index, count)):
                     index = None
             if index is None:
                 index = self._rebuild_index(count)
             _tune(index)
             self._index, self._index_generation = index, generation
+            _return_freed_heap()
             return index
 
     def _rebuild_index(self, count: int) -> faiss.Index:
@@ -712,20 +720,23 @@ class Store:
             if self._postings is not None and self._postings_generation == generation:
                 return self._postings
             self._postings = None  # let the old one go before building the new
-            ids, lengths, blobs = [], [], []
+            # Batch by batch into arrays: 100K chunks' blobs held at once as Python objects
+            # left ~110 MB of freed heap that the process kept for good.
+            ids, lengths, parts = [], [], []
             cursor = self.db.execute("SELECT id, terms FROM chunks ORDER BY id")
             while rows := cursor.fetchmany(_BATCH):
-                for chunk_id, blob in rows:
-                    ids.append(chunk_id)
-                    lengths.append(len(blob) // 8)
-                    blobs.append(blob)
-            pairs = np.frombuffer(b"".join(blobs), dtype=np.int32).reshape(-1, 2)
-            del blobs
+                ids.extend(chunk_id for chunk_id, _ in rows)
+                lengths.extend(len(blob) // 8 for _, blob in rows)
+                parts.append(np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.int32))
+                del rows
+            pairs = np.concatenate(parts).reshape(-1, 2) if parts else np.zeros((0, 2), np.int32)
+            del parts
             vocabulary = int(self.db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM terms")
                              .fetchone()[0])
             self._postings = bm25.build(np.asarray(ids, dtype=np.int64),
                                         np.asarray(lengths, dtype=np.int64), pairs, vocabulary)
             self._postings_generation = generation
+            _return_freed_heap()
             return self._postings
 
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
@@ -743,6 +754,17 @@ class Store:
 # --- FAISS helpers ---------------------------------------------------------------------------
 
 
+def _return_freed_heap() -> None:
+    """Hand the heap that building an index freed back to the OS (glibc's malloc_trim).
+
+    glibc keeps freed small blocks for reuse; after the BM25 build at 100K chunks that was
+    ~75 MB the process held for good, beside a 4 GB model. A no-op elsewhere.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+
+
 def _nlist(n: int) -> int:
     """Inverted lists for n vectors: about sqrt(n), with at least 39 training points per list."""
     return max(1, min(int(math.sqrt(n)), n // 39))
@@ -755,14 +777,23 @@ def _nprobe(nlist: int) -> int:
 
 
 def new_ivf_index(sample: np.ndarray, nlist: int) -> faiss.Index:
-    """An empty `IndexIVFFlat` (inner product) trained on `sample`; it takes ids and removals."""
+    """An empty inverted-file index (inner product) trained on `sample`; it takes ids and
+    removals. Vectors are kept as float16: half the memory of float32 (77 MB less at 100K
+    chunks of 384 dimensions) for a rounding far below the distances that rank them."""
     dim = sample.shape[1]
     quantizer = faiss.IndexFlatIP(dim)
-    index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16,
+                                          faiss.METRIC_INNER_PRODUCT, False)
     index.cp.spherical = True  # unit vectors: centroids on the sphere
     index.train(np.ascontiguousarray(sample, dtype=np.float32))
     index.nprobe = _nprobe(nlist)
     return index
+
+
+def _outdated(index: faiss.Index) -> bool:
+    """An IVF index with float32 vectors, as written before 2026-11-25 (see new_ivf_index)."""
+    return index_kind_of(index) == "ivf" and not isinstance(
+        faiss.downcast_index(faiss.extract_index_ivf(index)), faiss.IndexIVFScalarQuantizer)
 
 
 def index_kind_of(index: faiss.Index) -> str:

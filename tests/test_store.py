@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -280,6 +281,26 @@ def test_index_kind_follows_collection_size(isolated: Path, embedder, corpus: Pa
         found += len(truth & {i for i, _ in store.dense_search(query, 10)})
         wanted += len(truth)
     assert found / wanted >= 0.9
+
+    # Vectors are float16 in an IVF index; a float32 IVF file from an older version is rebuilt
+    # on load, dropped, and written anew by the next save.
+    nlist = faiss.extract_index_ivf(store.vector_index()).nlist
+    assert isinstance(store.vector_index(), faiss.IndexIVFScalarQuantizer)
+    rows = store.db.execute("SELECT id, embedding FROM chunks").fetchall()
+    vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
+    old = faiss.IndexIVFFlat(faiss.IndexFlatIP(embedder.dim), embedder.dim, nlist,
+                             faiss.METRIC_INNER_PRODUCT)
+    old.train(vectors)
+    old.add_with_ids(vectors, np.array([r[0] for r in rows], dtype=np.int64))
+    target = next(store.folder.glob("vectors-*.faiss"))
+    faiss.write_index(old, str(target))
+    upgraded = Store.open(isolated / "index", embedder.name, embedder.dim, approximate_above=40)
+    ivf = upgraded.vector_index()
+    assert isinstance(ivf, faiss.IndexIVFScalarQuantizer) and ivf.ntotal == count
+    assert not target.exists()
+    with upgraded.writing():
+        upgraded.save_vectors()
+    assert isinstance(faiss.read_index(str(target)), faiss.IndexIVFScalarQuantizer)
 
     with store.writing():  # an IVF index takes removals in place
         assert store.remove_document("hypertension")
