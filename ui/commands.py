@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -373,7 +374,13 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
         args += ["--config", env_config]
     if state.overrides.get("llm", {}).get("model"):
         args += ["--model", state.overrides["llm"]["model"]]
-    sys.exit(subprocess.call(args))
+    if os.name != "posix":
+        sys.exit(subprocess.call(args))
+    # Become the server rather than wait beside it: this process may hold PyTorch and the
+    # embedder after a first-run ingest (hundreds of MB), which the server does not need.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, args)
 
 
 def _has_documents(state: State) -> bool:
