@@ -471,7 +471,8 @@ def evidence_survival(h: Harness, index: Index, questions: Sequence[Question],
                                       evidence_sentences=sentences)
             c = counts[variant]
             c["passage"] += any(passages[i].document_id in gold for i in packed.texts)
-            c["sentence"] += bool(support) and support in packed.prompt
+            # A heading that answers is in the passage's header line, without its # marks.
+            c["sentence"] += bool(support) and support.lstrip("# ") in packed.prompt
             c["tokens"] += packed.prompt_tokens
     n = max(1, len(asked))
     return {
