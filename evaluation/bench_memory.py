@@ -6,10 +6,10 @@ embeddings, as in the retrieval benchmark) to each size in turn. At each size:
   (Engine.retrieve): what the index and the embedder cost;
 - `app`: the real `meditron-rag ui` server over that index, in a browser (headless Chromium,
   driven by Playwright) that asks one starter question and waits for the answer and its
-  sources. The figure is the sum of the peak RSS (VmHWM) of every process of the server (the
-  `meditron-rag ui` launcher and the Streamlit process it starts, which holds the embedder,
-  the index and the model): an upper bound of their peak together. The browser is the
-  user's, not the application's, and is not counted.
+  sources. The figure is the sum of the peak RSS (VmHWM) of every process of the server
+  (since 2026-11-25 one: `meditron-rag ui` becomes the Streamlit server, which holds the
+  embedder, the index and the model; before, a launcher waited beside it): an upper bound of
+  their peak together. The browser is the user's, not the application's, and is not counted.
 
 At the largest size also `engine` (issue 6: model, embedder and index in one process, one
 question answered by Engine.ask, no UI), and `app` and `engine` again with llama-cpp-python's

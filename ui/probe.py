@@ -35,8 +35,9 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> str:
 
 
 def stop(proc: subprocess.Popen, seconds: float = 30) -> None:
-    """End the app started in its own process group (the launcher and the Streamlit server it
-    runs): SIGTERM, then SIGKILL if it has not exited within `seconds`."""
+    """End the app started in its own process group (the Streamlit server `meditron-rag ui`
+    becomes, and anything it started): SIGTERM, then SIGKILL if it has not exited within
+    `seconds`."""
     os.killpg(proc.pid, signal.SIGTERM)
     try:
         proc.wait(timeout=seconds)
