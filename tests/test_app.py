@@ -144,7 +144,7 @@ def test_upload_then_ask_about_it_escaped(at: AppTest, app_data: Path) -> None:
     assert answer.passages[0].title == "Zebra Fever Management"
     shown = [m.value for m in at.markdown if "zebra fever" in m.value.lower()]
     assert any("&lt;script&gt;" in v for v in shown), shown
-    assert not any("<script>" in v for v in shown)
+    assert not any("<script>" in v for v in shown), shown
 
 
 @pytest.mark.slow
