@@ -146,7 +146,11 @@ def _timed(engine, question: str, k: int | None = None) -> dict[str, object]:  #
         "ttft_s": round(first, 3) if tokens else None,
         "prompt_tokens": gen.count_tokens(prompts[0]) if prompts else 0,
         "passages": len(passages),
-        "passages_in_prompt": sum(f"[{p.number}] {p.title}" in tail for p in passages),
+        # A passage's header starts its block: "[n] Title (...)" or "[n] Same source as [m]".
+        "passages_in_prompt": sum(
+            any(line.startswith(f"[{p.number}] ") for line in tail.splitlines())
+            for p in passages
+        ),
         "gen_tok_s": round((tokens - 1) / (last - first), 2) if tokens > 1 and last > first
         else None,
     }

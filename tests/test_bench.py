@@ -66,13 +66,16 @@ def test_ttft_and_settings_parts_end_to_end(tmp_path: Path):
     from meditron_rag.config import load_config
 
     config = load_config(overrides=SMALL_PROMPTS)
-    t = ttft(config, "smollm2", 2, lambda _: None, growth=(1,))
+    t = ttft(config, "smollm2", 2, lambda _: None, growth=(1, 3))
     assert t["ours"]["questions"] == t["naive"]["questions"] == 2
     assert t["naive"]["runs"][0]["question"] == t["ours"]["runs"][0]["question"]
     for run in t["ours"]["runs"] + t["naive"]["runs"]:
         assert run["ttft_s"] is not None and run["passages_s"] < run["ttft_s"]
         assert 0 < run["passages_in_prompt"] <= run["passages"] == config.retrieval.top_k
-    assert [(g["k"], g["mode"]) for g in t["growth"]] == [(1, "condensed"), (1, "whole")]
+    assert [(g["k"], g["mode"]) for g in t["growth"]] == [
+        (1, "condensed"), (1, "whole"), (3, "condensed"), (3, "whole")]
+    # Each passage counts, whether its header names its title or says "Same source as [n]".
+    assert [g["passages_in_prompt"] for g in t["growth"]] == [1, 1, 3, 3]
     assert t["first_run"]["prefix_tokens"] > 0
 
     s = settings_grid(config, "smollm2", lambda _: None, prompt_tokens=300,
