@@ -7,6 +7,7 @@ passage (supporting sentences highlighted) and a way to open the original at tha
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import streamlit as st
@@ -61,7 +62,8 @@ def render_answer(answer: Answer, key: str) -> None:
         lines = []
         for s in answer.sentences:
             mark = "" if s.supported else " :red[**(not supported by the cited passage)**]"
-            lines.append(s.text + mark)
+            # Escaped: an answer may quote a source holding markup, which is shown as text.
+            lines.append(html.escape(s.text, quote=False) + mark)
         st.markdown("\n\n".join(lines))
     for warning in answer.warnings:
         st.warning(warning)
