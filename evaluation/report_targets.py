@@ -51,7 +51,8 @@ def part_lines(results: list[dict], out: Path, machine_line: MachineLine,
                save_figure: SaveFigure) -> list[str]:
     """The sections of the ttft, settings and memory parts present in `results`."""
     lines: list[str] = []
-    for key, section in (("ttft", _ttft), ("settings", _settings), ("memory", _memory)):
+    for key, section in (("ttft", _ttft), ("settings", _settings), ("repack", _repack),
+                         ("memory", _memory)):
         for r in results:
             if key in r:
                 lines += section(r[key], r.get("command", ""), out, save_figure)
@@ -133,6 +134,21 @@ def _settings(s: dict, command: str, out: Path, save_figure: SaveFigure) -> list
             f"{_yes(x['flash_attn'])} | {_kv(x)} | {x['n_threads']} | "
             f"{x['n_batch']} | {r['load_s']:.1f} | {r['ttft_s']:.2f} | {r['prompt_tok_s']:.1f} | "
             f"{r['gen_tok_s']:.2f} | {r['gen_ratio']:.2f} | {r['peak_rss_mb']:.0f} |")
+    return [*lines, ""]
+
+
+def _repack(r: dict, command: str, out: Path, save_figure: SaveFigure) -> list[str]:
+    """scripts/repack_experiment.py: repacking some groups of weights, between off and on."""
+    none, full = r["rows"][0], r["rows"][-1]
+    lines = ["### Repacking only some weights", "", f"`{command}`", "", r["method"], "",
+             "| repacked | Q4_K tensors | MiB | load (s) | prompt tok/s | gen tok/s | "
+             "prompt / none | gen / all | peak RSS (MB) |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for x in r["rows"]:
+        lines.append(f"| {x['group']} | {x['tensors']} | {x['repacked_mb']:,} | "
+                     f"{x['load_s']:.1f} | {x['prompt_tok_s']:.1f} | {x['gen_tok_s']:.2f} | "
+                     f"{x['prompt_tok_s'] / none['prompt_tok_s']:.2f} | "
+                     f"{x['gen_tok_s'] / full['gen_tok_s']:.2f} | {x['peak_rss_mb']:.0f} |")
     return [*lines, ""]
 
 

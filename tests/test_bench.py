@@ -150,3 +150,19 @@ def test_retrieval_part_times_every_stage_with_the_apps_question_embedder():
         assert 0 <= row[stage]["p50"] <= row[stage]["p95"], stage
     assert row["embed_ms"]["p50"] > 0 and row["total_ms"]["p50"] > 0
     assert "GGUFEmbedder" in result["method"]  # the questions are embedded as the app does
+
+
+def test_repack_experiment_section_compares_each_group_with_none_and_all(tmp_path: Path):
+    from evaluation.report_targets import part_lines
+
+    def row(group: str, prompt: float, gen: float) -> dict:
+        return {"group": group, "tensors": 1, "repacked_mb": 1024, "load_s": 1.0,
+                "prompt_tok_s": prompt, "gen_tok_s": gen, "peak_rss_mb": 4800.0}
+
+    result = {"command": "python -m scripts.repack_experiment", "machine": {},
+              "repack": {"method": "m", "rows": [row("none (ours)", 30.0, 6.0),
+                                                  row("ffn_down", 27.0, 7.6),
+                                                  row("all (library)", 20.0, 8.0)]}}
+    lines = part_lines([result], tmp_path, lambda m: "machine", lambda fig, path: False)
+    assert "### Repacking only some weights" in lines
+    assert "| ffn_down | 1 | 1,024 | 1.0 | 27.0 | 7.60 | 0.90 | 0.95 | 4800 |" in lines
