@@ -14,7 +14,7 @@ from evaluation.targets import cell, targets, verdict
 
 MachineLine = Callable[[dict], str]
 SaveFigure = Callable[[object, Path], bool]
-PARTS = ("retrieval", "ttft", "settings", "memory")
+PARTS = ("retrieval", "ttft", "settings", "memory", "evidence")
 
 
 def _pyplot():  # type: ignore[no-untyped-def]
@@ -37,8 +37,10 @@ def targets_lines(results: list[dict]) -> list[str]:
     lines = ["## Targets", "",
              "The project's speed and memory targets on this machine, each from the "
              "part below that measures it, with llama-cpp-python's defaults measured in the same "
-             "run beside ours. `met` is for ours; `-` where a part has not been run at the size "
-             "the target names. GB are 10^9 bytes.", "",
+             "run beside ours, and the evidence target from `meditron-rag eval --evidence` "
+             "(docs/evaluation.md), whole passages beside condensed ones. `met` is for ours; "
+             "`-` where a part has not been run at the size the target names. GB are 10^9 "
+             "bytes.", "",
              "| target | threshold | ours | library defaults | met | measured |",
              "| --- | --- | ---: | ---: | --- | --- |"]
     for t in rows:

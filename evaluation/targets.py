@@ -1,5 +1,6 @@
 """The targets of issue 8 (and issue 6's memory target), each read from the benchmark part that
-measures it and checked against its threshold. Pure: results in, rows out.
+measures it (or, for the evidence kept in the prompt, from `eval --evidence`) and checked
+against its threshold. Pure: results in, rows out.
 
 Memory is compared in GB of 10^9 bytes (peak RSS is recorded in MiB). A figure measured on a
 smaller index than the target names is shown, but the target is not marked met or unmet.
@@ -46,7 +47,8 @@ def _peak(entry: dict | None) -> float | None:
 
 
 def targets(parts: dict[str, dict]) -> list[Target]:
-    """Rows for the parts present in `parts` (keys: retrieval, ttft, settings, memory)."""
+    """Rows for the parts present in `parts` (keys: retrieval, ttft, settings, memory, and
+    evidence: the `eval --evidence` result on the starter questions)."""
     rows: list[Target] = []
     if sizes := (parts.get("retrieval") or {}).get("sizes"):
         row = max(sizes, key=lambda r: r["chunks"])
@@ -89,6 +91,19 @@ def targets(parts: dict[str, dict]) -> list[Target]:
             "Peak memory, model + embedder + index", "< 6 GB", "GB", engine,
             _gb(_peak(lib.get("engine"))), _check(engine, 6.0, True, full),
             f"{where}; one process, one question"))
+    if evidence := parts.get("evidence"):
+        # The naive path sends whole passages: what condensing them must not lose.
+        condensed, whole = evidence["condensed"], evidence["whole"]
+        rows.append(Target(
+            "Supporting passage in the prompt, condensed evidence", ">= whole passages", "ratio",
+            condensed["passage_in_prompt"], whole["passage_in_prompt"],
+            condensed["passage_in_prompt"] >= whole["passage_in_prompt"],
+            f"{evidence['questions']} starter questions, top {evidence['top_k']}, "
+            f"{evidence['model']} tokenizer; supporting sentence kept "
+            f"{condensed['supporting_sentence_in_prompt']:.3f} (whole "
+            f"{whole['supporting_sentence_in_prompt']:.3f}); prompt "
+            f"{condensed['prompt_tokens_mean']:.0f} tokens (whole "
+            f"{whole['prompt_tokens_mean']:.0f})"))
     return rows
 
 

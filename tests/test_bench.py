@@ -49,6 +49,21 @@ def test_targets_are_checked_against_their_thresholds():
     assert targets({}) == []
 
 
+def test_evidence_target_holds_condensed_prompts_to_the_whole_passages_figure():
+    def evidence(condensed: float, whole: float) -> dict:
+        return {"evidence": {
+            "model": "smollm2", "questions": 79, "top_k": 5,
+            "whole": {"passage_in_prompt": whole, "supporting_sentence_in_prompt": 1.0,
+                      "prompt_tokens_mean": 842.0},
+            "condensed": {"passage_in_prompt": condensed, "supporting_sentence_in_prompt": 0.859,
+                          "prompt_tokens_mean": 688.0}}}
+
+    (row,) = targets(evidence(1.0, 1.0))
+    assert (row.ours, row.library, row.met) == (1.0, 1.0, True)
+    assert "supporting sentence kept 0.859 (whole 1.000)" in row.note
+    assert [t.met for t in targets(evidence(0.98, 0.99))] == [False]
+
+
 def _page_targets(page: str) -> dict[str, list[str]]:
     """The targets table of a benchmarks page: target name -> its cells."""
     head, _, rest = page.partition("## Targets")
