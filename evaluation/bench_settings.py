@@ -43,6 +43,7 @@ LIBRARY = "library defaults"
 GRID: list[tuple[str, dict[str, object]]] = [
     (LIBRARY, LIBRARY_LLM),
     (OURS, {}),
+    ("use_mmap false", {"use_mmap": False}),
     ("repack on, use_mmap false", {"repack_weights": True, "use_mmap": False}),
     ("flash_attn on", {"flash_attn": True}),
     ("K cache f16", {"cache_type_k": "f16"}),
