@@ -51,7 +51,8 @@ def targets_lines(results: list[dict]) -> list[str]:
 
 def part_lines(results: list[dict], out: Path, machine_line: MachineLine,
                save_figure: SaveFigure) -> list[str]:
-    """The sections of the ttft, settings and memory parts present in `results`."""
+    """The sections of the ttft, settings, repack (scripts/repack_experiment.py) and memory
+    parts present in `results`."""
     lines: list[str] = []
     for key, section in (("ttft", _ttft), ("settings", _settings), ("repack", _repack),
                          ("memory", _memory)):

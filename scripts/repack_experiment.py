@@ -176,6 +176,7 @@ def main() -> None:
     (args.out / "results" / "bench-repack.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"Wrote {report.write_benchmark_page(args.out)}", file=sys.stderr)
 
+
 if __name__ == "__main__":
     if len(sys.argv) > 1 and not sys.argv[1].startswith("-"):
         child.main({"run": _run_step})
