@@ -330,6 +330,20 @@ def _timed_completion(llm, prompt: str, **kwargs) -> dict[str, float]:  # type: 
     return {"ttft_s": first, "total_s": total, "tokens": max(0, llm.n_tokens - n_prompt)}
 
 
+def throughput(gen, prompt_tokens: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """Prompt and generation speed of `gen` on a real-format prompt of about `prompt_tokens`,
+    from an empty KV cache: GEN_TOKENS generated greedily, end-of-text banned, so every
+    configuration generates the same number of tokens."""
+    prompt, n_prompt = _long_prompt(gen, prompt_tokens)
+    run = _timed_completion(gen.llm, prompt, max_tokens=GEN_TOKENS, temperature=0.0,
+                            logit_bias={gen.llm.token_eos(): -1e9})
+    gen_s = run["total_s"] - run["ttft_s"]
+    return {"prompt_tokens": n_prompt, "ttft_s": round(run["ttft_s"], 3),
+            "prompt_tok_s": round(n_prompt / run["ttft_s"], 1),
+            "generated_tokens": run["tokens"],
+            "gen_tok_s": round(run["tokens"] / gen_s, 2) if gen_s > 0 else 0.0}
+
+
 def _generation_child(model: str, config_path: str, data_dir: str, pipeline: bool) -> dict:
     from rag.generator import LocalGenerator
 
@@ -342,22 +356,13 @@ def _generation_child(model: str, config_path: str, data_dir: str, pipeline: boo
                          llm_cfg.flash_attn, llm_cfg.cache_type_k, llm_cfg.cache_type_v)
     load_s = time.perf_counter() - started
     llm = gen.llm
-    prompt, prompt_tokens = _long_prompt(gen, PROMPT_TOKENS)
-    eos = llm.token_eos()
-    # Throughput: a fixed number of tokens (end-of-text banned), greedy, cache emptied.
-    run = _timed_completion(llm, prompt, max_tokens=GEN_TOKENS, temperature=0.0,
-                            logit_bias={eos: -1e9})
-    gen_s = run["total_s"] - run["ttft_s"]
+    speed = throughput(gen, PROMPT_TOKENS)
     out: dict[str, object] = {
         "model": label, "file": str(path), "file_gb": round(path.stat().st_size / 1e9, 2),
         "n_ctx": llm_cfg.n_ctx, "threads": llm.n_threads if hasattr(llm, "n_threads") else None,
-        "load_s": round(load_s, 2), "prompt_tokens": prompt_tokens,
-        "ttft_s": round(run["ttft_s"], 3),
-        "prompt_tok_s": round(prompt_tokens / run["ttft_s"], 1),
-        "generated_tokens": run["tokens"],
-        "gen_tok_s": round(run["tokens"] / gen_s, 2) if gen_s > 0 else 0.0,
+        "load_s": round(load_s, 2), **speed,
         "peak_rss_mb": round(peak_rss_mb(), 0),
-        "note": (f"TTFT for a {prompt_tokens}-token prompt; {GEN_TOKENS} tokens generated "
+        "note": (f"TTFT for a {speed['prompt_tokens']}-token prompt; {GEN_TOKENS} tokens generated "
                  "greedily with end-of-text banned."),
     }
     if pipeline:

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from evaluation import child
-from evaluation.bench import GEN_TOKENS, _long_prompt, _model_file, _timed_completion
+from evaluation.bench import GEN_TOKENS, _model_file, throughput
 from meditron_rag.config import Config, LLMConfig
 
 Log = Callable[[str], None]
@@ -133,15 +133,8 @@ def _grid_step(payload: dict) -> dict:
                          s["repack_weights"], s["flash_attn"], s["cache_type_k"],
                          s["cache_type_v"])
     load_s = time.perf_counter() - started
-    prompt, prompt_tokens = _long_prompt(gen, payload["prompt_tokens"])
-    run = _timed_completion(gen.llm, prompt, max_tokens=GEN_TOKENS, temperature=0.0,
-                            logit_bias={gen.llm.token_eos(): -1e9})
-    gen_s = run["total_s"] - run["ttft_s"]
     return {
-        "load_s": round(load_s, 2), "prompt_tokens": prompt_tokens,
-        "ttft_s": round(run["ttft_s"], 3), "prompt_tok_s": round(prompt_tokens / run["ttft_s"], 1),
-        "generated_tokens": run["tokens"],
-        "gen_tok_s": round(run["tokens"] / gen_s, 2) if gen_s > 0 else 0.0,
+        "load_s": round(load_s, 2), **throughput(gen, payload["prompt_tokens"]),
         "peak_rss_mb": child.peak_rss_mb(),
     }
 

@@ -95,7 +95,7 @@ def _run_step(payload: dict) -> dict:
     """One group in this process: load with its tensors repacked, then time one completion."""
     import llama_cpp.llama_cpp as llama_cpp
 
-    from evaluation.bench import GEN_TOKENS, _long_prompt, _timed_completion
+    from evaluation.bench import throughput
     from rag.generator import LocalGenerator
 
     model, pattern = Path(payload["model"]), payload["pattern"]
@@ -128,13 +128,8 @@ def _run_step(payload: dict) -> dict:
     finally:
         llama_cpp.llama_model_default_params = library_defaults
     load_s = time.perf_counter() - started
-    prompt, prompt_tokens = _long_prompt(gen, payload["prompt_tokens"])
-    run = _timed_completion(gen.llm, prompt, max_tokens=GEN_TOKENS, temperature=0.0,
-                            logit_bias={gen.llm.token_eos(): -1e9})
-    gen_s = run["total_s"] - run["ttft_s"]
     return {"tensors": len(names), "repacked_mb": round(size / 2**20), "load_s": round(load_s, 2),
-            "prompt_tokens": prompt_tokens, "prompt_tok_s": round(prompt_tokens / run["ttft_s"], 1),
-            "gen_tok_s": round(run["tokens"] / gen_s, 2) if gen_s > 0 else 0.0,
+            **throughput(gen, payload["prompt_tokens"]),
             "peak_rss_mb": child.peak_rss_mb()}
 
 
