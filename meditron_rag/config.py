@@ -86,6 +86,11 @@ class RetrievalConfig(_Section):
 
 
 class GenerationConfig(_Section):
+    # extractive: the passages' own best sentences, quoted and checked (no model runs);
+    # generative: the model writes, every sentence is checked; auto: extractive for a GGUF
+    # under 1 GB (too small to write a checked answer), generative otherwise.
+    answer_mode: Literal["auto", "extractive", "generative"] = "auto"
+    extractive_sentences: int = Field(3, ge=1, le=10)
     max_tokens: int = Field(320, ge=16, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)

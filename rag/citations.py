@@ -1,37 +1,63 @@
-"""Checking an answer's citations against the passages it was given.
+"""Checking each sentence of an answer against the passage it cites.
 
-Method (offline, documented in docs/citations.md):
-1. Split the answer into sentences; read each sentence's markers ([1], [1, 2], [1-3]).
-2. Drop markers that point at no passage and record them.
-3. Score each sentence against each passage it cites (or, uncited, against all passages):
-   support = 0.5 * lexical overlap + 0.5 * semantic similarity, where lexical overlap is the
-   share of the sentence's content words (crudely stemmed) found in the passage, and semantic
-   similarity is the best cosine between the sentence and any sentence of the passage under
-   the embedding model. Any number in the sentence (an age, a dose, an interval) that the
-   passage's closest sentence (or its first line, usually its heading) does not contain
-   makes the sentence unsupported: numbers are where small models invent most and where a
-   wrong one does most harm. So does a word the sentence shares with
-   the question that no passage contains (the question's subject, which the passages then
-   do not cover: "gout" asked, "gout" answered, no passage about gout).
-4. A sentence is supported when its score reaches the threshold (0.55 by default).
+Every sentence gets a verdict, not a score (method in docs/citations.md):
+- `supported`: the passage says it. The sentence's words, normalised, come from the passage
+  (one stretch of it), and nothing in that stretch says otherwise.
+- `contradicted`: the cited stretch says otherwise: a negation added or dropped, a number,
+  range, dose or unit changed, a population, drug or test swapped, a "may" made a "should".
+- `unsupported`: the passage does not say it.
+- `not_applicable`: the passage says it about an age or sex that excludes the one the question
+  asks about.
+- `not_a_claim`: a question echoed back, a file name, a label, a heading: nothing to check.
+
+Each verdict carries its reason in words and the passage text it rests on.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ingest.bm25 import STOPWORDS
+from rag.claims import (
+    NEGATIONS,
+    POPULATIONS,
+    AgeRange,
+    Conflict,
+    ages,
+    conflicts,
+    is_number,
+    matched,
+    sexes,
+    tokens,
+)
+from rag.packing import sentence_spans
 from rag.records import SentenceSupport
 
-_MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
-_NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_WORD = re.compile(r"[a-z0-9]+")
+SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
+NOT_APPLICABLE, NOT_A_CLAIM = "not_applicable", "not_a_claim"
+VERDICTS = (SUPPORTED, CONTRADICTED, UNSUPPORTED, NOT_APPLICABLE, NOT_A_CLAIM)
 
-SUPPORT_THRESHOLD = 0.55
+_MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
+_WORD = re.compile(r"[a-z0-9]+")
+_FILE = re.compile(r"\b[\w.-]+\.(?:md|pdf|txt|html?|docx?|jsonl?|csv)\b", re.IGNORECASE)
+_LABEL = re.compile(r"^\W*(?:question|answer|passages?|sources?|context)\s*:",
+                    re.IGNORECASE)
+_DISCLAIMER = re.compile(
+    r"\b(?:not (?:a substitute for |intended as )?(?:medical|clinical) advice|consult (?:a|your)"
+    r" (?:doctor|clinician|physician|healthcare)|i am (?:not )?an? (?:ai|doctor|language model)|"
+    r"as an ai)\b", re.IGNORECASE)
+_QUESTION_FORM = re.compile(
+    r"^\W*(?:what|which|who|whom|how|when|where|why|should|does|do|is|are|can|could|would|will)"
+    r"\b", re.IGNORECASE)
+# Words that attribute a claim ("according to the guideline") rather than make one.
+_ATTRIBUTION = frozenset(tokens(
+    "according guideline guidance guidelines passage passages source sources document report "
+    "statement states stated says said notes noted explains describes mentions indicates "
+    "task force authors evidence"))
 
 
 def parse_markers(text: str) -> list[int]:
@@ -48,11 +74,14 @@ def parse_markers(text: str) -> list[int]:
     return list(found)
 
 
-_BOUNDARY = re.compile(r"[.!?](?:\s*\[[\d,\s\-–]+\])*(?=\s+[A-Z0-9\"'(\[])")
+_BOUNDARY = re.compile(
+    r"[.!?][\"”’)]*(?:\s*\[[\d,\s\-–]+\])*(?=\s+(?:[A-Z0-9\"'“‘(\[]|[-*•]\s))")
+_ONLY_MARKERS = re.compile(r"^(?:\s*\[[\d,\s\-–]+\])+\s*[.!?]?$")
 
 
 def split_sentences(text: str) -> list[str]:
-    """Answer sentences, each keeping the citation markers that follow it."""
+    """Answer sentences, each keeping the citation markers that follow it, also when they
+    come after its full stop ("... folic acid. [1]")."""
     parts: list[str] = []
     for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*]|\d+[.)])\s)", text.strip()):
         start = 0
@@ -60,7 +89,13 @@ def split_sentences(text: str) -> list[str]:
             parts.append(block[start:match.end()].strip())
             start = match.end()
         parts.append(block[start:].strip())
-    return [p for p in parts if p]
+    merged: list[str] = []
+    for part in (p for p in parts if p):
+        if merged and _ONLY_MARKERS.match(part):
+            merged[-1] = f"{merged[-1]} {part}"
+        else:
+            merged.append(part)
+    return merged
 
 
 def remove_markers(text: str, keep: set[int]) -> tuple[str, list[int]]:
@@ -78,73 +113,221 @@ def remove_markers(text: str, keep: set[int]) -> tuple[str, list[int]]:
     return re.sub(r"[ \t]{2,}", " ", cleaned), list(dict.fromkeys(dropped))
 
 
-def _stem(word: str) -> str:
-    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "ly", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
 def content_words(text: str) -> set[str]:
-    plain = _MARKER.sub(" ", text.lower())
-    return {_stem(w) for w in _WORD.findall(plain) if w not in STOPWORDS and len(w) > 1}
+    """Lower-cased, stemmed words of `text` without stop words or markers: for ranking."""
+    return {t for t in tokens(_MARKER.sub(" ", text)) if t not in STOPWORDS and len(t) > 1}
 
 
-def numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(_MARKER.sub(" ", text))}
+def strip_markers(text: str) -> str:
+    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
 
 
-def lexical_overlap(sentence: str, passage: str) -> float:
-    """Share of the sentence's content words that occur in the passage (0..1)."""
-    words = content_words(sentence)
-    if not words:
-        return 0.0
-    return len(words & content_words(passage)) / len(words)
+def not_a_claim(sentence: str, question: str = "") -> str:
+    """Why `sentence` has nothing to check (a question, a label, a file name...), or ""."""
+    plain = strip_markers(sentence)
+    if not plain or not _WORD.search(plain.lower()):
+        return "it has no words to check"
+    if _LABEL.match(plain) or plain.lstrip().startswith("#"):
+        return "it is a label or a heading, not a statement"
+    if plain.rstrip().endswith("?"):
+        return "it is a question, not a statement"
+    if _DISCLAIMER.search(plain):
+        return "it is a disclaimer, not a statement from the sources"
+    words = tokens(plain)
+    without_files = tokens(_FILE.sub(" ", plain))
+    if _FILE.search(plain) and len(without_files) <= 3:
+        return "it is a file name, not a statement"
+    if len(words) < 3 and not any(is_number(t) for t in words):
+        return "it has no checkable statement"
+    asked = tokens(question)
+    if asked and _QUESTION_FORM.match(plain) and set(words) <= set(asked):
+        return "it repeats the question"
+    return ""
 
 
-def unsupported_numbers(sentence: str, passage: str) -> set[str]:
-    return numbers(sentence) - numbers(passage)
+@dataclass(frozen=True)
+class Source:
+    """A passage as the checker reads it: its text, and the title, organisation and section
+    it comes under (a recommendation's population is often only in its heading)."""
+
+    text: str
+    title: str = ""
+    section: str = ""
+
+
+@dataclass(frozen=True)
+class _Reading:
+    verdict: str
+    reason: str
+    span: str
+    share: float
+
+
+_RANK = {SUPPORTED: 0, NOT_APPLICABLE: 1, CONTRADICTED: 2, UNSUPPORTED: 3}
+
+
+def _windows(text: str, size: int = 4) -> list[tuple[int, str]]:
+    """The passage's sentences, alone and in runs of up to `size` (a claim may join a list's
+    items), and the whole passage; each with its count of sentences."""
+    units = [text[a:b].strip() for a, b in sentence_spans(text, clauses=False)]
+    units = [u for u in units if u] or [text]
+    runs = [(n, " ".join(units[i:i + n])) for n in range(1, size + 1)
+            for i in range(len(units) - n + 1)]
+    return [*runs, (len(units), text)] if len(units) > size else runs
+
+
+def _surface(stems: str, text: str, around: int = 2) -> str:
+    """The words of `text` whose normal form is among `stems`, with a few words around."""
+    wanted = set(stems.split())
+    words = text.split()
+    for i, word in enumerate(words):
+        if set(tokens(word)) & wanted:
+            return " ".join(words[max(0, i - around): i + around + 1]).strip(" ,;:")
+    return stems
+
+
+def _conflict_reason(conflict: Conflict, span: str) -> str:
+    said = _surface(conflict.passage_words, span) if conflict.passage_words else ""
+    what = {"polarity": "the opposite (a negation differs)", "number": "a different number",
+            "population": "a different population", "modality": "an option, not a rule",
+            "antonym": "the opposite", "detail": "something else"}[conflict.kind]
+    return (f"the passage says “{said}”: {what}" if said
+            else f"the passage says {what}")
+
+
+def _applicability(question: str, scope_text: str) -> str:
+    """Why the passage's scope (its heading, sentence and the claim) excludes who the question
+    asks about, or ""."""
+    asked, scope = ages(question), ages(scope_text)
+    if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
+        return (f"the passage is about ages {_ranges(scope)}; the question asks about "
+                f"{_ranges(asked)}")
+    asked_sex, scope_sex = sexes(question), sexes(scope_text)
+    if asked_sex and scope_sex and not asked_sex & scope_sex:
+        return (f"the passage is about {' and '.join(sorted(scope_sex))}; the question asks "
+                f"about {' and '.join(sorted(asked_sex))}")
+    return ""
+
+
+def _ranges(found: Sequence[AgeRange]) -> str:
+    return ", ".join(dict.fromkeys(str(r) for r in found))
 
 
 @dataclass
-class SupportScorer:
-    """Scores sentences against passages; `embed` maps texts to unit vectors."""
+class CitationChecker:
+    """Gives every answer sentence a verdict against the passages it cites.
 
-    embed: Callable[[Sequence[str]], np.ndarray]
-    threshold: float = SUPPORT_THRESHOLD
+    `embed` (texts to unit vectors) adds one guard: a sentence made of a passage's words but
+    not close to the stretch it came from in meaning is not supported. `max_new_words` is how
+    many of a sentence's words the passage may lack and the sentence still count as
+    supported (a faithful paraphrase brings a word or two of its own), per 12 words.
+    """
 
-    def score(self, sentence: str, passage: str) -> float:
-        from rag.packing import sentence_spans
+    embed: Callable[[Sequence[str]], np.ndarray] | None = None
+    min_similarity: float = 0.5
+    max_new_words: int = 1
 
-        units = [passage[a:b] for a, b in sentence_spans(passage, clauses=False)] or [passage]
-        vectors = self.embed([_MARKER.sub("", sentence), *units])
-        similarities = vectors[1:] @ vectors[0]
-        semantic = float(np.max(similarities))
-        score = 0.5 * lexical_overlap(sentence, passage) + 0.5 * max(semantic, 0.0)
-        # Numbers must come from the passage sentence the claim rests on (the closest one,
-        # with the first line, usually the heading), not from anywhere in the passage:
-        # "colonoscopy every 5 years" is not supported by "colonoscopy: every 10 years ...
-        # CT colonography: every 5 years".
-        basis = units[0] + " " + units[int(np.argmax(similarities))]
-        return 0.0 if unsupported_numbers(sentence, basis) else round(score, 4)
+    def check(self, answer: str, passages: Mapping[int, str | Source],
+              question: str = "") -> list[SentenceSupport]:
+        """A verdict for every sentence of `answer`, against the passages it cites (all of
+        them, when it cites none)."""
+        sources = {n: s if isinstance(s, Source) else Source(s) for n, s in passages.items()}
+        return [self.sentence(s, sources, question) for s in split_sentences(answer)]
 
-    def check(
-        self, answer: str, passages: dict[int, str], question: str = ""
-    ) -> list[SentenceSupport]:
-        """Support of every answer sentence by the passages it cites (all, if it cites none)."""
-        covered = set().union(*(content_words(t) for t in passages.values())) if passages else set()
-        asked = content_words(question)
-        results = []
-        for sentence in split_sentences(answer):
-            cited = [n for n in parse_markers(sentence) if n in passages]
-            pool = cited or list(passages)
-            scores = {n: self.score(sentence, passages[n]) for n in pool}
-            best = max(scores, key=lambda n: scores[n]) if scores else None
-            value = scores[best] if best is not None else 0.0
-            if (asked & content_words(sentence)) - covered:
-                value = 0.0
-            results.append(SentenceSupport(
-                text=sentence, citations=cited, support=value,
-                supported=value >= self.threshold, best_passage=best,
-            ))
-        return results
+    def sentence(self, sentence: str, sources: Mapping[int, Source],
+                 question: str = "") -> SentenceSupport:
+        cited = [n for n in parse_markers(sentence) if n in sources]
+        meta = not_a_claim(sentence, question)
+        if meta:
+            return SentenceSupport(sentence, cited, 0.0, False, None, NOT_A_CLAIM, meta)
+        pool = cited or list(sources)
+        claim = tokens(strip_markers(sentence))
+        readings = {n: self._read(claim, sentence, sources[n], question) for n in pool}
+        if not readings:
+            return SentenceSupport(sentence, cited, 0.0, False, None, UNSUPPORTED,
+                                   "it cites no passage that was given")
+        best = min(readings, key=lambda n: (_RANK[readings[n].verdict], -readings[n].share))
+        r = readings[best]
+        return SentenceSupport(sentence, cited, round(r.share, 4), r.verdict == SUPPORTED, best,
+                               r.verdict, r.reason, r.span)
+
+    def _read(self, claim: list[str], sentence: str, source: Source, question: str) -> _Reading:
+        if not claim:
+            return _Reading(UNSUPPORTED, "it has no words to check", "", 0.0)
+        context = tokens(f"{source.title} {source.section}")
+        known = set(tokens(source.text)) | set(context) | _ATTRIBUTION
+        span, span_tokens, share = self._best_window(claim, source.text, set(context))
+        if share < 0.5:
+            return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
+        found = conflicts(claim, span_tokens, known) or self._stitched(claim, source.text, span)
+        if found:
+            return _Reading(CONTRADICTED, _conflict_reason(found[0], span), span, share)
+        basis = set(span_tokens) | set(context)
+        missing_numbers = [t for t in claim if is_number(t) and t not in basis]
+        span_numbers = [t for t in span_tokens if is_number(t) and t not in claim]
+        if missing_numbers and span_numbers:
+            said = _surface(" ".join(span_numbers), span)
+            return _Reading(CONTRADICTED, f"the passage says “{said}”: a different number",
+                            span, share)
+        new_pop = [t for t in claim if t in POPULATIONS and t not in known]
+        gone_pop = [t for t in span_tokens if t in POPULATIONS and t not in claim]
+        if new_pop and gone_pop:
+            said = _surface(" ".join(gone_pop), span)
+            return _Reading(CONTRADICTED, f"the passage says “{said}”: a different population",
+                            span, share)
+        why = _applicability(question, f"{source.section}. {span}. {strip_markers(sentence)}")
+        if why:
+            return _Reading(NOT_APPLICABLE, why, span, share)
+        if missing_numbers:
+            return _Reading(UNSUPPORTED, "the passage does not give "
+                            + ", ".join(dict.fromkeys(missing_numbers)), span, share)
+        new = [t for t in dict.fromkeys(claim) if t not in known]
+        critical = [t for t in new if t in NEGATIONS or t in POPULATIONS]
+        allowed = self.max_new_words * (1 + len(claim) // 12) if len(claim) >= 4 else 0
+        if critical or len(new) > allowed:
+            return _Reading(UNSUPPORTED, "the passage does not say "
+                            + ", ".join(f"“{_surface(t, sentence, 0)}”" for t in new[:4]),
+                            span, share)
+        if self.embed is not None and share < 1.0:
+            vectors = self.embed([strip_markers(sentence), span])
+            if float(vectors[0] @ vectors[1]) < self.min_similarity:
+                return _Reading(UNSUPPORTED, "the sentence does not mean what the passage says",
+                                span, share)
+        return _Reading(SUPPORTED, "the passage says this", span, share)
+
+    @staticmethod
+    def _stitched(claim: list[str], text: str, span: str) -> list[Conflict]:
+        """A number or population swap against the one sentence that holds all the claim's
+        other words found in the passage, when the chosen stretch is longer: "Colonoscopy: every 5 years" is not
+        supported by "Colonoscopy: every 10 years. CT colonography: every 5 years."."""
+        words = {t for t in claim if not is_number(t) and t not in POPULATIONS} & set(
+            tokens(text))
+        if not words:
+            return []
+        for size, sentence in _windows(text, 1):
+            if size != 1 or sentence == span:
+                continue
+            toks = tokens(sentence)
+            if words <= set(toks):
+                found = [c for c in conflicts(claim, toks, set(toks))
+                         if c.kind in ("number", "population")]
+                if found:
+                    return found
+        return []
+
+    @staticmethod
+    def _best_window(claim: list[str], text: str, context: set[str]
+                     ) -> tuple[str, list[str], float]:
+        """The shortest run of passage sentences that holds (nearly) as many of the claim's
+        words as the best run does, with the passage's headings; its tokens and that share.
+        Nearly: a sentence that lacks one word of a long claim is still the one it rests on,
+        rather than a longer run that happens to hold the word (and its own numbers)."""
+        wanted = set(claim)
+        scored = []
+        for size, window in _windows(text):
+            toks = tokens(window)
+            share = len(wanted & (set(toks) | context)) / len(wanted)
+            scored.append((share, -size, matched(claim, toks), -len(toks), window, toks))
+        top = max(s[0] for s in scored)
+        best = max((s for s in scored if s[0] >= top - 0.12), key=lambda s: s[1:4])
+        return best[4], best[5], best[0]

@@ -18,7 +18,15 @@ from meditron_rag import NOT_FOR_CLINICAL_USE
 from meditron_rag.config import Config
 from meditron_rag.errors import QuestionError
 from meditron_rag.models import resolve
-from rag.citations import SupportScorer, remove_markers
+from rag.answers import (
+    missing_subject,
+    not_covered_text,
+    pick,
+    quoted,
+    uncovered_population,
+    verify,
+)
+from rag.citations import SUPPORTED, CitationChecker, remove_markers
 from rag.evidence import Evidence, condense, rank_sentences, select
 from rag.generator import Generation, LocalGenerator, ServerGenerator
 from rag.packing import Packed, pack
@@ -40,6 +48,8 @@ DOSING_CAUTION = (
 _IMITATION = re.compile(r"(^|\n)\s*(\[\d+\] [A-Z][^\n]*\(|#{2,} |Passages:|Question:)")
 SUPERSEDED_PENALTY = 0.1  # evidence from a replaced guideline yields to the current one
 QUOTE_INTRO = "From the sources (the model's own answer could not be verified): "
+# A GGUF smaller than this is too small a model to write an answer that passes the check.
+SMALL_MODEL_BYTES = 1_000_000_000
 NO_EVIDENCE = (
     "The retrieved passages do not support an answer to this question, so none is given. "
     "Read the sources below, or add a guideline that covers it."
@@ -85,7 +95,7 @@ class Engine:
         self._store: Store | None = None
         self._retriever: Retriever | None = None
         self._generator: LocalGenerator | ServerGenerator | None = None
-        self._scorer: SupportScorer | None = None
+        self._checker: CitationChecker | None = None
         self._reranker: Reranker | None = None
 
     # --- lazily loaded parts -----------------------------------------------------------------
@@ -146,10 +156,10 @@ class Engine:
             return self._generator
 
     @property
-    def scorer(self) -> SupportScorer:
-        if self._scorer is None:
-            self._scorer = SupportScorer(self.embedder.encode)
-        return self._scorer
+    def checker(self) -> CitationChecker:
+        if self._checker is None:
+            self._checker = CitationChecker(self.embedder.encode)
+        return self._checker
 
     # --- questions ---------------------------------------------------------------------------
 
@@ -181,13 +191,7 @@ class Engine:
         room for `max_tokens`. Also the passages' sentences ranked for the question."""
         warnings = [] if warnings is None else warnings
         gen = self.generator
-        ranked = rank_sentences(
-            question,
-            {p.number: (p.section.rsplit(" > ", 1)[-1], p.text) for p in passages},
-            self.embedder.encode,
-        )
-        superseded = {p.number for p in passages if p.superseded_by}
-        ranked.sort(key=lambda e: -(e.score - SUPERSEDED_PENALTY * (e.number in superseded)))
+        ranked = self.rank(question, passages)
         per_passage = (self.config.generation.evidence_sentences if evidence_sentences is None
                        else evidence_sentences)
         chosen = select(ranked, per_passage or 3)
@@ -216,6 +220,31 @@ class Engine:
             )
         return packed, ranked
 
+    def rank(self, question: str, passages: list[Passage]) -> list[Evidence]:
+        """Every sentence of the passages, best evidence for the question first; sentences
+        of a superseded guideline yield to the current one's."""
+        ranked = rank_sentences(
+            question,
+            {p.number: (p.section.rsplit(" > ", 1)[-1], p.text) for p in passages},
+            self.embedder.encode,
+        )
+        superseded = {p.number for p in passages if p.superseded_by}
+        ranked.sort(key=lambda e: -(e.score - SUPERSEDED_PENALTY * (e.number in superseded)))
+        return ranked
+
+    @property
+    def answer_mode(self) -> str:
+        """generation.answer_mode, with "auto" made extractive for a model too small to
+        write a checked answer (a GGUF under 1 GB) and generative otherwise."""
+        mode = self.config.generation.answer_mode
+        if mode != "auto":
+            return mode
+        llm = self.config.llm
+        if llm.server_url:
+            return "generative"
+        size = resolve(llm.model, "llm", self.config).stat().st_size
+        return "extractive" if size < SMALL_MODEL_BYTES else "generative"
+
     def stream(
         self, question: str, k: int | None = None, filters: Filters | None = None,
         max_tokens: int | None = None,
@@ -229,6 +258,17 @@ class Engine:
         passages = self.retrieve(question, k, filters)
         retrieved_s = time.perf_counter() - started
         yield Event("passages", passages)
+
+        mode = self.answer_mode
+        early = self._uncovered(question, passages, warnings, mode)
+        if early is None and mode == "extractive":
+            early = self._extractive(question, passages, self.rank(question, passages),
+                                     warnings)
+        if early is not None:
+            early.timings = {"retrieval_s": round(retrieved_s, 4),
+                             "total_s": round(time.perf_counter() - started, 4)}
+            yield Event("answer", early)
+            return
 
         gen = self.generator
         max_tokens = max_tokens or self.config.generation.max_tokens
@@ -260,45 +300,89 @@ class Engine:
         }
         yield Event("answer", answer)
 
+    def _answer(self, question: str, text: str, passages: list[Passage],
+                ranked: list[Evidence], warnings: list[str], status: str, mode: str,
+                sentences: list[SentenceSupport] | None = None,
+                rejected: list[SentenceSupport] | None = None) -> Answer:
+        return Answer(
+            question=question, text=text, sentences=sentences or [], passages=passages,
+            evidence=[{"passage": e.number, "text": e.quote(), "score": e.score}
+                      for e in ranked[:3]],
+            notice=NOT_FOR_CLINICAL_USE,
+            model="extractive" if mode == "extractive" else (
+                self._generator.name if self._generator else self.config.llm.model),
+            grounded=status in ("complete", "truncated", "extractive"),
+            status=status, mode=mode, warnings=warnings, rejected=rejected or [],
+        )
+
+    def _uncovered(self, question: str, passages: list[Passage], warnings: list[str],
+                   mode: str) -> Answer | None:
+        """The answer for a question about a subject, age or sex that the passages do not
+        cover: said plainly, with what they do cover; None when they cover it."""
+        if not passages:
+            return self._answer(question, NO_EVIDENCE, passages, [], warnings, "no_evidence",
+                                mode)
+        if missing := missing_subject(question, passages):
+            text = (f"The passages found do not mention {', '.join(missing)}, so they do not "
+                    "answer this question. Read the sources below, or add a guideline that "
+                    "covers it.")
+            return self._answer(question, text, passages, self.rank(question, passages),
+                                warnings, "not_covered", mode)
+        if who := uncovered_population(question, passages):
+            ranked = self.rank(question, passages)
+            return self._answer(question, not_covered_text(who, ranked, passages), passages,
+                                ranked, warnings, "not_covered", mode)
+        return None
+
+    def _extractive(self, question: str, passages: list[Passage], ranked: list[Evidence],
+                    warnings: list[str], rejected: list[SentenceSupport] | None = None,
+                    intro: str = "") -> Answer:
+        """The passages' own best sentences for the question, quoted, cited and checked."""
+        chosen = pick(question, ranked, passages, self.config.generation.extractive_sentences)
+        sentences = [s for s in verify(self.checker, quoted(chosen), passages, question)
+                     if s.supported] if chosen else []
+        if not sentences:
+            return self._answer(question, NO_EVIDENCE, passages, ranked, warnings,
+                                "no_evidence", "extractive", rejected=rejected)
+        text = intro + " ".join(s.text for s in sentences)
+        return self._answer(question, text, passages, ranked, warnings, "extractive",
+                            "extractive", sentences, rejected)
+
     def _finish(
         self, question: str, raw: str, passages: list[Passage], used: list[Passage],
         ranked: list[Evidence], warnings: list[str], state: Generation,
     ) -> Answer:
-        """Check the draft's citations; keep it, quote the sources instead, or decline."""
+        """Check the draft sentence by sentence: show what the passages support, set the rest
+        apart with the reason, or quote the sources when nothing in it holds."""
         text, removed = remove_markers(raw.strip(), {p.number for p in used})
         if removed:
             warnings.append(
                 "Removed citations to passages that were not given: "
                 + ", ".join(f"[{n}]" for n in removed)
             )
-        declined = NO_ANSWER.lower().rstrip(".") in text.lower()
-        given = {p.number: p.text for p in used}
-        sentences = self.scorer.check(text, given, question) if text and not declined else []
-        grounded = bool(sentences) and all(s.supported for s in sentences)
-        status = "complete"
         if state.finish in ("length", "loop", "timeout"):
-            status = "truncated"
             warnings.append(f"The answer was cut off ({state.finish}).")
+        declined = NO_ANSWER.lower().rstrip(".") in text.lower()
+        checked = verify(self.checker, text, used, question) if text and not declined else []
+        shown = [s for s in checked if s.verdict == SUPPORTED]
+        rejected = [s for s in checked if s.verdict != SUPPORTED]
         if declined or not ranked:
-            status, text, sentences = "no_evidence", NO_EVIDENCE, []
-        elif not grounded and not any(s.supported for s in sentences):
+            answer = self._answer(question, NO_EVIDENCE, passages, ranked, warnings,
+                                  "no_evidence", "generative")
+        elif not shown:
             if text:
-                warnings.append("The model's own answer was not supported by the sources, so "
-                                "the most relevant sentences of the sources are quoted instead. "
-                                "Its draft: " + text[:300])
-            status = "extractive"
-            quoted = [e for e in ranked if e.number in given][:2]
-            text = QUOTE_INTRO + " ".join(f"“{e.quote()}” [{e.number}]" for e in quoted)
-            sentences = [SentenceSupport(f"“{e.quote()}” [{e.number}]", [e.number], 1.0, True,
-                                         e.number) for e in quoted]
-        return Answer(
-            question=question, text=text, sentences=sentences, passages=passages,
-            evidence=[{"passage": e.number, "text": e.quote(), "score": e.score}
-                      for e in ranked[:3]],
-            notice=NOT_FOR_CLINICAL_USE, model=self.generator.name,
-            grounded=status in ("complete", "truncated", "extractive"),
-            status=status, warnings=warnings, removed_citations=removed,
-        )
+                warnings.append("No sentence of the model's answer is supported by the sources "
+                                "(see why below), so the sources' own sentences are quoted "
+                                "instead.")
+            answer = self._extractive(question, passages, ranked, warnings, rejected,
+                                      QUOTE_INTRO)
+            answer.mode = "generative"
+        else:
+            status = "truncated" if state.finish in ("length", "loop", "timeout") else "complete"
+            answer = self._answer(question, " ".join(s.text for s in shown), passages, ranked,
+                                  warnings, status, "generative", shown, rejected)
+        answer.removed_citations = removed
+        return answer
 
     def ask(self, question: str, on_token: Callable[[str], None] | None = None,
             **kwargs: object) -> Answer:

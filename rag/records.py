@@ -54,13 +54,22 @@ class Passage:
 
 @dataclass
 class SentenceSupport:
-    """One sentence of the answer, the passages it cites, and how well they support it."""
+    """One sentence of the answer, the passages it cites, and what they say of it.
+
+    `verdict` is supported, contradicted, unsupported, not_applicable or not_a_claim (see
+    rag.citations); `reason` says why in words and `evidence` is the passage text it rests on
+    (from passage `best_passage`). `support` is the share of the sentence's words found in
+    that text; `supported` is true for the verdict supported alone.
+    """
 
     text: str
     citations: list[int]
     support: float
     supported: bool
     best_passage: int | None = None
+    verdict: str = "supported"
+    reason: str = ""
+    evidence: str = ""
 
 
 @dataclass
@@ -74,9 +83,16 @@ class Answer:
     notice: str
     model: str
     grounded: bool
-    # "complete": generated and supported; "truncated": cut off; "extractive": the model's
-    # draft failed the check, so the answer quotes the sources; "no_evidence": nothing found.
+    # "complete": generated, and what is shown is supported; "truncated": the same, cut off;
+    # "extractive": the answer quotes the sources (the extractive mode, or a draft of which no
+    # sentence held); "not_covered": the passages do not cover the question's subject or
+    # population; "no_evidence": nothing found, or the model declined.
     status: str = "complete"
+    # "extractive" (the passages' sentences, no model) or "generative" (the model's, checked).
+    mode: str = "generative"
+    # The model's sentences not shown as the answer: contradicted, unsupported, not
+    # applicable or not a claim, each with its reason.
+    rejected: list[SentenceSupport] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     left_out: list[int] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)

@@ -1,15 +1,22 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from evaluation import claims
 from rag.citations import (
-    SupportScorer,
-    lexical_overlap,
+    CitationChecker,
+    Source,
+    not_a_claim,
     parse_markers,
     remove_markers,
     split_sentences,
-    unsupported_numbers,
 )
+from rag.claims import AgeRange, ages, normalise, tokens
+
+CASES = Path(__file__).parent / "data" / "claims_cases.jsonl"
+SHARED_CLAIMS = Path(__file__).parents[2] / "shared" / "data" / "claims" / "claims_dev.jsonl"
 
 
 def test_parse_markers():
@@ -23,62 +30,165 @@ def test_split_sentences_keeps_markers_with_their_sentence():
         "Screening starts at 40 [1].", "It is every two years [1][2].", "Done.", "- item [3]"]
 
 
+def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before():
+    assert split_sentences("Take 400 micrograms of folic acid. [1] Start before pregnancy. [2]") \
+        == ["Take 400 micrograms of folic acid. [1]", "Start before pregnancy. [2]"]
+    assert split_sentences("“A quote.” [1] “Another.” [2]") == ["“A quote.” [1]", "“Another.” [2]"]
+
+
 def test_markers_to_missing_passages_are_removed():
     text, dropped = remove_markers("Start at 40 [1][7]. Every two years [2, 9].", {1, 2})
     assert text == "Start at 40 [1]. Every two years [2]."
     assert dropped == [7, 9]
 
 
-def test_lexical_overlap_and_numbers():
-    passage = "Biennial screening mammography for women aged 40 to 74 years."
-    assert lexical_overlap("Mammography screening starts at 40 [1].", passage) == pytest.approx(
-        3 / 4)  # mammograph, screen, 40 found; "start" not
-    assert unsupported_numbers("Screen from age 50 [1].", passage) == {"50"}
-    assert unsupported_numbers("Screen from age 40 [1].", passage) == set()
+def test_normal_form_of_numbers_ranges_and_units():
+    assert tokens("every five years") == tokens("every 5 years")
+    assert tokens("45 to 49") == tokens("45-49") == tokens("45–49")
+    assert tokens("500 micrograms") == tokens("500 mcg") == tokens("500 µg")
+    assert tokens("biennial screening") == tokens("every 2 years screening")
+    assert "21" in normalise("twenty-one")
+
+
+def test_ages_named_in_questions_and_headings():
+    assert ages("Should adults older than 85 be screened?") == [AgeRange(86, 130)]
+    assert ages("Women aged 40 to 49 years") == [AgeRange(40, 49)]
+    assert ages("a 53-year-old") == [AgeRange(53, 53)]
+    assert ages("adults aged 75 years and older") == [AgeRange(75, 130)]
+    assert ages("every 5 years") == [] and ages("page 50") == []
 
 
 @pytest.fixture(scope="module")
-def scorer(embedder):
-    return SupportScorer(embedder.encode)
+def checker(embedder):
+    return CitationChecker(embedder.encode)
 
 
-PASSAGES = {
-    1: "Women aged 40 to 74 years: biennial screening mammography is recommended (grade B).",
-    2: "Hand rubbing with an alcohol-based formulation should last 20 to 30 seconds.",
-}
+def verdict(checker, answer, passage, question="", section=""):
+    [s] = checker.check(answer, {1: Source(passage, section=section)}, question)
+    return s
 
 
-def test_supported_sentence(scorer):
-    [s] = scorer.check("Biennial screening mammography is recommended from age 40 [1].", PASSAGES)
-    assert s.supported and s.citations == [1] and s.best_passage == 1
+def test_the_issues_contradictions_are_caught(checker):
+    """The sentences the old similarity score passed as supported (0.94, 0.92, 0.83)."""
+    s = verdict(checker, "Antibiotics are indicated for zeta fever [1].",
+                "Antibiotics are not indicated for zeta fever.")
+    assert s.verdict == "contradicted" and "not indicated" in s.reason
+    s = verdict(checker, "Screening is recommended for adults over 85 years [2].",
+                "Screening is not recommended for adults over 85 years.")
+    assert s.verdict == "contradicted"
+    s = verdict(checker, "Patients should rest for ten days [1].",
+                "Patients should rest for five days and drink plenty of fluids.")
+    assert s.verdict == "contradicted" and "five" in s.reason
 
 
-def test_wrong_number_is_unsupported(scorer):
-    [s] = scorer.check("Biennial screening mammography is recommended from age 50 [1].", PASSAGES)
-    assert not s.supported and s.support == 0.0
+def test_supported_sentence_with_its_evidence(checker):
+    s = verdict(checker, "Biennial screening mammography is recommended from age 40 [1].",
+                "Women aged 40 to 74 years: biennial screening mammography is recommended.")
+    assert s.supported and s.verdict == "supported" and s.citations == [1]
+    assert "biennial screening mammography" in s.evidence
 
 
-def test_sentence_citing_the_wrong_passage_is_unsupported(scorer):
-    [s] = scorer.check("Biennial screening mammography is recommended from age 40 [2].", PASSAGES)
-    assert not s.supported
+def test_faithful_paraphrases_stay_supported(checker):
+    passage = ("Hand rubbing with an alcohol-based formulation should last 20 to 30 seconds. "
+               "Handwashing with soap and water should last 40 to 60 seconds.")
+    for answer in ("Washing hands with soap and water should last 40-60 seconds [1].",
+                   "An alcohol-based hand rub should last between 20 and 30 seconds [1]."):
+        assert verdict(checker, answer, passage).verdict == "supported", answer
+    assert verdict(checker, "For zeta fever, antibiotics are not indicated [1].",
+                   "Antibiotics are not indicated for zeta fever.").verdict == "supported"
 
 
-def test_invented_sentence_is_flagged(scorer):
-    good, bad = scorer.check(
-        "Hand rubbing should last 20 to 30 seconds [2]. "
-        "Patients should also take vitamin C every morning [2].", PASSAGES)
-    assert good.supported and not bad.supported
+def test_number_from_another_sentence_of_the_passage_is_not_supported(checker):
+    passage = ("Direct visualisation tests.\nColonoscopy: every 10 years.\n"
+               "CT colonography: every 5 years.\nFlexible sigmoidoscopy: every 5 years.")
+    assert not verdict(checker, "A colonoscopy is repeated every 5 years [1].", passage).supported
+    assert verdict(checker, "Colonoscopy: every 5 years [1].", passage).verdict == "contradicted"
+    assert verdict(checker, "A colonoscopy is repeated every 10 years [1].", passage).supported
 
 
-def test_subject_the_passages_do_not_cover(scorer):
-    [s] = scorer.check("Gout is treated with biennial screening mammography [1].", PASSAGES,
-                       question="How is gout treated?")
-    assert not s.supported
+def test_may_made_should_is_contradicted(checker):
+    s = verdict(checker, "Clinicians should test for HPV [1].",
+                "Clinicians may consider testing for HPV only in specific situations.")
+    assert s.verdict == "contradicted" and "may" in s.reason
 
 
-def test_number_must_come_from_the_sentence_the_claim_rests_on(scorer):
-    passages = {1: "Direct visualisation tests.\nColonoscopy: every 10 years.\n"
-                   "CT colonography: every 5 years.\nFlexible sigmoidoscopy: every 5 years."}
-    [wrong] = scorer.check("A colonoscopy is repeated every 5 years [1].", passages)
-    [right] = scorer.check("A colonoscopy is repeated every 10 years [1].", passages)
-    assert not wrong.supported and right.supported
+def test_invented_sentence_is_unsupported(checker):
+    good, bad = checker.check(
+        "Hand rubbing should last 20 to 30 seconds [1]. "
+        "Patients should also take vitamin C every morning [1].",
+        {1: "Hand rubbing with an alcohol-based formulation should last 20 to 30 seconds."})
+    assert good.supported and bad.verdict == "unsupported"
+
+
+def test_sentence_citing_the_wrong_passage_is_not_supported(checker):
+    passages = {1: "Women aged 40 to 74 years: biennial screening mammography is recommended.",
+                2: "Hand rubbing with an alcohol-based formulation should last 20 to 30 seconds."}
+    [s] = checker.check("Biennial screening mammography is recommended from age 40 [2].",
+                        passages)
+    assert not s.supported and s.best_passage == 2
+
+
+def test_age_the_passage_excludes_is_not_applicable(checker):
+    s = verdict(checker, "The USPSTF recommends screening everyone in this age group [1].",
+                "The USPSTF recommends screening everyone in this age group.",
+                "Should adults older than 85 be screened for colorectal cancer?",
+                section="Adults aged 50 to 75 years (grade A)")
+    assert s.verdict == "not_applicable" and "50 to 75" in s.reason
+    s = verdict(checker, "The USPSTF recommends screening everyone in this age group [1].",
+                "The USPSTF recommends screening everyone in this age group.",
+                "Should a 60-year-old be screened for colorectal cancer?",
+                section="Adults aged 50 to 75 years (grade A)")
+    assert s.supported
+
+
+@pytest.mark.parametrize("sentence,question", [
+    ("Who should get a single dose of RSV vaccine?", "Who should get a single dose of RSV vaccine?"),
+    ("Who should get a single dose of RSV vaccine [1].", "Who should get a single dose of RSV vaccine?"),
+    ("uspstf-breast-cancer-screening-2024.md [1]", ""),
+    ("[Question: When should screening start?]", ""),
+    ("## Recommendations", ""),
+    ("Answer: [1]", ""),
+])
+def test_meta_text_is_not_a_claim(checker, sentence, question):
+    assert not_a_claim(sentence, question)
+    [s] = checker.check(sentence, {1: "Adults aged 75 and older should get one dose [1]."},
+                        question)
+    assert s.verdict == "not_a_claim" and not s.supported
+
+
+def test_a_statement_answering_a_yes_no_question_is_a_claim():
+    assert not not_a_claim("Antibiotics are indicated for zeta fever [1].",
+                           "Are antibiotics indicated for zeta fever?")
+
+
+def test_every_sentence_of_a_long_answer_gets_a_verdict(checker):
+    answer = " ".join(["Hand rubbing should last 20 to 30 seconds [1]."] * 5)
+    results = checker.check(answer, {1: "Hand rubbing should last 20 to 30 seconds."})
+    assert [s.verdict for s in results] == ["supported"] * 5
+
+
+def test_own_cases_meet_the_targets(checker):
+    """The project's own hand-written cases (paraphrases, units, modality, drug and test
+    swaps, ages and sexes outside the passage) at the issue's targets."""
+    result = claims.run(CASES, checker.check, "rules")
+    assert result["precision_supported"] >= 0.98
+    assert result["recall_supported"] >= 0.90
+    for kind, row in result["kinds"].items():
+        if row["expected"] != "supported":
+            assert row["caught"] >= 0.95 or row["cases"] < 2 and row["flagged"] == 1.0, kind
+
+
+@pytest.mark.skipif(not SHARED_CLAIMS.exists(), reason="../shared/data/claims is absent")
+def test_development_claims_meet_the_targets(checker):
+    result = claims.run(SHARED_CLAIMS, checker.check, "rules")
+    assert result["precision_supported"] >= 0.98 and result["recall_supported"] >= 0.90
+    for kind in ("polarity", "number", "word-number", "population"):
+        assert result["kinds"][kind]["caught"] >= 0.95, kind
+    assert result["classes"]["not_applicable"]["caught"] >= 0.90
+
+
+def test_bad_claims_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"answer": "x", "expected": "maybe", "passages": []}\n')
+    with pytest.raises(Exception, match="line 1: not a claim case"):
+        claims.load_cases(path)

@@ -163,6 +163,7 @@ def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[st
     """Answer QUESTION from the indexed guidelines, with numbered, checked sources."""
     from rag import Answer, Engine
 
+    answer_started = False
     engine = Engine(with_reranker(state.config, reranker, no_rerank))
     filters = _filters(doc, org, since, until)
     answer: Answer | None = None
@@ -171,8 +172,10 @@ def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[st
             click.secho("Sources found:", bold=True, err=True)
             for p in event.data:  # type: ignore[attr-defined]
                 click.echo("  " + p.source_line(), err=True)
-            click.secho(f"\nAnswer ({engine.generator.name}):", bold=True)
         elif event.kind == "token" and not as_json:
+            if not answer_started:
+                click.secho(f"\nDraft ({engine.generator.name}, checked below):", bold=True)
+                answer_started = True
             click.echo(str(event.data), nl=False)
         elif event.kind == "answer":
             answer = event.data  # type: ignore[assignment]
@@ -180,20 +183,32 @@ def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[st
     if as_json:
         echo_json(answer.to_dict())
         return
-    click.echo("\n")
+    click.echo("\n" if answer_started else "")
     print_checked(answer)
 
 
+_MARKS = {"supported": ("supported", "green"), "contradicted": ("CONTRADICTED", "red"),
+          "unsupported": ("UNSUPPORTED", "red"), "not_applicable": ("NOT APPLICABLE", "red"),
+          "not_a_claim": ("not a claim", "yellow")}
+
+
 def print_checked(answer) -> None:  # type: ignore[no-untyped-def]
-    """The verified answer: each sentence with its support, then the cited sources."""
-    if answer.status == "no_evidence":
+    """The verified answer first, then what was set apart and why, then the sources."""
+    if answer.status in ("no_evidence", "not_covered"):
         click.secho(answer.text, fg="yellow")
     else:
-        click.secho("Checked against the sources:", bold=True)
+        title = ("Answer, quoted from the sources" if answer.status == "extractive"
+                 else "Answer, every sentence checked against its source")
+        click.secho(f"{title}:", bold=True)
         for s in answer.sentences:
-            mark = click.style("supported  ", fg="green") if s.supported else click.style(
-                "UNSUPPORTED", fg="red")
-            click.echo(f"  {mark} {s.text}")
+            click.echo(f"  {click.style('supported', fg='green')}  {s.text}")
+    if answer.rejected:
+        click.secho("\nSet apart from the model's answer:", bold=True)
+        for s in answer.rejected:
+            label, colour = _MARKS[s.verdict]
+            click.echo(f"  {click.style(label, fg=colour)}  {s.text}")
+            click.echo(f"      why: {s.reason}"
+                       + (f" [{s.best_passage}]" if s.best_passage else ""))
     if answer.evidence and answer.status != "extractive":
         click.secho("\nKey evidence:", bold=True)
         for ev in answer.evidence:

@@ -1,0 +1,136 @@
+"""Answers built from verified evidence: the extractive answer, and the honest "not covered".
+
+A small model (SmolLM2) cannot write an answer that survives the citation check, so the
+default answer for it is made of the passages' own sentences: the ones that bear most on the
+question, quoted, cited, without repeats, and only those that apply to who the question asks
+about. Whatever the model, when the question names an age or a sex that no passage's
+recommendation covers, or a subject no passage mentions, the answer says so and shows what
+the passages do cover, rather than stretching a passage to fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.citations import CitationChecker, Source, content_words
+from rag.claims import AgeRange, ages, sexes, tokens
+from rag.evidence import Evidence
+from rag.records import Passage, SentenceSupport
+
+# Question words that say what kind of answer is wanted, not what it is about: a passage
+# need not contain them to answer.
+_GENERIC = content_words(
+    "recommend recommendation recommended guideline guidelines guidance advise advice say says "
+    "according often frequently frequency long much many age old year years start begin stop "
+    "first line treat treatment therapy manage management option options best preferred "
+    "adult adults patient patients people person someone anyone woman women man men child "
+    "children need needs get given give take taking use used should would could can does do "
+    "current currently new latest still change changed changes report task force usa us uk "
+    "routine routinely screen screening test testing tested mild moderate severe risk average"
+)
+
+
+def missing_subject(question: str, passages: Sequence[Passage]) -> list[str]:
+    """The question's own subject words that no passage, title or section mentions, when
+    they are most of what it asks ("gout" asked, no passage about gout)."""
+    asked = [w for w in dict.fromkeys(tokens(question)) if w in content_words(question)
+             and w not in _GENERIC and not w.isdigit()]
+    if not asked:
+        return []
+    known: set[str] = set()
+    for p in passages:
+        known |= set(tokens(f"{p.title} {p.organisation} {p.section} {p.text}"))
+    missing = [w for w in asked if w not in known]
+    if len(missing) * 3 < len(asked):
+        return []
+    words = {t: word for word in question.split() for t in tokens(word)}
+    return [words.get(w, w).strip("?.,;:!()\"'") for w in missing]
+
+
+def _heading_scope(p: Passage) -> str:
+    return p.section.rsplit(" > ", 1)[-1]
+
+
+def uncovered_population(question: str, passages: Sequence[Passage]) -> str:
+    """Who the question asks about, when no passage whose heading names an age group (or a
+    sex) covers them; "" when they are covered or the question names no one."""
+    asked_ages, asked_sex = ages(question), sexes(question)
+    scoped_ages = [r for p in passages for r in ages(_heading_scope(p))]
+    if asked_ages and scoped_ages and not any(a.overlaps(r) for a in asked_ages
+                                              for r in scoped_ages):
+        return "ages " + ", ".join(str(a) for a in asked_ages)
+    scoped_sex = set().union(*(sexes(_heading_scope(p)) for p in passages))
+    if asked_sex and scoped_sex and not asked_sex & scoped_sex:
+        return " and ".join(sorted(asked_sex))
+    return ""
+
+
+def _covers(question: str, evidence: Evidence, passage: Passage) -> bool:
+    asked: Sequence[AgeRange] = ages(question)
+    scope = ages(f"{_heading_scope(passage)}. {evidence.text}")
+    if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
+        return False
+    asked_sex, scope_sex = sexes(question), sexes(f"{_heading_scope(passage)}. {evidence.text}")
+    return not (asked_sex and scope_sex and not asked_sex & scope_sex)
+
+
+def _similar(a: str, b: str) -> bool:
+    x, y = set(tokens(a)), set(tokens(b))
+    return bool(x and y) and len(x & y) / min(len(x), len(y)) >= 0.7
+
+
+def pick(question: str, ranked: Sequence[Evidence], passages: Sequence[Passage], count: int,
+         floor: float = 0.6) -> list[Evidence]:
+    """Up to `count` evidence sentences for the answer: best first, each at least `floor` of
+    the best one's score, applying to who the question asks about, none repeating another,
+    none from a superseded guideline while a current one was found."""
+    current = [p for p in passages if not p.superseded_by]
+    by_number = {p.number: p for p in (current or passages)}
+    chosen: list[Evidence] = []
+    top = next((e.score for e in ranked if e.number in by_number), 0.0)
+    for ev in ranked:
+        if len(chosen) == count or ev.score < floor * top:
+            break
+        passage = by_number.get(ev.number)
+        if passage is None or not _covers(question, ev, passage):
+            continue
+        if any(_similar(ev.text, c.text) for c in chosen):
+            continue
+        chosen.append(ev)
+    return chosen
+
+
+def quoted(evidence: Sequence[Evidence]) -> str:
+    return " ".join(f"“{e.quote()}” [{e.number}]" for e in evidence)
+
+
+def verify(checker: CitationChecker, text: str, passages: Sequence[Passage],
+           question: str) -> list[SentenceSupport]:
+    """`text` checked against the passages it cites, each read with its title and section."""
+    return checker.check(text, sources(passages), question)
+
+
+def sources(passages: Sequence[Passage]) -> dict[int, Source]:
+    return {p.number: Source(p.text, f"{p.title} {p.organisation}", p.section)
+            for p in passages}
+
+
+def not_covered_text(who: str, ranked: Sequence[Evidence], passages: Sequence[Passage]) -> str:
+    """"The passages do not cover X", then one quoted sentence from each group they do
+    cover, so the reader sees where the guideline stops."""
+    by_number = {p.number: p for p in passages}
+    shown: dict[str, Evidence] = {}
+    for ev in ranked:
+        passage = by_number.get(ev.number)
+        if passage is None:
+            continue
+        found = ages(_heading_scope(passage))
+        scope = ("ages " + ", ".join(str(r) for r in found) if found
+                 else " and ".join(sorted(sexes(_heading_scope(passage)))))
+        if scope and scope not in shown:
+            shown[scope] = ev
+    lines = [f"The passages found do not cover {who}, which the question asks about."]
+    if shown:
+        lines.append("What they cover: " + "; ".join(
+            f"{scope}: “{ev.text}” [{ev.number}]" for scope, ev in list(shown.items())[:3]))
+    return " ".join(lines)

@@ -1,0 +1,366 @@
+"""Comparing one claim with the passage text it rests on, as pure functions.
+
+A similarity score cannot tell "antibiotics are indicated" from "antibiotics are not
+indicated": the two share every content word. So the claim and the passage are first brought
+to one normal form (number words to digits, ranges and units written one way, "biennial" as
+"every 2 years", contractions opened, words stemmed) and then aligned token by token. What
+differs inside the aligned stretch is what matters: a negation added or dropped, a number
+changed, a population or a drug swapped, a "may" turned into a "should".
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+import Stemmer
+
+_STEMMER = Stemmer.Stemmer("english")
+
+_UNITS = {
+    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
+    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
+    "nineteen": 19,
+}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60,
+            "seventies": 70, "eighties": 80, "nineties": 90}
+_NUMBER_WORD = re.compile(
+    r"\b(?:(" + "|".join(_TENS) + r")(?:[\s-](" + "|".join(k for k in _UNITS if _UNITS[k] < 10
+                                                      and _UNITS[k] > 0) + r"))?"
+    r"|(" + "|".join(_UNITS) + r"))(?:\s+hundred)?\b"
+)
+# Written one way before tokenising: each pair is (pattern, replacement).
+_REWRITES = [
+    (re.compile(r"[‐‑‒–—−]"), "-"),
+    (re.compile(r"[’‘`]"), "'"),
+    (re.compile(r"\[\d+(?:\s*[-,]\s*\d+)*\]"), " "),
+    (re.compile(r"[*_#>|]+"), " "),
+    (re.compile(r"\bcan(?:no|')t\b"), "can not"),
+    (re.compile(r"\bwon't\b"), "will not"),
+    (re.compile(r"n't\b"), " not"),
+    (re.compile(r"\b(?:µg|μg|ug|micrograms?)\b"), "mcg"),
+    (re.compile(r"\bmilligrams?\b"), "mg"),
+    (re.compile(r"\b(?:per ?cent|percent)\b"), "%"),
+    (re.compile(r"\byrs?\b"), "years"),
+    (re.compile(r"\bhrs?\b"), "hours"),
+    (re.compile(r"\bmins?\b"), "minutes"),
+    (re.compile(r"\bbiennial(?:ly)?\b|\bevery other year\b|\bonce every two years\b"),
+     "every 2 years"),
+    (re.compile(r"\b(?:annual(?:ly)?|yearly|once a year|each year)\b"), "every year"),
+    (re.compile(r"\btwice\b"), "2 times"),
+    (re.compile(r"\bonce\b(?! (?:the|a|an|it|they|you|this)\b)"), "1 time"),
+    (re.compile(r"(\d)(?=[a-z%])"), r"\1 "),
+    (re.compile(r"(\d),(\d{3})\b"), r"\1\2"),
+    (re.compile(r"(\d)\s*-\s*(\d)"), r"\1 to \2"),
+]
+_IRREGULAR = {
+    "women": "woman", "men": "man", "children": "child", "people": "person",
+    "persons": "person", "individuals": "person", "kids": "child", "elderly": "older",
+    "aged": "age", "ages": "age", "physician": "clinician", "doctor": "clinician",
+    "doctors": "clinician", "physicians": "clinician", "commence": "start", "begin": "start",
+    "begins": "start", "initiate": "start", "initiated": "start", "discontinue": "stop",
+    "cease": "stop", "administer": "give", "administered": "give", "utilise": "use",
+    "utilize": "use", "females": "woman", "female": "woman", "males": "man", "male": "man",
+    "paediatric": "child", "pediatric": "child", "given": "give", "gave": "give",
+    "taken": "take", "took": "take", "everybody": "everyone", "anyone": "everyone",
+}
+# Function words carry no claim; negations, modals and numbers are kept apart from them.
+_FUNCTION = frozenset(
+    """a an the of to and or in on at by for with from as that this these those it its is are
+    be been being was were has have had do does did which who whom whose there their they
+    them than then also into per via such so if when while done between""".split()
+)
+NEGATIONS = frozenset("not no never none nor neither without against".split())
+WEAK_MODALS = frozenset(_STEMMER.stemWords(
+    "may might could can consider considered option optional individual suggest suggests "
+    "suggested possible selective selectively discuss".split()))
+STRONG_MODALS = frozenset(_STEMMER.stemWords(
+    "should must recommend recommends recommended shall need needs required require always "
+    "routine routinely everyone all every".split()))
+POPULATIONS = frozenset(_STEMMER.stemWords(
+    "woman man girl boy child infant newborn neonate adolescent teenager adult older younger "
+    "young pregnant pregnancy postpartum postmenopausal premenopausal cisgender transgender "
+    "nonbinary baby toddler student worker smoker nonsmoker".split()))
+_ANTONYMS = [
+    ("increas", "decreas"), ("higher", "lower"), ("more", "less"), ("more", "fewer"),
+    ("abov", "below"), ("befor", "after"), ("older", "younger"), ("over", "under"),
+    ("earlier", "later"), ("start", "stop"), ("includ", "exclud"), ("benefit", "harm"),
+    ("minimum", "maximum"), ("high", "low"), ("first", "last"), ("allow", "prohibit"),
+    ("effect", "ineffect"), ("safe", "unsaf"), ("indic", "contraind"), ("necessari",
+    "unnecessari"), ("appropri", "inappropri"), ("recommend", "discourag"), ("for", "against"),
+    ("sensit", "insensit"), ("suffici", "insuffici"), ("adequ", "inadequ"),
+]
+ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
+# Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
+_SEE_THROUGH = frozenset(_STEMMER.stemWords(
+    "longer yet always usually routinely generally necessarily currently just be".split()))
+
+
+def _number_word(match: re.Match[str]) -> str:
+    tens, unit, single = match.group(1), match.group(2), match.group(3)
+    value = _TENS[tens] + (_UNITS[unit] if unit else 0) if tens else _UNITS[single]
+    return str(value * 100 if match.group(0).endswith("hundred") else value)
+
+
+def normalise(text: str) -> str:
+    """`text` in one written form: lower case, digits for number words, one dash, one unit."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    for word, decade in _DECADES.items():
+        text = re.sub(rf"\b{word}\b", f"{decade}s", text)
+    text = _NUMBER_WORD.sub(_number_word, text)
+    for pattern, replacement in _REWRITES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|%|[a-z][a-z0-9'-]*")
+
+
+def tokens(text: str) -> list[str]:
+    """Normalised, stemmed tokens of `text`, function words left out, in order."""
+    out: list[str] = []
+    for raw in _TOKEN.findall(normalise(text)):
+        if raw[0].isdigit():
+            out.append(raw.rstrip("0").rstrip(".") if "." in raw else raw)
+            continue
+        for word in raw.strip("'-").replace("'s", "").split("-"):
+            if not word or word in _FUNCTION:
+                continue
+            word = _IRREGULAR.get(word, word)
+            out.append(word if word in NEGATIONS else _STEMMER.stemWord(word))
+    return out
+
+
+def is_number(token: str) -> bool:
+    return token[:1].isdigit()
+
+
+# --- ages and populations ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AgeRange:
+    """Ages from `low` to `high`, both included."""
+
+    low: float
+    high: float
+
+    def overlaps(self, other: AgeRange) -> bool:
+        return self.low <= other.high and other.low <= self.high
+
+    def __str__(self) -> str:
+        if self.high >= 120:
+            return f"{self.low:g} and older"
+        if self.low <= 0:
+            return f"{self.high:g} and younger"
+        return f"{self.low:g} to {self.high:g}" if self.low != self.high else f"{self.low:g}"
+
+
+_POP = r"(?:adults?|women|woman|men|man|people|persons?|patients?|children|individuals|girls|boys)"
+_AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(?:age[ds]?|" + _POP + r")\s+(?:of\s+)?(?:between\s+)?(\d{1,3})\s+(?:to|and)"
+                r"\s+(\d{1,3})\b"), "range"),
+    (re.compile(r"\b(\d{1,3})\s+to\s+(\d{1,3})\s+years?(?:\s+of\s+age|\s+old)?\b"), "range"),
+    (re.compile(r"\b(?:older|over|above)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(\d{1,3})\b"),
+     "above"),
+    (re.compile(r"\b(?:age[ds]?\s+)?(\d{1,3})\s+(?:years?\s+)?(?:(?:of\s+age\s+)?(?:and|or)\s+"
+                r"(?:older|over|above)|\+)"), "from"),
+    (re.compile(r"\b(?:younger|under|below)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(\d{1,3})\b"),
+     "below"),
+    (re.compile(r"\b(\d{1,3})\s+(?:years?\s+)?(?:(?:of\s+age\s+)?(?:and|or)\s+(?:younger|under))"),
+     "upto"),
+    (re.compile(r"\bbefore\s+(?:age\s+)?(\d{1,3})\b(?!\s*(?:weeks?|days?|months?|hours?|minutes?))"),
+     "below"),
+    (re.compile(r"\b(?:age[ds]?|" + _POP + r")\s+(\d{1,3})\b(?!\s+(?:to|and)\s+\d)"), "point"),
+    (re.compile(r"\b(\d{1,3})\s+years?\s+(?:old|of\s+age)\b|\b(\d{1,3})\s+year\s+old\b"), "point"),
+    (re.compile(r"\bin\s+(?:their|her|his)\s+(\d0)s\b"), "decade"),
+]
+
+
+def ages(text: str) -> list[AgeRange]:
+    """Age ranges that `text` names ("aged 40 to 49", "older than 85", "a 53-year-old")."""
+    plain = normalise(text).replace("-", " ")
+    found: list[AgeRange] = []
+    taken: list[tuple[int, int]] = []
+    for pattern, kind in _AGE_PATTERNS:
+        for match in pattern.finditer(plain):
+            if any(a < match.end() and match.start() < b for a, b in taken):
+                continue
+            values = [float(g) for g in match.groups() if g is not None]
+            if not values or any(v > 120 for v in values):
+                continue
+            low, high = {
+                "range": (min(values), max(values)), "above": (values[0] + 1, 130.0),
+                "from": (values[0], 130.0), "below": (0.0, values[0] - 1),
+                "upto": (0.0, values[0]), "point": (values[0], values[0]),
+                "decade": (values[0], values[0] + 9),
+            }[kind]
+            found.append(AgeRange(low, high))
+            taken.append((match.start(), match.end()))
+    return found
+
+
+_SEXES = {"woman": {"woman", "women", "girl", "girls", "she", "her", "mother", "pregnant"},
+          "man": {"man", "men", "boy", "boys", "he", "his", "father"}}
+
+
+def sexes(text: str) -> set[str]:
+    """"woman" and/or "man" where `text` names people of that sex."""
+    words = set(re.findall(r"[a-z]+", text.lower()))
+    if words & {"transgender", "nonbinary", "cisgender"}:
+        return set()  # who "men" and "women" are is then spelled out, not implied
+    return {sex for sex, cues in _SEXES.items() if words & cues}
+
+
+# --- one claim against one stretch of text -------------------------------------------------------
+
+@dataclass(frozen=True)
+class Conflict:
+    """Why a claim contradicts the text: `kind` and the words of each side."""
+
+    kind: str  # polarity | number | population | modality | antonym | detail
+    passage_words: str
+    claim_words: str
+
+
+def _category(token: str) -> str:
+    if token in NEGATIONS:
+        return "negation"
+    if is_number(token):
+        return "number"
+    if token in POPULATIONS:
+        return "population"
+    return ""
+
+
+def _antonym(a: str, b: str) -> bool:
+    if frozenset((a, b)) in ANTONYMS:
+        return True
+    for prefix in ("un", "in", "non", "im", "ir", "il", "dis", "contra"):
+        if (a == prefix + b or b == prefix + a) and min(len(a), len(b)) >= 4:
+            return True
+    return False
+
+
+def _edits(claim: Sequence[str], source: Sequence[str]
+           ) -> tuple[int, list[tuple[str, int, int, int, int]], tuple[int, int]]:
+    """Matched token count, the edit operations from `source` to `claim`, and the stretch of
+    `source` the claim covers (first to last matched token); edits are limited to it."""
+    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
+    blocks = [b for b in matcher.get_matching_blocks() if b.size]
+    if not blocks:
+        return 0, [], (0, 0)
+    first, last = blocks[0], blocks[-1]
+    # The claim's words before its first match (after its last) stand for as many words of
+    # the source there ("in 2" for "in 3" at the end); a negation just before belongs too.
+    lo = max(0, first.b - first.a)
+    hi = min(len(source), last.b + last.size + len(claim) - last.a - last.size)
+    while lo > 0 and source[lo - 1] in NEGATIONS:
+        lo -= 1
+    ops = [(tag, i1, i2, max(j1, lo), min(j2, hi)) for tag, i1, i2, j1, j2 in
+           matcher.get_opcodes() if tag != "equal"]
+    ops = [op for op in ops if op[2] > op[1] or op[4] > op[3]]
+    return sum(b.size for b in blocks), ops, (lo, hi)
+
+
+def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str]) -> list[Conflict]:
+    """What the claim says that the aligned `source` says otherwise.
+
+    `elsewhere` holds every token of the passage and its headings (a word the claim moved
+    there from another sentence is not a swap)."""
+    _, ops, (lo, hi) = _edits(claim, source)
+    window = source[lo:hi]
+    claim_set, window_set = set(claim), set(window)
+    found = _flips(claim, source) + _swaps(claim, window)
+    for tag, i1, i2, j1, j2 in ops:
+        said, was = list(claim[i1:i2]), list(source[j1:j2])
+        weak_gone = [t for t in was if t in WEAK_MODALS and t not in claim_set]
+        if weak_gone and any(t in STRONG_MODALS for t in claim):
+            found.append(Conflict("modality", " ".join(weak_gone),
+                                  " ".join(t for t in claim if t in STRONG_MODALS)))
+        for a in said:
+            for b in was:
+                if a != b and _antonym(a, b) and b not in claim_set and a not in window_set:
+                    found.append(Conflict("antonym", b, a))
+        if tag == "replace" and not found:
+            swapped = [t for t in said if t not in elsewhere and not _category(t)]
+            lost = [t for t in was if t not in claim_set and not _category(t)]
+            compound = any(a in b or b in a for a in swapped for b in lost)
+            if swapped and lost and not compound and len(said) <= 3 and len(was) <= 3:
+                found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))
+    return _dedupe(found)
+
+
+def negated(tokens_: Sequence[str]) -> list[bool]:
+    """For each token, whether a negation stands right before it, adverbs aside ("not
+    indicated", "no longer recommended", "recommends against screening")."""
+    flags, negating = [], False
+    for token in tokens_:
+        if token in NEGATIONS:
+            flags.append(False)
+            negating = True
+            continue
+        flags.append(negating)
+        negating = negating and token in _SEE_THROUGH
+    return flags
+
+
+def _flips(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """Words that the claim and the source share, negated on one side only: "antibiotics
+    are indicated" against "antibiotics are not indicated". Aligned words are compared where
+    they stand; a word the claim moved is compared with every place it has in the source."""
+    said, was = negated(claim), negated(source)
+    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
+    aligned = set()
+    for block in matcher.get_matching_blocks():
+        for k in range(block.size):
+            i, j = block.a + k, block.b + k
+            aligned.add(i)
+            if claim[i] not in NEGATIONS and said[i] != was[j]:
+                return [_flip(claim[i], said[i], source, j)]
+    for i, word in enumerate(claim):
+        places = [j for j, t in enumerate(source) if t == word]
+        if i in aligned or word in NEGATIONS or is_number(word) or not places:
+            continue
+        if all(was[j] != said[i] for j in places):
+            return [_flip(word, said[i], source, places[0])]
+    return []
+
+
+def _flip(word: str, claim_negated: bool, source: Sequence[str], at: int) -> Conflict:
+    negation = next((t for t in reversed(source[max(0, at - 3):at]) if t in NEGATIONS), "")
+    return Conflict("polarity", f"{negation} {word}".strip(),
+                    f"not {word}" if claim_negated else word)
+
+
+def _swaps(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
+    """Numbers and populations that the claim has more of than the stretch it rests on, while
+    the stretch has others that the claim lacks: "every 3 to 3 years" for "every 1 to 3
+    years", "cisgender men" for "cisgender women"."""
+    said, was = Counter(claim), Counter(window)
+    found = []
+    for kind, member in (("number", is_number), ("population", POPULATIONS.__contains__)):
+        new = [t for t in said if member(t) and said[t] > was[t]]
+        gone = [t for t in was if member(t) and was[t] > said[t]]
+        if new and gone:
+            found.append(Conflict(kind, " ".join(gone), " ".join(new)))
+    return found
+
+
+def _dedupe(found: list[Conflict]) -> list[Conflict]:
+    return list(dict.fromkeys(found))
+
+
+def _numbers(tokens_: Sequence[str]) -> set[str]:
+    return {t for t in tokens_ if is_number(t)}
+
+
+def matched(claim: Sequence[str], source: Sequence[str]) -> int:
+    """How many claim tokens the source matches in order."""
+    return _edits(claim, source)[0]
