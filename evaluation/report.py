@@ -113,6 +113,39 @@ def save_evaluation(result: dict, out: Path) -> Path:
     return path
 
 
+def save_claims(result: dict, out: Path) -> Path:
+    result.setdefault("machine", machine())
+    path = _save(result, out, f"claims-{_slug(Path(result['file']).stem)}-{result['checker']}")
+    write_evaluation_page(out)
+    return path
+
+
+def _claims_section(out: Path) -> list[str]:
+    """The citation check on each claims file: every checker measured on it, side by side."""
+    from evaluation.claims import kinds_table
+
+    by_file: dict[str, list[dict]] = {}
+    for r in _load(out, "claims"):
+        by_file.setdefault(Path(r["file"]).name, []).append(r)
+    lines: list[str] = []
+    for name, runs in by_file.items():
+        lines += [f"## Citation check: {name}", "",
+                  "Targets: precision of supported at least 0.98, recall of supported at "
+                  "least 0.90; each kind of contradiction caught at least 0.95; not_applicable "
+                  "caught at least 0.90. Caught is the exact verdict; flagged is anything but "
+                  "supported (the reader is at least warned).", "",
+                  "| checker | cases | precision of supported | recall of supported | "
+                  "exact verdict | ms a case |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+        for r in runs:
+            lines.append(f"| {r['checker']} | {r['cases']} | {r['precision_supported']:.3f} | "
+                         f"{r['recall_supported']:.3f} | {r['accuracy']:.3f} | "
+                         f"{r['ms_per_case']} |")
+        for r in runs:
+            lines += ["", f"**{r['checker']}**: `{r.get('command', '')}`", "", kinds_table(r),
+                      "", _machine_line(r.get("machine", {})), ""]
+    return lines
+
+
 def _recall_plot(results: list[dict], path: Path) -> bool:
     try:
         import matplotlib
@@ -170,6 +203,7 @@ def write_evaluation_page(out: Path) -> Path:
     ]
     if results and _recall_plot(results, out / "img" / "eval-recall.png"):
         lines += ["![recall@5 by method and data set](img/eval-recall.png)", ""]
+    lines += _claims_section(out)
     for r in results:
         s = r.get("settings", {})
         c = r.get("corpus", {})

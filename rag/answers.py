@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from rag.citations import CitationChecker, Source, content_words
 from rag.claims import AgeRange, ages, sexes, tokens
 from rag.evidence import Evidence
+from rag.prompts import neutralise
 from rag.records import Passage, SentenceSupport
 
 # Question words that say what kind of answer is wanted, not what it is about: a passage
@@ -83,7 +84,8 @@ def pick(question: str, ranked: Sequence[Evidence], passages: Sequence[Passage],
          floor: float = 0.6) -> list[Evidence]:
     """Up to `count` evidence sentences for the answer: best first, each at least `floor` of
     the best one's score, applying to who the question asks about, none repeating another,
-    none from a superseded guideline while a current one was found."""
+    none from a superseded guideline while a current one was found, none that reads like
+    instructions to a model."""
     current = [p for p in passages if not p.superseded_by]
     by_number = {p.number: p for p in (current or passages)}
     chosen: list[Evidence] = []
@@ -92,7 +94,7 @@ def pick(question: str, ranked: Sequence[Evidence], passages: Sequence[Passage],
         if len(chosen) == count or ev.score < floor * top:
             break
         passage = by_number.get(ev.number)
-        if passage is None or not _covers(question, ev, passage):
+        if passage is None or not _covers(question, ev, passage) or neutralise(ev.text)[1]:
             continue
         if any(_similar(ev.text, c.text) for c in chosen):
             continue

@@ -298,8 +298,9 @@ class CitationChecker:
     @staticmethod
     def _stitched(claim: list[str], text: str, span: str) -> list[Conflict]:
         """A number or population swap against the one sentence that holds all the claim's
-        other words found in the passage, when the chosen stretch is longer: "Colonoscopy: every 5 years" is not
-        supported by "Colonoscopy: every 10 years. CT colonography: every 5 years."."""
+        other words found in the passage, when the chosen stretch is longer: "Colonoscopy:
+        every 5 years" is not supported by "Colonoscopy: every 10 years. CT colonography:
+        every 5 years."."""
         words = {t for t in claim if not is_number(t) and t not in POPULATIONS} & set(
             tokens(text))
         if not words:

@@ -336,17 +336,17 @@ class Engine:
 
     def _extractive(self, question: str, passages: list[Passage], ranked: list[Evidence],
                     warnings: list[str], rejected: list[SentenceSupport] | None = None,
-                    intro: str = "") -> Answer:
+                    intro: str = "", mode: str = "extractive") -> Answer:
         """The passages' own best sentences for the question, quoted, cited and checked."""
         chosen = pick(question, ranked, passages, self.config.generation.extractive_sentences)
         sentences = [s for s in verify(self.checker, quoted(chosen), passages, question)
                      if s.supported] if chosen else []
         if not sentences:
             return self._answer(question, NO_EVIDENCE, passages, ranked, warnings,
-                                "no_evidence", "extractive", rejected=rejected)
+                                "no_evidence", mode, rejected=rejected)
         text = intro + " ".join(s.text for s in sentences)
-        return self._answer(question, text, passages, ranked, warnings, "extractive",
-                            "extractive", sentences, rejected)
+        return self._answer(question, text, passages, ranked, warnings, "extractive", mode,
+                            sentences, rejected)
 
     def _finish(
         self, question: str, raw: str, passages: list[Passage], used: list[Passage],
@@ -375,8 +375,7 @@ class Engine:
                                 "(see why below), so the sources' own sentences are quoted "
                                 "instead.")
             answer = self._extractive(question, passages, ranked, warnings, rejected,
-                                      QUOTE_INTRO)
-            answer.mode = "generative"
+                                      QUOTE_INTRO, "generative")
         else:
             status = "truncated" if state.finish in ("length", "loop", "timeout") else "complete"
             answer = self._answer(question, " ".join(s.text for s in shown), passages, ranked,

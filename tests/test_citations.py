@@ -141,9 +141,12 @@ def test_age_the_passage_excludes_is_not_applicable(checker):
     assert s.supported
 
 
+RSV_QUESTION = "Who should get a single dose of RSV vaccine?"
+
+
 @pytest.mark.parametrize("sentence,question", [
-    ("Who should get a single dose of RSV vaccine?", "Who should get a single dose of RSV vaccine?"),
-    ("Who should get a single dose of RSV vaccine [1].", "Who should get a single dose of RSV vaccine?"),
+    ("Who should get a single dose of RSV vaccine?", RSV_QUESTION),
+    ("Who should get a single dose of RSV vaccine [1].", RSV_QUESTION),
     ("uspstf-breast-cancer-screening-2024.md [1]", ""),
     ("[Question: When should screening start?]", ""),
     ("## Recommendations", ""),

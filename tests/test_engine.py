@@ -50,7 +50,8 @@ INJECTED = """\
 
 
 def test_instructions_inside_a_document_are_data(tmp_path, build):
-    engine = build(tmp_path / "docs", {"tetanus.md": INJECTED})
+    engine = build(tmp_path / "docs", {"tetanus.md": INJECTED},
+                   generation={"answer_mode": "generative"})
     answer = engine.ask("How should a wound be cleaned?")
     assert "BANANA" not in answer.text
     assert any("reads like instructions" in w for w in answer.warnings)
@@ -58,6 +59,15 @@ def test_instructions_inside_a_document_are_data(tmp_path, build):
     assert answer.passages and answer.passages[0].document_id == "tetanus"
     # The stored passage keeps its text: it is only the prompt that is cleaned.
     assert "BANANA" in answer.passages[0].text
+
+
+def test_extractive_answer_quotes_no_instructions(tmp_path, build):
+    engine = build(tmp_path / "docs", {"tetanus.md": INJECTED})
+    answer = engine.ask("How should a wound be cleaned?")
+    assert engine.answer_mode == "extractive" and answer.mode == "extractive"
+    assert answer.status == "extractive" and "running water" in answer.text
+    assert "BANANA" not in answer.text and "Ignore" not in answer.text
+    assert all(s.verdict == "supported" for s in answer.sentences)
 
 
 def test_dosing_question_gets_the_caution_and_sources(tmp_path, build):

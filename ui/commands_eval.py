@@ -42,6 +42,9 @@ def _finish(result: dict, out: Path | None, as_json: bool, save: Callable[[dict,
               help="Questions in our JSONL format (question, expected_documents, answer...).")
 @click.option("--corpus", type=click.Path(path_type=Path, file_okay=False),
               help="Folder of documents the questions are about (default: the file's folder).")
+@click.option("--claims", "claims_file", type=click.Path(path_type=Path, dir_okay=False),
+              help="Claim-verification cases (JSONL: question, answer, passages, expected "
+                   "verdict): measure the citation check itself, no index needed.")
 @click.option("--dataset", type=click.Choice(["pubmedqa", "medquad"]),
               help="A shared data set from ../shared/data instead of --questions.")
 @click.option("--multiple-choice", "mc_file", type=click.Path(path_type=Path, dir_okay=False),
@@ -67,16 +70,28 @@ def _finish(result: dict, out: Path | None, as_json: bool, save: Callable[[dict,
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @pass_state
-def eval_command(state: State, questions: Path | None, corpus: Path | None,
-                 dataset: str | None, mc_file: Path | None, limit: int | None, methods: str,
-                 reranker: str | None, chunk_tokens: str | None, answers: bool, evidence: bool,
-                 citations: int, out: Path | None, as_json: bool, quiet: bool) -> None:
+def eval_command(state: State, questions: Path | None, claims_file: Path | None,
+                 corpus: Path | None, dataset: str | None, mc_file: Path | None,
+                 limit: int | None, methods: str, reranker: str | None,
+                 chunk_tokens: str | None, answers: bool, evidence: bool, citations: int,
+                 out: Path | None, as_json: bool, quiet: bool) -> None:
     """Measure retrieval (recall@k, MRR, nDCG per method), answers and citations on a
-    question set, using a temporary index (your own index is not touched)."""
+    question set, using a temporary index (your own index is not touched); or, with
+    --claims, the citation check's verdicts on labelled cases."""
     from evaluation import datasets, harness, report
 
-    if sum(x is not None for x in (questions, dataset, mc_file)) != 1:
-        raise click.UsageError("Give exactly one of --questions, --dataset, --multiple-choice.")
+    if sum(x is not None for x in (questions, claims_file, dataset, mc_file)) != 1:
+        raise click.UsageError(
+            "Give exactly one of --questions, --claims, --dataset, --multiple-choice.")
+    if claims_file is not None:
+        from evaluation import claims
+        from ingest import load_embedder
+        from rag.citations import CitationChecker
+
+        checker = CitationChecker(load_embedder(state.config, answering=True).encode)
+        result = claims.run(claims_file, checker.check, "verdicts", _log(quiet or as_json))
+        _finish(result, out, as_json, report.save_claims, "evaluation.md", claims.summary)
+        return
     if dataset:
         evalset = datasets.load_dataset(dataset, limit)
     elif mc_file:
