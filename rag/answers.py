@@ -102,14 +102,21 @@ def pick(question: str, ranked: Sequence[Evidence], passages: Sequence[Passage],
     return chosen
 
 
-def quoted(evidence: Sequence[Evidence]) -> str:
-    return " ".join(f"“{e.quote()}” [{e.number}]" for e in evidence)
+def quote(evidence: Evidence) -> str:
+    return f"“{' '.join(evidence.quote().split())}” [{evidence.number}]"
 
 
 def verify(checker: CitationChecker, text: str, passages: Sequence[Passage],
            question: str) -> list[SentenceSupport]:
     """`text` checked against the passages it cites, each read with its title and section."""
     return checker.check(text, sources(passages), question)
+
+
+def verify_quotes(checker: CitationChecker, evidence: Sequence[Evidence],
+                  passages: Sequence[Passage], question: str) -> list[SentenceSupport]:
+    """Each quoted evidence sentence checked on its own against its passage."""
+    given = sources(passages)
+    return [checker.sentence(quote(e), given, question) for e in evidence]
 
 
 def sources(passages: Sequence[Passage]) -> dict[int, Source]:

@@ -22,9 +22,9 @@ from rag.answers import (
     missing_subject,
     not_covered_text,
     pick,
-    quoted,
     uncovered_population,
     verify,
+    verify_quotes,
 )
 from rag.citations import SUPPORTED, CitationChecker, remove_markers
 from rag.evidence import Evidence, condense, rank_sentences, select
@@ -339,8 +339,8 @@ class Engine:
                     intro: str = "", mode: str = "extractive") -> Answer:
         """The passages' own best sentences for the question, quoted, cited and checked."""
         chosen = pick(question, ranked, passages, self.config.generation.extractive_sentences)
-        sentences = [s for s in verify(self.checker, quoted(chosen), passages, question)
-                     if s.supported] if chosen else []
+        sentences = [s for s in verify_quotes(self.checker, chosen, passages, question)
+                     if s.supported]
         if not sentences:
             return self._answer(question, NO_EVIDENCE, passages, ranked, warnings,
                                 "no_evidence", mode, rejected=rejected)

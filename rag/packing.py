@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 _SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
-_CLAIM_END = re.compile(r"(?<=[.!?])\s+|\n+")
+# A line break inside a paragraph is a soft wrap, not the end of a claim; a blank line, a
+# list item or a heading is.
+_CLAIM_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•#]|\d+[.)])\s)|\n(?=[A-Z])")
 MIN_PASSAGE_TOKENS = 24
 
 

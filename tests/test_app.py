@@ -207,3 +207,22 @@ def test_replace_a_document_with_a_new_version(at: AppTest) -> None:
     passages = at.session_state["history"][-1].passages
     assert passages[0].title == "Quokka Bite Care, version 2"
     assert all("for 5 minutes" not in p.text for p in passages)
+
+
+@pytest.mark.slow
+def test_an_age_the_guideline_does_not_cover_is_said_plainly(at: AppTest) -> None:
+    ask(at, "Should adults older than 85 be screened for colorectal cancer?")
+    answer = at.session_state["history"][-1]
+    assert answer.status == "not_covered"
+    shown = " ".join(i.value for i in at.info)
+    assert "do not cover ages 86 and older" in shown and "76 to 85" in shown
+    assert not answer.sentences  # nothing is shown as a supported claim
+
+
+@pytest.mark.slow
+def test_extractive_answer_is_quoted_and_checked(at: AppTest) -> None:
+    ask(at, "How long should an alcohol-based handrub take?")
+    answer = at.session_state["history"][-1]
+    assert answer.mode == "extractive" and answer.status == "extractive"
+    assert answer.sentences and all(s.verdict == "supported" for s in answer.sentences)
+    assert any("Quoted from the sources" in c.value for c in at.caption)

@@ -55,16 +55,25 @@ def render_sources(passages: list[Passage], answer: Answer | None, key: str) -> 
             _open_original(p, f"{key}-open-{p.number}")
 
 
+_LABELS = {"contradicted": "contradicted by the cited passage",
+           "unsupported": "not supported by the cited passage",
+           "not_applicable": "the cited passage does not apply to who you asked about",
+           "not_a_claim": "not a claim"}
+
+
 def render_answer(answer: Answer, key: str) -> None:
-    if answer.status == "no_evidence" or not answer.sentences:
-        st.info(answer.text)
+    """The verified answer, then the model's sentences set apart (struck, with the reason)."""
+    if answer.status in ("no_evidence", "not_covered") or not answer.sentences:
+        st.info(html.escape(answer.text, quote=False))
     else:
-        lines = []
-        for s in answer.sentences:
-            mark = "" if s.supported else " :red[**(not supported by the cited passage)**]"
-            # Escaped: an answer may quote a source holding markup, which is shown as text.
-            lines.append(html.escape(s.text, quote=False) + mark)
-        st.markdown("\n\n".join(lines))
+        if answer.status == "extractive":
+            st.caption("Quoted from the sources; every sentence checked.")
+        # Escaped: an answer may quote a source holding markup, which is shown as text.
+        st.markdown("\n\n".join(html.escape(s.text, quote=False) for s in answer.sentences))
+    if answer.rejected:
+        lines = [f"~~{html.escape(s.text, quote=False)}~~ :red[**{_LABELS[s.verdict]}**]: "
+                 f"{html.escape(s.reason, quote=False)}" for s in answer.rejected]
+        st.markdown("**Set apart from the model's answer:**\n\n" + "\n\n".join(lines))
     for warning in answer.warnings:
         st.warning(warning)
     st.caption(f"{answer.model} · {answer.timings.get('total_s', 0):.1f} s · {answer.notice}")
@@ -80,10 +89,12 @@ def _ask(engine: Engine, question: str, settings: Settings) -> Answer | None:
         for event in engine.stream(question, settings.top_k, settings.filters or None,
                                    settings.max_tokens):
             if event.kind == "passages":
-                with sources, st.expander(f"{len(event.data)} sources found",  # type: ignore
-                                          expanded=False):
+                # Unfolded while the answer is written: the evidence is on screen at once.
+                with sources:
+                    st.markdown("**Sources found**")
                     for p in event.data:  # type: ignore[attr-defined]
-                        st.caption(p.source_line())
+                        with st.expander(p.source_line(), expanded=True):
+                            st.markdown(passage_html(p.text, []), unsafe_allow_html=True)
             elif event.kind == "token":
                 yield event.data
             else:
