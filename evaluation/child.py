@@ -83,7 +83,8 @@ def run(module: str, payload: dict, what: str, timeout_s: float = 3600) -> dict:
 def run_or_crash(module: str, payload: dict, what: str, log: Callable[[str], None],
                  timeout_s: float = 3600) -> dict:
     """`run`, where a crash is a result: `{"crashed": "crashed on this CPU (signal 11)"}`, the
-    crash logged with the child's last words. For steps whose llama.cpp settings are not ours."""
+    crash logged with the child's last words. For steps that run llama.cpp with settings other
+    than the app's (the library defaults, the settings grid's rows)."""
     try:
         return run(module, payload, what, timeout_s)
     except StepCrashed as crash:
