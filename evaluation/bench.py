@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from evaluation import child
 from evaluation.metrics import mean, percentile, recall_at_k, reciprocal_rank
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import MeditronRagError
@@ -275,7 +276,8 @@ def langchain_comparison(config: Config, embedder, log: Log = _print) -> dict[st
 
 def generation(config: Config, model: str, log: Log = _print, pipeline: bool = True,
                timeout_s: float = 3600) -> dict[str, object]:
-    """Generation speed of one model, measured in a fresh subprocess."""
+    """Generation speed of one model, measured in a fresh subprocess; a native crash of that
+    process is its result."""
     if model in ("meditron-shaped", "meditron-shaped-7b"):
         from evaluation import meditron_shape
 
@@ -285,6 +287,9 @@ def generation(config: Config, model: str, log: Log = _print, pipeline: bool = T
             str(config.source or ""), str(config.data_dir), "1" if pipeline else "0"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, cwd=ROOT,
                           env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
+    if done.returncode < 0:  # a native crash (llama.cpp's repacked weights on some CPUs)
+        log(f"The generation benchmark of {model} crashed: {done.stderr.strip()[-600:]}")
+        return {"model": model, "crashed": child.crash_note(-done.returncode)}
     lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
     if done.returncode != 0 or not lines:
         raise MeditronRagError(

@@ -103,8 +103,11 @@ def memory(config: Config, model: str, sizes: Sequence[int], log: Log) -> dict[s
             rows.append(row)
         log("Memory: model, embedder and index in one process (issue 6) ...")
         rows[-1]["engine"] = _child("engine", ours)
+        # The library's settings, not ours: a native crash is their result.
         naive = with_overrides(ours, NAIVE)
-        library["engine"] = _child("engine", naive)
+        library["engine"] = child.run_or_crash(
+            MODULE, _payload("engine", naive),
+            "The memory benchmark's 'engine' step (library defaults)", log)
         library["app"] = {"skipped": skipped} if skipped else app_peak(naive, log)
         store.close()
     return {
@@ -114,16 +117,18 @@ def memory(config: Config, model: str, sizes: Sequence[int], log: Log) -> dict[s
     }
 
 
+def _payload(step: str, config: Config) -> dict:
+    return {"step": step, "config": config.model_dump(mode="json"), "question": QUESTION}
+
+
 def _child(step: str, config: Config) -> dict:
-    return child.run(MODULE, {"step": step, "config": config.model_dump(mode="json"),
-                              "question": QUESTION}, f"The memory benchmark's '{step}' step")
+    return child.run(MODULE, _payload(step, config), f"The memory benchmark's '{step}' step")
 
 
 def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, object]:
     """`meditron-rag ui` with exactly `config`, asked one question in headless Chromium; the
     peak RSS of each of its processes just before it is stopped."""
     import psutil
-    from playwright.sync_api import expect, sync_playwright
 
     folder = config.data_dir.parent
     config_file = folder / "bench-config.yaml"
@@ -141,24 +146,18 @@ def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, obj
                                  str(port), "--host", "127.0.0.1"], cwd=ROOT, env=env,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            if problem := wait_healthy(url, proc, 300):
-                raise MeditronRagError(f"The app did not start for the memory benchmark "
-                                       f"({problem}): "
-                                       + log_file.read_text(errors="replace")[-600:])
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-                page = browser.new_page()
-                page.set_default_timeout(timeout_s * 1000)  # the first page loads the index
-                expect.set_options(timeout=timeout_s * 1000)
-                page.goto(url)
-                box = page.get_by_test_id("stChatInputTextArea")
-                box.fill(QUESTION)
-                started = time.perf_counter()
-                box.press("Enter")
-                # The answer's sources ("[1] Title · place") are drawn once it is complete.
-                expect(page.get_by_text(re.compile(r"^\[1\] .+ · ")).first).to_be_visible()
-                answer_s = time.perf_counter() - started
-                browser.close()
+            problem = wait_healthy(url, proc, 300)
+            if not problem:
+                answer_s = _ask(url, proc, timeout_s)
+            if proc.poll() is not None:
+                words = log_file.read_text(errors="replace")[-600:]
+                if proc.returncode < 0:  # a native crash (llama.cpp on some CPUs): a result
+                    log(f"Memory: the app crashed (signal {-proc.returncode}): {words}")
+                    return {"crashed": child.crash_note(-proc.returncode)}
+                problem = f"it exited with status {proc.returncode}: {words}"
+            if problem:
+                raise MeditronRagError(f"The app did not answer for the memory benchmark "
+                                       f"({problem}).")
             server = psutil.Process(proc.pid)
             processes = [{"command": " ".join(Path(a).name for a in p.cmdline()[1:4]),
                           "peak_rss_mb": child.vm_hwm_mb(p.pid) or 0.0}
@@ -168,6 +167,30 @@ def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, obj
     peak = sum(p["peak_rss_mb"] for p in processes)
     log(f"Memory: the app's peak {peak:.0f} MB, answer in {answer_s:.0f} s")
     return {"peak_rss_mb": peak, "processes": processes, "answer_s": round(answer_s, 1)}
+
+
+def _ask(url: str, proc: subprocess.Popen, timeout_s: float) -> float:
+    """Ask QUESTION in headless Chromium; seconds until the answer's sources are drawn, or
+    until the server stopped (it never draws them then)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(timeout_s * 1000)  # the first page loads the index
+        page.goto(url)
+        box = page.get_by_test_id("stChatInputTextArea")
+        box.fill(QUESTION)
+        started = time.perf_counter()
+        box.press("Enter")
+        # The answer's sources ("[1] Title · place") are drawn once it is complete.
+        sources = page.get_by_text(re.compile(r"^\[1\] .+ · ")).first
+        while not sources.is_visible() and proc.poll() is None:
+            if time.perf_counter() - started > timeout_s:
+                raise MeditronRagError(f"The app did not answer in {timeout_s:.0f} s.")
+            page.wait_for_timeout(500)
+        browser.close()
+    return time.perf_counter() - started
 
 
 def _index_step(payload: dict) -> dict:

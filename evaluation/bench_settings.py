@@ -9,7 +9,8 @@ ours, and the combinations the single changes point to; a change that leaves the
 they already were (n_threads 2 on a 2-core machine) is merged into the row it equals instead
 of being run twice. With `repeats` above one, the whole grid runs that many rounds, rows
 interleaved so that a slow minute of a shared machine does not fall on one row, and each
-figure is the median of its row's runs.
+figure is the median of its row's runs. A row whose process crashes (llama.cpp's repacked
+weights segfault on some Xeons with AMX) is reported as crashed and not run again.
 """
 
 from __future__ import annotations
@@ -91,26 +92,28 @@ def settings_grid(config: Config, model: str, log: Log, prompt_tokens: int = GRI
             rows.append({"names": [name], "settings": settings, "runs": []})
     for round_ in range(1, repeats + 1):
         for row in rows:
+            if "crashed" in row:  # its result; once is enough
+                continue
             name = row["names"][0]
             log(f"Settings grid, {label}, round {round_}/{repeats}: {name} ...")
             payload = {"step": "grid", "config": config.model_dump(mode="json"),
                        "model": str(path), "settings": row["settings"],
                        "prompt_tokens": prompt_tokens}
-            row["runs"].append(child.run(MODULE, payload, f"The settings grid's '{name}' run"))
-    for row in rows:
-        runs = row["runs"]
-        row.update({key: runs[0][key] for key in ("prompt_tokens", "generated_tokens")})
-        row.update({key: round(statistics.median(r[key] for r in runs), 3) for key in MEDIAN_OF})
-    best = max(r["gen_tok_s"] for r in rows)
-    for r in rows:
-        r["gen_ratio"] = round(r["gen_tok_s"] / best, 3) if best else 0.0
+            run = child.run_or_crash(MODULE, payload, f"The settings grid's '{name}' run", log)
+            if "crashed" in run:
+                row["crashed"] = run["crashed"]
+            else:
+                row["runs"].append(run)
+    summarise(rows)
+    measured = [r for r in rows if "crashed" not in r]
+    prompt = measured[0]["prompt_tokens"] if measured else prompt_tokens
     return {
         "model": label, "file_gb": round(path.stat().st_size / 1e9, 2),
-        "prompt_tokens": rows[0]["prompt_tokens"], "gen_tokens": GEN_TOKENS,
+        "prompt_tokens": prompt, "gen_tokens": GEN_TOKENS,
         "cores": os.cpu_count(), "repeats": repeats, "rows": rows,
-        "method": (f"Each configuration in its own process on the same {rows[0]['prompt_tokens']}"
-                   "-token prompt (starter passages in the model's format), KV cache empty: "
-                   f"load, time to first token, prompt speed, {GEN_TOKENS} tokens generated "
+        "method": (f"Each configuration in its own process on the same {prompt}-token prompt "
+                   "(starter passages in the model's format), KV cache empty: load, time to "
+                   f"first token, prompt speed, {GEN_TOKENS} tokens generated "
                    "greedily with end-of-text banned, peak RSS of the process; `gen / best` is "
                    "generation speed over the fastest row of this run. Each figure is the "
                    f"median of {repeats} run(s) per row, the rows interleaved round by round. "
@@ -118,8 +121,23 @@ def settings_grid(config: Config, model: str, log: Log, prompt_tokens: int = GRI
                    "llama-cpp-python's for the settings we expose (weights repacked, memory-"
                    "mapped, F16 KV cache, no flash attention, n_batch 512), with one thread per "
                    "core as in every row; other rows change one setting of ours, or combine "
-                   "the changes that helped alone."),
+                   "the changes that helped alone. A configuration whose process crashed (a "
+                   "native crash: llama.cpp's repacked weights on some CPUs) says so instead "
+                   "of its figures."),
     }
+
+
+def summarise(rows: list[dict]) -> None:
+    """Each measured row's medians, and its generation speed over the fastest measured row's;
+    a crashed row keeps its crash note and has no figures."""
+    measured = [r for r in rows if "crashed" not in r]
+    for row in measured:
+        runs = row["runs"]
+        row.update({key: runs[0][key] for key in ("prompt_tokens", "generated_tokens")})
+        row.update({key: round(statistics.median(r[key] for r in runs), 3) for key in MEDIAN_OF})
+    best = max((r["gen_tok_s"] for r in measured), default=0.0)
+    for r in measured:
+        r["gen_ratio"] = round(r["gen_tok_s"] / best, 3) if best else 0.0
 
 
 def _grid_step(payload: dict) -> dict:

@@ -79,15 +79,20 @@ def ttft(config: Config, model: str, questions: int, log: Log,
         mine = child.run(MODULE, {"step": "questions", "config": ours, "questions": chosen,
                                   "growth": list(growth)}, "The TTFT run (ours)")
         log(f"TTFT, {label}: {len(naive_questions)} questions, library-default naive path ...")
-        lib = child.run(MODULE, {"step": "questions", "config": naive,
-                                 "questions": naive_questions, "growth": []},
-                        "The TTFT run (naive)")
+        # The library's settings, not ours: a native crash is this path's result.
+        lib = child.run_or_crash(MODULE, {"step": "questions", "config": naive,
+                                          "questions": naive_questions, "growth": []},
+                                 "The TTFT run (naive)", log)
     paired = [r for r in mine["runs"] if r["question"] in naive_questions]
+    if "crashed" in lib:
+        naive_part: dict[str, object] = {"questions": len(naive_questions), "runs": [], **lib}
+    else:
+        naive_part = {**_summary(lib["runs"]), "load_s": lib["load_s"], "runs": lib["runs"]}
     return {
         "model": label, "first_run": first,
         "ours": {**_summary(mine["runs"]), "load_s": mine["load_s"], "runs": mine["runs"],
                  "on_naive_questions": _summary(paired)},
-        "naive": {**_summary(lib["runs"]), "load_s": lib["load_s"], "runs": lib["runs"]},
+        "naive": naive_part,
         "growth": mine["growth"],
         "method": (
             f"Real Engine on the starter corpus index ({config.chunking.chunk_tokens}-token "
@@ -98,7 +103,9 @@ def ttft(config: Config, model: str, questions: int, log: Log,
             "fixed start read back from the prefix cache on disk (written by a first run "
             "before). Naive: llama-cpp-python's settings, whole passages, no prefix cache, "
             f"each question from an empty KV cache, on {len(naive_questions)} of the same "
-            f"questions. Generation speed: the {READ_AFTER_FIRST} tokens after the first."),
+            "questions; a crash of its process (llama.cpp's repacked weights on some Xeons "
+            f"with AMX) is its result. Generation speed: the {READ_AFTER_FIRST} tokens after "
+            "the first."),
     }
 
 

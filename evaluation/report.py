@@ -19,7 +19,7 @@ from pathlib import Path
 
 from evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
 from evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
-from evaluation.report_targets import part_lines, targets_lines
+from evaluation.report_targets import cpu_of, part_lines, targets_lines
 
 PACKAGES = ("meditron-rag", "llama_cpp_python", "faiss-cpu", "sentence-transformers", "torch",
             "numpy", "langchain-text-splitters", "langchain-community")
@@ -324,6 +324,9 @@ def benchmark_summary(results: dict) -> str:
         lines.append(f"retrieval {row['chunks']:>7} chunks: p50 {row['total_ms']['p50']:.1f} ms, "
                      f"p95 {row['total_ms']['p95']:.1f} ms")
     for g in results.get("generation") or []:
+        if "crashed" in g:
+            lines.append(f"{g['model']}: {g['crashed']}")
+            continue
         lines.append(
             f"{g['model']}: load {g['load_s']:.1f} s, TTFT {g['ttft_s']:.2f} s for "
             f"{g['prompt_tokens']} prompt tokens, prompt {g['prompt_tok_s']:.0f} tok/s, "
@@ -369,7 +372,8 @@ def write_benchmark_page(out: Path) -> Path:
         "is rewritten from them. Timings on a shared 2-core machine vary by 10-20% run to run.",
         "",
         # The evidence target is measured by `eval --evidence` on the starter questions.
-        *targets_lines(results + [{"evidence": r["evidence"]} for r in _load(out, "eval")
+        *targets_lines(results + [{"evidence": r["evidence"], "machine": r.get("machine")}
+                                  for r in _load(out, "eval")
                                   if r.get("dataset") == "starter" and r.get("evidence")]),
     ]
     for r in results:
@@ -426,16 +430,21 @@ def write_benchmark_page(out: Path) -> Path:
                   "runs before that used a character-level one, which changes how much text a "
                   "prompt of so many tokens holds, not the time per token.", "",
                   "| model | file | load (s) | prompt tokens | TTFT (s) | prompt tok/s | "
-                  "gen tok/s | peak RSS (MB) | pipeline / bare |",
-                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "gen tok/s | peak RSS (MB) | pipeline / bare | CPU |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
         for r in gens:
             g = r["generation"]
+            cpu = cpu_of(r.get("machine"))
+            if "crashed" in g:
+                lines.append(f"| {g['model']} | - | {g['crashed']} |" + " - |" * 6
+                             + f" {cpu} |")
+                continue
             ratio = g.get("pipeline", {}).get("ratio")
             lines.append(
                 f"| {g['model']} | {g.get('file_gb', 0):.2f} GB | {g['load_s']:.1f} | "
                 f"{g['prompt_tokens']} | {g['ttft_s']:.2f} | {g['prompt_tok_s']:.1f} | "
                 f"{g['gen_tok_s']:.2f} | {g['peak_rss_mb']:.0f} | "
-                + (f"{ratio:.2f}" if ratio else "-") + " |")
+                + (f"{ratio:.2f}" if ratio else "-") + f" | {cpu} |")
         lines.append("")
         for r in gens:
             g = r["generation"]
@@ -445,7 +454,8 @@ def write_benchmark_page(out: Path) -> Path:
                 lines[-1] += (f" Pipeline stages: retrieval {p['retrieval_s']:.3f} s, "
                               f"first token {p['first_token_s']:.2f} s, total {p['total_s']:.2f} s"
                               f" vs bare {p['bare_total_s']:.2f} s.")
-        lines += ["", f"Machine: {_machine_line(gens[-1].get('machine') or {})}.", ""]
+            lines[-1] += f" Machine: {_machine_line(r.get('machine') or {})}."
+        lines.append("")
     lines += part_lines(results, out, _machine_line, _save_figure)
     page = out / "benchmarks.md"
     page.write_text("\n".join(lines))

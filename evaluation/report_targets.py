@@ -28,24 +28,34 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
+def cpu_of(machine: dict | None) -> str:
+    """The CPU a figure was measured on, as a table cell."""
+    if not machine or not machine.get("cpu"):
+        return "unrecorded"
+    return f"{machine['cpu']}, {machine.get('cores')} cores"
+
+
 def targets_lines(results: list[dict]) -> list[str]:
     """The targets table, from whichever parts have results."""
     parts = {key: r[key] for r in results for key in PARTS if key in r}
+    cpus = {key: cpu_of(r.get("machine")) for r in results for key in PARTS if key in r}
     rows = targets(parts)
     if not rows:
         return []
     lines = ["## Targets", "",
-             "The project's speed and memory targets on this machine, each from the "
-             "part below that measures it, with llama-cpp-python's defaults measured in the same "
-             "run beside ours, and the evidence target from `meditron-rag eval --evidence` "
-             "(docs/evaluation.md), whole passages beside condensed ones. `met` is for ours; "
-             "`-` where a part has not been run at the size the target names. GB are 10^9 "
-             "bytes.", "",
-             "| target | threshold | ours | library defaults | met | measured |",
-             "| --- | --- | ---: | ---: | --- | --- |"]
+             "The project's speed and memory targets, each from the part below that measures "
+             "it, on the CPU named in its row, with llama-cpp-python's defaults measured in "
+             "the same run beside ours, and the evidence target from `meditron-rag eval "
+             "--evidence` (docs/evaluation.md), whole passages beside condensed ones. `met` is "
+             "for ours; `-` where a part has not been run at the size the target names; "
+             "`crashed on this CPU` where the measuring process died of a native crash "
+             "(llama.cpp's repacked weights on some Xeons with AMX). GB are 10^9 bytes.", "",
+             "| target | threshold | ours | library defaults | met | measured | CPU |",
+             "| --- | --- | ---: | ---: | --- | --- | --- |"]
     for t in rows:
         lines.append(f"| {t.name} | {t.threshold} | {cell(t.ours, t.unit)} | "
-                     f"{cell(t.library, t.unit)} | {verdict(t.met)} | {t.note} |")
+                     f"{cell(t.library, t.unit)} | {verdict(t.met)} | {t.note} | "
+                     f"{cpus.get(t.part, 'unrecorded')} |")
     return [*lines, ""]
 
 
@@ -75,7 +85,10 @@ def _ttft(t: dict, command: str, out: Path, save_figure: SaveFigure) -> list[str
     for name, s, load in (("ours", t["ours"], t["ours"]["load_s"]),
                           ("ours, on the naive path's questions",
                            t["ours"]["on_naive_questions"], None),
-                          ("naive, library defaults", t["naive"], t["naive"]["load_s"])):
+                          ("naive, library defaults", t["naive"], t["naive"].get("load_s"))):
+        if "crashed" in s:
+            lines.append(f"| {name} | {s['questions']} | {s['crashed']} |" + " - |" * 5)
+            continue
         lines.append(f"| {name} | {s['questions']} | {_num(s['ttft_s_median'])} | "
                      f"{_num(s['ttft_s_p90'])} | {_num(s['passages_s_median'], '.3f')} | "
                      f"{_num(s['prompt_tokens_median'], '.0f')} | {_num(s['gen_tok_s_median'])} "
@@ -132,10 +145,14 @@ def _settings(s: dict, command: str, out: Path, save_figure: SaveFigure) -> list
              "---: |"]
     for r in s["rows"]:
         x = r["settings"]
+        settings = (f"| {' = '.join(r['names'])} | {_yes(x['repack_weights'])} | "
+                    f"{_yes(x['use_mmap'])} | {_yes(x['flash_attn'])} | {_kv(x)} | "
+                    f"{x['n_threads']} | {x['n_batch']} |")
+        if "crashed" in r:
+            lines.append(f"{settings} {r['crashed']} |" + " - |" * 5)
+            continue
         lines.append(
-            f"| {' = '.join(r['names'])} | {_yes(x['repack_weights'])} | {_yes(x['use_mmap'])} | "
-            f"{_yes(x['flash_attn'])} | {_kv(x)} | {x['n_threads']} | "
-            f"{x['n_batch']} | {r['load_s']:.1f} | {r['ttft_s']:.2f} | {r['prompt_tok_s']:.1f} | "
+            f"{settings} {r['load_s']:.1f} | {r['ttft_s']:.2f} | {r['prompt_tok_s']:.1f} | "
             f"{r['gen_tok_s']:.2f} | {r['gen_ratio']:.2f} | {r['peak_rss_mb']:.0f} |")
     return [*lines, ""]
 
@@ -162,6 +179,13 @@ def _kv(settings: dict) -> str:
     return k if k == v else f"K {k}, V {v}"
 
 
+def _mb(entry: dict) -> str:
+    """A step's peak memory, or how it ended without one (crashed, skipped)."""
+    if "peak_rss_mb" in entry:
+        return f"{entry['peak_rss_mb']:.0f} MB"
+    return entry.get("crashed") or f"not measured ({entry.get('skipped', 'no figure')})"
+
+
 def _yes(flag: bool) -> str:
     return "on" if flag else "off"
 
@@ -175,16 +199,14 @@ def _memory(m: dict, command: str, out: Path, save_figure: SaveFigure) -> list[s
     for row in m["rows"]:
         app = row["app"]
         procs = ", ".join(f"{p['command']} {p['peak_rss_mb']:.0f}" for p in
-                          app.get("processes", [])) or app.get("skipped", "")
+                          app.get("processes", [])) or app.get("skipped", app.get("crashed", ""))
         lines.append(f"| {row['chunks']:,} | {row['index']['peak_rss_mb']:.0f} | "
                      f"{_num(app.get('peak_rss_mb'), '.0f')} | {procs} | "
                      f"{_num(app.get('answer_s'), '.1f')} |")
     last, lib = m["rows"][-1], m["library_defaults"]
     lines += ["", f"At {last['chunks']:,} chunks: model + embedder + index in one process "
-                  f"{last['engine']['peak_rss_mb']:.0f} MB with ours, "
-                  f"{lib['engine']['peak_rss_mb']:.0f} MB with the library defaults; the whole "
-                  f"app with the library defaults {_num(lib['app'].get('peak_rss_mb'), '.0f')} "
-                  "MB."]
+                  f"{_mb(last['engine'])} with ours, {_mb(lib['engine'])} with the library "
+                  f"defaults; the whole app with the library defaults {_mb(lib['app'])}."]
     return [*lines, ""]
 
 

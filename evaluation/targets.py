@@ -3,7 +3,9 @@ measures it (or, for the evidence kept in the prompt, from `eval --evidence`) an
 against its threshold. Pure: results in, rows out.
 
 Memory is compared in GB of 10^9 bytes (peak RSS is recorded in MiB). A figure measured on a
-smaller index than the target names is shown, but the target is not marked met or unmet.
+smaller index than the target names is shown, but the target is not marked met or unmet. A
+measurement whose process crashed (`{"crashed": "crashed on this CPU (signal 11)"}`, see
+evaluation/child.py) shows that note as its figure; ours crashing does not meet the target.
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ FULL_INDEX = 100_000  # chunks: the size the targets name
 MIB = 2**20
 
 
+Figure = float | str | None  # a measurement, a crash note, or nothing measured
+
+
 @dataclass(frozen=True)
 class Target:
     """One row of the targets table; `met` is None where there is no figure, or the figure is
@@ -22,28 +27,38 @@ class Target:
     name: str
     threshold: str
     unit: str
-    ours: float | None
-    library: float | None
+    ours: Figure
+    library: Figure
     met: bool | None
     note: str = ""
+    part: str = ""  # the part of `parts` it is read from
 
 
 def _gb(mib: float | None) -> float | None:
     return None if mib is None else mib * MIB / 1e9
 
 
-def _check(value: float | None, limit: float, below: bool, full: bool = True) -> bool | None:
+def _check(value: Figure, limit: float, below: bool, full: bool = True) -> bool | None:
+    if isinstance(value, str):  # crashed
+        return False
     if value is None or not full:
         return None
     return value < limit if below else value >= limit
+
+
+def _figure(entry: dict | None, key: str) -> Figure:
+    """`entry[key]`, or its crash note where its process crashed."""
+    entry = entry or {}
+    return entry["crashed"] if "crashed" in entry else entry.get(key)
 
 
 def _short(full: bool) -> str:
     return "" if full else f" (the target is at {FULL_INDEX:,}: not checked)"
 
 
-def _peak(entry: dict | None) -> float | None:
-    return (entry or {}).get("peak_rss_mb")
+def _peak_gb(entry: dict | None) -> Figure:
+    peak = _figure(entry, "peak_rss_mb")
+    return peak if isinstance(peak, str) else _gb(peak)
 
 
 def targets(parts: dict[str, dict]) -> list[Target]:
@@ -57,40 +72,42 @@ def targets(parts: dict[str, dict]) -> list[Target]:
         rows.append(Target(
             f"Sources on screen, p95 at {FULL_INDEX:,} chunks", "< 1 s", "s", p95, None,
             _check(p95, 1.0, True, full),
-            f"retrieval + packing at {row['chunks']:,} chunks" + _short(full)))
+            f"retrieval + packing at {row['chunks']:,} chunks" + _short(full), "retrieval"))
     if ttft := parts.get("ttft"):
-        ours, naive = ttft["ours"]["ttft_s_median"], ttft["naive"]["ttft_s_median"]
+        ours, naive = ttft["ours"]["ttft_s_median"], _figure(ttft["naive"], "ttft_s_median")
         rows.append(Target(
             "Time to first token, median over starter questions", "< 20 s", "s", ours, naive,
             _check(ours, 20.0, True),
             f"{ttft['model']}; ours on {ttft['ours']['questions']} questions, the naive path "
-            f"on {ttft['naive']['questions']} of them"))
+            f"on {ttft['naive']['questions']} of them", "ttft"))
     if settings := parts.get("settings"):
         by_name = {name: r for r in settings["rows"] for name in r["names"]}
         ours_row, lib_row = by_name.get("ours (config.yaml)"), by_name.get("library defaults")
-        ratio = ours_row["gen_ratio"] if ours_row else None
+        ratio = _figure(ours_row, "gen_ratio")
+        measured = [r for r in settings["rows"] if "crashed" not in r]
+        best = " = ".join(max(measured, key=lambda r: r["gen_tok_s"])["names"]) if measured \
+            else "none measured"
         rows.append(Target(
             "Generation speed, share of the best setting in the run", ">= 95%", "ratio", ratio,
-            lib_row["gen_ratio"] if lib_row else None, _check(ratio, 0.95, False),
-            f"{settings['model']}; best: " + " = ".join(
-                max(settings["rows"], key=lambda r: r["gen_tok_s"])["names"])))
+            _figure(lib_row, "gen_ratio"), _check(ratio, 0.95, False),
+            f"{settings['model']}; best: {best}", "settings"))
     if memory := parts.get("memory"):
         last = memory["rows"][-1]
         full = last["chunks"] >= FULL_INDEX
         lib = memory.get("library_defaults") or {}
-        app = _gb(_peak(last.get("app")))
-        engine = _gb(_peak(last.get("engine")))
+        app = _peak_gb(last.get("app"))
+        engine = _peak_gb(last.get("engine"))
         where = f"{memory['model']}, {last['chunks']:,} chunks" + _short(full)
         rows.append(Target(
             "Peak memory, whole app (model, embedder, index, UI server)", "< 5.5 GB", "GB", app,
-            _gb(_peak(lib.get("app"))), _check(app, 5.5, True, full),
+            _peak_gb(lib.get("app")), _check(app, 5.5, True, full),
             f"{where}; `meditron-rag ui` answering one question"
             + (f" (not measured: {last['app']['skipped']})" if "skipped" in last.get("app", {})
-               else "")))
+               else ""), "memory"))
         rows.append(Target(
             "Peak memory, model + embedder + index", "< 6 GB", "GB", engine,
-            _gb(_peak(lib.get("engine"))), _check(engine, 6.0, True, full),
-            f"{where}; one process, one question"))
+            _peak_gb(lib.get("engine")), _check(engine, 6.0, True, full),
+            f"{where}; one process, one question", "memory"))
     if evidence := parts.get("evidence"):
         # The naive path sends whole passages: what condensing them must not lose.
         condensed, whole = evidence["condensed"], evidence["whole"]
@@ -103,14 +120,16 @@ def targets(parts: dict[str, dict]) -> list[Target]:
             f"{condensed['supporting_sentence_in_prompt']:.3f} (whole "
             f"{whole['supporting_sentence_in_prompt']:.3f}); prompt "
             f"{condensed['prompt_tokens_mean']:.0f} tokens (whole "
-            f"{whole['prompt_tokens_mean']:.0f})"))
+            f"{whole['prompt_tokens_mean']:.0f})", "evidence"))
     return rows
 
 
-def cell(value: float | None, unit: str) -> str:
+def cell(value: Figure, unit: str) -> str:
     """A figure as the table prints it."""
     if value is None:
         return "-"
+    if isinstance(value, str):
+        return value
     if unit == "ratio":
         return f"{value:.1%}"
     return f"{value:.2f} {unit}"

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from meditron_rag.errors import ModelLoadError
+from meditron_rag.llama import load_llama
 
 SPECIAL = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 WEIGHTS = "model.safetensors"
@@ -154,15 +155,16 @@ class GGUFEmbedder:
 
     def __init__(self, gguf_path: Path, name: str, max_tokens: int,
                  threads: int | None = None) -> None:
-        from llama_cpp import LLAMA_POOLING_TYPE_MEAN, Llama
+        from llama_cpp import LLAMA_POOLING_TYPE_MEAN
 
         # A batch holds whole inputs, so it fits the longest one ([CLS], pieces, [SEP]); no
         # larger, since llama.cpp's working memory grows with it.
         batch = max_tokens + 2
         try:
-            self.llm = Llama(str(gguf_path), embedding=True, n_ctx=batch, n_batch=batch,
-                             n_ubatch=batch, n_seq_max=64, pooling_type=LLAMA_POOLING_TYPE_MEAN,
-                             n_threads=threads or max(1, os.cpu_count() or 1), verbose=False)
+            self.llm = load_llama(gguf_path, embedding=True, n_ctx=batch, n_batch=batch,
+                                  n_ubatch=batch, n_seq_max=64,
+                                  pooling_type=LLAMA_POOLING_TYPE_MEAN,
+                                  n_threads=threads or max(1, os.cpu_count() or 1), verbose=False)
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"llama.cpp could not load {gguf_path}: {exc}") from None
         self.name = name

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meditron_rag.errors import GenerationError, ModelLoadError
+from meditron_rag.llama import load_llama
 from meditron_rag.models import check_gguf
 from rag.prompts import COMPLETION, PromptFormat, chat_format
 
@@ -49,38 +50,13 @@ def looping(text: str, min_repeats: int = 3, min_len: int = 12) -> bool:
 KV_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids (llama_cpp.GGML_TYPE_F16, GGML_TYPE_Q8_0)
 
 
-def _load_llama(path: Path, repack_weights: bool, **kwargs: object):  # type: ignore[no-untyped-def]
-    """`Llama(**kwargs)`, optionally with llama.cpp's weight repacking off.
-
-    Repacking (`use_extra_bufts`) keeps a second, CPU-optimised copy of the weights beside the
-    memory-mapped file: faster generation, but ~3 GB more memory and a slow load at
-    Meditron-7B's size. The `Llama` constructor does not expose it, so the default model
-    parameters it starts from are adjusted for the duration of the load.
-    """
-    import llama_cpp.llama_cpp as llama_cpp  # the module `Llama` reads its defaults from
-    from llama_cpp import Llama
-
-    if repack_weights:
-        return Llama(**kwargs)
-    original = llama_cpp.llama_model_default_params
-
-    def without_repacking():  # type: ignore[no-untyped-def]
-        params = original()
-        params.use_extra_bufts = False
-        return params
-
-    llama_cpp.llama_model_default_params = without_repacking
-    try:
-        return Llama(**kwargs)
-    finally:
-        llama_cpp.llama_model_default_params = original
-
-
 class LocalGenerator:
     """A GGUF loaded once in this process; one lock serialises its users.
 
     llama-cpp-python keeps the KV cache of the previous prompt and reuses its longest common
     prefix, so the fixed start of our prompts (instructions, worked example) is evaluated once.
+    Its weights are repacked only with `repack_weights`, as config.yaml's `llm.repack_weights`
+    (off): meditron_rag.llama says why.
     """
 
     def __init__(
@@ -92,7 +68,7 @@ class LocalGenerator:
         n_batch: int = 512,
         use_mmap: bool = True,
         prompt_format: str = "auto",
-        repack_weights: bool = True,
+        repack_weights: bool = False,
         flash_attn: bool = False,
         cache_type_k: str = "f16",
         cache_type_v: str = "f16",
@@ -100,8 +76,8 @@ class LocalGenerator:
         check_gguf(path)
         threads = n_threads or max(1, (os.cpu_count() or 2))
         try:
-            self.llm = _load_llama(
-                path, repack_weights, model_path=str(path), n_ctx=n_ctx, n_threads=threads,
+            self.llm = load_llama(
+                path, repack_weights, n_ctx=n_ctx, n_threads=threads,
                 n_threads_batch=threads, n_batch=n_batch, use_mmap=use_mmap, verbose=False,
                 flash_attn=flash_attn, type_k=KV_TYPES[cache_type_k],
                 type_v=KV_TYPES[cache_type_v],

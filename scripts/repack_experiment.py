@@ -114,17 +114,18 @@ def _run_step(payload: dict) -> dict:
 
     def params():  # type: ignore[no-untyped-def]
         p = library_defaults()
-        if not all_weights:  # "all" is the library's own repacking, for comparison
-            p.use_extra_bufts = False
-            p.tensor_buft_overrides = ctypes.cast(overrides, ctypes.c_void_p)
+        p.tensor_buft_overrides = ctypes.cast(overrides, ctypes.c_void_p)
         return p
 
-    llama_cpp.llama_model_default_params = params
+    # The overrides go in the defaults `Llama` starts from; meditron_rag.llama sets the
+    # library's own repacking on top of them: on for "all" (the library's, for comparison),
+    # off for the groups.
+    if not all_weights:
+        llama_cpp.llama_model_default_params = params
     started = time.perf_counter()
     try:
-        # repack_weights=True: LocalGenerator then loads with the defaults patched above.
-        gen = LocalGenerator(model, "repack", 2048, None, 256, False, "completion", True, False,
-                             "q8_0", "f16")
+        gen = LocalGenerator(model, "repack", 2048, None, 256, False, "completion", all_weights,
+                             False, "q8_0", "f16")
     finally:
         llama_cpp.llama_model_default_params = library_defaults
     load_s = time.perf_counter() - started

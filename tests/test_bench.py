@@ -181,3 +181,110 @@ def test_repack_experiment_section_compares_each_group_with_none_and_all(tmp_pat
     lines = part_lines([result], tmp_path, lambda m: "machine", lambda fig, path: False)
     assert "### Repacking only some weights" in lines
     assert "| ffn_down | 1 | 1,024 | 1.0 | 27.0 | 7.60 | 0.90 | 0.95 | 4800 |" in lines
+
+
+CRASHING_STEPS = '''
+import ctypes
+import os
+
+from evaluation import child
+
+
+def null_pointer(payload: dict) -> dict:
+    ctypes.memset(0, 0, 1)  # a native crash, a write through a null pointer: SIGSEGV
+    return {}
+
+
+def abort(payload: dict) -> dict:
+    os.abort()  # as llama.cpp's GGML_ASSERT ends a process: SIGABRT
+
+
+def fine(payload: dict) -> dict:
+    return {"pid": os.getpid()}
+
+
+if __name__ == "__main__":
+    child.main({"null_pointer": null_pointer, "abort": abort, "fine": fine})
+'''
+
+
+def test_a_native_crash_in_a_step_is_its_result_and_the_caller_goes_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """What a library-default run does on a Xeon with AMX, done on purpose on any CPU."""
+    import os
+
+    from evaluation import child
+
+    (tmp_path / "crashing_steps.py").write_text(CRASHING_STEPS)
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    logged: list[str] = []
+    crashed = child.run_or_crash("crashing_steps", {"step": "null_pointer"}, "The null run",
+                                 logged.append)
+    assert crashed == {"crashed": "crashed on this CPU (signal 11)"}
+    assert logged[0].startswith("The null run crashed on this CPU (signal 11): ")
+    assert "Segmentation fault" in logged[0]  # faulthandler's words from the child
+    assert child.run_or_crash("crashing_steps", {"step": "abort"}, "The abort run",
+                              logged.append) == {"crashed": "crashed on this CPU (signal 6)"}
+    with pytest.raises(child.StepCrashed, match="The null run crashed on this CPU"):
+        child.run("crashing_steps", {"step": "null_pointer"}, "The null run")
+    # The caller is alive and its next step runs.
+    assert child.run_or_crash("crashing_steps", {"step": "fine"}, "The fine run",
+                              logged.append)["pid"] != os.getpid()
+
+
+def test_stopping_an_app_that_already_crashed():
+    import subprocess
+    import sys
+
+    from ui.probe import stop
+
+    proc = subprocess.Popen([sys.executable, "-c", "import os; os.abort()"],
+                            start_new_session=True, stderr=subprocess.DEVNULL)
+    proc.wait(timeout=30)
+    stop(proc)  # its process group is gone: nothing to signal, no error
+    assert proc.returncode == -6
+
+
+def test_crashed_library_defaults_are_shown_as_crashed(tmp_path: Path):
+    from evaluation.bench_settings import LIBRARY, OURS, summarise
+    from evaluation.report_targets import part_lines, targets_lines
+
+    crash = "crashed on this CPU (signal 11)"
+    settings = {"repack_weights": True, "use_mmap": True, "flash_attn": False,
+                "cache_type_k": "f16", "cache_type_v": "f16", "n_threads": 2, "n_batch": 512}
+    run = {"prompt_tokens": 300, "generated_tokens": 64, "load_s": 1.0, "ttft_s": 2.0,
+           "prompt_tok_s": 150.0, "gen_tok_s": 5.0, "peak_rss_mb": 500.0}
+    rows = [{"names": [LIBRARY], "settings": settings, "runs": [], "crashed": crash},
+            {"names": [OURS], "settings": {**settings, "repack_weights": False},
+             "runs": [run, {**run, "gen_tok_s": 7.0}]}]
+    summarise(rows)
+    assert "gen_ratio" not in rows[0] and rows[1]["gen_tok_s"] == 6.0
+    assert rows[1]["gen_ratio"] == 1.0  # the best measured row: a crash is not a figure
+    parts = _parts(900.0, FULL_INDEX, 15.0, 60.0, 6.0, 6.0, 5000, 5000)
+    parts["settings"] = {"model": "m", "rows": rows, "method": "m", "file_gb": 0.1,
+                         "cores": 2}
+    parts["ttft"]["naive"] = {"questions": 3, "runs": [], "crashed": crash}
+    parts["memory"]["library_defaults"] = {"app": {"crashed": crash},
+                                           "engine": {"crashed": crash}}
+    machine = {"cpu": "Intel(R) Xeon(R) Platinum 8480+", "cores": 16}
+    result = {**parts, "machine": machine, "command": "test"}
+    table = targets_lines([result])
+    for name in ("Time to first token", "Generation speed", "Peak memory, whole app",
+                 "Peak memory, model"):
+        (row,) = [line for line in table if line.startswith(f"| {name}")]
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[3] == crash and cells[4] == "yes", row  # ours measured and met
+        assert cells[6] == "Intel(R) Xeon(R) Platinum 8480+, 16 cores"
+    parts["ttft"].update(first_run={"prefix_tokens": 10, "load_and_prefix_s": 1.0},
+                         growth=[], method="m")
+    parts["ttft"]["ours"].update(load_s=1.0, runs=[], on_naive_questions={
+        "questions": 0, "ttft_s_median": None, "ttft_s_p90": None, "passages_s_median": 0.0,
+        "prompt_tokens_median": 0, "gen_tok_s_median": None})
+    parts["ttft"]["ours"].update(ttft_s_p90=20.0, passages_s_median=0.01,
+                                 prompt_tokens_median=800, gen_tok_s_median=5.0)
+    lines = part_lines([{"ttft": parts["ttft"], "settings": parts["settings"],
+                         "machine": machine}], tmp_path, lambda m: "machine",
+                       lambda fig, path: False)
+    assert f"| naive, library defaults | 3 | {crash} | - | - | - | - | - |" in lines
+    assert (f"| {LIBRARY} | on | on | off | f16 | 2 | 512 | {crash} | - | - | - | - | - |"
+            in lines)

@@ -15,7 +15,6 @@ import pytest
 from ingest import ingest, open_store
 from meditron_rag.config import load_config
 from meditron_rag.errors import GenerationError, QuestionError
-from meditron_rag.models import resolve
 from rag import Engine
 from rag.engine import DOSING_CAUTION, NO_EVIDENCE
 from rag.generator import looping
@@ -123,13 +122,13 @@ def free_port() -> int:
 
 @pytest.fixture
 def llama_server(isolated):
+    """`meditron-rag serve`, the README's shared server: our settings, no weight repacking
+    (a plain `python -m llama_cpp.server` repacks, and dies on some Xeons with AMX)."""
     pytest.importorskip("fastapi", reason="llama-cpp-python[server] extras are not installed")
     port = free_port()
-    gguf = resolve("smollm2", "llm", load_config(ROOT / "config.yaml"))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "2048"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [sys.executable, "-m", "ui", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -139,11 +138,27 @@ def llama_server(isolated):
             break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail("llama_cpp.server exited at start")
+                pytest.fail("meditron-rag serve exited at start")
             time.sleep(0.5)
     yield url
     proc.terminate()
     proc.wait(timeout=30)
+
+
+def test_the_served_model_is_loaded_with_our_settings():
+    pytest.importorskip("fastapi", reason="llama-cpp-python[server] extras are not installed")
+    import llama_cpp
+    from llama_cpp.server import app as server
+
+    from rag.server import server_app
+
+    server_app(load_config(ROOT / "config.yaml"))
+    served = server._llama_proxy()  # noqa: SLF001 - the model every request gets
+    try:
+        assert served.model_params.use_extra_bufts is False
+        assert served.n_ctx() == 2048 and served.context_params.type_k == llama_cpp.GGML_TYPE_Q8_0
+    finally:
+        server._llama_proxy.free()  # noqa: SLF001
 
 
 def test_server_mode_answers_through_a_real_local_server(tmp_path, build, llama_server):

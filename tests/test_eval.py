@@ -164,9 +164,9 @@ def test_meditron_shape_matches_llama2_7b(tmp_path: Path, monkeypatch: pytest.Mo
         monkeypatch.setattr(m, name, value)
     f16 = m.write_f16(tmp_path / "tiny.f16.gguf", log=lambda _: None)
     q4 = m.quantize(f16, tmp_path / "tiny.q4.gguf", threads=2)
-    from llama_cpp import Llama
+    from meditron_rag.llama import load_llama
 
-    llm = Llama(str(q4), n_ctx=256, verbose=False)
+    llm = load_llama(q4, n_ctx=256, verbose=False)
     assert llm.n_vocab() == 32000 and llm.n_ctx() == 256
     # Llama's tokenizer, not one token per character: prompt lengths are the real model's.
     words = llm.tokenize(b"Hypertension is treated with thiazide diuretics.", add_bos=False)

@@ -16,9 +16,9 @@ def gguf():
 
 
 def test_runtime_settings_reach_llama_cpp(gguf):
-    gen = LocalGenerator(gguf, "smollm2", n_ctx=512, repack_weights=False, flash_attn=True,
-                         cache_type_k="q8_0", cache_type_v="q8_0")
-    assert gen.llm.model_params.use_extra_bufts is False
+    gen = LocalGenerator(gguf, "smollm2", n_ctx=512, flash_attn=True, cache_type_k="q8_0",
+                         cache_type_v="q8_0")
+    assert gen.llm.model_params.use_extra_bufts is False  # as config.yaml: no repacking
     assert gen.llm.context_params.type_k == llama_cpp.GGML_TYPE_Q8_0
     assert gen.llm.context_params.type_v == llama_cpp.GGML_TYPE_Q8_0
     # The library's own defaults are left as they were for everyone else.

@@ -82,6 +82,7 @@ def test_same_vectors_and_token_counts_as_sentence_transformers(gguf_embedder, e
     assert [gguf_embedder.count_tokens(t) for t in texts] == [
         embedder.count_tokens(t) for t in texts]
     assert gguf_embedder.encode([]).shape == (0, 384)
+    assert gguf_embedder.llm.model_params.use_extra_bufts is False  # meditron_rag.llama
 
 
 def test_the_answering_process_never_imports_pytorch(starter_data: Path):

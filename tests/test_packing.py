@@ -19,10 +19,10 @@ def words(text: str) -> int:
 
 @pytest.fixture(scope="module")
 def tokenizer():
-    from llama_cpp import Llama
+    from meditron_rag.llama import load_llama
 
     path = resolve("smollm2", "llm", load_config(environ={}))
-    llm = Llama(model_path=str(path), vocab_only=True, verbose=False)
+    llm = load_llama(path, vocab_only=True, verbose=False)
     count = lambda text: len(llm.tokenize(text.encode(), add_bos=True, special=True))  # noqa: E731
     chat = chat_format(llm.metadata["tokenizer.chat_template"], "", "<|im_end|>")
     return count, chat

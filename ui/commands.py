@@ -398,6 +398,26 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
     os.execv(sys.executable, args)
 
 
+@click.command("serve")
+@click.option("--port", type=int, default=8080, show_default=True, help="Port.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; the server has no login).")
+@pass_state
+def serve_command(state: State, port: int, host: str) -> None:
+    """Serve llm.model as an OpenAI-compatible completion server, for llm.server_url.
+
+    llama-cpp-python's server with the model loaded as `ask` and the app load it (weights not
+    repacked unless llm.repack_weights: repacking crashes llama.cpp on some Xeons with AMX).
+    """
+    from rag.server import serve
+
+    llm = state.config.llm
+    click.echo(f"Serving {llm.model} at http://{host}:{port}/v1 (weight repacking "
+               f"{'on' if llm.repack_weights else 'off'}); point llm.server_url there. "
+               "Ctrl+C to stop.", err=True)
+    serve(state.config, host, port)
+
+
 def _has_documents(state: State) -> bool:
     from ingest.store import document_count
 
@@ -408,7 +428,7 @@ def _commands() -> list[click.Command]:
     from ui.commands_eval import EVAL_COMMANDS
 
     return [ingest_command, ask_command, search_command, docs_group, models_group,
-            config_group, data_path, ui_command, *EVAL_COMMANDS]
+            config_group, data_path, ui_command, serve_command, *EVAL_COMMANDS]
 
 
 COMMANDS = _commands()

@@ -37,8 +37,12 @@ def wait_healthy(url: str, proc: subprocess.Popen, seconds: float) -> str:
 def stop(proc: subprocess.Popen, seconds: float = 30) -> None:
     """End the app started in its own process group (the Streamlit server `meditron-rag ui`
     becomes, and anything it started): SIGTERM, then SIGKILL if it has not exited within
-    `seconds`."""
-    os.killpg(proc.pid, signal.SIGTERM)
+    `seconds`. Nothing to do when the whole group has already exited (a crashed app)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        proc.wait()
+        return
     try:
         proc.wait(timeout=seconds)
     except subprocess.TimeoutExpired:
