@@ -209,6 +209,20 @@ def _applicability(question: str, scope_text: str) -> str:
     return ""
 
 
+def _spelled_out(claim: list[str], known: set[str]) -> list[str]:
+    """The claim without abbreviations spelled out: "blood pressure" where the passage has
+    "BP", "computed tomography" where it has "CT"."""
+    out, i = [], 0
+    while i < len(claim):
+        pair = claim[i:i + 2]
+        if len(pair) == 2 and not any(map(is_number, pair)) and pair[0][0] + pair[1][0] in known:
+            i += 2
+            continue
+        out.append(claim[i])
+        i += 1
+    return out
+
+
 def _ranges(found: Sequence[AgeRange]) -> str:
     return ", ".join(dict.fromkeys(str(r) for r in found))
 
@@ -259,7 +273,7 @@ class CitationChecker:
         span, span_tokens, share = self._best_window(claim, source.text, set(context))
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
-        found = conflicts(claim, span_tokens, known) or self._stitched(claim, source.text, span)
+        found = conflicts(claim, span_tokens, known) or self._stitched(claim, span)
         if found:
             return _Reading(CONTRADICTED, _conflict_reason(found[0], span), span, share)
         basis = set(span_tokens) | set(context)
@@ -270,7 +284,7 @@ class CitationChecker:
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different number",
                             span, share)
         new_pop = [t for t in claim if t in POPULATIONS and t not in known]
-        gone_pop = [t for t in span_tokens if t in POPULATIONS and t not in claim]
+        gone_pop = [t for t in [*span_tokens, *context] if t in POPULATIONS and t not in claim]
         if new_pop and gone_pop:
             said = _surface(" ".join(gone_pop), span)
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different population",
@@ -281,7 +295,7 @@ class CitationChecker:
         if missing_numbers:
             return _Reading(UNSUPPORTED, "the passage does not give "
                             + ", ".join(dict.fromkeys(missing_numbers)), span, share)
-        new = [t for t in dict.fromkeys(claim) if t not in known]
+        new = [t for t in dict.fromkeys(_spelled_out(claim, known)) if t not in known]
         critical = [t for t in new if t in NEGATIONS or t in POPULATIONS]
         allowed = self.max_new_words * (1 + len(claim) // 12) if len(claim) >= 4 else 0
         if critical or len(new) > allowed:
@@ -296,18 +310,17 @@ class CitationChecker:
         return _Reading(SUPPORTED, "the passage says this", span, share)
 
     @staticmethod
-    def _stitched(claim: list[str], text: str, span: str) -> list[Conflict]:
-        """A number or population swap against the one sentence that holds all the claim's
-        other words found in the passage, when the chosen stretch is longer: "Colonoscopy:
+    def _stitched(claim: list[str], span: str) -> list[Conflict]:
+        """A number or population swap against the one sentence of a longer stretch that
+        holds all the claim's other words found in the stretch: "Colonoscopy:
         every 5 years" is not supported by "Colonoscopy: every 10 years. CT colonography:
         every 5 years."."""
         words = {t for t in claim if not is_number(t) and t not in POPULATIONS} & set(
-            tokens(text))
-        if not words:
+            tokens(span))
+        sentences = [w for size, w in _windows(span, 1) if size == 1]
+        if not words or len(sentences) < 2:
             return []
-        for size, sentence in _windows(text, 1):
-            if size != 1 or sentence == span:
-                continue
+        for sentence in sentences:
             toks = tokens(sentence)
             if words <= set(toks):
                 found = [c for c in conflicts(claim, toks, set(toks))

@@ -100,7 +100,8 @@ _ANTONYMS = [
 ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(_STEMMER.stemWords(
-    "longer yet always usually routinely generally necessarily currently just be".split()))
+    "longer yet always usually routinely generally necessarily currently just be previously "
+    "ever already even".split()))
 
 
 def _number_word(match: re.Match[str]) -> str:
@@ -291,8 +292,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str]) 
         if tag == "replace" and not found:
             swapped = [t for t in said if t not in elsewhere and not _category(t)]
             lost = [t for t in was if t not in claim_set and not _category(t)]
-            compound = any(a in b or b in a for a in swapped for b in lost)
-            if swapped and lost and not compound and len(said) <= 3 and len(was) <= 3:
+            if swapped and lost and len(said) <= 3 and len(was) <= 5 and not _same_thing(
+                    said, was):
                 found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))
     return _dedupe(found)
 
@@ -351,6 +352,19 @@ def _swaps(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
         if new and gone:
             found.append(Conflict(kind, " ".join(gone), " ".join(new)))
     return found
+
+
+def _same_thing(said: Sequence[str], was: Sequence[str]) -> bool:
+    """Whether two stretches of words name one thing: a compound split or joined
+    ("washing hands", "handwashing") or an abbreviation spelled out ("blood pressure",
+    "BP"; "computed tomography", "CT")."""
+    joined_said, joined_was = "".join(said), "".join(was)
+    if any(a in b or b in a for a in said for b in was if min(len(a), len(b)) >= 4):
+        return True
+    initials_said = "".join(t[0] for t in said if not is_number(t))
+    initials_was = "".join(t[0] for t in was if not is_number(t))
+    return (initials_said in was or initials_was in said or joined_said in joined_was
+            or joined_was in joined_said)
 
 
 def _dedupe(found: list[Conflict]) -> list[Conflict]:
