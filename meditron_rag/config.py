@@ -91,6 +91,12 @@ class GenerationConfig(_Section):
     # under 1 GB (too small to write a checked answer), generative otherwise.
     answer_mode: Literal["auto", "extractive", "generative"] = "auto"
     extractive_sentences: int = Field(3, ge=1, le=10)
+    # A question is not covered when the passages' best evidence sentence scores under
+    # not_covered_below, or when most of its subject words are in no passage and the best
+    # sentence scores under not_covered_missing_below (scores: 0.7 x cosine to the question
+    # + 0.3 x share of its words, with the embedded all-MiniLM-L6-v2).
+    not_covered_below: float = Field(0.45, ge=0.0, le=1.0)
+    not_covered_missing_below: float = Field(0.55, ge=0.0, le=1.0)
     max_tokens: int = Field(320, ge=16, le=4096)
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     repeat_penalty: float = Field(1.1, ge=1.0, le=2.0)

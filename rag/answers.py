@@ -27,25 +27,39 @@ _GENERIC = content_words(
     "adult adults patient patients people person someone anyone woman women man men child "
     "children need needs get given give take taking use used should would could can does do "
     "current currently new latest still change changed changes report task force usa us uk "
-    "routine routinely screen screening test testing tested mild moderate severe risk average"
+    "routine routinely screen screening test testing tested mild moderate severe risk average "
+    "why decide decided else mean means count counts happen instead"
 )
 
 
-def missing_subject(question: str, passages: Sequence[Passage]) -> list[str]:
-    """The question's own subject words that no passage, title or section mentions, when
-    they are most of what it asks ("gout" asked, no passage about gout)."""
+def missing_subject(question: str, passages: Sequence[Passage]) -> tuple[list[str], float]:
+    """The question's own subject words that no passage, title or section mentions, and
+    their share of all its subject words ("gout" asked, no passage about gout)."""
     asked = [w for w in dict.fromkeys(tokens(question)) if w in content_words(question)
              and w not in _GENERIC and not w.isdigit()]
     if not asked:
-        return []
+        return [], 0.0
     known: set[str] = set()
     for p in passages:
         known |= set(tokens(f"{p.title} {p.organisation} {p.section} {p.text}"))
     missing = [w for w in asked if w not in known]
-    if len(missing) * 3 < len(asked):
-        return []
     words = {t: word for word in question.split() for t in tokens(word)}
-    return [words.get(w, w).strip("?.,;:!()\"'") for w in missing]
+    return [words.get(w, w).strip("?.,;:!()\"'") for w in missing], len(missing) / len(asked)
+
+
+def not_covered(question: str, passages: Sequence[Passage], ranked: Sequence[Evidence],
+                below: float, missing_below: float) -> str:
+    """Why the passages do not answer the question, or "" when they may. Not covered: the
+    best evidence sentence scores under `below`, or most of the question's subject words
+    are in no passage and the best sentence scores under `missing_below`."""
+    top = ranked[0].score if ranked else 0.0
+    missing, share = missing_subject(question, passages)
+    if share >= 0.6 and top < missing_below:
+        return f"The passages found do not mention {', '.join(missing)}"
+    if top < below:
+        return ("The passages found do not answer this question closely"
+                + (f" (they do not mention {', '.join(missing)})" if missing else ""))
+    return ""
 
 
 def _heading_scope(p: Passage) -> str:

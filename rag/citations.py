@@ -163,6 +163,8 @@ class _Reading:
     share: float
 
 
+# Heading words that change what stands under them ("Consider: ...", "May be offered").
+_QUALIFIERS = frozenset(tokens("may might could consider individual selectively optional"))
 _RANK = {SUPPORTED: 0, NOT_APPLICABLE: 1, CONTRADICTED: 2, UNSUPPORTED: 3}
 
 
@@ -270,7 +272,8 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "it has no words to check", "", 0.0)
         context = tokens(f"{source.title} {source.section}")
         known = set(tokens(source.text)) | set(context) | _ATTRIBUTION
-        span, span_tokens, share = self._best_window(claim, source.text, set(context))
+        span, span_tokens, share = self._best_window(claim, source.text, set(context),
+                                                     source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
         found = conflicts(claim, span_tokens, known) or self._stitched(claim, span)
@@ -330,15 +333,21 @@ class CitationChecker:
         return []
 
     @staticmethod
-    def _best_window(claim: list[str], text: str, context: set[str]
+    def _best_window(claim: list[str], text: str, context: set[str], heading: str = ""
                      ) -> tuple[str, list[str], float]:
         """The shortest run of passage sentences that holds (nearly) as many of the claim's
         words as the best run does, with the passage's headings; its tokens and that share.
         Nearly: a sentence that lacks one word of a long claim is still the one it rests on,
-        rather than a longer run that happens to hold the word (and its own numbers)."""
+        rather than a longer run that happens to hold the word (and its own numbers).
+
+        A run is read under its heading when the heading negates or qualifies what stands
+        under it ("What the guideline recommends against: ...")."""
         wanted = set(claim)
         scored = []
-        for size, window in _windows(text):
+        runs = _windows(text)
+        if set(tokens(heading)) & (NEGATIONS | _QUALIFIERS):
+            runs = [(size, f"{heading}: {run}") for size, run in runs]
+        for size, window in runs:
             toks = tokens(window)
             share = len(wanted & (set(toks) | context)) / len(wanted)
             scored.append((share, -size, matched(claim, toks), -len(toks), window, toks))

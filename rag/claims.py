@@ -98,6 +98,10 @@ _ANTONYMS = [
     ("sensit", "insensit"), ("suffici", "insuffici"), ("adequ", "inadequ"),
 ]
 ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
+# Verbs and connectives too general to be a swapped detail ("After PCV15" for "When PCV15
+# is used").
+_LIGHT = frozenset(_STEMMER.stemWords(
+    "use used give get take make put have after when once usually".split()))
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(_STEMMER.stemWords(
     "longer yet always usually routinely generally necessarily currently just be previously "
@@ -290,8 +294,9 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str]) 
                 if a != b and _antonym(a, b) and b not in claim_set and a not in window_set:
                     found.append(Conflict("antonym", b, a))
         if tag == "replace" and not found:
-            swapped = [t for t in said if t not in elsewhere and not _category(t)]
-            lost = [t for t in was if t not in claim_set and not _category(t)]
+            swapped = [t for t in said if t not in elsewhere and not _category(t)
+                       and t not in _LIGHT]
+            lost = [t for t in was if t not in claim_set and not _category(t) and t not in _LIGHT]
             if swapped and lost and len(said) <= 3 and len(was) <= 5 and not _same_thing(
                     said, was):
                 found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))

@@ -19,7 +19,7 @@ from meditron_rag.config import Config
 from meditron_rag.errors import QuestionError
 from meditron_rag.models import resolve
 from rag.answers import (
-    missing_subject,
+    not_covered,
     not_covered_text,
     pick,
     uncovered_population,
@@ -322,14 +322,15 @@ class Engine:
         if not passages:
             return self._answer(question, NO_EVIDENCE, passages, [], warnings, "no_evidence",
                                 mode)
-        if missing := missing_subject(question, passages):
-            text = (f"The passages found do not mention {', '.join(missing)}, so they do not "
-                    "answer this question. Read the sources below, or add a guideline that "
-                    "covers it.")
-            return self._answer(question, text, passages, self.rank(question, passages),
-                                warnings, "not_covered", mode)
+        ranked = self.rank(question, passages)
+        gen = self.config.generation
+        if why := not_covered(question, passages, ranked, gen.not_covered_below,
+                              gen.not_covered_missing_below):
+            text = (f"{why}, so they do not answer this question. Read the sources below, or "
+                    "add a guideline that covers it.")
+            return self._answer(question, text, passages, ranked, warnings, "not_covered",
+                                mode)
         if who := uncovered_population(question, passages):
-            ranked = self.rank(question, passages)
             return self._answer(question, not_covered_text(who, ranked, passages), passages,
                                 ranked, warnings, "not_covered", mode)
         return None

@@ -195,3 +195,20 @@ def test_bad_claims_file_is_a_clear_error(tmp_path):
     path.write_text('{"answer": "x", "expected": "maybe", "passages": []}\n')
     with pytest.raises(Exception, match="line 1: not a claim case"):
         claims.load_cases(path)
+
+
+def test_a_heading_that_negates_reaches_the_items_under_it(checker):
+    item = ("- Routinely adding anaerobic cover for suspected aspiration pneumonia, unless lung "
+            "abscess or empyema is suspected (conditional).")
+    section = "Recommendations > What the guideline recommends against"
+    claim = "Anaerobic cover should be added routinely for suspected aspiration pneumonia [1]."
+    assert verdict(checker, claim, item, section=section).verdict == "contradicted"
+    faithful = ("The guideline recommends against routinely adding anaerobic cover for "
+                "suspected aspiration pneumonia [1].")
+    assert verdict(checker, faithful, item, section=section).supported
+
+
+def test_abbreviations_and_compounds_are_the_same_thing(checker):
+    assert verdict(checker, "Blood pressure should be measured with a validated device [1].",
+                   "BP should be measured with a validated device and correct technique."
+                   ).supported
