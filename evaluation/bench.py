@@ -391,7 +391,7 @@ def _pipeline_overhead(config: Config, gen) -> dict[str, float]:  # type: ignore
         engine._generator = gen  # noqa: SLF001 - the model already loaded in this process
         question = evalset.questions[0].question
         engine.retrieve(question)  # load the index and the embedder before timing
-        engine.scorer.check("Warm up.", {1: "Warm up."})
+        engine.checker.check("Warm up.", {1: "Warm up."})
         captured: dict[str, str] = {}
         original = gen.stream
 

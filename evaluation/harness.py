@@ -24,13 +24,11 @@ parsed, so a model that rambles is not penalised for the form of its answer, and
 single tokens or single words, so no length normalisation is needed. The majority-class rate is
 reported beside it, since a small model often picks one option every time.
 
-Citations (`citation_quality`): each question is answered by the real `Engine.stream`; on the
-model's raw draft (before the engine replaces an unsupported draft by quotes from the sources
-or by its no-evidence notice) we count the share of sentences supported by the passages they
-cite (rag.citations' SupportScorer, its own threshold), the share of citations whose passage
-supports the sentence, the share of citations pointing at a passage of an expected document;
-then the same on the engine's final answers (where extractive answers are quotes of the
-passages they cite), and the final statuses.
+Citations (`citation_quality`): each question is answered by the real `Engine`, in its
+configured answer mode. Every sentence it wrote (shown or set apart) is counted by verdict
+(rag.citations); the sentences shown as the answer must all be supported; each of their
+citations is checked on its own (does that passage alone support the sentence?) and against
+the expected documents; every unanswerable question must get the not-covered answer.
 """
 
 from __future__ import annotations
@@ -352,66 +350,52 @@ def choice_accuracy(
 
 def citation_quality(h: Harness, index: Index, questions: Sequence[Question],
                      limit: int | None = None) -> dict[str, object]:
-    """Answer each question with the real Engine (over `index`) and check its citations."""
-    from rag.citations import remove_markers
+    """Answer the first `limit` answerable questions and every unanswerable one with the real
+    Engine (over `index`), in its configured answer mode, and read the verdicts: what the
+    answers show must be supported, each citation must support its sentence on its own, and
+    an unanswerable question must get the not-covered answer."""
+    from rag.answers import sources
 
     engine = h.engine  # its store is the harness's first index, in config.index_dir
-    scorer = engine.scorer
-    asked = [q for q in questions if q.expected_documents][:limit]
-    sentences = supported = cited_sentences = 0
-    citations = supporting = on_target = 0
-    final = Counter()  # the same counts on the engine's final answers
+    checker = engine.checker
+    answerable = [q for q in questions if q.expected_documents][:limit]
+    unanswerable = [q for q in questions if not q.expected_documents]
+    verdicts: Counter[str] = Counter()  # every sentence the model or the quotes wrote
+    shown = shown_unsupported = citations = supporting = on_target = 0
     statuses: Counter[str] = Counter()
+    declined = 0
     seconds = []
-    for n, q in enumerate(asked, start=1):
-        pieces: list[str] = []
-        answer = None
-        for event in engine.stream(q.question):
-            if event.kind == "token":
-                pieces.append(str(event.data))
-            elif event.kind == "answer":
-                answer = event.data
-        assert answer is not None
+    for n, q in enumerate([*answerable, *unanswerable], start=1):
+        answer = engine.ask(q.question)
         statuses[answer.status] += 1
         seconds.append(answer.timings.get("total_s", 0.0))
-        left = set(answer.left_out)
-        used = {p.number: p for p in answer.passages if p.number not in left}
-        draft, _ = remove_markers("".join(pieces).strip(), set(used))
+        if not q.expected_documents:
+            declined += answer.status in ("not_covered", "no_evidence")
+            continue
+        verdicts.update(s.verdict for s in [*answer.sentences, *answer.rejected])
+        given = sources(answer.passages)
         gold = index.resolve(q.expected_documents)
-        for s in scorer.check(draft, {k: p.text for k, p in used.items()}) if draft else []:
-            sentences += 1
-            supported += s.supported
-            cited_sentences += bool(s.citations)
-            for number in s.citations:
-                citations += 1
-                supporting += scorer.score(s.text, used[number].text) >= scorer.threshold
-                on_target += used[number].document_id in gold
         by_number = {p.number: p for p in answer.passages}
         for s in answer.sentences:
-            final["sentences"] += 1
-            final["supported"] += s.supported
+            shown += 1
+            shown_unsupported += s.verdict != "supported"
             for number in s.citations:
-                if number in by_number:
-                    final["citations"] += 1
-                    final["supporting"] += (
-                        scorer.score(s.text, by_number[number].text) >= scorer.threshold)
-                    final["on_target"] += by_number[number].document_id in gold
-        h.log(f"  answered {n}/{len(asked)} ({answer.status})")
+                if number in given:
+                    citations += 1
+                    alone = checker.sentence(s.text, {number: given[number]}, q.question)
+                    supporting += alone.supported
+                    on_target += by_number[number].document_id in gold
+        h.log(f"  answered {n}/{len(answerable) + len(unanswerable)} ({answer.status})")
     return {
-        "model": engine.generator.name, "questions": len(asked),
-        "sentences": sentences,
-        "sentence_support": round(supported / sentences, 4) if sentences else 0.0,
-        "sentences_with_citation": round(cited_sentences / sentences, 4) if sentences else 0.0,
+        "model": engine.config.llm.model, "mode": engine.answer_mode,
+        "questions": len(answerable), "unanswerable": len(unanswerable),
+        "verdicts": dict(verdicts), "shown_sentences": shown,
+        "shown_not_supported": shown_unsupported,
         "citations": citations,
         "citation_precision": round(supporting / citations, 4) if citations else 0.0,
         "citations_on_expected_document": round(on_target / citations, 4) if citations else 0.0,
-        "final": {
-            "sentences": final["sentences"], "citations": final["citations"],
-            "sentence_support": round(final["supported"] / max(1, final["sentences"]), 4),
-            "citation_precision": round(final["supporting"] / max(1, final["citations"]), 4),
-            "citations_on_expected_document":
-                round(final["on_target"] / max(1, final["citations"]), 4),
-        },
+        "unanswerable_not_covered": round(declined / len(unanswerable), 4)
+        if unanswerable else None,
         "statuses": dict(statuses),
         "seconds_per_question_p50": round(percentile(seconds, 50), 2),
     }

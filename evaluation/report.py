@@ -268,25 +268,21 @@ def write_evaluation_page(out: Path) -> Path:
                              f"{x['supporting_sentence_in_prompt']:.3f} | "
                              f"{x['prompt_tokens_mean']:.0f} |")
             lines.append("")
-        if "citations" in r:
+        if "citations" in r and "verdicts" in r["citations"]:
             x = r["citations"]
+            covered = x.get("unanswerable_not_covered")
             lines += [
-                f"**Citations** ({x['model']}, {x['questions']} answered questions, "
-                f"{x['sentences']} draft sentences, {x['citations']} citations): "
-                f"{x['sentence_support']:.3f} of sentences supported by what they cite; "
-                f"{x['sentences_with_citation']:.3f} carry a citation; "
-                f"{x['citation_precision']:.3f} of citations point at a supporting passage; "
-                f"{x['citations_on_expected_document']:.3f} at a passage of the expected "
-                f"document. On the engine's final answers: "
-                + (lambda f: f"{f['sentence_support']:.3f} of {f['sentences']} sentences "
-                   f"supported, {f['citation_precision']:.3f} of {f['citations']} citations "
-                   f"supporting, {f['citations_on_expected_document']:.3f} on the expected "
-                   f"document")(x.get("final", {"sentences": 0, "citations": 0,
-                                                "sentence_support": 0.0,
-                                                "citation_precision": 0.0,
-                                                "citations_on_expected_document": 0.0}))
-                + ". Final statuses: "
-                + ", ".join(f"{k} {v}" for k, v in x["statuses"].items())
+                f"**Citations** ({x['model']}, {x['mode']} answers; {x['questions']} answerable "
+                f"and {x['unanswerable']} unanswerable questions): {x['shown_sentences']} "
+                f"sentences shown as the answer, {x['shown_not_supported']} of them not "
+                f"supported; {x['citation_precision']:.3f} of their {x['citations']} citations "
+                f"support their sentence on their own, "
+                f"{x['citations_on_expected_document']:.3f} point at the expected document; "
+                "verdicts of every sentence written: "
+                + ", ".join(f"{k} {v}" for k, v in sorted(x["verdicts"].items()))
+                + (f"; unanswerable questions answered 'not covered': {covered:.3f}"
+                   if covered is not None else "")
+                + ". Statuses: " + ", ".join(f"{k} {v}" for k, v in x["statuses"].items())
                 + f"; median {x['seconds_per_question_p50']} s per question.",
                 "",
             ]
