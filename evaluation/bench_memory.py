@@ -88,8 +88,10 @@ def memory(config: Config, model: str, sizes: Sequence[int], log: Log) -> dict[s
     rows: list[dict] = []
     library: dict[str, object] = {}
     with tempfile.TemporaryDirectory(prefix="meditron-rag-bench-memory-") as tmp:
+        # The model answers (generative mode) whatever its size: its memory is what is measured.
         ours = with_overrides(config, {"llm": {"model": str(path)},
-                                       "generation": {"max_tokens": ANSWER_TOKENS}})
+                                       "generation": {"max_tokens": ANSWER_TOKENS,
+                                                      "answer_mode": "generative"}})
         ours.data_dir = Path(tmp) / "data"
         store = open_store(ours, embedder)
         _child("first", ours)  # the prefix cache on disk, as after a user's first run

@@ -68,7 +68,11 @@ def ttft(config: Config, model: str, questions: int, log: Log,
     chosen = evenly_spaced([q.question for q in evalset.questions if q.expected_documents],
                            questions)
     naive_questions = evenly_spaced(chosen, NAIVE_QUESTIONS)
-    with harness(with_overrides(config, {"llm": {"model": str(path)}}), log) as h:
+    # The model writes the answer (generative mode) whatever its size: its first token is
+    # what is timed.
+    timed = with_overrides(config, {"llm": {"model": str(path)},
+                                    "generation": {"answer_mode": "generative"}})
+    with harness(timed, log) as h:
         h.build_index(evalset, config.chunking.chunk_tokens, config.chunking.overlap_tokens,
                       h.config.index_dir)
         ours = h.config.model_dump(mode="json")

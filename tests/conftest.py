@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,45 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
         [*command, *args], capture_output=True, text=True, env=merged,
         timeout=timeout, cwd=ROOT, input=input,
     )
+
+
+class _ScriptedCompletions(BaseHTTPRequestHandler):
+    """An OpenAI-compatible completion endpoint that streams a fixed draft: the one thing a
+    test cannot get from a real model is a model that writes a chosen wrong sentence."""
+
+    draft = ""
+
+    def do_POST(self) -> None:  # noqa: N802 - the http.server interface
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path != "/v1/completions":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in self.draft.split(" "):
+            chunk = {"choices": [{"text": piece + " ", "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        done = {"choices": [{"text": "", "finish_reason": "stop"}]}
+        self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def scripted_model():
+    """Start a completion server that writes `draft`; yields a function that sets the draft
+    and returns the server's URL (for llm.server_url)."""
+    handler = type("Handler", (_ScriptedCompletions,), {})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def serve(draft: str) -> str:
+        handler.draft = draft
+        return f"http://127.0.0.1:{server.server_address[1]}/v1"
+
+    yield serve
+    server.shutdown()
+    server.server_close()

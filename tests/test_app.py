@@ -226,3 +226,18 @@ def test_extractive_answer_is_quoted_and_checked(at: AppTest) -> None:
     assert answer.mode == "extractive" and answer.status == "extractive"
     assert answer.sentences and all(s.verdict == "supported" for s in answer.sentences)
     assert any("Quoted from the sources" in c.value for c in at.caption)
+
+
+@pytest.mark.slow
+def test_a_contradicting_draft_is_struck_with_its_reason(
+        at: AppTest, monkeypatch: pytest.MonkeyPatch, scripted_model) -> None:
+    draft = "Colonoscopy is done every 5 years. Colonoscopy is done every 10 years."
+    monkeypatch.setenv("MEDITRON_RAG_LLM_SERVER_URL", scripted_model(draft))
+    at = AppTest.from_file(str(ROOT / "ui" / "app.py"), default_timeout=120).run()
+    ask(at, "How often should a colonoscopy be repeated?")
+    answer = at.session_state["history"][-1]
+    assert [s.text for s in answer.sentences] == ["Colonoscopy is done every 10 years."]
+    [wrong] = answer.rejected
+    assert wrong.verdict == "contradicted" and "10" in wrong.reason
+    shown = " ".join(m.value for m in at.markdown)
+    assert "~~Colonoscopy is done every 5 years.~~" in shown and "contradicted" in shown

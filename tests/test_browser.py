@@ -100,7 +100,17 @@ def test_ask_upload_and_study_in_chromium(server: str, isolated: Path) -> None:
         expect(source).to_be_visible()
         opener = page.get_by_role("button", name=re.compile(r"Open PDF \(p\. \d\)"))
         expect(opener.filter(visible=True).first).to_be_visible()
+        expect(page.get_by_text("Quoted from the sources; every sentence checked.").first
+               ).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "browser-ask.png"), full_page=True)
+
+        # An age no passage covers: said plainly, with what the passages do cover.
+        ask(page, "Should adults older than 85 be screened for colorectal cancer?")
+        expect(page.get_by_text(re.compile(r"do not cover ages 86 and older")).first
+               ).to_be_visible()
+        expect(page.get_by_text(re.compile(r"ages 76 to 85: “Screening should be offered"))
+               .first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "browser-not-covered.png"), full_page=True)
 
         # Library: upload a guideline, then ask about it.
         page.get_by_role("tab", name="Library").click()

@@ -160,3 +160,45 @@ def test_eval_claims_reports_precision_and_kinds(tmp_path):
     assert result["kinds"]["polarity"]["caught"] == 1.0
     plain = run_cli("eval", "--claims", str(cases))
     assert "precision of supported" in plain.stdout and "| polarity |" in plain.stdout
+
+
+ZETA = """\
+    # Zeta fever (test digest)
+
+    ## Treatment
+    Antibiotics are not indicated for zeta fever. Patients should rest for five days and
+    drink plenty of fluids.
+    """
+
+WRONG_DRAFT = (
+    "Patients should drink plenty of fluids [1]. Antibiotics are indicated for zeta fever [1]. "
+    "Patients should rest for ten days [1]. How should zeta fever be treated? zeta.md [1]"
+)
+
+
+def test_a_draft_that_contradicts_its_source_is_set_apart(tmp_path, scripted_model):
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "zeta.md").write_text(textwrap.dedent(ZETA))
+    assert run_cli("ingest", "-q", str(tmp_path / "corpus")).returncode == 0
+    env = {"MEDITRON_RAG_LLM_SERVER_URL": scripted_model(WRONG_DRAFT)}
+    asked = run_cli("ask", "--json", "How should zeta fever be treated?", env=env)
+    assert asked.returncode == 0, asked.stderr
+    result = json.loads(asked.stdout)
+    assert result["mode"] == "generative" and result["status"] == "complete"
+    assert [s["text"] for s in result["sentences"]] == [
+        "Patients should drink plenty of fluids [1]."]
+    assert result["text"] == "Patients should drink plenty of fluids [1]."
+    verdicts = {s["text"]: (s["verdict"], s["reason"]) for s in result["rejected"]}
+    verdict, reason = verdicts["Antibiotics are indicated for zeta fever [1]."]
+    assert verdict == "contradicted" and "not indicated" in reason
+    verdict, reason = verdicts["Patients should rest for ten days [1]."]
+    assert verdict == "contradicted" and "five" in reason
+    assert verdicts["How should zeta fever be treated?"][0] == "not_a_claim"
+    assert verdicts["zeta.md [1]"][0] == "not_a_claim"
+
+    shown = run_cli("ask", "How should zeta fever be treated?", env=env).stdout
+    answer = shown.split("Answer, every sentence checked against its source:")[1]
+    answer, apart = answer.split("Set apart from the model's answer:")
+    assert "drink plenty of fluids" in answer and "Antibiotics" not in answer
+    assert "CONTRADICTED  Antibiotics are indicated for zeta fever [1]." in apart
+    assert "why: the passage says" in apart and "not a claim" in apart
