@@ -70,7 +70,7 @@ def uncovered_population(question: str, passages: Sequence[Passage]) -> str:
     """Who the question asks about, when no passage whose heading names an age group (or a
     sex) covers them; "" when they are covered or the question names no one."""
     asked_ages, asked_sex = ages(question), sexes(question)
-    scoped_ages = [r for p in passages for r in ages(_heading_scope(p))]
+    scoped_ages = [r for p in passages for r in ages(_heading_scope(p), points=False)]
     if asked_ages and scoped_ages and not any(a.overlaps(r) for a in asked_ages
                                               for r in scoped_ages):
         return "ages " + ", ".join(str(a) for a in asked_ages)
@@ -82,7 +82,7 @@ def uncovered_population(question: str, passages: Sequence[Passage]) -> str:
 
 def _covers(question: str, evidence: Evidence, passage: Passage) -> bool:
     asked: Sequence[AgeRange] = ages(question)
-    scope = ages(f"{_heading_scope(passage)}. {evidence.text}")
+    scope = ages(f"{_heading_scope(passage)}. {evidence.text}", points=False)
     if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
         return False
     asked_sex, scope_sex = sexes(question), sexes(f"{_heading_scope(passage)}. {evidence.text}")
@@ -147,7 +147,7 @@ def not_covered_text(who: str, ranked: Sequence[Evidence], passages: Sequence[Pa
         passage = by_number.get(ev.number)
         if passage is None:
             continue
-        found = ages(_heading_scope(passage))
+        found = ages(_heading_scope(passage), points=False)
         scope = ("ages " + ", ".join(str(r) for r in found) if found
                  else " and ".join(sorted(sexes(_heading_scope(passage)))))
         if scope and scope not in shown:

@@ -201,7 +201,7 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
 def _applicability(question: str, scope_text: str) -> str:
     """Why the passage's scope (its heading, sentence and the claim) excludes who the question
     asks about, or ""."""
-    asked, scope = ages(question), ages(scope_text)
+    asked, scope = ages(question), ages(scope_text, points=False)
     if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
         return (f"the passage is about ages {_ranges(scope)}; the question asks about "
                 f"{_ranges(asked)}")

@@ -36,30 +36,29 @@ _NUMBER_WORD = re.compile(
                                                       and _UNITS[k] > 0) + r"))?"
     r"|(" + "|".join(_UNITS) + r"))(?:\s+hundred)?\b"
 )
-# Written one way before tokenising: each pair is (pattern, replacement).
-_REWRITES = [
-    (re.compile(r"[‐‑‒–—−]"), "-"),
-    (re.compile(r"[’‘`]"), "'"),
-    (re.compile(r"\[\d+(?:\s*[-,]\s*\d+)*\]"), " "),
-    (re.compile(r"[*_#>|]+"), " "),
-    (re.compile(r"\bcan(?:no|')t\b"), "can not"),
-    (re.compile(r"\bwon't\b"), "will not"),
-    (re.compile(r"n't\b"), " not"),
-    (re.compile(r"\b(?:µg|μg|ug|micrograms?)\b"), "mcg"),
-    (re.compile(r"\bmilligrams?\b"), "mg"),
-    (re.compile(r"\b(?:per ?cent|percent)\b"), "%"),
-    (re.compile(r"\byrs?\b"), "years"),
-    (re.compile(r"\bhrs?\b"), "hours"),
-    (re.compile(r"\bmins?\b"), "minutes"),
-    (re.compile(r"\bbiennial(?:ly)?\b|\bevery other year\b|\bonce every two years\b"),
-     "every 2 years"),
-    (re.compile(r"\b(?:annual(?:ly)?|yearly|once a year|each year)\b"), "every year"),
-    (re.compile(r"\btwice\b"), "2 times"),
-    (re.compile(r"\bonce\b(?! (?:the|a|an|it|they|you|this)\b)"), "1 time"),
-    (re.compile(r"(\d)(?=[a-z%])"), r"\1 "),
-    (re.compile(r"(\d),(\d{3})\b"), r"\1\2"),
-    (re.compile(r"(\d)\s*-\s*(\d)"), r"\1 to \2"),
-]
+# Written one way before tokenising (number words are digits by then): (pattern, replacement).
+_REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
+    (r"[‐‑‒–—−]", "-"),
+    (r"[’‘`]", "'"),
+    (r"\[\d+(?:\s*[-,]\s*\d+)*\]", " "),
+    (r"[*_#>|]+", " "),
+    (r"\bcan(?:no|')t\b", "can not"),
+    (r"\bwon't\b", "will not"),
+    (r"n't\b", " not"),
+    (r"\b(?:µg|μg|ug|micrograms?)\b", "mcg"),
+    (r"\bmilligrams?\b", "mg"),
+    (r"\b(?:per ?cent|percent)\b", "%"),
+    (r"\byrs?\b", "years"),
+    (r"\bhrs?\b", "hours"),
+    (r"\bmins?\b", "minutes"),
+    (r"\bbiennial(?:ly)?\b|\bevery other year\b|\bonce every 2 years\b", "every 2 years"),
+    (r"\b(?:annual(?:ly)?|yearly|once a year|each year)\b", "every year"),
+    (r"\btwice\b", "2 times"),
+    (r"\bonce\b(?! (?:the|a|an|it|they|you|this)\b)", "1 time"),
+    (r"(\d)(?=[a-z%])", r"\1 "),
+    (r"(\d),(\d{3})\b", r"\1\2"),
+    (r"(\d)\s*-\s*(\d)", r"\1 to \2"),
+)]
 _IRREGULAR = {
     "women": "woman", "men": "man", "children": "child", "people": "person",
     "persons": "person", "individuals": "person", "kids": "child", "elderly": "older",
@@ -169,6 +168,8 @@ class AgeRange:
 
 _POP = r"(?:adults?|women|woman|men|man|people|persons?|patients?|children|individuals|girls|boys)"
 _AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\bfrom\s+(?:the\s+)?age\s+(?:of\s+)?(\d{1,3})\s+(?:up\s+to(?:\s+and\s+"
+                r"including)?|until|through|to)\s+(?:the\s+)?(?:age\s+)?(\d{1,3})\b"), "range"),
     (re.compile(r"\b(?:age[ds]?|" + _POP + r")\s+(?:of\s+)?(?:between\s+)?(\d{1,3})\s+(?:to|and)"
                 r"\s+(\d{1,3})\b"), "range"),
     (re.compile(r"\b(\d{1,3})\s+to\s+(\d{1,3})\s+years?(?:\s+of\s+age|\s+old)?\b"), "range"),
@@ -182,14 +183,21 @@ _AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
      "upto"),
     (re.compile(r"\bbefore\s+(?:age\s+)?(\d{1,3})\b(?!\s*(?:weeks?|days?|months?|hours?|minutes?))"),
      "below"),
+    (re.compile(r"\b(?:from|starting\s+at|beginning\s+at|at)\s+(?:the\s+)?age\s+(?:of\s+)?"
+                r"(\d{1,3})\b"), "from"),
+    (re.compile(r"\b(?:up\s+to(?:\s+and\s+including)?|until|through)\s+(?:the\s+)?age\s+"
+                r"(?:of\s+)?(\d{1,3})\b"), "upto"),
     (re.compile(r"\b(?:age[ds]?|" + _POP + r")\s+(\d{1,3})\b(?!\s+(?:to|and)\s+\d)"), "point"),
     (re.compile(r"\b(\d{1,3})\s+years?\s+(?:old|of\s+age)\b|\b(\d{1,3})\s+year\s+old\b"), "point"),
     (re.compile(r"\bin\s+(?:their|her|his)\s+(\d0)s\b"), "decade"),
 ]
 
 
-def ages(text: str) -> list[AgeRange]:
-    """Age ranges that `text` names ("aged 40 to 49", "older than 85", "a 53-year-old")."""
+def ages(text: str, points: bool = True) -> list[AgeRange]:
+    """Age ranges that `text` names ("aged 40 to 49", "older than 85", "a 53-year-old").
+
+    Without `points`, a single age ("at 65") is left out: in a question it says who is asked
+    about, but in a guideline it is often a threshold, not the edge of who it covers."""
     plain = normalise(text).replace("-", " ")
     found: list[AgeRange] = []
     taken: list[tuple[int, int]] = []
@@ -198,7 +206,8 @@ def ages(text: str) -> list[AgeRange]:
             if any(a < match.end() and match.start() < b for a, b in taken):
                 continue
             values = [float(g) for g in match.groups() if g is not None]
-            if not values or any(v > 120 for v in values):
+            if not values or any(v > 120 for v in values) or kind == "point" and not points:
+                taken.append((match.start(), match.end()))
                 continue
             low, high = {
                 "range": (min(values), max(values)), "above": (values[0] + 1, 130.0),

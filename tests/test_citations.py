@@ -212,3 +212,10 @@ def test_abbreviations_and_compounds_are_the_same_thing(checker):
     assert verdict(checker, "Blood pressure should be measured with a validated device [1].",
                    "BP should be measured with a validated device and correct technique."
                    ).supported
+
+
+def test_ages_as_thresholds_and_spans_in_a_guideline():
+    assert ages("from age 40 up to and including age 74") == [AgeRange(40, 74)]
+    assert ages("an option from age 30") == [AgeRange(30, 130)]
+    # A single age in a guideline is a threshold, not the edge of who it covers.
+    assert ages("a one-time dose for people aged 65", points=False) == []
