@@ -10,10 +10,11 @@ the passages do cover, rather than stretching a passage to fit.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from rag.citations import CitationChecker, Source, content_words
-from rag.claims import AgeRange, ages, sexes, tokens
+from rag.claims import STRONG_MODALS, WEAK_MODALS, AgeRange, ages, is_number, sexes, tokens
 from rag.evidence import Evidence
 from rag.prompts import neutralise
 from rag.records import Passage, SentenceSupport
@@ -62,6 +63,19 @@ def not_covered(question: str, passages: Sequence[Passage], ranked: Sequence[Evi
     return ""
 
 
+# Questions whose answer is a number: an age, a dose, an interval, a duration, a count.
+_QUANTITY = re.compile(
+    r"\b(?:how\s+(?:often|long|many|much|old|soon|frequently)|at\s+what\s+age|what\s+(?:age|"
+    r"dose|interval|target|range|level|threshold|duration)|when\s+(?:should|does|do|is|can))\b",
+    re.IGNORECASE)
+NUMBER_BONUS = 0.1
+
+
+def _gives_number(text: str) -> bool:
+    """Whether `text` states a number other than a year (an age, dose, interval...)."""
+    return any(is_number(t) and not 1900 <= float(t) <= 2100 for t in tokens(text))
+
+
 def _heading_scope(p: Passage) -> str:
     return p.section.rsplit(" > ", 1)[-1]
 
@@ -96,16 +110,20 @@ def _similar(a: str, b: str) -> bool:
 
 def pick(question: str, ranked: Sequence[Evidence], passages: Sequence[Passage], count: int,
          floor: float = 0.6) -> list[Evidence]:
-    """Up to `count` evidence sentences for the answer: best first, each at least `floor` of
-    the best one's score, applying to who the question asks about, none repeating another,
-    none from a superseded guideline while a current one was found, none that reads like
+    """Up to `count` evidence sentences for the answer: best first (a question that asks for
+    an age, an interval or an amount prefers sentences that give a number), each at least
+    `floor` of the best one's score, applying to who the question asks about, none repeating
+    another, none from a superseded guideline while a current one was found, none that reads like
     instructions to a model."""
     current = [p for p in passages if not p.superseded_by]
     by_number = {p.number: p for p in (current or passages)}
+    bonus = NUMBER_BONUS if _QUANTITY.search(question) else 0.0
+    scored = sorted(((ev.score + bonus * _gives_number(ev.text), ev)
+                     for ev in ranked if ev.number in by_number), key=lambda x: -x[0])
     chosen: list[Evidence] = []
-    top = next((e.score for e in ranked if e.number in by_number), 0.0)
-    for ev in ranked:
-        if len(chosen) == count or ev.score < floor * top:
+    top = scored[0][0] if scored else 0.0
+    for score, ev in scored:
+        if len(chosen) == count or score < floor * top:
             break
         passage = by_number.get(ev.number)
         if passage is None or not _covers(question, ev, passage) or neutralise(ev.text)[1]:
@@ -138,9 +156,14 @@ def sources(passages: Sequence[Passage]) -> dict[int, Source]:
             for p in passages}
 
 
+def _advises(text: str) -> bool:
+    return bool(set(tokens(text)) & (STRONG_MODALS | WEAK_MODALS))
+
+
 def not_covered_text(who: str, ranked: Sequence[Evidence], passages: Sequence[Passage]) -> str:
     """"The passages do not cover X", then one quoted sentence from each group they do
-    cover, so the reader sees where the guideline stops."""
+    cover (one that advises, where there is one), so the reader sees where the guideline
+    stops."""
     by_number = {p.number: p for p in passages}
     shown: dict[str, Evidence] = {}
     for ev in ranked:
@@ -150,7 +173,8 @@ def not_covered_text(who: str, ranked: Sequence[Evidence], passages: Sequence[Pa
         found = ages(_heading_scope(passage), points=False)
         scope = ("ages " + ", ".join(str(r) for r in found) if found
                  else " and ".join(sorted(sexes(_heading_scope(passage)))))
-        if scope and scope not in shown:
+        if scope and (scope not in shown or _advises(ev.text) and not _advises(
+                shown[scope].text)):
             shown[scope] = ev
     lines = [f"The passages found do not cover {who}, which the question asks about."]
     if shown:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -146,8 +146,12 @@ def test_a_population_the_passages_do_not_cover_is_said_plainly(starter_data):
     assert "76 to 85" in result["text"]  # and what they do cover, quoted
     assert not [s for s in result["sentences"] if s["verdict"] == "supported"]
     shown = run_cli("ask", "Should adults older than 85 be screened for colorectal cancer?")
-    assert "do not cover ages 86 and older" in shown.stdout
     assert "Not for clinical use" in shown.stdout
+    # The README shows this transcript; it must be what the command prints.
+    readme = (ROOT / "README.md").read_text()
+    block = readme.split('$ meditron-rag ask "Should adults older than 85')[1].split("```")[0]
+    printed = " ".join(block.split("\n", 1)[1].split())
+    assert printed in " ".join(shown.stdout.split())
 
 
 def test_eval_claims_reports_precision_and_kinds(tmp_path):
