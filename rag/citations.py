@@ -185,7 +185,7 @@ def _surface(stems: str, text: str, around: int = 2) -> str:
     words = text.split()
     for i, word in enumerate(words):
         if set(tokens(word)) & wanted:
-            return " ".join(words[max(0, i - around): i + around + 1]).strip(" ,;:")
+            return " ".join(words[max(0, i - around): i + around + 1]).strip(" ,;:-–")
     return stems
 
 

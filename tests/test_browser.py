@@ -47,9 +47,8 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-def server(isolated: Path, embedder) -> Iterator[str]:
-    """`meditron-rag ui` on a free port over a two-document index; its URL."""
+def serve_app(isolated: Path, embedder, env: dict[str, str]) -> Iterator[str]:
+    """`meditron-rag ui` on a free port over a two-document index, with `env`; its URL."""
     from ingest import ingest
     from ingest.store import Store
 
@@ -61,7 +60,7 @@ def server(isolated: Path, embedder) -> Iterator[str]:
     port = free_port()
     script = Path(sys.executable).with_name("meditron-rag")
     env = {**os.environ, "MEDITRON_RAG_GENERATION_MAX_TOKENS": "16",
-           "MEDITRON_RAG_RETRIEVAL_TOP_K": "3"}
+           "MEDITRON_RAG_RETRIEVAL_TOP_K": "3", **env}
     log = (isolated.parent / "server.log").open("wb")
     proc = subprocess.Popen([str(script), "ui", "--port", str(port), "--host", "127.0.0.1"],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -74,6 +73,11 @@ def server(isolated: Path, embedder) -> Iterator[str]:
     finally:
         stop(proc, 10)
         log.close()
+
+
+@pytest.fixture
+def server(isolated: Path, embedder) -> Iterator[str]:
+    yield from serve_app(isolated, embedder, {})
 
 
 def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
@@ -137,3 +141,31 @@ def test_ask_upload_and_study_in_chromium(server: str, isolated: Path) -> None:
         expect(page.get_by_text(re.compile(r"Score this session: [01]/1"))).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "browser-study.png"), full_page=True)
         browser.close()
+
+
+def test_a_wrong_draft_is_struck_in_chromium(isolated: Path, embedder, scripted_model) -> None:
+    """A model's draft (scripted) with a contradicted number, a question echo and a file name:
+    only the supported sentence is the answer; the rest are struck, with the reason."""
+    from playwright.sync_api import expect, sync_playwright
+
+    question = "How often should a colonoscopy be repeated?"
+    draft = (f"Colonoscopy is done every 10 years. Colonoscopy is done every 5 years. {question} "
+             "uspstf-colorectal-cancer-screening-2021.md")
+    url = scripted_model(draft)
+    for address in serve_app(isolated, embedder, {"MEDITRON_RAG_LLM_SERVER_URL": url}):
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.set_default_timeout(120_000)
+            expect.set_options(timeout=120_000)
+            page.goto(address)
+            ask(page, question)
+            expect(page.get_by_text("Set apart from the model's answer:")).to_be_visible()
+            struck = page.locator("del", has_text="Colonoscopy is done every 5 years.")
+            expect(struck).to_be_visible()
+            expect(page.get_by_text("contradicted by the cited passage").first).to_be_visible()
+            expect(page.get_by_text("not a claim").first).to_be_visible()
+            expect(page.locator("del", has_text="uspstf-colorectal-cancer-screening-2021.md")
+                   ).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "browser-struck.png"), full_page=True)
+            browser.close()
