@@ -303,9 +303,9 @@ class CitationChecker:
         critical = [t for t in new if t in NEGATIONS or t in POPULATIONS]
         allowed = self.max_new_words * (1 + len(claim) // 12) if len(claim) >= 4 else 0
         if critical or len(new) > allowed:
+            words = dict.fromkeys(_surface(t, sentence, 0) for t in new)
             return _Reading(UNSUPPORTED, "the passage does not say "
-                            + ", ".join(f"“{_surface(t, sentence, 0)}”" for t in new[:4]),
-                            span, share)
+                            + ", ".join(f"“{w}”" for w in list(words)[:4]), span, share)
         if self.embed is not None and share < 1.0:
             vectors = self.embed([strip_markers(sentence), span])
             if float(vectors[0] @ vectors[1]) < self.min_similarity:

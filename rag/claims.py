@@ -79,7 +79,7 @@ _FUNCTION = frozenset(
 NEGATIONS = frozenset("not no never none nor neither without against".split())
 WEAK_MODALS = frozenset(_STEMMER.stemWords(
     "may might could can consider considered option optional individual suggest suggests "
-    "suggested possible selective selectively discuss".split()))
+    "suggested selective selectively".split()))
 STRONG_MODALS = frozenset(_STEMMER.stemWords(
     "should must recommend recommends recommended shall need needs required require always "
     "routine routinely everyone all every".split()))
@@ -295,9 +295,9 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str]) 
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
         weak_gone = [t for t in was if t in WEAK_MODALS and t not in claim_set]
-        if weak_gone and any(t in STRONG_MODALS for t in claim):
-            found.append(Conflict("modality", " ".join(weak_gone),
-                                  " ".join(t for t in claim if t in STRONG_MODALS)))
+        strong_new = [t for t in claim if t in STRONG_MODALS and t not in window_set]
+        if weak_gone and strong_new:
+            found.append(Conflict("modality", " ".join(weak_gone), " ".join(strong_new)))
         for a in said:
             for b in was:
                 if a != b and _antonym(a, b) and b not in claim_set and a not in window_set:

@@ -45,7 +45,8 @@ DOSING_CAUTION = (
     "This looks like a question about a dose or an individual patient: read the dose in the "
     "cited source itself and decide with a clinician; this tool does not give medical advice."
 )
-_IMITATION = re.compile(r"(^|\n)\s*(\[\d+\] [A-Z][^\n]*\(|#{2,} |Passages:|Question:)")
+_IMITATION = re.compile(
+    r"(^|\n)\s*(\[\d+\] [A-Z][^\n]*\(|\[\d+\] Same source as|#{2,} |Passages:|Question:)")
 SUPERSEDED_PENALTY = 0.1  # evidence from a replaced guideline yields to the current one
 QUOTE_INTRO = "From the sources (the model's own answer could not be verified): "
 # A GGUF smaller than this is too small a model to write an answer that passes the check.
@@ -373,8 +374,8 @@ class Engine:
         elif not shown:
             if text:
                 warnings.append("No sentence of the model's answer is supported by the sources "
-                                "(see why below), so the sources' own sentences are quoted "
-                                "instead.")
+                                "(each is set apart with the reason), so the sources' own "
+                                "sentences are quoted instead.")
             answer = self._extractive(question, passages, ranked, warnings, rejected,
                                       QUOTE_INTRO, "generative")
         else:

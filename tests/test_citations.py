@@ -219,3 +219,12 @@ def test_ages_as_thresholds_and_spans_in_a_guideline():
     assert ages("an option from age 30") == [AgeRange(30, 130)]
     # A single age in a guideline is a threshold, not the edge of who it covers.
     assert ages("a one-time dose for people aged 65", points=False) == []
+
+
+def test_a_hedge_on_a_noun_is_not_a_weaker_recommendation(checker):
+    """'possibly rabid' qualifies the animal, not the advice: dropping it is no 'may' made a
+    'should' (the passage says 'should' too)."""
+    passage = ("Every bite or scratch from a possibly rabid animal should be washed at once "
+               "with soap and water for about fifteen minutes.")
+    assert verdict(checker, "A bite should be washed with soap and water for about fifteen "
+                   "minutes [1].", passage).supported

@@ -206,3 +206,17 @@ def test_a_draft_that_contradicts_its_source_is_set_apart(tmp_path, scripted_mod
     assert "drink plenty of fluids" in answer and "Antibiotics" not in answer
     assert "CONTRADICTED  Antibiotics are indicated for zeta fever [1]." in apart
     assert "why: the passage says" in apart and "not a claim" in apart
+
+
+def test_ask_mode_flag_chooses_quotes_or_the_model(tmp_path, scripted_model):
+    corpus = write_corpus(tmp_path / "corpus")
+    assert run_cli("ingest", "-q", str(corpus)).returncode == 0
+    env = {"MEDITRON_RAG_LLM_SERVER_URL": scripted_model(
+        "A bite should be washed with soap and water for about fifteen minutes [1].")}
+    question = "How long should a bite be washed?"
+    quoted = json.loads(run_cli("ask", "--json", "--mode", "extractive", question,
+                                env=env).stdout)
+    written = json.loads(run_cli("ask", "--json", question, env=env).stdout)
+    assert quoted["mode"] == "extractive" and quoted["text"].startswith("“")
+    assert written["mode"] == "generative" and written["status"] == "complete"
+    assert written["sentences"][0]["verdict"] == "supported"

@@ -19,8 +19,10 @@ st.markdown(STYLE, unsafe_allow_html=True)
 try:
     config = base_config()
     settings = app_settings.current(config)
-    engine = engine_for(config.model_copy(
-        update={"llm": config.llm.model_copy(update={"model": settings.model})}))
+    engine = engine_for(config.model_copy(update={
+        "llm": config.llm.model_copy(update={"model": settings.model}),
+        "generation": config.generation.model_copy(update={"answer_mode": settings.answer_mode}),
+    }))
     docs = engine.store.documents()
 except MeditronRagError as exc:
     st.error(str(exc))

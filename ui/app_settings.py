@@ -16,10 +16,17 @@ from meditron_rag.config import Config
 from meditron_rag.models import REGISTRY
 from rag import Filters
 
+ANSWER_MODES = {
+    "auto": "Auto: quoted for a small model, written by a capable one",
+    "extractive": "Quoted: the sources' own sentences, checked",
+    "generative": "Written by the model, every sentence checked",
+}
+
 
 @dataclass
 class Settings:
     model: str
+    answer_mode: str
     top_k: int
     max_tokens: int
     filters: Filters
@@ -33,6 +40,7 @@ def _default(key: str, value: object) -> None:
 def current(config: Config) -> Settings:
     """This session's settings (widget values, or the config's where not set yet)."""
     _default("set_model", config.llm.model)
+    _default("set_mode", config.generation.answer_mode)
     _default("set_top_k", config.retrieval.top_k)
     _default("set_max_tokens", config.generation.max_tokens)
     _default("set_docs", [])
@@ -43,7 +51,7 @@ def current(config: Config) -> Settings:
     if model not in REGISTRY and not Path(model).expanduser().is_file():
         model = config.llm.model
     return Settings(
-        model=model,
+        model=model, answer_mode=str(st.session_state["set_mode"]),
         top_k=int(st.session_state["set_top_k"]),
         max_tokens=int(st.session_state["set_max_tokens"]),
         filters=Filters(
@@ -64,6 +72,10 @@ def render(config: Config, docs: list[DocumentRecord]) -> None:
     wanted = str(st.session_state["set_model"]).strip()
     if wanted and wanted not in REGISTRY and not Path(wanted).expanduser().is_file():
         st.warning(f"No model file at {wanted}: still using {config.llm.model}.")
+    st.radio("Answer", list(ANSWER_MODES), key="set_mode", format_func=ANSWER_MODES.get,
+             help="Quoted answers need no model and take a fraction of a second; written "
+                  "ones take as long as the model does. Either way, only what the sources "
+                  "support is shown as the answer.")
     st.slider("Passages per answer", 1, 20, key="set_top_k")
     st.slider("Answer length (tokens)", 16, 1024, step=16, key="set_max_tokens")
     st.subheader("Filters")

@@ -155,16 +155,24 @@ def search_command(state: State, question: str, doc: tuple[str, ...], org: tuple
 @with_filters
 @with_rerank
 @click.option("--max-tokens", type=click.IntRange(16, 4096), help="Cap on the answer length.")
+@click.option("--mode", type=click.Choice(["auto", "extractive", "generative"]),
+              help="extractive: quote the sources' own sentences; generative: the model "
+                   "writes; auto: by the model's size (default: generation.answer_mode).")
 @click.option("--json", "as_json", is_flag=True, help="Print the whole result object as JSON.")
 @pass_state
 def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[str, ...],
                 since: str | None, until: str | None, top_k: int | None, reranker: str | None,
-                no_rerank: bool, max_tokens: int | None, as_json: bool) -> None:
+                no_rerank: bool, max_tokens: int | None, mode: str | None,
+                as_json: bool) -> None:
     """Answer QUESTION from the indexed guidelines, with numbered, checked sources."""
     from rag import Answer, Engine
 
     answer_started = False
-    engine = Engine(with_reranker(state.config, reranker, no_rerank))
+    config = with_reranker(state.config, reranker, no_rerank)
+    if mode:
+        config = config.model_copy(update={
+            "generation": config.generation.model_copy(update={"answer_mode": mode})})
+    engine = Engine(config)
     filters = _filters(doc, org, since, until)
     answer: Answer | None = None
     for event in engine.stream(question, top_k, filters, max_tokens):
