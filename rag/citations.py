@@ -277,7 +277,8 @@ class CitationChecker:
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
-        found = conflicts(claim, span_tokens, known) or self._stitched(claim, span)
+        found = (conflicts(claim, span_tokens, known, frozenset(context))
+                 or self._stitched(claim, span))
         if found:
             return _Reading(CONTRADICTED, _conflict_reason(found[0], span), span, share)
         basis = set(span_tokens) | set(context)

@@ -283,15 +283,17 @@ def _edits(claim: Sequence[str], source: Sequence[str]
     return sum(b.size for b in blocks), ops, (lo, hi)
 
 
-def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str]) -> list[Conflict]:
+def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
+              context: frozenset[str] = frozenset()) -> list[Conflict]:
     """What the claim says that the aligned `source` says otherwise.
 
     `elsewhere` holds every token of the passage and its headings (a word the claim moved
-    there from another sentence is not a swap)."""
+    there from another sentence is not a swap); `context` the tokens of its title and section
+    (a year or population the claim takes from there is not a swap either)."""
     _, ops, (lo, hi) = _edits(claim, source)
     window = source[lo:hi]
     claim_set, window_set = set(claim), set(window)
-    found = _flips(claim, source) + _swaps(claim, window)
+    found = _flips(claim, source) + _swaps([t for t in claim if t not in context], window)
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
         weak_gone = [t for t in was if t in WEAK_MODALS and t not in claim_set]
