@@ -206,3 +206,22 @@ def test_a_draft_that_contradicts_its_source_is_set_apart(tmp_path, scripted_mod
     assert "drink plenty of fluids" in answer and "Antibiotics" not in answer
     assert "CONTRADICTED  Antibiotics are indicated for zeta fever [1]." in apart
     assert "why: the passage says" in apart and "not a claim" in apart
+
+
+def test_a_bad_link_fails_by_its_own_name_and_the_batch_goes_on(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    (tmp_path / "loop-a.md").symlink_to(tmp_path / "loop-b.md")
+    (tmp_path / "loop-b.md").symlink_to(tmp_path / "loop-a.md")
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "gone.md")
+    (corpus / "inner-loop.md").symlink_to(corpus / "inner-loop.md")
+    (corpus / "inner-dangling.md").symlink_to(corpus / "nowhere.md")
+    done = run_cli("ingest", str(tmp_path / "loop-a.md"), str(tmp_path / "dangling.md"),
+                   str(corpus))
+    assert done.returncode == 7, done.stderr
+    assert "Traceback" not in done.stderr and "2 ingested (2 new" in done.stderr
+    failed = [line for line in done.stderr.splitlines() if line.startswith("  failed: ")]
+    assert sorted(line.split(": ")[1] for line in failed) == sorted(
+        str(p) for p in (tmp_path / "loop-a.md", tmp_path / "dangling.md",
+                         corpus / "inner-loop.md", corpus / "inner-dangling.md"))
+    assert sum("symbolic link loop" in line for line in failed) == 2
+    assert any("link to " in line and "gone.md, which does not exist" in line for line in failed)
