@@ -10,7 +10,9 @@ loses at most the document being written: the next run skips what is stored and 
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
 import stat
 import time
@@ -98,7 +100,9 @@ Progress = Callable[[FileResult, int, int], None]
 def discover(paths: Iterable[Path]) -> list[Path]:
     """Files to ingest: given files as they are, folders walked for supported suffixes.
 
-    A path that does not exist is kept, to be reported as failed with the others.
+    A path that does not exist is kept, to be reported as failed with the others; so is a
+    symbolic link that leads nowhere (dangling or a loop), given or found in a folder, under
+    its own name.
     """
     found: list[Path] = []
     for path in paths:
@@ -107,11 +111,38 @@ def discover(paths: Iterable[Path]) -> list[Path]:
                 parts = child.relative_to(path).parts
                 if any(p.startswith(".") for p in parts) or child.name.endswith(SIDECAR_SUFFIX):
                     continue
-                if child.is_file() and child.suffix.lower() in SUPPORTED_SUFFIXES:
-                    found.append(child.resolve())
+                supported = child.suffix.lower() in SUPPORTED_SUFFIXES
+                if supported and (child.is_file() or _leads_nowhere(child)):
+                    found.append(_located(child))
         else:
-            found.append(path.resolve())
+            found.append(_located(path))
     return found
+
+
+def _leads_nowhere(path: Path) -> bool:
+    return path.is_symlink() and not path.exists()
+
+
+def _located(path: Path) -> Path:
+    """The file's real path; for a link that leads nowhere, the link's own absolute path (its
+    target's name would hide which argument or file failed)."""
+    if _leads_nowhere(path):
+        return path.absolute()
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a loop further up the path
+        return path.absolute()
+
+
+def _broken_link(path: Path) -> str:
+    """Why a link that leads nowhere cannot be ingested."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link loop (it leads back to itself): point it at a file"
+    return (f"a symbolic link to {os.readlink(path)}, which does not exist: fix or remove "
+            "the link")
 
 
 def file_hash(path: Path) -> str:
@@ -151,6 +182,8 @@ class _Parsed:
 
 
 def _parse(path: Path, store: Store, max_bytes: int) -> _Parsed:
+    if _leads_nowhere(path):
+        return _Parsed(path, "", error=_broken_link(path))
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):

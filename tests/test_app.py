@@ -6,6 +6,7 @@ once); each leaves the starter documents the others use in place.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from meditron_rag import NOT_FOR_CLINICAL_USE
 from ui.app_common import app_args, matching_spans, passage_html
-from ui.app_library import check_upload, safe_name
+from ui.app_library import check_upload, display_name, safe_name, upload_path
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "corpora" / "starter"
@@ -47,6 +48,18 @@ def test_safe_name_keeps_uploads_inside_their_folder() -> None:
     assert safe_name("...") == "document"
 
 
+def test_safe_name_keeps_every_script_and_upload_path_keeps_uploads_apart() -> None:
+    assert [safe_name(n) for n in ("指南.md", "руководство.md", "دليل.md")] == [
+        "指南.md", "руководство.md", "دليل.md"]
+    assert len(safe_name("指" * 200 + ".md").encode()) <= 103
+    folder = Path("/u")
+    assert safe_name("a b.md") == safe_name("a-b.md")
+    assert upload_path(folder, "a b.md", b"one") != upload_path(folder, "a-b.md", b"two")
+    assert upload_path(folder, "a.md", b"one") != upload_path(folder, "a.md", b"new version")
+    assert upload_path(folder, "a.md", b"one") == upload_path(folder, "a.md", b"one")
+    assert upload_path(folder, "a.md", b"one").name == "a.md"
+
+
 def test_check_upload_type_size_and_content() -> None:
     assert check_upload("a.md", 10, 100, b"# hi") == ""
     assert "not supported" in check_upload("a.exe", 10, 100, b"MZ")
@@ -54,6 +67,15 @@ def test_check_upload_type_size_and_content() -> None:
     assert "not a PDF" in check_upload("a.pdf", 10, 100, b"hello")
     assert "binary" in check_upload("a.txt", 10, 100, b"\x00\x01")
     assert "empty" in check_upload("a.txt", 0, 100, b"")
+    assert "control character" in check_upload("a\x00.md", 10, 100, b"# hi")
+    assert "control character" in check_upload("a\nb.md", 10, 100, b"# hi")
+    assert "5003 characters long" in check_upload("x" * 5000 + ".md", 10, 100, b"# hi")
+
+
+def test_display_name_is_one_short_line() -> None:
+    assert display_name("two\nlines\x00.md") == "two lines .md"
+    long = display_name("x" * 5000 + ".md")
+    assert len(long) == 80 and long.endswith("x.md") and "…" in long
 
 
 def test_passage_html_escapes_before_highlighting() -> None:
@@ -97,6 +119,11 @@ def at(app_data: Path, monkeypatch: pytest.MonkeyPatch) -> AppTest:
     return app.run()
 
 
+def as_read(markdown: str) -> str:
+    """What a reader sees of Markdown whose punctuation the app escaped (`ui.app_common.plain`)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
 def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
     return next(b for b in at.button if b.label == label)
 
@@ -133,9 +160,10 @@ def test_upload_then_ask_about_it_escaped(at: AppTest, app_data: Path) -> None:
     at.run()
     button(at, "Add to the library").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    saved = app_data / "uploads" / "Zebra-fever-v1.md"
+    [saved] = (app_data / "uploads").glob("*/Zebra-fever-v1.md")
     assert saved.read_bytes() == UPLOAD
-    assert any("fake.pdf: the file is named .pdf but is not a PDF" in e.value for e in at.error)
+    assert any("fake.pdf: the file is named .pdf but is not a PDF" in as_read(e.value)
+               for e in at.error)
     assert any("1 ingested" in m.value for m in at.warning)
     assert "Zebra Fever Management (zebra-fever-v1)" in at.selectbox(key="lib_doc").options
 
@@ -145,6 +173,42 @@ def test_upload_then_ask_about_it_escaped(at: AppTest, app_data: Path) -> None:
     shown = [m.value for m in at.markdown if "zebra fever" in m.value.lower()]
     assert any("&lt;script&gt;" in v for v in shown), shown
     assert not any("<script>" in v for v in shown), shown
+
+
+def add(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
+    """Upload `files` through "Add documents" and press "Add to the library"."""
+    key = f"upload-{at.session_state['upload_round']}"
+    at.file_uploader(key=key).set_value([(n, d, "text/markdown") for n, d in files]).run()
+    button(at, "Add to the library").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.mark.slow
+def test_uploads_whose_names_sanitise_alike_are_all_kept(at: AppTest, app_data: Path) -> None:
+    names = ["指南.md", "руководство.md", "دليل.md", "a b.md", "a-b.md"]
+    for n, name in enumerate(names):
+        add(at, [(name, f"# Gnu care {n}\n\nGive gnu {n} hay every {n + 2} hours.".encode())])
+        assert any("1 ingested (1 new, 0 replaced)" in s.value for s in at.success), name
+    options = at.selectbox(key="lib_doc").options
+    for n in range(len(names)):
+        assert sum(f"Gnu care {n} (" in o for o in options) == 1, options
+    kept = {p.name for p in (app_data / "uploads").glob("*/*.md")}
+    assert {"指南.md", "руководство.md", "دليل.md", "a-b.md"} <= kept
+
+
+@pytest.mark.slow
+def test_upload_names_with_a_nul_a_newline_or_5000_characters_are_refused_plainly(
+        at: AppTest) -> None:
+    add(at, [("a\x00b.md", b"# hi"), ("two\nlines.md", b"# hi"),
+             ("x" * 5000 + ".md", b"# hi"),
+             ("ok ![x](http://evil.test/x.png).md", b"# Ok\n\nGnus eat hay.")])
+    errors = [as_read(e.value) for e in at.error]
+    assert len(errors) == 3, errors
+    assert all("\n" not in e and "\x00" not in e for e in errors)
+    assert sum("control character" in e for e in errors) == 2
+    assert any("5003 characters long" in e and len(e) < 300 for e in errors)
+    assert any("1 ingested" in w.value for w in at.warning)
 
 
 @pytest.mark.slow

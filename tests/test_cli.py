@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from ingest.store import Store
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
@@ -220,3 +224,75 @@ def test_ask_mode_flag_chooses_quotes_or_the_model(tmp_path, scripted_model):
     assert quoted["mode"] == "extractive" and quoted["text"].startswith("“")
     assert written["mode"] == "generative" and written["status"] == "complete"
     assert written["sentences"][0]["verdict"] == "supported"
+
+
+def test_a_bad_link_fails_by_its_own_name_and_the_batch_goes_on(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    (tmp_path / "loop-a.md").symlink_to(tmp_path / "loop-b.md")
+    (tmp_path / "loop-b.md").symlink_to(tmp_path / "loop-a.md")
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "gone.md")
+    (corpus / "inner-loop.md").symlink_to(corpus / "inner-loop.md")
+    (corpus / "inner-dangling.md").symlink_to(corpus / "nowhere.md")
+    done = run_cli("ingest", str(tmp_path / "loop-a.md"), str(tmp_path / "dangling.md"),
+                   str(corpus))
+    assert done.returncode == 7, done.stderr
+    assert "Traceback" not in done.stderr and "2 ingested (2 new" in done.stderr
+    failed = [line for line in done.stderr.splitlines() if line.startswith("  failed: ")]
+    assert sorted(line.split(": ")[1] for line in failed) == sorted(
+        str(p) for p in (tmp_path / "loop-a.md", tmp_path / "dangling.md",
+                         corpus / "inner-loop.md", corpus / "inner-dangling.md"))
+    assert sum("symbolic link loop" in line for line in failed) == 2
+    assert any("link to " in line and "gone.md, which does not exist" in line for line in failed)
+
+
+def test_rebuild_waits_for_no_one_and_a_killed_rebuild_loses_nothing(tmp_path, isolated):
+    corpus = write_corpus(tmp_path / "corpus")
+    assert run_cli("ingest", str(corpus)).returncode == 0
+    # A writer at work: the real store's lock, held as `ingest` holds it.
+    store = Store.open(isolated / "index", "all-minilm-l6-v2", 384)
+    with store.writing():
+        locked = run_cli("ingest", "--rebuild", str(corpus))
+    store.close()
+    assert locked.returncode == 5 and "being written by process" in locked.stderr
+    listed = run_cli("docs", "list", "--json")
+    assert {d["id"] for d in json.loads(listed.stdout)} == {"rabies", "malaria"}
+
+    # A rebuild killed once it has stored a file leaves the old index whole.
+    (corpus / "extra.md").write_text("# Extra\n\nGnus graze at dawn.\n")
+    killed = subprocess.Popen(
+        [str(Path(sys.executable).with_name("meditron-rag")), "ingest", "--rebuild",
+         str(corpus)], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    assert killed.stderr is not None
+    first = killed.stderr.readline()
+    killed.send_signal(signal.SIGKILL)
+    killed.wait()
+    assert first.startswith("[1/3]"), first
+    listed = run_cli("docs", "list", "--json")
+    assert {d["id"] for d in json.loads(listed.stdout)} == {"rabies", "malaria"}
+    rebuilt = run_cli("ingest", "--rebuild", str(corpus))
+    assert rebuilt.returncode == 0 and "3 ingested (3 new" in rebuilt.stderr
+    assert not (isolated / "index.rebuild").exists() and not (isolated / "index.old").exists()
+
+
+def test_a_question_that_is_not_utf8_is_read_with_replacement_characters(tmp_path):
+    assert run_cli("ingest", str(write_corpus(tmp_path / "corpus"))).returncode == 0
+    question = b"\xffbed nets".decode("utf-8", "surrogateescape")
+    found = run_cli("search", "--json", question)
+    assert found.returncode == 0, found.stderr
+    assert "not UTF-8" in found.stderr and "Traceback" not in found.stderr
+    assert json.loads(found.stdout)[0]["document_id"] == "malaria"
+
+
+def test_bad_filters_are_refused_naming_the_flag(tmp_path):
+    assert run_cli("ingest", str(write_corpus(tmp_path / "corpus"))).returncode == 0
+    for flags, says in [
+        (["--since", "notadate"], "--since: 'notadate' is not a date: use YYYY, YYYY-MM or"),
+        (["--since", "2999"], "--since: 2999 is in the future"),
+        (["--until", "2024-13-45"], "--until: '2024-13-45' is not a date"),
+        (["--since", "2024", "--until", "2020"], "2024 is after --until 2020"),
+        (["--doc", "rabiess"], "no document 'rabiess' in the index; the ids are: malaria, rabies"),
+    ]:
+        command = "ask" if flags[0] == "--doc" else "search"
+        done = run_cli(command, *flags, "How long should a bite be washed?")
+        assert done.returncode == 2, (flags, done.stderr)
+        assert says in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -11,6 +11,7 @@ import html
 import re
 import sys
 import threading
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -76,6 +77,20 @@ def cutoff_of(model: str) -> str:
 
 def newest_date(dates: Sequence[str]) -> str:
     return max((d for d in dates if d), default="")
+
+
+# --- document strings as text ----------------------------------------------------------------
+
+_MARKUP = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def plain(text: str) -> str:
+    """`text` (a title, a section, a file name: anything from a document or an upload) for a
+    Markdown element or a widget label, where it must show as written: every ASCII punctuation
+    mark backslash-escaped, so `![x](http://…)` is neither an image the reader's browser fetches
+    nor a link, nor `:red[…]`, `**` or a bare URL markup; control characters become spaces."""
+    shown = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+    return _MARKUP.sub(r"\\\1", shown)
 
 
 # --- safe passage HTML -----------------------------------------------------------------------

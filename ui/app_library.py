@@ -1,13 +1,18 @@
 """Library tab: upload, list, replace and remove documents.
 
-Uploads are checked (type and size), saved under <data_dir>/uploads/ with a sanitised name,
-and ingested with a progress bar while other sessions keep asking: the store writes one
-document per transaction and the retriever re-reads the documents when the generation changes.
+Uploads are checked (name, type and size), saved as <data_dir>/uploads/<content hash>/<name>
+with a sanitised name, and ingested with a progress bar while other sessions keep asking: the
+store writes one document per transaction and the retriever re-reads the documents when the
+generation changes. The hash folder gives every distinct upload its own path, so adding a file
+never replaces another document (two names that sanitise alike, a new version under an old
+name): only "Replace" does, and it says which document it replaces.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,9 +22,9 @@ from ingest import DocumentRecord, ingest
 from ingest.loaders import SUPPORTED_SUFFIXES
 from meditron_rag.errors import MeditronRagError
 from rag import Engine
-from ui.app_common import write_lock
+from ui.app_common import plain, write_lock
 
-UPLOAD_TYPES = [s.lstrip(".") for s in SUPPORTED_SUFFIXES]
+MAX_NAME_CHARS = 255  # what most file systems allow in one name
 
 
 @dataclass
@@ -38,19 +43,40 @@ class Batch:
 
 
 def safe_name(name: str) -> str:
-    """A file name that cannot leave the uploads folder or hide: base name only, letters,
-    digits, dot, dash and underscore, no leading dot, at most 120 characters."""
-    base = re.split(r"[\\/]", name)[-1]
+    """A file name that cannot leave the uploads folder or hide: base name only, letters and
+    digits of any script, dash and underscore, no leading dot, at most 100 bytes of stem."""
+    base = unicodedata.normalize("NFC", re.split(r"[\\/]", name)[-1])
     stem, dot, suffix = base.rpartition(".")
     if not dot:
         stem, suffix = base, ""
-    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-_.")[:100] or "document"
+    kept = "".join(c if c in "-_" or unicodedata.category(c)[0] in "LMN" else " " for c in stem)
+    stem = re.sub(r"[\s-]+", "-", kept).strip("-_")
+    stem = stem.encode()[:100].decode(errors="ignore").strip("-_") or "document"
     suffix = re.sub(r"[^A-Za-z0-9]+", "", suffix).lower()[:10]
     return f"{stem}.{suffix}" if suffix else stem
 
 
+def upload_path(folder: Path, name: str, data: bytes) -> Path:
+    """Where an upload is kept: its sanitised name in a folder named by its content, so two
+    uploads share a path only when they are the same bytes under the same name."""
+    return folder / hashlib.sha256(data).hexdigest()[:12] / safe_name(name)
+
+
+def display_name(name: str, limit: int = 80) -> str:
+    """An uploaded file's name as it may be shown on one line: control characters (a NUL, a
+    newline) as spaces, a long name cut in the middle."""
+    shown = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c
+                             for c in name).split())
+    return shown if len(shown) <= limit else f"{shown[:limit - 21]}…{shown[-20:]}"
+
+
 def check_upload(name: str, size: int, max_bytes: int, head: bytes) -> str:
     """Why an upload is refused, or "" when it may be ingested."""
+    if len(name) > MAX_NAME_CHARS:
+        return (f"the name is {len(name)} characters long, over the {MAX_NAME_CHARS} a file "
+                "system allows: rename the file")
+    if any(unicodedata.category(c) == "Cc" for c in name):
+        return "the name holds a control character (a NUL, a newline, a tab): rename the file"
     suffix = Path(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         return f"type {suffix or '(none)'} is not supported: use PDF, HTML, Markdown or text"
@@ -72,46 +98,51 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -
     folder = config.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
     batch = Batch()
-    paths = []
+    names: dict[str, str] = {}  # saved path -> the name the user gave the file
     for upload in uploads:
         reason = check_upload(upload.name, len(upload.data), config.ui.max_upload_mb * 2**20,
                               upload.data[:4096])
         if reason:
             batch.failures.append((upload.name, reason))
             continue
-        path = folder / safe_name(upload.name)
+        path = upload_path(folder, upload.name, upload.data)
+        path.parent.mkdir(exist_ok=True)
         path.write_bytes(upload.data)
-        paths.append(path)
+        names[str(path)] = upload.name
+    paths = [Path(p) for p in names]
     if not paths:
         batch.summary = "Nothing to ingest."
         return batch
     lock = write_lock(str(config.data_dir))
     if not lock.acquire(blocking=False):
-        batch.failures += [(p.name, "another upload is being indexed: try again in a moment")
-                           for p in paths]
+        batch.failures += [(n, "another upload is being indexed: try again in a moment")
+                           for n in names.values()]
         return batch
     bar = st.progress(0.0, text=f"Indexing {len(paths)} file(s)…")
     try:
         store = engine.store
 
         def progress(result, n: int, total: int) -> None:  # type: ignore[no-untyped-def]
-            bar.progress(n / total, text=f"{n}/{total}: {Path(result.path).name} {result.status}")
+            name = plain(display_name(names.get(result.path, Path(result.path).name)))
+            bar.progress(n / total, text=f"{n}/{total}: {name} {result.status}")
 
         with store.writing():
             report = ingest(paths, store, engine.embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
                             max_bytes=config.ui.max_upload_mb * 2**20, progress=progress)
             ok = [f for f in report.files if f.status != "failed"]
-            if replaces and ok and all(f.document_id != replaces for f in ok):
-                store.remove_document(replaces)
+            replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
+                            and store.remove_document(replaces))
     except MeditronRagError as exc:
-        batch.failures += [(p.name, str(exc)) for p in paths]
+        batch.failures += [(n, str(exc)) for n in names.values()]
         return batch
     finally:
         lock.release()
         bar.empty()
-    batch.summary = report.summary()
-    batch.failures += [(Path(f.path).name, f.reason) for f in report.files if f.status == "failed"]
+    batch.summary = report.summary() + (
+        f" {replaces} is replaced by {ok[0].document_id}." if replaced else "")
+    batch.failures += [(names.get(f.path, Path(f.path).name), f.reason)
+                       for f in report.files if f.status == "failed"]
     batch.done = [f.document_id for f in report.files if f.status != "failed"]
     return batch
 
@@ -129,7 +160,15 @@ def _show_batch() -> None:
     if batch.summary:
         (st.warning if batch.failures else st.success)(batch.summary)
     for name, reason in batch.failures:
-        st.error(f"{name}: {reason}")
+        st.error(f"{plain(display_name(name))}: {plain(reason)}")
+
+
+def _uploader(label: str, key: str, multiple: bool):  # type: ignore[no-untyped-def]
+    """`st.file_uploader` with no `type`: with one, Streamlit checks names itself before the
+    script runs and a NUL in a name replaces the page with its exception; `check_upload`
+    refuses a bad name or type with a reason instead (the file dialog then lists every file)."""
+    return st.file_uploader(label, accept_multiple_files=multiple, key=key,
+                            help="PDF, HTML, Markdown or text.")
 
 
 def render(engine: Engine, docs: list[DocumentRecord]) -> None:
@@ -137,8 +176,7 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
     st.caption(f"PDF, HTML, Markdown or text, up to {config.ui.max_upload_mb} MB each. Files are "
                f"kept in {config.data_dir / 'uploads'}.")
     round_ = st.session_state.setdefault("upload_round", 0)
-    files = st.file_uploader("Add documents", type=UPLOAD_TYPES, accept_multiple_files=True,
-                             key=f"upload-{round_}")
+    files = _uploader("Add documents", f"upload-{round_}", multiple=True)
     if st.button("Add to the library", type="primary", disabled=not files):
         uploads = [Upload(f.name, f.getvalue()) for f in files or []]
         st.session_state["last_batch"] = save_and_ingest(engine, uploads)
@@ -160,16 +198,18 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
     chosen = st.selectbox("Document", list(by_id), key="lib_doc",
                           format_func=lambda i: f"{by_id[i].title or by_id[i].name} ({i})")
     doc = by_id[chosen]
-    st.caption(f"{doc.path} · {doc.size_bytes / 1024:.0f} KB · ingested {doc.ingested_at}"
-               + (f" · notes: {'; '.join(doc.warnings)}" if doc.warnings else ""))
+    st.caption(f"{plain(doc.path)} · {doc.size_bytes / 1024:.0f} KB · ingested "
+               f"{doc.ingested_at}" + (f" · notes: {plain('; '.join(doc.warnings))}"
+                                      if doc.warnings else ""))
     left, right = st.columns(2)
     if left.button(f"Remove {doc.id}", key="lib_remove"):
         removed = remove(engine, doc.id)
         st.session_state["last_batch"] = Batch(
             summary=f"Removed {doc.id}." if removed else f"{doc.id} was already gone.")
         st.rerun()
-    new = right.file_uploader("Replace with a new version", type=UPLOAD_TYPES,
-                              key=f"replace-{chosen}-{round_}")
+    with right:
+        new = _uploader("Replace with a new version", f"replace-{chosen}-{round_}",
+                        multiple=False)
     if new is not None and right.button("Replace", key="lib_replace"):
         st.session_state["last_batch"] = save_and_ingest(
             engine, [Upload(new.name, new.getvalue())], replaces=doc.id)

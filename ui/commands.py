@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime
 import os
+import re
 import subprocess
 import sys
 import time
@@ -31,16 +33,13 @@ def _human(n: int) -> str:
 
 def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quiet: bool,
                as_json: bool) -> int:
-    """Ingest `paths`; returns the exit code (7 when some files failed)."""
-    import shutil
-
-    from ingest import ingest, load_embedder, open_store
+    """Ingest `paths`; returns the exit code (7 when some files failed). A rebuild writes a
+    new index beside the old one and swaps it in under the writer lock (`ingest.rebuild`)."""
+    from ingest import IngestReport, Store, ingest, load_embedder
+    from ingest.rebuild import rebuild as rebuild_index
 
     config = state.config
-    if rebuild and config.index_dir.exists():
-        shutil.rmtree(config.index_dir)
     embedder = load_embedder(config)
-    store = open_store(config, embedder)
     started = time.perf_counter()
 
     def progress(result, n: int, total: int) -> None:  # type: ignore[no-untyped-def]
@@ -56,23 +55,32 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
             line += f" ({result.pages} pages, {result.chunks} chunks)"
         click.echo(f"{line}   [{n / elapsed:.1f} files/s]", err=True)
 
-    with store.writing():
-        report = ingest(
-            paths, store, embedder, config.chunking.chunk_tokens,
-            config.chunking.overlap_tokens, prune=prune, progress=progress,
-            max_bytes=config.ingest.max_file_mb * 1024 * 1024,
-        )
+    def build(folder: Path) -> IngestReport:
+        store = Store.open(folder, embedder.name, embedder.dim, config.index.kind,
+                           config.index.approximate_above)
+        try:
+            with store.writing():
+                done = ingest(
+                    paths, store, embedder, config.chunking.chunk_tokens,
+                    config.chunking.overlap_tokens, prune=prune, progress=progress,
+                    max_bytes=config.ingest.max_file_mb * 1024 * 1024,
+                )
+        finally:
+            store.close()
+        if not done.files and not done.removed:  # before a rebuild would swap in an empty index
+            raise MeditronRagError(
+                "No documents found in " + ", ".join(map(str, paths))
+                + ": add PDF, HTML, Markdown or text files."
+            )
+        return done
+
+    report = rebuild_index(config.index_dir, build) if rebuild else build(config.index_dir)
     if as_json:
         echo_json(report.to_dict())
     elif not quiet or report.count("failed"):
         click.echo(report.summary(), err=True)
         for failed in (f for f in report.files if f.status == "failed"):
             click.echo(f"  failed: {failed.path}: {failed.reason}", err=True)
-    if not report.files and not report.removed:
-        raise MeditronRagError(
-            "No documents found in " + ", ".join(map(str, paths))
-            + ": add PDF, HTML, Markdown or text files."
-        )
     return EXIT_PARTIAL_INGEST if report.count("failed") else 0
 
 
@@ -95,11 +103,58 @@ def ingest_command(state: State, paths: tuple[Path, ...], prune: bool, rebuild: 
 
 # --- questions ---------------------------------------------------------------------------------
 
-def _filters(doc: tuple[str, ...], org: tuple[str, ...], since: str | None,
+def _question(question: str) -> str:
+    """The question with bytes that are not UTF-8 (which the shell passes through as surrogate
+    escapes, and no model or tokenizer can encode) replaced by U+FFFD, said on stderr."""
+    cleaned = question.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    if cleaned != question:
+        click.echo("Note: the question held bytes that are not UTF-8 text; they are read as "
+                   "\ufffd. Check the terminal's encoding.", err=True)
+    return cleaned
+
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def _date(flag: str, value: str | None) -> str:
+    """`value` of --since or --until checked: a real date as YYYY, YYYY-MM or YYYY-MM-DD."""
+    if value is None:
+        return ""
+    text = value.strip()
+    match = _DATE.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day = (int(g) if g else 1 for g in match.groups())
+        when = datetime.date(year, month, day)
+    except ValueError:
+        raise click.BadParameter(f"'{value}' is not a date: use YYYY, YYYY-MM or YYYY-MM-DD "
+                                 "(e.g. 2021, 2021-05 or 2021-05-18).", param_hint=flag) from None
+    if flag == "--since" and when > datetime.date.today():
+        raise click.BadParameter(f"{text} is in the future, so no document could match: give "
+                                 "a date up to today.", param_hint=flag)
+    return text
+
+
+def _filters(engine, doc: tuple[str, ...], org: tuple[str, ...], since: str | None,
              until: str | None):  # type: ignore[no-untyped-def]
+    """The filters of `search` and `ask`, each checked: a typo must be an error, not an
+    answer that says the (zero) passages do not support one."""
     from rag import Filters
 
-    return Filters(list(doc), list(org), since or "", until or "")
+    date_from, date_to = _date("--since", since), _date("--until", until)
+    if date_from and date_to and date_from[:len(date_to)] > date_to:
+        raise click.BadParameter(f"{date_from} is after --until {date_to}.",
+                                 param_hint="--since")
+    known = {d.id for d in engine.store.documents()} if doc else set()
+    unknown = [d for d in doc if d not in known]
+    if unknown:
+        listed = (", ".join(sorted(known)) if len(known) <= 10
+                  else "see `meditron-rag docs list`")
+        raise click.BadParameter(f"no document {', '.join(map(repr, unknown))} in the index; "
+                                 f"the ids are: {listed or 'none (the index is empty)'}.",
+                                 param_hint="--doc")
+    return Filters(list(doc), list(org), date_from, date_to)
 
 
 filter_options = [
@@ -140,7 +195,8 @@ def search_command(state: State, question: str, doc: tuple[str, ...], org: tuple
     from rag import Engine
 
     engine = Engine(with_reranker(state.config, reranker, no_rerank))
-    passages = engine.retrieve(question, top_k, _filters(doc, org, since, until), mode)
+    filters = _filters(engine, doc, org, since, until)
+    passages = engine.retrieve(_question(question), top_k, filters, mode)
     if as_json:
         echo_json([p.to_dict() for p in passages])
         return
@@ -173,9 +229,9 @@ def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[st
         config = config.model_copy(update={
             "generation": config.generation.model_copy(update={"answer_mode": mode})})
     engine = Engine(config)
-    filters = _filters(doc, org, since, until)
+    filters = _filters(engine, doc, org, since, until)
     answer: Answer | None = None
-    for event in engine.stream(question, top_k, filters, max_tokens):
+    for event in engine.stream(_question(question), top_k, filters, max_tokens):
         if event.kind == "passages" and not as_json:
             click.secho("Sources found:", bold=True, err=True)
             for p in event.data:  # type: ignore[attr-defined]
