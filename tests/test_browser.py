@@ -124,7 +124,8 @@ def test_ask_upload_and_study_in_chromium(server: str, isolated: Path) -> None:
         expect(add).to_be_enabled()
         add.click()
         expect(page.get_by_text(re.compile(r"1 ingested"))).to_be_visible()
-        assert (isolated / "uploads" / "zebra.md").read_bytes() == UPLOAD
+        [saved] = (isolated / "uploads").glob("*/zebra.md")  # one folder per content hash
+        assert saved.read_bytes() == UPLOAD
         page.screenshot(path=str(ARTIFACTS / "browser-library.png"), full_page=True)
         page.get_by_role("tab", name="Ask").click()
         ask(page, "How often should adults with zebra fever receive striped quinine?")
