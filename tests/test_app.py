@@ -141,11 +141,12 @@ def test_ask_shows_answer_sources_and_notice(at: AppTest) -> None:
     assert NOT_FOR_CLINICAL_USE in sidebar
     captions = " ".join(c.value for c in at.sidebar.caption)
     assert "smollm2" in " ".join(m.value for m in at.sidebar.markdown)
-    assert "cutoff: unknown" in captions and "Newest document in the index: 2021-05" in captions
+    assert "cutoff: unknown" in captions
+    assert "Newest document in the index: 2021-05" in as_read(captions)
 
     ask(at, "How long should an alcohol-based handrub take?")
     labels = [e.label for e in at.expander]
-    assert any("Hand Hygiene" in label and "p. " in label for label in labels), labels
+    assert any("Hand Hygiene" in label and "p. " in as_read(label) for label in labels), labels
     assert any(b.label.startswith("Open PDF (p. ") for b in at.get("download_button")), labels
     assert at.chat_message[0].name == "user"
     history = at.session_state["history"]
@@ -171,7 +172,7 @@ def test_upload_then_ask_about_it_escaped(at: AppTest, app_data: Path) -> None:
     answer = at.session_state["history"][-1]
     assert answer.passages[0].title == "Zebra Fever Management"
     shown = [m.value for m in at.markdown if "zebra fever" in m.value.lower()]
-    assert any("&lt;script&gt;" in v for v in shown), shown
+    assert any("&lt;script&gt;" in v or "\\<script\\>" in v for v in shown), shown
     assert not any("<script>" in v for v in shown), shown
 
 
@@ -303,5 +304,35 @@ def test_a_contradicting_draft_is_struck_with_its_reason(
     assert [s.text for s in answer.sentences] == ["Colonoscopy is done every 10 years."]
     [wrong] = answer.rejected
     assert wrong.verdict == "contradicted" and "10" in wrong.reason
-    shown = " ".join(m.value for m in at.markdown)
+    shown = as_read(" ".join(m.value for m in at.markdown))
     assert "~~Colonoscopy is done every 5 years.~~" in shown and "contradicted" in shown
+
+
+TRACKER = """---
+title: "Tracked ![t](http://tracker.example/title.png) guide"
+organisation: "Org [site](http://tracker.example/org)"
+date: "![d](http://tracker.example/date.png)"
+---
+
+# Tracker fever
+
+## Treatment ![h](http://tracker.example/heading.png)
+
+Adults with tracker fever should drink water every hour for two days.
+"""
+
+
+@pytest.mark.slow
+def test_markdown_in_document_metadata_is_shown_as_text(at: AppTest) -> None:
+    """An image or link in a title, organisation, date or heading would make the reader's
+    browser fetch the URL: everywhere the app shows them, they are text."""
+    add(at, [("tracker.md", TRACKER.encode())])
+    ask(at, "How often should adults with tracker fever drink water?")
+    assert not at.exception, [e.value for e in at.exception]
+    answer = at.session_state["history"][-1]
+    assert "tracker.example" in answer.passages[0].title + answer.passages[0].section
+    shown = [e.value for kind in ("markdown", "caption", "info", "warning", "error", "success")
+             for e in getattr(at, kind)] + [e.label for e in at.expander]
+    assert any("tracker.example" in v for v in shown), shown
+    markup = re.compile(r"(?<!\\)!\[|(?<!\\)\[[^\]]*(?<!\\)\]\(")  # an image or a link
+    assert not [v for v in shown if markup.search(v)], [v for v in shown if markup.search(v)]

@@ -11,7 +11,7 @@ import streamlit as st
 from meditron_rag import NOT_FOR_CLINICAL_USE
 from meditron_rag.errors import MeditronRagError
 from ui import app_ask, app_library, app_settings, app_study
-from ui.app_common import STYLE, base_config, cutoff_of, engine_for, newest_date
+from ui.app_common import STYLE, base_config, cutoff_of, engine_for, newest_date, plain
 
 st.set_page_config(page_title="meditron-rag", page_icon="📚", layout="wide")
 st.markdown(STYLE, unsafe_allow_html=True)
@@ -31,10 +31,10 @@ except MeditronRagError as exc:
 with st.sidebar:
     st.title("meditron-rag")
     st.warning(NOT_FOR_CLINICAL_USE)
-    st.markdown(f"**Model:** {settings.model}")
+    st.markdown(f"**Model:** {plain(settings.model)}")
     st.caption(f"Model knowledge cutoff: {cutoff_of(settings.model)}.")
     newest = newest_date([d.date for d in docs])
-    st.caption(f"Newest document in the index: {newest or 'none dated'} "
+    st.caption(f"Newest document in the index: {plain(newest or 'none dated')} "
                f"({len(docs)} documents). Answers come from these documents, not from the "
                "model's memory.")
 

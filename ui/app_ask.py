@@ -7,14 +7,13 @@ passage (supporting sentences highlighted) and a way to open the original at tha
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import streamlit as st
 
 from meditron_rag.errors import MeditronRagError
 from rag import Answer, Engine, Passage
-from ui.app_common import matching_spans, passage_html
+from ui.app_common import matching_spans, passage_html, plain
 from ui.app_settings import Settings
 
 
@@ -33,7 +32,7 @@ def _open_original(passage: Passage, key: str) -> None:
             help=f"Opens the original file; the passage is on page {passage.page_start}.",
         )
     elif passage.section:
-        left.caption(f"Section: {passage.section}")
+        left.caption(f"Section: {plain(passage.section)}")
     if passage.url.startswith(("https://", "http://")):
         anchor = f"#page={passage.page_start}" if passage.url.lower().endswith(".pdf") else ""
         right.link_button("Original on the web", passage.url + anchor)
@@ -44,12 +43,12 @@ def render_sources(passages: list[Passage], answer: Answer | None, key: str) -> 
         claims = [s.text for s in answer.sentences if p.number in s.citations or
                   s.best_passage == p.number] if answer else []
         cited = bool(claims)
-        label = f"[{p.number}] {p.title} · {p.location}" + (" · cited" if cited else "")
+        label = plain(f"[{p.number}] {p.title} · {p.location}") + (" · cited" if cited else "")
         with st.expander(label, expanded=cited):
             meta = " · ".join(x for x in (p.organisation, p.date or "undated") if x)
-            st.caption(f"{meta} · {p.document_id}")
+            st.caption(plain(f"{meta} · {p.document_id}"))
             if p.superseded_by:
-                st.warning(f"Superseded by {p.superseded_by}.")
+                st.warning(f"Superseded by {plain(p.superseded_by)}.")
             st.markdown(passage_html(p.text, matching_spans(p.text, claims)),
                         unsafe_allow_html=True)
             _open_original(p, f"{key}-open-{p.number}")
@@ -64,19 +63,20 @@ _LABELS = {"contradicted": "contradicted by the cited passage",
 def render_answer(answer: Answer, key: str) -> None:
     """The verified answer, then the model's sentences set apart (struck, with the reason)."""
     if answer.status in ("no_evidence", "not_covered") or not answer.sentences:
-        st.info(html.escape(answer.text, quote=False))
+        st.info(plain(answer.text))
     else:
         if answer.status == "extractive":
             st.caption("Quoted from the sources; every sentence checked.")
         # Escaped: an answer may quote a source holding markup, which is shown as text.
-        st.markdown("\n\n".join(html.escape(s.text, quote=False) for s in answer.sentences))
+        st.markdown("\n\n".join(plain(s.text) for s in answer.sentences))
     if answer.rejected:
-        lines = [f"~~{html.escape(s.text, quote=False)}~~ :red[**{_LABELS[s.verdict]}**]: "
-                 f"{html.escape(s.reason, quote=False)}" for s in answer.rejected]
+        lines = [f"~~{plain(s.text)}~~ :red[**{_LABELS[s.verdict]}**]: {plain(s.reason)}"
+                 for s in answer.rejected]
         st.markdown("**Set apart from the model's answer:**\n\n" + "\n\n".join(lines))
     for warning in answer.warnings:
-        st.warning(warning)
-    st.caption(f"{answer.model} · {answer.timings.get('total_s', 0):.1f} s · {answer.notice}")
+        st.warning(plain(warning))
+    st.caption(f"{plain(answer.model)} · {answer.timings.get('total_s', 0):.1f} s · "
+               f"{answer.notice}")
     st.markdown("**Sources**")
     render_sources(answer.passages, answer, key)
 
@@ -93,7 +93,7 @@ def _ask(engine: Engine, question: str, settings: Settings) -> Answer | None:
                 with sources:
                     st.markdown("**Sources found**")
                     for p in event.data:  # type: ignore[attr-defined]
-                        with st.expander(p.source_line(), expanded=True):
+                        with st.expander(plain(p.source_line()), expanded=True):
                             st.markdown(passage_html(p.text, []), unsafe_allow_html=True)
             elif event.kind == "token":
                 yield event.data
@@ -111,7 +111,7 @@ def render(engine: Engine, settings: Settings) -> None:
             with st.chat_message("user"):
                 st.text(item["question"])
             with st.chat_message("assistant"):
-                st.error(item["error"])
+                st.error(plain(item["error"]))
             continue
         with st.chat_message("user"):
             st.text(item.question)

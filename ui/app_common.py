@@ -134,7 +134,10 @@ def passage_html(text: str, highlights: Sequence[tuple[int, int]] = ()) -> str:
         parts.append(f"<mark>{html.escape(text[start:end])}</mark>")
         at = end
     parts.append(html.escape(text[at:]))
-    body = "".join(parts).strip().replace("\n", "<br>")
+    # "!" and "[" as entities: an image or link written in the text stays text, also where a
+    # Markdown renderer would look inside the block.
+    body = "".join(parts).strip().replace("\n", "<br>").replace("!", "&#33;").replace(
+        "[", "&#91;")
     return f'<div class="passage">{body}</div>'
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 from ingest import DocumentRecord, Store
 from rag import Engine, Passage
 from rag.study import Card, Result, grade, make_cards, score, term_pool, to_anki_csv, to_markdown
-from ui.app_common import passage_html
+from ui.app_common import passage_html, plain
 
 
 @st.cache_resource(max_entries=4)
@@ -65,10 +65,10 @@ def _new_round(engine: Engine, docs: list[DocumentRecord], mode: str, chosen: li
 
 def _card(card: Card, number: int, total: int) -> None:
     state = _state()
-    st.markdown(f"**Question {number} of {total}** · {card.topic}")
+    st.markdown(f"**Question {number} of {total}** · {plain(card.topic)}")
     st.markdown(passage_html(card.prompt), unsafe_allow_html=True)
     key = f"study-{state['round']}-{number}"
-    choice = st.radio("Your answer", card.options, index=None, key=key)
+    choice = st.radio("Your answer", card.options, index=None, key=key, format_func=plain)
     checked: Result | None = state["checked"]
     if checked is None:
         if st.button("Check", key=f"{key}-check", disabled=choice is None, type="primary"):
@@ -78,13 +78,13 @@ def _card(card: Card, number: int, total: int) -> None:
             st.rerun()
         return
     if checked.correct:
-        st.success(f"Correct: {card.answer}")
+        st.success(f"Correct: {plain(card.answer)}")
     else:
-        st.error(f"Not quite: the answer is “{card.answer}”.")
+        st.error(f"Not quite: the answer is “{plain(card.answer)}”.")
     text = card.passage.text
     start = text.find(card.sentence)
     spans = [(start, start + len(card.sentence))] if start >= 0 else []
-    st.caption(f"From {card.source}")
+    st.caption(f"From {plain(card.source)}")
     st.markdown(passage_html(text, spans), unsafe_allow_html=True)
     if st.button("Next question" if number < total else "Finish the round", key=f"{key}-next"):
         state.update(at=state["at"] + 1, checked=None)
