@@ -364,6 +364,21 @@ class Store:
         with self._lock:
             return self.db.execute(sql, params).fetchall()
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees one generation: one SQLite read transaction, held under the
+        store's lock. A search reads documents and chunks in one, so a writer committing in
+        between cannot hand it a chunk whose document it has not read."""
+        with self._lock:
+            if self.db.in_transaction:  # already inside one (a writer's own reads)
+                yield
+                return
+            self.db.execute("BEGIN")
+            try:
+                yield
+            finally:
+                self.db.execute("COMMIT")
+
     def meta(self) -> dict[str, str]:
         return dict(self._query("SELECT key, value FROM meta"))
 
@@ -467,55 +482,59 @@ class Store:
             raise ValueError("one vector per chunk")
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         counts = [bm25.term_counts((c.text, c.section, metadata.title)) for c in chunks]
-        with self._lock, self.db:
-            old_ids = self._delete_rows(doc_id)
-            self.db.execute(
-                f"INSERT INTO documents({_DOC_COLUMNS}) VALUES ({','.join('?' * 17)})",
-                (
-                    doc_id, path, Path(path).name, kind, sha256, size_bytes, pages, int(paginated),
-                    metadata.title, metadata.organisation, metadata.date, metadata.url,
-                    metadata.licence, json.dumps(metadata.extra, sort_keys=True),
-                    json.dumps(warnings), len(chunks),
-                    datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                ),
-            )
-            first = int(self.db.execute(
-                "SELECT value FROM meta WHERE key='next_chunk_id'").fetchone()[0])
-            ids = list(range(first, first + len(chunks)))
-            vocabulary = _term_ids(self.db, {t for c in counts for t in c})
-            self.db.executemany(
-                f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding, terms) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
+        with self._lock:
+            with self.db:
+                old_ids = self._delete_rows(doc_id)
+                self.db.execute(
+                    f"INSERT INTO documents({_DOC_COLUMNS}) VALUES ({','.join('?' * 17)})",
                     (
-                        chunk_id, doc_id, chunk.ordinal, chunk.text, chunk.section, chunk.start,
-                        chunk.end, chunk.page_start, chunk.page_end, chunk.char_start,
-                        chunk.char_end, vector.tobytes(),
-                        bm25.encode_counts([vocabulary[t] for t in c], list(c.values())),
-                    )
-                    for chunk_id, chunk, vector, c in zip(ids, chunks, vectors, counts)
-                ],
-            )
-            self.db.execute("UPDATE meta SET value=? WHERE key='next_chunk_id'",
-                            (str(first + len(chunks)),))
-            self._bump_generation()
-        if self._index is not None:
-            if old_ids:
-                self._index.remove_ids(np.asarray(old_ids, dtype=np.int64))
-            if ids:
-                self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
-            self._index_generation = self.generation
+                        doc_id, path, Path(path).name, kind, sha256, size_bytes, pages,
+                        int(paginated),
+                        metadata.title, metadata.organisation, metadata.date, metadata.url,
+                        metadata.licence, json.dumps(metadata.extra, sort_keys=True),
+                        json.dumps(warnings), len(chunks),
+                        datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                    ),
+                )
+                first = int(self.db.execute(
+                    "SELECT value FROM meta WHERE key='next_chunk_id'").fetchone()[0])
+                ids = list(range(first, first + len(chunks)))
+                vocabulary = _term_ids(self.db, {t for c in counts for t in c})
+                self.db.executemany(
+                    f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding, terms) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (
+                            chunk_id, doc_id, chunk.ordinal, chunk.text, chunk.section,
+                            chunk.start, chunk.end, chunk.page_start, chunk.page_end,
+                            chunk.char_start, chunk.char_end, vector.tobytes(),
+                            bm25.encode_counts([vocabulary[t] for t in c], list(c.values())),
+                        )
+                        for chunk_id, chunk, vector, c in zip(ids, chunks, vectors, counts)
+                    ],
+                )
+                self.db.execute("UPDATE meta SET value=? WHERE key='next_chunk_id'",
+                                (str(first + len(chunks)),))
+                self._bump_generation()
+            # Still under the lock: a search in another thread must not see it half-changed.
+            if self._index is not None:
+                if old_ids:
+                    self._index.remove_ids(np.asarray(old_ids, dtype=np.int64))
+                if ids:
+                    self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
+                self._index_generation = self.generation
 
     def remove_document(self, doc_id: str) -> bool:
-        with self._lock, self.db:
-            if self.document(doc_id) is None:
-                return False
-            old_ids = self._delete_rows(doc_id)
-            self._bump_generation()
-        if self._index is not None:
-            if old_ids:
-                self._index.remove_ids(np.asarray(old_ids, dtype=np.int64))
-            self._index_generation = self.generation
+        with self._lock:
+            with self.db:
+                if self.document(doc_id) is None:
+                    return False
+                old_ids = self._delete_rows(doc_id)
+                self._bump_generation()
+            if self._index is not None:
+                if old_ids:
+                    self._index.remove_ids(np.asarray(old_ids, dtype=np.int64))
+                self._index_generation = self.generation
         return True
 
     def _delete_rows(self, doc_id: str) -> list[int]:
@@ -573,8 +592,9 @@ class Store:
         return True
 
     def vector_index(self) -> faiss.Index:
-        """The FAISS index for the current generation: from its file, else rebuilt from SQLite."""
-        with self._lock:
+        """The FAISS index for the current generation: from its file, else rebuilt from SQLite
+        (in one snapshot, so the index holds exactly that generation's chunks)."""
+        with self._lock, self.snapshot():
             generation = self.generation
             if self._index is not None and self._index_generation == generation:
                 return self._index
@@ -715,7 +735,7 @@ class Store:
 
     def lexical_index(self) -> bm25.Postings:
         """BM25 postings for the current generation, built from the stored term counts."""
-        with self._lock:
+        with self._lock, self.snapshot():
             generation = self.generation
             if self._postings is not None and self._postings_generation == generation:
                 return self._postings
