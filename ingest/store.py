@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import fcntl
+import functools
 import hashlib
 import json
 import math
@@ -32,13 +33,20 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any, TypeVar
 
 import faiss
 import numpy as np
 
 from ingest import bm25
 from ingest.document import Chunk, DocumentMetadata
-from meditron_rag.errors import EmptyIndexError, IndexFormatError, IndexLockedError
+from meditron_rag.errors import (
+    EmptyIndexError,
+    IndexDamagedError,
+    IndexError_,
+    IndexFormatError,
+    IndexLockedError,
+)
 
 FORMAT_VERSION = 1
 DB_NAME = "store.sqlite"
@@ -46,6 +54,39 @@ LOCK_NAME = "write.lock"
 INDEX_KINDS = ("auto", "flat", "ivf")
 APPROXIMATE_ABOVE = 50_000  # chunks; "auto" switches to IVF at this size
 _BATCH = 4096
+_TABLES = ("meta", "documents", "chunks", "terms", "migrations")
+_T = TypeVar("_T")
+
+
+def sqlite_error(folder: Path, exc: sqlite3.Error) -> IndexError_:
+    """The sentence for a failed SQLite call: a damaged file (malformed pages, a missing
+    table) can only be rebuilt; anything else (a locked or failing disk) may pass."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and not any(
+            word in text for word in ("no such", "malformed", "corrupt", "not a database")):
+        return IndexError_(f"The index in {folder} cannot be used ({text}): check the disk and "
+                           "that no other program holds the file, then try again.")
+    return damaged(folder, text)
+
+
+def damaged(folder: Path, what: str) -> IndexDamagedError:
+    return IndexDamagedError(
+        f"Index damaged in {folder} ({what}): run `meditron-rag ingest --rebuild DIR` on your "
+        "documents' folder to build it anew."
+    )
+
+
+def _guarded(method: Callable[..., _T]) -> Callable[..., _T]:
+    """A Store method whose SQLite errors become the one sentence that says what to do."""
+
+    @functools.wraps(method)
+    def guarded(self: Store, *args: Any, **kwargs: Any) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.Error as exc:
+            raise sqlite_error(self.folder, exc) from None
+
+    return guarded
 
 
 def _m001_initial(db: sqlite3.Connection) -> None:
@@ -297,18 +338,33 @@ class Store:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             store = cls(folder, db, dim, index_kind, approximate_above)
+            store._check_health()
             store._migrate()
             store._check_identity(embedding_model, dim)
-        except sqlite3.DatabaseError as exc:
+            store._check_tables()
+        except sqlite3.Error as exc:
             db.close()
-            raise IndexFormatError(
-                f"The index in {folder} cannot be read ({exc}): rebuild it with "
-                f"`meditron-rag ingest --rebuild DIR` (or delete {folder})."
-            ) from None
+            raise sqlite_error(folder, exc) from None
         except BaseException:
             db.close()
             raise
         return store
+
+    def _check_health(self) -> None:
+        """SQLite's quick_check of every page: 0.15 s on a 410 MB file of 100K chunks, so each
+        open can afford it, and a damaged page is found here rather than mid-answer or, worse,
+        under an ingest that goes on adding documents."""
+        problems = [row[0] for row in self.db.execute("PRAGMA quick_check(3)")]
+        if problems != ["ok"]:
+            raise damaged(self.folder, "; ".join(problems))
+
+    def _check_tables(self) -> None:
+        found = {row[0] for row in self.db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        missing = [name for name in _TABLES if name not in found]
+        if missing:
+            raise damaged(self.folder, "no table " + ", ".join(missing))
+        self.generation  # noqa: B018 - a readable generation, or the error now
 
     def _done_migrations(self) -> set[int]:
         self.db.execute("CREATE TABLE IF NOT EXISTS migrations (number INTEGER PRIMARY KEY)")
@@ -362,6 +418,7 @@ class Store:
                 f"'{embedding_model}' ({dim}): set embedding.model back, or {rebuild}."
             )
 
+    @_guarded
     def _query(self, sql: str, params: Sequence[object] = ()) -> list[tuple]:
         """Read under the store's lock: one connection is shared by the app's threads."""
         with self._lock:
@@ -388,7 +445,12 @@ class Store:
     @property
     def generation(self) -> int:
         rows = self._query("SELECT value FROM meta WHERE key='generation'")
-        return int(rows[0][0]) if rows else 0
+        if not rows:
+            return 0
+        try:
+            return int(rows[0][0])
+        except ValueError:
+            raise damaged(self.folder, f"generation {rows[0][0]!r}") from None
 
     def close(self) -> None:
         self.release()
@@ -466,6 +528,7 @@ class Store:
             n += 1
             candidate = f"{wanted}-{n}"
 
+    @_guarded
     def put_document(
         self,
         doc_id: str,
@@ -527,6 +590,7 @@ class Store:
                     self._index.add_with_ids(vectors, np.asarray(ids, dtype=np.int64))
                 self._index_generation, self._index_on_disk = self.generation, False
 
+    @_guarded
     def remove_document(self, doc_id: str) -> bool:
         with self._lock:
             with self.db:
@@ -594,6 +658,7 @@ class Store:
             return _nlist(n) / 2 <= nlist <= _nlist(n) * 2
         return True
 
+    @_guarded
     def vector_index(self) -> faiss.Index:
         """The FAISS index for the current generation: from its file, else rebuilt from SQLite
         (in one snapshot, so the index holds exactly that generation's chunks)."""
@@ -655,6 +720,7 @@ class Store:
             index.add_with_ids(vecs.reshape(len(rows), self.dim), ids)
         return index
 
+    @_guarded
     def save_vectors(self) -> None:
         """Write the FAISS cache for the current generation atomically; drop older ones.
 
@@ -750,6 +816,7 @@ class Store:
         scores, ids = index.search(np.asarray(query, dtype=np.float32).reshape(1, -1), k)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0]) if i != -1]
 
+    @_guarded
     def lexical_index(self) -> bm25.Postings:
         """BM25 postings for the current generation, built from the stored term counts."""
         with self._lock, self.snapshot():
@@ -776,6 +843,7 @@ class Store:
             _return_freed_heap()
             return self._postings
 
+    @_guarded
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) of the k best chunks for query terms (ingest.bm25.query_terms),
         best first; chunks sharing no term with the query are not returned."""

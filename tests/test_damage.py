@@ -15,7 +15,7 @@ import pytest
 
 from ingest.store import DB_NAME, Store
 from tests.conftest import run_cli
-from tests.test_store import TOPICS, run
+from tests.test_store import TOPICS, VACCINES, run
 
 QUESTION = "budesonide-formoterol reliever"
 
@@ -111,3 +111,52 @@ def test_the_command_line_searches_right_past_a_damaged_cache_and_ingest_replace
     assert ingested.returncode == 0, ingested.stderr
     [saved] = index.glob("vectors-*.faiss")
     assert saved.read_bytes() != damaged
+
+
+def _overwrite_page(index: Path, fraction: float) -> None:
+    """4 KB of noise at `fraction` of the SQLite file."""
+    path = index / DB_NAME
+    data = bytearray(path.read_bytes())
+    at = int(len(data) * fraction)
+    data[at:at + 4096] = np.random.default_rng(2).bytes(4096)
+    path.write_bytes(bytes(data))
+
+
+def _sql(index: Path, statement: str) -> None:
+    db = sqlite3.connect(index / DB_NAME)
+    with db:
+        db.execute(statement)
+    db.close()
+
+
+def _assert_damage_reported(result) -> None:  # type: ignore[no-untyped-def]
+    assert result.returncode == 5, (result.returncode, result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr and not result.stdout
+    assert "Index damaged in" in result.stderr
+    assert "run `meditron-rag ingest --rebuild DIR`" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["page-10", "page-25", "page-50", "page-75",
+                                    "generation", "dropped-table"])
+def test_a_damaged_store_says_rebuild_and_answers_nothing(index: Path, damage: str) -> None:
+    if damage.startswith("page"):
+        _overwrite_page(index, int(damage.split("-")[1]) / 100)
+    elif damage == "generation":
+        _sql(index, "UPDATE meta SET value='seven' WHERE key='generation'")
+    else:
+        _sql(index, "DROP TABLE terms")
+    _assert_damage_reported(run_cli("search", QUESTION))
+
+
+def test_ingest_refuses_a_damaged_store_until_it_is_rebuilt(index: Path, corpus: Path) -> None:
+    _overwrite_page(index, 0.5)
+    (corpus / "vaccines.md").write_text(VACCINES, encoding="utf-8")
+    damaged = (index / DB_NAME).read_bytes()
+    _assert_damage_reported(run_cli("ingest", str(corpus)))
+    assert (index / DB_NAME).read_bytes() == damaged  # nothing added to it
+
+    rebuilt = run_cli("ingest", "--rebuild", str(corpus))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    found = run_cli("search", "pneumococcal conjugate vaccine", "--json")
+    assert found.returncode == 0, found.stderr
+    assert json.loads(found.stdout)[0]["document_id"] == "vaccines"

@@ -16,7 +16,7 @@ import pytest
 from ingest import ingest
 from ingest.bm25 import query_terms
 from ingest.store import DB_NAME, FORMAT_VERSION, LOCK_NAME, MIGRATIONS, Store
-from meditron_rag.errors import IndexFormatError, IndexLockedError
+from meditron_rag.errors import IndexDamagedError, IndexFormatError, IndexLockedError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -215,7 +215,7 @@ def test_a_file_that_is_not_a_store_is_refused(isolated: Path, embedder) -> None
     folder = isolated / "index"
     folder.mkdir(parents=True)
     (folder / DB_NAME).write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(IndexFormatError, match="cannot be read.*--rebuild"):
+    with pytest.raises(IndexDamagedError, match="damaged.*not a database.*--rebuild"):
         Store.open(folder, embedder.name, embedder.dim)
 
 
