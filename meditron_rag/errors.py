@@ -59,6 +59,10 @@ class IndexFormatError(IndexError_):
     """The index was written by another format version or embedding model."""
 
 
+class IndexDamagedError(IndexError_):
+    """The index's SQLite file is damaged on disk: only a rebuild from the documents helps."""
+
+
 class EmptyIndexError(IndexError_):
     """There is nothing to search yet."""
 

@@ -30,7 +30,7 @@ from rag.citations import SUPPORTED, CitationChecker, remove_markers
 from rag.evidence import Evidence, condense, rank_sentences, select
 from rag.generator import Generation, LocalGenerator, ServerGenerator
 from rag.packing import Packed, pack
-from rag.prompts import NO_ANSWER, neutralise, passage_block
+from rag.prompts import NO_ANSWER, neutralise, passage_block, source_flagged
 from rag.records import Answer, Passage, SentenceSupport
 from rag.rerank import Reranker, load_reranker, reranked_search
 from rag.retrieval import Filters, Retriever
@@ -201,10 +201,11 @@ class Engine:
             p.highlights = sorted((e.start, e.end) for e in chosen.get(p.number, []))
             text = condense(p.text, chosen.get(p.number, [])) if per_passage else p.text
             text, flagged = neutralise(text)
-            if flagged:
+            if flagged or source_flagged(p):
                 warnings.append(
-                    f"Source [{p.number}] contains text that reads like instructions; it was "
-                    "treated as data and removed from the prompt."
+                    f"Source [{p.number}] contains text that reads like instructions to the model "
+                    "or imitates the prompt's role markers (in its text, title or headings); that "
+                    "text was removed from the prompt, and the rest was given as quoted source."
                 )
             same = first_of.setdefault(p.document_id, p.number)
             blocks.append(passage_block(p, text, None if same == p.number else same))

@@ -10,6 +10,7 @@ questions, and document text is fenced and neutralised so it stays data.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -40,29 +41,95 @@ EXAMPLE_ANSWER = "WHO recommends exclusive breastfeeding for the first 6 months 
 
 COMPLETION_STOPS = ["### User:", "### System:", "### Assistant:", "\nQuestion:", "</s>"]
 
-# Strings that would let a document close its fence or speak as a role.
+# What a document must never bring into a prompt. Role markers of every prompt format a
+# GGUF may use: ChatML and Llama-3 (<|im_start|>, <|eot_id|>: any <|...|>), tag-like tokens
+# (<s>, </s>, <unk>, SmolLM2's <file_sep> and <filename>: any <word>), Llama-2 ([INST],
+# <<SYS>>), and the completion format's own labels ("### System:", a line that opens with
+# "Assistant:" or "Question:"). llama.cpp parses special tokens in the prompt text it is given
+# (llama-cpp-python tokenizes completions with special=True, and a completion server does the
+# same), so removing every string of that shape is what keeps a document from opening a turn.
 _ROLE_MARKERS = re.compile(
-    r"(#{2,}\s*(system|user|assistant)\s*:|<\|[a-z_]+\|>|\[/?INST\]|<</?SYS>>|</?s>)",
+    r"<\|[^|<>\n]{0,40}\|>(?:[ \t]*(?:system|user|assistant)\b)?"
+    r"|</?[A-Za-z][A-Za-z0-9_]{0,30}>|\[\s*/?\s*INST\s*\]|<<\s*/?\s*SYS\s*>>"
+    r"|#{2,}[ \t]*(?:system|user|assistant|human|instruction|response)\b[ \t]*:?"
+    r"|(?m:^[ \t>*_-]*(?:system|user|assistant|human|instruction|response|question|answer"
+    r"|passages?)[ \t]*:)",
     re.IGNORECASE,
 )
-_INJECTION = re.compile(
-    r"\b(ignore|disregard|forget|override)\b[^.!?\n]{0,40}\b(instructions?|prompts?|rules|"
-    r"above|previous|system)\b[^.!?\n]*[.!?]?|\byou are now\b[^.!?\n]*[.!?]?|\bnew instructions?\b"
-    r"[^.!?\n]*[.!?]?",
+# Sentences that speak to the model rather than about medicine: the whole sentence goes.
+_INSTRUCTION = re.compile(
+    r"\b(?:ignore|disregard|forget|override|bypass)\b[^.!?\n]{0,60}?\b(?:instructions?|prompts?"
+    r"|rules|above|previous|earlier|prior|system|told)\b"
+    r"|\byou are now\b|\bfrom now on\b|\byou are (?:an? )?\w*bot\b"
+    r"|\byou are (?:an? )?(?:ai|assistant|chatbot|language model)\b|\bact as (?:an? )?\w*bot\b"
+    r"|\b(?:note|message|instructions?) (?:to|for) (?:the |any |all )?(?:ai|assistants?|models?"
+    r"|llms?|chatbots?|language models?)\b|\bnew instructions?\b|\bsystem prompt\b"
+    r"|\balways (?:answer|reply|respond)\b|\b(?:answer|reply|respond) only with\b",
     re.IGNORECASE,
 )
+_SENTENCE_END = re.compile(r"[.!?](?=\s|$)|\n")
+# Letters from other scripts that look Latin: folded only to find instructions written with
+# them ("іgnore" with a Cyrillic і); the text itself keeps them.
+_LOOKALIKES = str.maketrans("аеорсухіѕјԁһӏАВЕКМНОРСТХІЅЈαορτυνΑΒΕΗΙΚΜΝΟΡΤΥΧ",
+                            "aeopcyxisjdhlABEKMHOPCTXISJaoptuvABEHIKMNOPTYX")
+_LOOKALIKE_FORMS = ("<wide>", "<narrow>", "<small>", "<font>", "<circle>")
 INJECTION_PLACEHOLDER = "[instruction-like text removed]"
 
 
-def neutralise(text: str) -> tuple[str, bool]:
-    """Remove role markers and instruction-like sentences from document text.
+def _unmask(text: str) -> str:
+    """Look-alikes undone: fullwidth, halfwidth, small, circled and mathematical letters to
+    their plain forms (their NFKC), zero-width and other invisible format characters dropped.
+    Other compatibility characters keep their form: NFKC would also turn 10⁹/L into 109/L
+    and an ellipsis into three full stops."""
+    out = []
+    for ch in text:
+        if ch < "\x80":
+            out.append(ch)
+        elif unicodedata.category(ch) == "Cf":
+            continue
+        elif unicodedata.decomposition(ch).startswith(_LOOKALIKE_FORMS):
+            out.append(unicodedata.normalize("NFKC", ch))
+        else:
+            out.append(ch)
+    return "".join(out)
 
-    Returns the text and whether anything instruction-like was removed, so the caller can
-    warn the reader that the source contains such text.
+
+def neutralise(text: str) -> tuple[str, bool]:
+    """Any string from a document (text, title, organisation, heading) made safe for a prompt:
+    look-alike characters undone, role markers removed, and each sentence that addresses the
+    model replaced by a placeholder.
+
+    Returns the text and whether anything was removed, so the caller can tell the reader.
     """
-    cleaned = _ROLE_MARKERS.sub(" ", text)
-    cleaned, n = _INJECTION.subn(INJECTION_PLACEHOLDER, cleaned)
-    return cleaned, n > 0
+    cleaned = _unmask(text)
+    found = False
+    while True:  # removing one marker must not join the halves of another
+        cleaned, n = _ROLE_MARKERS.subn(" ", cleaned)
+        if not n:
+            break
+        found = True
+    skeleton = cleaned.translate(_LOOKALIKES)  # same length: positions carry over
+    spans: list[tuple[int, int]] = []
+    for match in _INSTRUCTION.finditer(skeleton):
+        start = max((m.end() for m in _SENTENCE_END.finditer(skeleton, 0, match.start())),
+                    default=0)
+        while skeleton[start].isspace():
+            start += 1
+        after = _SENTENCE_END.search(skeleton, match.end())
+        end = (after.start() if after.group() == "\n" else after.end()) if after else len(skeleton)
+        if spans and start <= spans[-1][1]:
+            spans[-1] = (spans[-1][0], max(end, spans[-1][1]))
+        else:
+            spans.append((start, end))
+    for start, end in reversed(spans):
+        cleaned = cleaned[:start] + INJECTION_PLACEHOLDER + cleaned[end:]
+    return cleaned, found or bool(spans)
+
+
+def source_flagged(passage: Passage) -> bool:
+    """Whether the passage's title, organisation, date or section needed neutralising."""
+    return any(neutralise(field)[1] for field in
+               (passage.title, passage.organisation, passage.date, passage.section))
 
 
 def passage_block(passage: Passage, text: str | None = None,
@@ -77,20 +144,22 @@ def passage_block(passage: Passage, text: str | None = None,
     of repeating its title (top-5 passages often share one guideline), and a leading heading
     line that repeats the section is dropped.
     """
-    section = passage.section.rsplit(" > ", 1)[-1]
+    section = neutralise(passage.section.rsplit(" > ", 1)[-1])[0].strip()
+    title, organisation, date = (neutralise(f)[0].strip() for f in
+                                 (passage.title, passage.organisation, passage.date))
     if same_source_as is not None:
         head = f"[{passage.number}] Same source as [{same_source_as}]"
     else:
-        abbreviations = re.findall(r"\(([A-Z][A-Za-z&-]{1,15})\)", passage.organisation)
-        org = "/".join(abbreviations) or passage.organisation
-        year = passage.date[:4] if passage.date[:4].isdigit() else passage.date
+        abbreviations = re.findall(r"\(([A-Z][A-Za-z&-]{1,15})\)", organisation)
+        org = "/".join(abbreviations) or organisation
+        year = date[:4] if date[:4].isdigit() else date
         who = ", ".join(x for x in (org, year) if x)
-        head = f"[{passage.number}] {passage.title}" + (f" ({who})" if who else "")
+        head = f"[{passage.number}] {title}" + (f" ({who})" if who else "")
     if section:
         head += f", {section}"
     if passage.paginated:
         head += f", p. {passage.page_start}"
-    body = passage.text if text is None else text
+    body = neutralise(passage.text if text is None else text)[0]
     if section:
         body = re.sub(rf"\A#+[ \t]*{re.escape(section)}(?:\s+|\Z)", "", body, count=1)
     return f"{head}\n{body}"

@@ -141,9 +141,8 @@ class Retriever:
         self.rrf_k = rrf_k
         self.fusion = fusion
         self.weights = {**DEFAULT_WEIGHTS[fusion], **(weights or {})}
-        self._docs_generation = -1
-        self._docs: dict[str, DocumentRecord] = {}
-        self._successors: dict[str, DocumentRecord] = {}
+        # (generation, documents by id, successors), replaced whole: threads share a retriever.
+        self._docs: tuple[int, dict[str, DocumentRecord], dict[str, DocumentRecord]] = (-1, {}, {})
 
     @classmethod
     def from_settings(cls, store: Store, embedder: Embedder, r: RetrievalConfig) -> Retriever:
@@ -155,13 +154,15 @@ class Retriever:
 
     def documents(self) -> dict[str, DocumentRecord]:
         """Document records by id, re-read only when the store has changed."""
-        generation = self.store.generation
-        if generation != self._docs_generation:
-            docs = self.store.documents()
-            self._docs = {d.id: d for d in docs}
-            self._successors = successors(docs)
-            self._docs_generation = generation
-        return self._docs
+        return self._documents()[1]
+
+    def _documents(self) -> tuple[int, dict[str, DocumentRecord], dict[str, DocumentRecord]]:
+        with self.store.snapshot():
+            generation = self.store.generation
+            if generation != self._docs[0]:
+                docs = self.store.documents()
+                self._docs = (generation, {d.id: d for d in docs}, successors(docs))
+            return self._docs
 
     def search(
         self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
@@ -172,7 +173,6 @@ class Retriever:
         mode = mode or self.mode
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
-        docs = self.documents()
         depth = self.candidates * (4 if filters else 1)
         raw: dict[str, dict[int, float]] = {}
         if mode in ("hybrid", "dense"):
@@ -182,7 +182,12 @@ class Retriever:
             if not self.store.chunk_count():
                 self.store.dense_search(self.embedder.encode_query(question), 1)  # raises empty
             raw["bm25"] = dict(self.store.lexical_search(query_terms(question), depth))
-        chunks = self.store.chunks(sorted({i for r in raw.values() for i in r}))
+        # Chunks and their documents from one snapshot: an ingest committing between two reads
+        # would otherwise hand over a chunk whose document was not read. Hits the writer has
+        # removed since the searches ran are simply not found (chunk ids are never reused).
+        with self.store.snapshot():
+            _, docs, newer = self._documents()
+            chunks = self.store.chunks(sorted({i for r in raw.values() for i in r}))
         lists: dict[str, dict[int, float]] = {}
         for name, hits in raw.items():
             allowed = [
@@ -194,7 +199,8 @@ class Retriever:
         passages = []
         for chunk_id, score in fused:
             chunk = chunks[int(chunk_id)]  # type: ignore[call-overload]
-            passage = self._passage(chunk, docs[chunk.document_id], score)
+            passage = self._passage(chunk, docs[chunk.document_id], score,
+                                    newer.get(chunk.document_id))
             for name, hits in lists.items():
                 if chunk.id in raw[name]:
                     passage.scores[name] = round(raw[name][chunk.id], 4)
@@ -213,8 +219,8 @@ class Retriever:
             return reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=self.weights)
         return score_fusion(lists, self.weights, "minmax")
 
-    def _passage(self, chunk: ChunkRecord, doc: DocumentRecord, score: float) -> Passage:
-        newer = self._successors.get(doc.id)
+    def _passage(self, chunk: ChunkRecord, doc: DocumentRecord, score: float,
+                 newer: DocumentRecord | None) -> Passage:
         return Passage(
             chunk_id=chunk.id, document_id=doc.id, title=doc.title or doc.name,
             organisation=doc.organisation, date=doc.date, url=doc.url, path=doc.path,

@@ -96,6 +96,18 @@ def test_empty_corpus_folder(tmp_path):
     assert "No documents found" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_file_too_large_to_ingest_in_minutes_is_refused_and_the_batch_goes_on(tmp_path):
+    corpus = write_corpus(tmp_path / "corpus")
+    paragraph = "Rest, fluids and review in two days are advised for every adult case.\n\n"
+    (corpus / "huge.txt").write_text(paragraph * (11 * 1024 * 1024 // len(paragraph)))
+    done = run_cli("ingest", str(corpus), timeout=120)  # the file alone would take ~9 minutes
+    assert done.returncode == 7, done.stderr
+    assert "failed: " in done.stderr and "huge.txt: file too large (11.0 MB > 10.0 MB limit)" in (
+        done.stderr)
+    found = run_cli("search", "bite wash soap water", "--json")
+    assert json.loads(found.stdout)[0]["document_id"] == "rabies"
+
+
 def test_asking_an_empty_index(tmp_path):
     done = run_cli("ask", "Anything?")
     assert done.returncode == 5 and "index is empty" in done.stderr

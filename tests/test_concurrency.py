@@ -1,0 +1,121 @@
+"""Readers during an ingest: threads sharing one retriever (as the app's sessions do) and a
+second process search while a writer adds, replaces and removes documents. Every passage must
+come with the document record its chunk was written with, and no search may fail."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ingest.document import Chunk, DocumentMetadata
+from ingest.store import Store
+from rag.retrieval import Retriever
+from tests.test_store import TOPICS, run
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ["asthma reliever inhaler", "blood pressure target", "alcohol hand rub",
+             "tag version"]
+
+# Runs in the second process: searches until told to stop, then prints its failures and
+# inconsistent passages (0 and 0 when all went well).
+READER = """
+import sys, traceback
+from pathlib import Path
+from ingest import load_embedder
+from ingest.store import Store
+from meditron_rag.config import load_config
+from rag.retrieval import Retriever
+from tests.test_concurrency import QUESTIONS, inconsistent
+
+embedder = load_embedder(load_config(Path("config.yaml"), environ={}))
+store = Store.open(Path(sys.argv[1]), embedder.name, embedder.dim)
+retriever = Retriever(store, embedder)
+errors = bad = searches = 0
+print("ready", flush=True)
+stop = Path(sys.argv[2])
+while not stop.exists() or searches < 20:
+    try:
+        bad += inconsistent(retriever.search(QUESTIONS[searches % len(QUESTIONS)], k=8))
+    except Exception:
+        traceback.print_exc()
+        errors += 1
+    searches += 1
+print(errors, bad, searches, flush=True)
+"""
+
+
+def inconsistent(passages) -> int:  # type: ignore[no-untyped-def]
+    """Passages whose text was written under another version of the document than the
+    record they carry (each written text ends with its document's title)."""
+    return sum(1 for p in passages if p.title.startswith("extra") and
+               not p.text.endswith(f"[{p.title}]"))
+
+
+def _write(store: Store, doc_id: str, version: int, chunks: list[tuple[str, np.ndarray]]) -> None:
+    title = f"{doc_id} v{version}"
+    stored = [Chunk(i, f"{text} [{title}]", "Section", 0, 1, 1, 1, 0, 1)
+              for i, (text, _) in enumerate(chunks)]
+    store.put_document(doc_id, f"/x/{doc_id}.md", "markdown", f"{doc_id}{version}", 1, 1, False,
+                       DocumentMetadata(title=title), [], stored,
+                       np.stack([vector for _, vector in chunks]))
+
+
+def test_searches_during_an_ingest_never_fail_and_stay_consistent(
+        isolated: Path, embedder, tmp_path: Path) -> None:
+    folder = isolated / "index"
+    corpus = tmp_path / "guidelines"
+    corpus.mkdir()
+    for name, text in TOPICS.items():
+        (corpus / f"{name}.md").write_text(text, encoding="utf-8")
+    writer = Store.open(folder, embedder.name, embedder.dim)
+    run(writer, embedder, corpus, tokens=40)
+    pieces = [(text, np.frombuffer(blob, dtype=np.float32)) for text, blob in
+              writer.db.execute("SELECT text, embedding FROM chunks ORDER BY id")]
+
+    stop = tmp_path / "stop"
+    other = subprocess.Popen([sys.executable, "-c", READER, str(folder), str(stop)],
+                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert other.stdout is not None and other.stdout.readline().strip() == "ready"
+
+    reader = Store.open(folder, embedder.name, embedder.dim)
+    retriever = Retriever(reader, embedder)
+    failures: list[BaseException] = []
+    searched: list[int] = []  # one entry per search: its inconsistent passages
+    done = threading.Event()
+
+    def search(n: int) -> None:
+        while not done.is_set() or len(searched) < 20:
+            try:
+                searched.append(inconsistent(retriever.search(QUESTIONS[n % len(QUESTIONS)], k=8)))
+            except BaseException as exc:  # noqa: BLE001 - any failure is the finding
+                failures.append(exc)
+            n += 1
+
+    threads = [threading.Thread(target=search, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for batch in range(6):  # each batch one writing() session: its cache is saved at the end
+        with writer.writing():
+            for step in range(8):
+                version = batch * 8 + step
+                _write(writer, f"extra{version}", version, pieces[version % 5::5][:4])
+                _write(writer, f"extra{version // 2}", version, pieces[(version + 2) % 5::5][:4])
+                if version >= 4:
+                    writer.remove_document(f"extra{version - 4}")
+                time.sleep(0.005)
+    done.set()
+    stop.touch()
+    for thread in threads:
+        thread.join(60)
+    out, _ = other.communicate(timeout=120)
+    errors, bad, searches = map(int, out.split())
+
+    assert not failures, repr(failures[:3])
+    assert sum(searched) == 0 and len(searched) >= 20
+    assert (errors, bad) == (0, 0) and searches >= 20
+    assert writer.verify() == []
