@@ -26,9 +26,10 @@ from ingest.document import LoadedDocument
 from ingest.embedder import Embedder
 from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from ingest.store import Store
+from meditron_rag.config import IngestConfig
 from meditron_rag.errors import LoadError
 
-MAX_BYTES = 200 * 1024 * 1024
+MAX_BYTES = IngestConfig().max_file_mb * 1024 * 1024  # the config's default, declared there
 
 
 @dataclass

@@ -108,7 +108,8 @@ class GenerationConfig(_Section):
 class UIConfig(_Section):
     host: str = "localhost"
     port: int = Field(8501, ge=1, le=65535)
-    max_upload_mb: int = Field(200, ge=1)
+    # The browser's upload limit; a file is also held to ingest.max_file_mb when it is indexed.
+    max_upload_mb: int = Field(10, ge=1)
 
 
 class Config(_Section):

@@ -20,6 +20,7 @@ import streamlit as st
 
 from ingest import DocumentRecord, ingest
 from ingest.loaders import SUPPORTED_SUFFIXES
+from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
 from rag import Engine
 from ui.app_common import plain, write_lock
@@ -41,6 +42,11 @@ class Batch:
     failures: list[tuple[str, str]] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
 
+
+
+def _limit_mb(config: Config) -> int:
+    """The upload limit: the app's, but never above what ingest accepts."""
+    return min(config.ui.max_upload_mb, config.ingest.max_file_mb)
 
 def safe_name(name: str) -> str:
     """A file name that cannot leave the uploads folder or hide: base name only, letters and
@@ -100,7 +106,7 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -
     batch = Batch()
     names: dict[str, str] = {}  # saved path -> the name the user gave the file
     for upload in uploads:
-        reason = check_upload(upload.name, len(upload.data), config.ui.max_upload_mb * 2**20,
+        reason = check_upload(upload.name, len(upload.data), _limit_mb(config) * 2**20,
                               upload.data[:4096])
         if reason:
             batch.failures.append((upload.name, reason))
@@ -129,7 +135,7 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -
         with store.writing():
             report = ingest(paths, store, engine.embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
-                            max_bytes=config.ui.max_upload_mb * 2**20, progress=progress)
+                            max_bytes=_limit_mb(config) * 2**20, progress=progress)
             ok = [f for f in report.files if f.status != "failed"]
             replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
                             and store.remove_document(replaces))
@@ -173,7 +179,7 @@ def _uploader(label: str, key: str, multiple: bool):  # type: ignore[no-untyped-
 
 def render(engine: Engine, docs: list[DocumentRecord]) -> None:
     config = engine.config
-    st.caption(f"PDF, HTML, Markdown or text, up to {config.ui.max_upload_mb} MB each. Files are "
+    st.caption(f"PDF, HTML, Markdown or text, up to {_limit_mb(config)} MB each. Files are "
                f"kept in {config.data_dir / 'uploads'}.")
     round_ = st.session_state.setdefault("upload_round", 0)
     files = _uploader("Add documents", f"upload-{round_}", multiple=True)
