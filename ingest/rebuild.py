@@ -8,7 +8,6 @@ a kill mid-rebuild leaves the old index as it was, and the next rebuild starts o
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -16,8 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from ingest.store import LOCK_NAME
-from meditron_rag.errors import IndexLockedError
+from ingest.store import lock_folder
 
 T = TypeVar("T")
 
@@ -27,18 +25,8 @@ def writer_lock(folder: Path) -> Iterator[None]:
     """Hold the lock `Store.acquire` takes, without opening the index: the one a rebuild
     replaces may be of another format or embedding model."""
     folder.mkdir(parents=True, exist_ok=True)
-    handle = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    handle = lock_folder(folder, "run the rebuild again")
     try:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(handle, 64).decode(errors="replace").strip() or "another process"
-            raise IndexLockedError(
-                f"The index in {folder} is being written by process {holder}; wait for that "
-                "ingest to finish and run the rebuild again."
-            ) from None
-        os.ftruncate(handle, 0)
-        os.write(handle, str(os.getpid()).encode())
         yield
     finally:
         os.close(handle)  # closing the descriptor releases its lock

@@ -303,6 +303,24 @@ def _doc_from_row(row: Sequence[object]) -> DocumentRecord:
     return DocumentRecord(*values)  # type: ignore[arg-type]
 
 
+def lock_folder(folder: Path, then: str) -> int:
+    """Take the single-writer lock of the index in `folder`: a file descriptor, whose closing
+    releases it. When another process holds it, say which and what to do `then`."""
+    handle = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(handle, 64).decode(errors="replace").strip() or "another process"
+        os.close(handle)
+        raise IndexLockedError(
+            f"The index in {folder} is being written by process {holder}; wait for that "
+            f"ingest to finish and {then}."
+        ) from None
+    os.ftruncate(handle, 0)
+    os.write(handle, str(os.getpid()).encode())
+    return handle
+
+
 class Store:
     """One index folder. Open with `Store.open(folder, model, dim)`; writers take `writing()`.
 
@@ -462,20 +480,7 @@ class Store:
         """Take the single-writer lock, or say who holds it."""
         if self._lock_handle is not None:
             return
-        path = self.folder / LOCK_NAME
-        handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(handle, 64).decode(errors="replace").strip() or "another process"
-            os.close(handle)
-            raise IndexLockedError(
-                f"The index in {self.folder} is being written by process {holder}; wait for that "
-                "ingest to finish and run this again."
-            ) from None
-        os.ftruncate(handle, 0)
-        os.write(handle, str(os.getpid()).encode())
-        self._lock_handle = handle
+        self._lock_handle = lock_folder(self.folder, "run this again")
 
     def release(self) -> None:
         if self._lock_handle is not None:

@@ -80,6 +80,18 @@ def server(isolated: Path, embedder) -> Iterator[str]:
     yield from serve_app(isolated, embedder, {})
 
 
+def open_page(playwright, url: str):  # type: ignore[no-untyped-def]
+    """Debian's Chromium, headless, on `url`, waiting up to two minutes for each step."""
+    from playwright.sync_api import expect
+
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.set_default_timeout(120_000)
+    expect.set_options(timeout=120_000)
+    page.goto(url)
+    return browser, page
+
+
 def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
     box = page.get_by_test_id("stChatInputTextArea")
     box.fill(question)
@@ -91,11 +103,7 @@ def test_ask_upload_and_study_in_chromium(server: str, isolated: Path) -> None:
 
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(120_000)
-        expect.set_options(timeout=120_000)
-        page.goto(server)
+        browser, page = open_page(p, server)
         expect(page.get_by_text("Not for clinical use").first).to_be_visible()
 
         # Ask: the answer's sources, a PDF one with its page.
@@ -155,11 +163,7 @@ def test_a_wrong_draft_is_struck_in_chromium(isolated: Path, embedder, scripted_
     url = scripted_model(draft)
     for address in serve_app(isolated, embedder, {"MEDITRON_RAG_LLM_SERVER_URL": url}):
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1280, "height": 900})
-            page.set_default_timeout(120_000)
-            expect.set_options(timeout=120_000)
-            page.goto(address)
+            browser, page = open_page(p, address)
             ask(page, question)
             expect(page.get_by_text("Set apart from the model's answer:")).to_be_visible()
             struck = page.locator("del", has_text="Colonoscopy is done every 5 years.")

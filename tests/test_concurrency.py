@@ -15,7 +15,8 @@ import numpy as np
 from ingest.document import Chunk, DocumentMetadata
 from ingest.store import Store
 from rag.retrieval import Retriever
-from tests.test_store import TOPICS, run
+from tests.conftest import TOPICS
+from tests.test_store import run
 
 ROOT = Path(__file__).resolve().parents[1]
 QUESTIONS = ["asthma reliever inhaler", "blood pressure target", "alcohol hand rub",

@@ -15,18 +15,9 @@ import pytest
 
 from ingest.store import DB_NAME, Store
 from tests.conftest import run_cli
-from tests.test_store import TOPICS, VACCINES, run
+from tests.test_store import VACCINES, run
 
 QUESTION = "budesonide-formoterol reliever"
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "guidelines"
-    folder.mkdir()
-    for name, text in TOPICS.items():
-        (folder / f"{name}.md").write_text(text, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture

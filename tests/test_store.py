@@ -17,55 +17,16 @@ from ingest import ingest
 from ingest.bm25 import query_terms
 from ingest.store import DB_NAME, FORMAT_VERSION, LOCK_NAME, MIGRATIONS, Store
 from meditron_rag.errors import IndexDamagedError, IndexFormatError, IndexLockedError
+from tests.conftest import TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TOPICS = {
-    "hypertension": """# Hypertension in adults
-
-## Targets
-Treat elevated blood pressure to a systolic target of 120 to 129 mmHg in most adults. Measure
-blood pressure at home as well as in the clinic before starting antihypertensive drugs.
-
-## Drugs
-Start with a combination of an ACE inhibitor or an angiotensin receptor blocker with a
-calcium channel blocker or a thiazide diuretic, in a single pill where possible.
-""",
-    "hand-hygiene": """# Hand hygiene in health care
-
-## When
-Clean your hands before touching a patient, before aseptic procedures, after exposure to body
-fluids, after touching a patient and after touching patient surroundings.
-
-## How
-Rub hands with an alcohol-based hand rub for 20 to 30 seconds; wash with soap and water when
-hands are visibly soiled or after caring for a patient with Clostridioides difficile.
-""",
-    "asthma": """# Asthma management
-
-## Reliever
-Every adult and adolescent with asthma should receive an inhaled corticosteroid containing
-controller; as-needed low-dose budesonide-formoterol is the preferred reliever.
-
-## Exacerbations
-Give oral corticosteroids for severe exacerbations and review inhaler technique at each visit.
-""",
-}
 VACCINES = """# Pneumococcal vaccination
 
 ## Adults
 Give one dose of a conjugate pneumococcal vaccine to every adult aged 50 or older who has not
 received one before; the vaccine protects against invasive pneumococcal disease.
 """
-
-
-@pytest.fixture
-def corpus(tmp_path: Path) -> Path:
-    folder = tmp_path / "guidelines"
-    folder.mkdir()
-    for name, text in TOPICS.items():
-        (folder / f"{name}.md").write_text(text, encoding="utf-8")
-    return folder
 
 
 @pytest.fixture
