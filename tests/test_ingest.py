@@ -119,8 +119,8 @@ def test_bad_files_are_reported_by_name_and_the_batch_goes_on(
     }
     for name, data in files.items():
         (folder / name).write_bytes(data)
-    with (folder / "huge.txt").open("wb") as handle:  # sparse: 201 MB on paper, nothing on disk
-        handle.truncate(201 * 1024 * 1024)
+    with (folder / "huge.txt").open("wb") as handle:  # sparse: 11 MB on paper, nothing on disk
+        handle.truncate(11 * 1024 * 1024)
 
     result = run_cli("ingest", str(folder))
     assert result.returncode == 7, result.stderr
@@ -136,7 +136,7 @@ def test_bad_files_are_reported_by_name_and_the_batch_goes_on(
     assert "encrypted PDF: remove the password" in failed["locked.pdf"]
     assert "empty file" in failed["empty.txt"]
     assert "scanned PDF with no text layer: run OCR" in failed["scanned.pdf"]
-    assert "file too large (201.0 MB > 200.0 MB limit)" in failed["huge.txt"]
+    assert "file too large (11.0 MB > 10.0 MB limit)" in failed["huge.txt"]
     assert "6 ingested (6 new, 0 replaced), 0 skipped as unchanged, 7 failed" in result.stderr
 
     store = open_store(isolated, embedder)
