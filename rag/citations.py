@@ -39,7 +39,6 @@ from rag.records import SentenceSupport
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 NOT_APPLICABLE, NOT_A_CLAIM = "not_applicable", "not_a_claim"
-VERDICTS = (SUPPORTED, CONTRADICTED, UNSUPPORTED, NOT_APPLICABLE, NOT_A_CLAIM)
 
 _MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 _WORD = re.compile(r"[a-z0-9]+")
