@@ -186,13 +186,15 @@ class Engine:
     def prompt(
         self, question: str, passages: list[Passage], max_tokens: int,
         warnings: list[str] | None = None, evidence_sentences: int | None = None,
+        ranked: list[Evidence] | None = None,
     ) -> tuple[Packed, list[Evidence]]:
         """The prompt for `passages`: each condensed to its `evidence_sentences` best sentences
         (generation.evidence_sentences; 0: whole), neutralised, packed into the window with
-        room for `max_tokens`. Also the passages' sentences ranked for the question."""
+        room for `max_tokens`. Also the passages' sentences ranked for the question (`ranked`
+        when the caller has them already)."""
         warnings = [] if warnings is None else warnings
         gen = self.generator
-        ranked = self.rank(question, passages)
+        ranked = self.rank(question, passages) if ranked is None else ranked
         per_passage = (self.config.generation.evidence_sentences if evidence_sentences is None
                        else evidence_sentences)
         chosen = select(ranked, per_passage or 3)
@@ -262,10 +264,10 @@ class Engine:
         yield Event("passages", passages)
 
         mode = self.answer_mode
-        early = self._uncovered(question, passages, warnings, mode)
+        ranked = self.rank(question, passages)  # once: every later step reads it
+        early = self._uncovered(question, passages, ranked, warnings, mode)
         if early is None and mode == "extractive":
-            early = self._extractive(question, passages, self.rank(question, passages),
-                                     warnings)
+            early = self._extractive(question, passages, ranked, warnings)
         if early is not None:
             early.timings = {"retrieval_s": round(retrieved_s, 4),
                              "total_s": round(time.perf_counter() - started, 4)}
@@ -274,7 +276,7 @@ class Engine:
 
         gen = self.generator
         max_tokens = max_tokens or self.config.generation.max_tokens
-        packed, ranked = self.prompt(question, passages, max_tokens, warnings)
+        packed, ranked = self.prompt(question, passages, max_tokens, warnings, ranked=ranked)
         used = [passages[i] for i in packed.texts]
         state = Generation()
         draft = ""
@@ -317,14 +319,13 @@ class Engine:
             status=status, mode=mode, warnings=warnings, rejected=rejected or [],
         )
 
-    def _uncovered(self, question: str, passages: list[Passage], warnings: list[str],
-                   mode: str) -> Answer | None:
+    def _uncovered(self, question: str, passages: list[Passage], ranked: list[Evidence],
+                   warnings: list[str], mode: str) -> Answer | None:
         """The answer for a question about a subject, age or sex that the passages do not
         cover: said plainly, with what they do cover; None when they cover it."""
         if not passages:
             return self._answer(question, NO_EVIDENCE, passages, [], warnings, "no_evidence",
                                 mode)
-        ranked = self.rank(question, passages)
         gen = self.config.generation
         if why := not_covered(question, passages, ranked, gen.not_covered_below,
                               gen.not_covered_missing_below):
