@@ -46,8 +46,7 @@ def code_lines(text: str) -> Iterator[str]:
     for block in FENCE.findall(text):
         for line in block.replace("\\\n", " ").splitlines():
             yield line.strip().removeprefix("$ ")
-    for span in INLINE.findall(FENCE.sub("", text)):
-        yield " ".join(span.split())
+    yield from inline_spans(text)
 
 
 def inline_spans(text: str) -> Iterator[str]:
@@ -119,19 +118,23 @@ def documented_invocations(texts: dict[str, str]) -> Iterator[tuple[str, list[st
 
 # --- the command line -------------------------------------------------------------------------
 
-def all_commands(group: click.Group = cli,
-                 path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], click.Command]]:
-    for name, command in group.commands.items():
-        yield (*path, name), command
-        if isinstance(command, click.Group):
-            yield from all_commands(command, (*path, name))
+COMMANDS = list(cli_docs.command_paths())  # the group itself, (), first
+HELP = cli.context_settings["help_option_names"]  # every command inherits them
+
+
+def command_at(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    return command
 
 
 def options(command: click.Command) -> dict[str, click.Option]:
+    """A command's options by every name they answer to, help included."""
     found = {name: p for p in command.params if isinstance(p, click.Option)
              for name in (*p.opts, *p.secondary_opts)}
-    return {"--help": click.Option(["--help"], is_flag=True), "-h": found.get("-h")
-            or click.Option(["-h"], is_flag=True), **found}
+    return {**{name: click.Option([name], is_flag=True) for name in HELP}, **found}
 
 
 def resolve(args: list[str]) -> tuple[tuple[str, ...], list[str]]:
@@ -178,7 +181,7 @@ def shown_commands() -> set[tuple[str, ...]]:
     return {path[:n] for path in paths for n in range(len(path) + 1)}
 
 
-@pytest.mark.parametrize("path", [" ".join(p) for p, _ in all_commands()])
+@pytest.mark.parametrize("path", [" ".join(p) for p in COMMANDS if p])
 def test_every_command_is_documented(path):
     """Each command and subcommand is shown in the README or a hand-written page."""
     assert tuple(path.split()) in shown_commands(), (
@@ -193,8 +196,7 @@ def test_every_documented_command_and_option_exists():
 
 def test_every_option_named_alone_exists():
     """An option named on its own (`--no-rerank`) belongs to some command."""
-    known = {name for _, command in all_commands() for name in options(command)}
-    known |= set(options(cli))
+    known = {name for path in COMMANDS for name in options(command_at(path))}
     named = {(where, span.split()[0].split("=")[0]) for where, text in sources().items()
              for span in inline_spans(text) if re.match(r"(--[a-z][\w-]*|-[a-zA-Z])(\s|=|$)", span)}
     unknown = sorted(f"{where}: {name}" for where, name in named if name not in known)
