@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 TORCH_PIP_ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: run test install lint corpus-pdfs clean
+.PHONY: run test install lint cli-docs corpus-pdfs clean
 
 $(BIN)/.installed: pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is needed: make PYTHON=python3.11 ...")'
@@ -31,6 +31,10 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
+
+# Rewrite docs/cli.md from the commands' --help (tests/test_docs.py fails while it differs).
+cli-docs: install
+	$(BIN)/python -m scripts.cli_docs
 
 corpus-pdfs: install
 	$(BIN)/python scripts/build_corpus_pdfs.py
