@@ -1,19 +1,16 @@
-"""Evaluation and benchmarks, on top of `rag` and `ingest` (beside `ui`).
+"""Evaluation of a user's own question and claim files, on top of `rag` and `ingest`.
 
-Public surface: `run` (a question set through retrieval, answers and citations), the loaders
-`load_questions`, `load_dataset`, `load_multiple_choice`, and the metrics module. The CLI
-commands `meditron-rag eval` and `meditron-rag bench` live in `ui/commands_eval.py`.
+Public surface: `run` (a question set through retrieval, answers and citations on a temporary
+index), the loaders `load_questions` and `load_multiple_choice`, `save_result`, and the modules
+`metrics` and `claims` (the citation check on labelled cases). The command is
+`meditron-rag eval` (ui/commands_eval.py); the checkout's benchmark kit (`python -m bench`)
+builds its public data sets and documentation pages on the same functions.
 """
 
-from evaluation import metrics
-from evaluation.datasets import (
-           EvalSet,
-           Question,
-           load_dataset,
-           load_multiple_choice,
-           load_questions,
-)
-from evaluation.harness import run
+from rag.evaluation import claims, metrics
+from rag.evaluation.harness import run
+from rag.evaluation.questions import EvalSet, Question, load_multiple_choice, load_questions
+from rag.evaluation.results import save_result
 
-__all__ = ["EvalSet", "Question", "load_dataset", "load_multiple_choice", "load_questions",
-           "metrics", "run"]
+__all__ = ["EvalSet", "Question", "claims", "load_multiple_choice", "load_questions", "metrics",
+           "run", "save_result"]
