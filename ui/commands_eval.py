@@ -145,5 +145,3 @@ def eval_command(state: State, questions: Path | None, corpus: Path | None,
         click.echo(f"Saved {save_result(result, out)}.", err=True)
     show(result, as_json)
 
-
-EVAL_COMMANDS = [eval_command]
