@@ -33,7 +33,7 @@ lint: install
 	$(BIN)/ruff check .
 
 corpus-pdfs: install
-	$(BIN)/python scripts/build_corpus_pdfs.py
+	$(BIN)/python -m scripts.build_corpus_pdfs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache
