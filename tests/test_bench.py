@@ -303,6 +303,7 @@ def run_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[s
                           text=True, timeout=timeout, cwd=ROOT)
 
 
+@pytest.mark.slow
 def test_bench_eval_saves_its_result_and_rewrites_the_evaluation_page(tmp_path: Path):
     cases = ROOT / "tests" / "data" / "claims_cases.jsonl"
     done = run_bench("eval", "--claims", str(cases), "--json", "--out", str(tmp_path))
@@ -319,6 +320,7 @@ def test_bench_eval_saves_its_result_and_rewrites_the_evaluation_page(tmp_path: 
     assert (tmp_path / "benchmarks.md").exists()
 
 
+@pytest.mark.slow
 def test_bench_eval_takes_one_source():
     done = run_bench("eval", "--claims", "a.jsonl", "--dataset", "medquad")
     assert done.returncode == 2
