@@ -37,7 +37,7 @@ cli-docs: install
 	$(BIN)/python -m scripts.cli_docs
 
 corpus-pdfs: install
-	$(BIN)/python scripts/build_corpus_pdfs.py
+	$(BIN)/python -m scripts.build_corpus_pdfs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

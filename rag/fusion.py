@@ -6,8 +6,7 @@ keep the order of first appearance, so results are deterministic.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 
 
 def _ordered(scores: dict[Hashable, float]) -> list[tuple[Hashable, float]]:
@@ -42,34 +41,22 @@ def min_max(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
     return {item: (s - low) / (high - low) for item, s in scores.items()}
 
 
-def z_scores(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
-    """Scores as standard deviations from their mean; all equal: all 0."""
-    if not scores:
-        return {}
-    mean = sum(scores.values()) / len(scores)
-    sd = math.sqrt(sum((s - mean) ** 2 for s in scores.values()) / len(scores))
-    return {item: (s - mean) / sd if sd else 0.0 for item, s in scores.items()}
-
-
-NORMALISERS: dict[str, Callable[[Mapping[Hashable, float]], dict[Hashable, float]]] = {
-    "minmax": min_max,
-    "zscore": z_scores,
-}
+Normaliser = Callable[[Mapping[Hashable, float]], dict[Hashable, float]]
 
 
 def score_fusion(
     scores: Mapping[str, Mapping[Hashable, float]],
     weights: Mapping[str, float] | None = None,
-    normalise: str = "minmax",
+    normalise: Normaliser = min_max,
 ) -> list[tuple[Hashable, float]]:
     """Fuse scored lists: score(d) = sum over lists of weight * normalised score.
 
-    Each list is normalised on its own candidates (`minmax` or `zscore`); an item a list did
-    not return gets that list's lowest normalised score, as it ranked below all it returned.
-    With weights summing to 1 this is the convex combination of Bruch et al. (2023).
+    Each list is normalised on its own candidates (`min_max` unless `normalise` says
+    otherwise); an item a list did not return gets that list's lowest normalised score, as it
+    ranked below all it returned. With weights summing to 1 this is the convex combination of
+    Bruch et al. (2023).
     """
-    normaliser = NORMALISERS[normalise]
-    normalised = {name: normaliser(s) for name, s in scores.items()}
+    normalised = {name: normalise(s) for name, s in scores.items()}
     items: dict[Hashable, float] = {}
     for values in normalised.values():
         for item in values:
@@ -80,17 +67,3 @@ def score_fusion(
         for item in items:
             items[item] += weight * values.get(item, floor)
     return _ordered(items)
-
-
-def best_per_group(
-    ranked: Iterable[tuple[Hashable, float]], group: Callable[[Hashable], Hashable]
-) -> list[tuple[Hashable, float]]:
-    """The first (best) item of each group, in order: a document's rank is its best chunk's."""
-    seen: set[Hashable] = set()
-    out = []
-    for item, score in ranked:
-        key = group(item)
-        if key not in seen:
-            seen.add(key)
-            out.append((item, score))
-    return out

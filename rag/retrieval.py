@@ -217,7 +217,7 @@ class Retriever:
         if self.fusion == "rrf":
             rankings = {name: list(hits) for name, hits in lists.items()}
             return reciprocal_rank_fusion(rankings, k=self.rrf_k, weights=self.weights)
-        return score_fusion(lists, self.weights, "minmax")
+        return score_fusion(lists, self.weights)
 
     def _passage(self, chunk: ChunkRecord, doc: DocumentRecord, score: float,
                  newer: DocumentRecord | None) -> Passage:

@@ -15,10 +15,11 @@ import sys
 import types
 from pathlib import Path
 
-from evaluation import claims, report
+from bench import report
 from ingest import load_embedder
 from meditron_rag.config import load_config
 from rag.citations import SUPPORTED, UNSUPPORTED, Source
+from rag.evaluation import claims
 from rag.records import SentenceSupport
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +52,7 @@ def main() -> None:
     result = claims.run(args.file, check, f"similarity-{BEFORE}")
     result["command"] = "python -m scripts.claims_baseline " + " ".join(sys.argv[1:])
     if args.out:
-        report.save_claims(result, args.out)
+        report.save_evaluation(result, args.out)
     print(claims.summary(result))
 
 

@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from evaluation import child, report
+from bench import child, report
 
 MODULE = "scripts.repack_experiment"
 # Group name -> regular expression over the names of the Q4_K tensors to repack.
@@ -95,7 +95,7 @@ def _run_step(payload: dict) -> dict:
     """One group in this process: load with its tensors repacked, then time one completion."""
     import llama_cpp.llama_cpp as llama_cpp
 
-    from evaluation.bench import throughput
+    from bench.speed import throughput
     from rag.generator import LocalGenerator
 
     model, pattern = Path(payload["model"]), payload["pattern"]
@@ -148,7 +148,7 @@ def main() -> None:
     if b"AVX2 = 1" not in llama_cpp.llama_print_system_info():
         raise SystemExit("This experiment needs an x86 CPU with AVX2 (see the docstring).")
     if args.model is None:
-        from evaluation import meditron_shape
+        from bench import meditron_shape
 
         args.model = meditron_shape.build()
     rows = {name: [] for name in GROUPS}

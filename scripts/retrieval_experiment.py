@@ -7,8 +7,8 @@ retrieved when any of its chunks is, so a method's chunk ranking is read as the 
 documents in order of their first chunk. Finally the real `Retriever.search` is run for the
 three modes with its defaults, to check that the shipped code reaches the numbers.
 
-    .venv/bin/python scripts/retrieval_experiment.py                 # both sets, 200/32 chunks
-    .venv/bin/python scripts/retrieval_experiment.py --chunks 128:16,200:32,254:32 --grid
+    .venv/bin/python -m scripts.retrieval_experiment                 # both sets, 200/32 chunks
+    .venv/bin/python -m scripts.retrieval_experiment --chunks 128:16,200:32,254:32 --grid
 
 Data: ../shared/data/medquad/medquad_dev.jsonl (answers are the documents, questions the
 queries; a hit is the question's own answer) and ../shared/data/pubmedqa/pqal_dev.json (each
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -28,19 +27,19 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.fusion import NORMALISERS, best_per_group
+from ingest import load_embedder
+from ingest.bm25 import query_terms
+from ingest.chunking import chunk_document
+from ingest.document import DocumentMetadata, LoadedDocument
+from ingest.embedder import Embedder
+from ingest.pipeline import embedding_text
+from ingest.store import Store
+from meditron_rag.config import load_config
+from rag.fusion import reciprocal_rank_fusion, score_fusion
+from rag.retrieval import Retriever
 
-from ingest import load_embedder  # noqa: E402
-from ingest.bm25 import query_terms  # noqa: E402
-from ingest.chunking import chunk_document  # noqa: E402
-from ingest.document import DocumentMetadata, LoadedDocument  # noqa: E402
-from ingest.embedder import Embedder  # noqa: E402
-from ingest.pipeline import embedding_text  # noqa: E402
-from ingest.store import Store  # noqa: E402
-from meditron_rag.config import load_config  # noqa: E402
-from rag.fusion import best_per_group, reciprocal_rank_fusion, score_fusion  # noqa: E402
-from rag.retrieval import Retriever  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARED = ROOT.parent / "shared" / "data"
 CUTOFFS = (1, 5, 10)
@@ -172,7 +171,7 @@ def methods(grid: bool, depth: int) -> dict[str, Method]:
             if docs:
                 dense, lexical = _doc_level(dense, doc_of), _doc_level(lexical, doc_of)
             fused = score_fusion({"dense": dense, "bm25": lexical},
-                                 {"dense": alpha, "bm25": 1 - alpha}, normalise)
+                                 {"dense": alpha, "bm25": 1 - alpha}, NORMALISERS[normalise])
             return [item for item, _ in fused]
         return run
 

@@ -1,6 +1,6 @@
 """Take docs/screenshot.png: the real app answering a question with its sources.
 
-    .venv/bin/python scripts/screenshot.py [--question TEXT] [--out docs/screenshot.png]
+    .venv/bin/python -m scripts.screenshot [--question TEXT] [--out docs/screenshot.png]
 
 Starts `meditron-rag ui --seed corpora/starter` on a free port over a fresh data directory
 (or --data-dir), asks the question in Debian's headless Chromium (/usr/bin/chromium, driven
@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from ui.probe import free_port, stop, wait_healthy
+from bench.probe import free_port, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"

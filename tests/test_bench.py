@@ -5,11 +5,16 @@ benchmark reports, not what a test checks."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from evaluation.targets import FULL_INDEX, targets
+from bench import datasets
+from bench.targets import FULL_INDEX, targets
+from meditron_rag.errors import MeditronRagError
+from tests.conftest import ROOT, SHARED
 
 SMALL_PROMPTS = {"retrieval": {"top_k": 1}}  # one passage per answer: shorter runs
 
@@ -75,10 +80,11 @@ def _page_targets(page: str) -> dict[str, list[str]]:
 
 @pytest.mark.slow
 def test_ttft_and_settings_parts_end_to_end(tmp_path: Path):
-    from evaluation import report
-    from evaluation.bench_settings import LIBRARY, OURS, settings_grid
-    from evaluation.bench_ttft import ttft
+    from bench import report
+    from bench.settings import LIBRARY, OURS, settings_grid
+    from bench.ttft import ttft
     from meditron_rag.config import load_config
+    from rag.evaluation.results import machine
 
     config = load_config(overrides=SMALL_PROMPTS)
     t = ttft(config, "smollm2", 2, lambda _: None, growth=(1, 3))
@@ -107,7 +113,7 @@ def test_ttft_and_settings_parts_end_to_end(tmp_path: Path):
     assert s["rows"][0]["settings"]["repack_weights"] is True
 
     docs = tmp_path / "docs"
-    report.save_benchmarks({"ttft": t, "settings": s, "machine": report.machine(),
+    report.save_benchmarks({"ttft": t, "settings": s, "machine": machine(),
                             "command": "test"}, docs)
     saved = json.loads((docs / "results" / "bench-ttft.json").read_text())
     assert saved["ttft"]["ours"]["ttft_s_median"] == t["ours"]["ttft_s_median"]
@@ -126,9 +132,10 @@ def test_ttft_and_settings_parts_end_to_end(tmp_path: Path):
 
 @pytest.mark.slow
 def test_memory_part_end_to_end(tmp_path: Path):
-    from evaluation import report
-    from evaluation.bench_memory import app_unavailable, memory
+    from bench import report
+    from bench.memory import app_unavailable, memory
     from meditron_rag.config import load_config
+    from rag.evaluation.results import machine
 
     m = memory(load_config(overrides=SMALL_PROMPTS), "smollm2", [60], lambda _: None)
     row = m["rows"][0]
@@ -143,7 +150,7 @@ def test_memory_part_end_to_end(tmp_path: Path):
                                                 for p in row["app"]["processes"])
         assert m["library_defaults"]["app"]["peak_rss_mb"] > 0
     docs = tmp_path / "docs"
-    report.save_benchmarks({"memory": m, "machine": report.machine(), "command": "test"}, docs)
+    report.save_benchmarks({"memory": m, "machine": machine(), "command": "test"}, docs)
     rows = _page_targets((docs / "benchmarks.md").read_text())
     whole = rows["Peak memory, whole app (model, embedder, index, UI server)"]
     assert whole[3] == "-"  # 60 chunks: shown, not checked against the 100K target
@@ -153,7 +160,7 @@ def test_memory_part_end_to_end(tmp_path: Path):
 
 @pytest.mark.slow
 def test_retrieval_part_times_every_stage_with_the_apps_question_embedder():
-    from evaluation.bench import retrieval_latency
+    from bench.speed import retrieval_latency
     from meditron_rag.config import load_config
 
     result = retrieval_latency(load_config(), sizes=(300,), queries=5, log=lambda _: None,
@@ -168,7 +175,7 @@ def test_retrieval_part_times_every_stage_with_the_apps_question_embedder():
 
 
 def test_repack_experiment_section_compares_each_group_with_none_and_all(tmp_path: Path):
-    from evaluation.report_targets import part_lines
+    from bench.report_targets import part_lines
 
     def row(group: str, prompt: float, gen: float) -> dict:
         return {"group": group, "tensors": 1, "repacked_mb": 1024, "load_s": 1.0,
@@ -187,7 +194,7 @@ CRASHING_STEPS = '''
 import ctypes
 import os
 
-from evaluation import child
+from bench import child
 
 
 def null_pointer(payload: dict) -> dict:
@@ -213,7 +220,7 @@ def test_a_native_crash_in_a_step_is_its_result_and_the_caller_goes_on(
     """What a library-default run does on a Xeon with AMX, done on purpose on any CPU."""
     import os
 
-    from evaluation import child
+    from bench import child
 
     (tmp_path / "crashing_steps.py").write_text(CRASHING_STEPS)
     monkeypatch.setenv("PYTHONPATH", str(tmp_path))
@@ -236,7 +243,7 @@ def test_stopping_an_app_that_already_crashed():
     import subprocess
     import sys
 
-    from ui.probe import stop
+    from bench.probe import stop
 
     proc = subprocess.Popen([sys.executable, "-c", "import os; os.abort()"],
                             start_new_session=True, stderr=subprocess.DEVNULL)
@@ -246,8 +253,8 @@ def test_stopping_an_app_that_already_crashed():
 
 
 def test_crashed_library_defaults_are_shown_as_crashed(tmp_path: Path):
-    from evaluation.bench_settings import LIBRARY, OURS, summarise
-    from evaluation.report_targets import part_lines, targets_lines
+    from bench.report_targets import part_lines, targets_lines
+    from bench.settings import LIBRARY, OURS, summarise
 
     crash = "crashed on this CPU (signal 11)"
     settings = {"repack_weights": True, "use_mmap": True, "flash_attn": False,
@@ -288,3 +295,70 @@ def test_crashed_library_defaults_are_shown_as_crashed(tmp_path: Path):
     assert f"| naive, library defaults | 3 | {crash} | - | - | - | - | - |" in lines
     assert (f"| {LIBRARY} | on | on | off | f16 | 2 | 512 | {crash} | - | - | - | - | - |"
             in lines)
+
+
+def run_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """`python -m bench` from the checkout, in a subprocess."""
+    return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True,
+                          text=True, timeout=timeout, cwd=ROOT)
+
+
+@pytest.mark.slow
+def test_bench_eval_saves_its_result_and_rewrites_the_evaluation_page(tmp_path: Path):
+    cases = ROOT / "tests" / "data" / "claims_cases.jsonl"
+    done = run_bench("eval", "--claims", str(cases), "--json", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["command"] == f"python -m bench eval --claims {cases} --json --out {tmp_path}"
+    saved = tmp_path / "results" / "claims-claims-cases-verdicts.json"
+    assert json.loads(saved.read_text())["precision_supported"] == result["precision_supported"]
+    page = (tmp_path / "evaluation.md").read_text()
+    assert "## Citation check: claims_cases.jsonl" in page and result["command"] in page
+    report = run_bench("report", "--out", str(tmp_path))
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "evaluation.md").read_text() == page
+    assert (tmp_path / "benchmarks.md").exists()
+
+
+@pytest.mark.slow
+def test_bench_eval_takes_one_source():
+    done = run_bench("eval", "--claims", "a.jsonl", "--dataset", "medquad")
+    assert done.returncode == 2
+    assert "Give exactly one of --questions, --claims, --dataset" in done.stderr
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="../shared (PubMedQA, MedQuAD) is absent")
+def test_shared_loaders_build_one_document_per_record():
+    pubmed = datasets.load_pubmedqa(limit=5)
+    assert len(pubmed.questions) == 5 and len(pubmed.documents) == 500
+    q = pubmed.questions[0]
+    assert q.expected_documents == [q.id] and q.label in datasets.YES_NO_MAYBE
+    assert pubmed.choices == datasets.YES_NO_MAYBE
+    medquad = datasets.load_medquad(limit=3)
+    assert len(medquad.documents) == len({d.id for d in medquad.documents}) == 1857
+    assert medquad.questions[0].expected_documents == [medquad.documents[0].id]
+
+
+def test_meditron_shape_matches_llama2_7b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    pytest.importorskip("gguf", reason="the gguf package writes the model: pip install gguf")
+    from bench import meditron_shape as m
+
+    try:
+        tokens, scores, types = m.llama_vocabulary()
+    except MeditronRagError as error:  # offline and never fetched: nothing to build with
+        pytest.skip(str(error))
+    assert len(tokens) == len(scores) == len(types) == 32000 == len(set(tokens))
+    assert tokens[:3] == ["<unk>", "<s>", "</s>"] and types[3:259] == [6] * 256
+    assert 6.7e9 < m.parameter_count() < 6.8e9  # Llama-2-7B: 6.74B parameters
+    assert m.cache_dir() != ROOT and ROOT not in m.cache_dir().parents
+    for name, value in {"N_LAYERS": 2, "N_EMBD": 256, "N_HEAD": 4, "N_FF": 512}.items():
+        monkeypatch.setattr(m, name, value)
+    f16 = m.write_f16(tmp_path / "tiny.f16.gguf", log=lambda _: None)
+    q4 = m.quantize(f16, tmp_path / "tiny.q4.gguf", threads=2)
+    from meditron_rag.llama import load_llama
+
+    llm = load_llama(q4, n_ctx=256, verbose=False)
+    assert llm.n_vocab() == 32000 and llm.n_ctx() == 256
+    # Llama's tokenizer, not one token per character: prompt lengths are the real model's.
+    words = llm.tokenize(b"Hypertension is treated with thiazide diuretics.", add_bos=False)
+    assert 8 <= len(words) <= 16

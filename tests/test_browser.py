@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ui.probe import free_port, stop, wait_healthy
+from bench.probe import free_port, stop, wait_healthy
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "corpora" / "starter"

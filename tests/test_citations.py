@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import claims
 from rag.citations import (
     CitationChecker,
     Source,
@@ -14,6 +13,7 @@ from rag.citations import (
     split_sentences,
 )
 from rag.claims import AgeRange, ages, normalise, tokens
+from rag.evaluation import claims
 
 CASES = Path(__file__).parent / "data" / "claims_cases.jsonl"
 SHARED_CLAIMS = Path(__file__).parents[2] / "shared" / "data" / "claims" / "claims_dev.jsonl"

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from evaluation import datasets
-from meditron_rag.errors import MeditronRagError
-from tests.conftest import ROOT, SHARED, run_cli
+from rag.evaluation import questions
+from tests.conftest import run_cli
 
 DOCS = {
     "hand-hygiene.md": "# Hand hygiene\n\nRub hands with an alcohol-based handrub for 20 to 30 "
@@ -44,7 +43,7 @@ def tiny(tmp_path: Path) -> Path:
 
 
 def test_loaders_read_our_format_and_multiple_choice(tiny: Path, tmp_path: Path):
-    evalset = datasets.load_questions(tiny)
+    evalset = questions.load_questions(tiny)
     assert [q.id for q in evalset.questions] == ["q1", "q2", "q3", "q4"]
     assert evalset.corpus_dir == tiny.parent
     assert evalset.questions[2].options == {"A": "PCV20", "B": "Influenza"}
@@ -55,29 +54,18 @@ def test_loaders_read_our_format_and_multiple_choice(tiny: Path, tmp_path: Path)
     medmcqa = tmp_path / "medmcqa.jsonl"
     medmcqa.write_text(json.dumps({"question": "Q?", "opa": "x", "opb": "y", "opc": "z",
                                    "opd": "w", "cop": 3}) + "\n")
-    assert datasets.load_multiple_choice(medqa).questions[0].label == "B"
-    mc = datasets.load_multiple_choice(medmcqa).questions[0]
+    assert questions.load_multiple_choice(medqa).questions[0].label == "B"
+    mc = questions.load_multiple_choice(medmcqa).questions[0]
     assert (mc.label, mc.answer, list(mc.options)) == ("C", "z", ["A", "B", "C", "D"])
-
-
-@pytest.mark.skipif(not SHARED.exists(), reason="../shared (PubMedQA, MedQuAD) is absent")
-def test_shared_loaders_build_one_document_per_record():
-    pubmed = datasets.load_pubmedqa(limit=5)
-    assert len(pubmed.questions) == 5 and len(pubmed.documents) == 500
-    q = pubmed.questions[0]
-    assert q.expected_documents == [q.id] and q.label in datasets.YES_NO_MAYBE
-    assert pubmed.choices == datasets.YES_NO_MAYBE
-    medquad = datasets.load_medquad(limit=3)
-    assert len(medquad.documents) == len({d.id for d in medquad.documents}) == 1857
-    assert medquad.questions[0].expected_documents == [medquad.documents[0].id]
 
 
 @pytest.mark.slow
 def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
-    from evaluation import harness, report
+    from bench import report
     from meditron_rag.config import load_config
+    from rag.evaluation import harness
 
-    evalset = datasets.load_questions(tiny)
+    evalset = questions.load_questions(tiny)
     for q in evalset.questions[:2]:  # yes/no labels so constrained choice has work to do
         q.options, q.label = {"yes": "yes", "no": "no", "maybe": "maybe"}, "yes"
     result = harness.run(evalset, load_config(), chunk_tokens=[64, 128], answers=True)
@@ -105,9 +93,9 @@ def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
 
 @pytest.mark.slow
 def test_choice_scores_are_log_probabilities_and_reuse_the_cache():
-    from evaluation.harness import ChoiceScorer
     from meditron_rag.config import load_config
     from meditron_rag.models import resolve
+    from rag.evaluation.choice import ChoiceScorer
     from rag.generator import LocalGenerator
 
     config = load_config()
@@ -122,11 +110,17 @@ def test_choice_scores_are_log_probabilities_and_reuse_the_cache():
 
 
 @pytest.mark.slow
-def test_eval_cli_prints_metrics_json(tiny: Path):
+def test_eval_cli_prints_metrics_json(tiny: Path, tmp_path: Path):
+    out = tmp_path / "out"
     done = run_cli("eval", "--questions", str(tiny), "--methods", "bm25,hybrid", "--evidence",
-                   "--json", timeout=240)
+                   "--json", "--out", str(out), timeout=240)
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
+    # --out saves the result as JSON; the pages in docs/ are the benchmark kit's to write.
+    saved = json.loads((out / "results" / "eval-corpus.json").read_text())
+    assert saved["methods"] == data["methods"] and saved["machine"]["python"]
+    assert saved["command"].startswith("meditron-rag eval --questions")
+    assert sorted(p.name for p in out.iterdir()) == ["results"]
     assert set(data["methods"]) == {"bm25", "hybrid"}
     assert data["methods"]["hybrid"]["recall@5"] == 1.0
     evidence = data["evidence"]
@@ -137,7 +131,7 @@ def test_eval_cli_prints_metrics_json(tiny: Path):
 
 
 def test_the_supporting_sentence_is_the_one_sharing_most_words_with_the_answer():
-    from evaluation.harness import _supporting_sentence
+    from rag.evaluation.answering import _supporting_sentence
     from rag.records import Passage
 
     text = ("Screening reduces deaths. Biennial mammography is advised from age 40 to 74. "
@@ -146,28 +140,3 @@ def test_the_supporting_sentence_is_the_one_sharing_most_words_with_the_answer()
     assert _supporting_sentence("from age 40, every two years", [passage]) == (
         "Biennial mammography is advised from age 40 to 74.")
     assert _supporting_sentence("colonoscopy", [passage]) == ""
-
-
-def test_meditron_shape_matches_llama2_7b(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    pytest.importorskip("gguf", reason="the gguf package writes the model: pip install gguf")
-    from evaluation import meditron_shape as m
-
-    try:
-        tokens, scores, types = m.llama_vocabulary()
-    except MeditronRagError as error:  # offline and never fetched: nothing to build with
-        pytest.skip(str(error))
-    assert len(tokens) == len(scores) == len(types) == 32000 == len(set(tokens))
-    assert tokens[:3] == ["<unk>", "<s>", "</s>"] and types[3:259] == [6] * 256
-    assert 6.7e9 < m.parameter_count() < 6.8e9  # Llama-2-7B: 6.74B parameters
-    assert m.cache_dir() != ROOT and ROOT not in m.cache_dir().parents
-    for name, value in {"N_LAYERS": 2, "N_EMBD": 256, "N_HEAD": 4, "N_FF": 512}.items():
-        monkeypatch.setattr(m, name, value)
-    f16 = m.write_f16(tmp_path / "tiny.f16.gguf", log=lambda _: None)
-    q4 = m.quantize(f16, tmp_path / "tiny.q4.gguf", threads=2)
-    from meditron_rag.llama import load_llama
-
-    llm = load_llama(q4, n_ctx=256, verbose=False)
-    assert llm.n_vocab() == 32000 and llm.n_ctx() == 256
-    # Llama's tokenizer, not one token per character: prompt lengths are the real model's.
-    words = llm.tokenize(b"Hypertension is treated with thiazide diuretics.", add_bos=False)
-    assert 8 <= len(words) <= 16

@@ -1,10 +1,12 @@
-"""Fusion arithmetic, checked by hand."""
+"""Fusion arithmetic, checked by hand: the product's (rag.fusion) and the variants the retrieval
+experiment compares beside it (bench.fusion)."""
 
 from __future__ import annotations
 
 import pytest
 
-from rag.fusion import best_per_group, min_max, reciprocal_rank_fusion, score_fusion, z_scores
+from bench.fusion import best_per_group, z_scores
+from rag.fusion import min_max, reciprocal_rank_fusion, score_fusion
 
 
 def test_rrf_sums_reciprocal_ranks() -> None:
@@ -55,7 +57,7 @@ def test_convex_combination_of_min_max_scores() -> None:
 
 def test_z_score_fusion_floor_is_the_lowest_z() -> None:
     fused = dict(score_fusion({"dense": {"a": 1.0, "b": 3.0}, "bm25": {"b": 2.0}},
-                              normalise="zscore"))
+                              normalise=z_scores))
     # dense z: a -1, b 1; bm25 z: b 0 (a missing gets the floor 0)
     assert fused == pytest.approx({"a": -1.0, "b": 1.0})
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from evaluation.metrics import (
+from rag.evaluation.metrics import (
     accuracy,
     average,
     dcg_at_k,
@@ -86,7 +86,7 @@ def test_retrieval_scores_and_average():
 
 
 def test_sign_test_is_the_exact_binomial_on_differing_questions():
-    from evaluation.metrics import sign_test
+    from rag.evaluation.metrics import sign_test
 
     assert sign_test([1, 0, 1], [1, 0, 1]) == {"wins": 0, "losses": 0, "p_value": 1.0}
     # 5 wins, 0 losses: 2 * (1/2)^5

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -19,13 +20,25 @@ from meditron_rag.errors import MeditronRagError
 from ui.commands import COMMANDS
 from ui.state import State
 
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def config_options(func: F) -> F:
+    """--config, --data-dir and --model: where a command group's config comes from."""
+    for option in reversed([
+        click.option("--config", "config_path", type=click.Path(dir_okay=False),
+                     help="config.yaml to read (default: $MEDITRON_RAG_CONFIG or "
+                          "./config.yaml)."),
+        click.option("--data-dir", type=click.Path(file_okay=False), help="Override data_dir."),
+        click.option("--model", help="Override llm.model: smollm2, meditron-7b or a .gguf path."),
+    ]):
+        func = option(func)
+    return func
+
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="meditron-rag")
-@click.option("--config", "config_path", type=click.Path(dir_okay=False),
-              help="config.yaml to read (default: $MEDITRON_RAG_CONFIG or ./config.yaml).")
-@click.option("--data-dir", type=click.Path(file_okay=False), help="Override data_dir.")
-@click.option("--model", help="Override llm.model: smollm2, meditron-7b or a .gguf path.")
+@config_options
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, data_dir: str | None,
         model: str | None) -> None:
@@ -33,12 +46,17 @@ def cli(ctx: click.Context, config_path: str | None, data_dir: str | None,
 
     A study and research aid, not for clinical use.
     """
+    ctx.obj = state_of(config_path, data_dir, model)
+
+
+def state_of(config_path: str | None, data_dir: str | None, model: str | None) -> State:
+    """The group's options as the State every command reads its config from."""
     overrides: dict[str, Any] = {}
     if data_dir:
         overrides["data_dir"] = str(Path(data_dir).resolve())
     if model:
         overrides["llm"] = {"model": model}
-    ctx.obj = State(config_path, overrides)
+    return State(config_path, overrides)
 
 
 for command in COMMANDS:
@@ -46,10 +64,16 @@ for command in COMMANDS:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: every expected failure becomes one sentence and an exit code."""
+    """Entry point of `meditron-rag`."""
+    run(cli, "meditron-rag", argv)
+
+
+def run(group: click.Group, prog_name: str, argv: list[str] | None = None) -> None:
+    """Run a command group so that every expected failure becomes one sentence and an exit
+    code (the checkout's `python -m bench` runs the same way)."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
-        cli.main(args=argv, prog_name="meditron-rag", standalone_mode=False)
+        group.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

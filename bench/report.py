@@ -1,98 +1,28 @@
-"""Results as JSON files and as Markdown pages with plots (docs/evaluation.md, docs/benchmarks.md).
+"""Results as Markdown pages with plots (docs/evaluation.md, docs/benchmarks.md).
 
-Each `eval` or `bench` run saves its JSON under `<out>/results/`; the Markdown page is then
-rewritten from every result file there, so runs can be repeated one at a time (after a change to
-retrieval, say) and the page always shows the latest of each. Every section names the command
-that produced it and the machine it ran on.
+Each `python -m bench` run saves its JSON under `<out>/results/` (rag.evaluation.results); the
+Markdown page is then rewritten from every result file there, so runs can be repeated one at a
+time (after a change to retrieval, say) and the page always shows the latest of each. Every
+section names the command that produced it and the machine it ran on.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import platform
-import re
-import sqlite3
-from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 
-from evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
-from evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
-from evaluation.report_targets import cpu_of, part_lines, targets_lines
-
-PACKAGES = ("meditron-rag", "llama_cpp_python", "faiss-cpu", "sentence-transformers", "torch",
-            "numpy", "langchain-text-splitters", "langchain-community")
-
-
-def machine() -> dict[str, object]:
-    """Where a result was measured: CPU, cores, memory, OS, Python and library versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = 0.0
-    try:
-        import psutil
-
-        memory = psutil.virtual_memory().total / 2**30
-    except ImportError:
-        pass
-    versions = {}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    versions["sqlite"] = sqlite3.sqlite_version
-    return {
-        "cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(), "memory_gb": round(memory, 1),
-        "os": f"{platform.system()} {platform.release()}", "python": platform.python_version(),
-        "versions": versions, "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-
-
-def _save(data: dict[str, object], out: Path, name: str) -> Path:
-    folder = out / "results"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.json"
-    path.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
-    return path
+from bench.report_targets import cpu_of, part_lines, targets_lines
+from rag.evaluation.claims import kinds_table
+from rag.evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
+from rag.evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
+from rag.evaluation.results import evaluation_table, save_json, save_result, slug
 
 
 def _load(out: Path, prefix: str) -> list[dict]:
     return [json.loads(p.read_text()) for p in sorted((out / "results").glob(f"{prefix}-*.json"))]
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
-
-
 # --- evaluation ---------------------------------------------------------------------------------
-
-METRIC_COLUMNS = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10",
-                  "latency_ms_p50")
-
-
-def evaluation_table(result: dict) -> str:
-    """A Markdown table of one result's retrieval metrics, one row per method."""
-    methods = result.get("methods", {})
-    columns = [c for c in METRIC_COLUMNS if any(c in m for m in methods.values())]
-    if any("section@5" in m for m in methods.values()):
-        columns.insert(columns.index("mrr"), "section@5")
-    lines = ["| method | " + " | ".join(columns) + " |",
-             "| --- |" + " ---: |" * len(columns)]
-    for name, values in methods.items():
-        cells = [f"{values[c]:.3f}" if c != "latency_ms_p50" else f"{values[c]:.1f}"
-                 for c in columns]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
 
 def paired_line(paired: dict[str, dict]) -> str:
     """The sign tests of recall@5, one clause per pair of methods."""
@@ -107,23 +37,14 @@ def paired_line(paired: dict[str, dict]) -> str:
 
 
 def save_evaluation(result: dict, out: Path) -> Path:
-    result.setdefault("machine", machine())
-    path = _save(result, out, f"eval-{_slug(str(result['dataset']))}")
-    write_evaluation_page(out)
-    return path
-
-
-def save_claims(result: dict, out: Path) -> Path:
-    result.setdefault("machine", machine())
-    path = _save(result, out, f"claims-{_slug(Path(result['file']).stem)}-{result['checker']}")
+    """An eval or claims result saved under OUT/results/, and OUT/evaluation.md rewritten."""
+    path = save_result(result, out)
     write_evaluation_page(out)
     return path
 
 
 def _claims_section(out: Path) -> list[str]:
     """The citation check on each claims file: every checker measured on it, side by side."""
-    from evaluation.claims import kinds_table
-
     by_file: dict[str, list[dict]] = {}
     for r in _load(out, "claims"):
         by_file.setdefault(Path(r["file"]).name, []).append(r)
@@ -306,10 +227,10 @@ def save_benchmarks(results: dict, out: Path) -> list[Path]:
     common = {"machine": results.get("machine"), "command": results.get("command")}
     for part in ("ingest", "retrieval", "ttft", "settings", "memory"):
         if part in results:
-            saved.append(_save({**common, part: results[part]}, out, f"bench-{part}"))
+            saved.append(save_json({**common, part: results[part]}, out, f"bench-{part}"))
     for gen in results.get("generation", []) or []:
-        saved.append(_save({**common, "generation": gen}, out,
-                           f"bench-generation-{_slug(str(gen.get('model')))}"))
+        saved.append(save_json({**common, "generation": gen}, out,
+                               f"bench-generation-{slug(str(gen.get('model')))}"))
     write_benchmark_page(out)
     return saved
 
@@ -363,7 +284,7 @@ def write_benchmark_page(out: Path) -> Path:
     lines = [
         "# Benchmarks",
         "",
-        "Speed and memory of meditron-rag, measured by `meditron-rag bench`. Each section "
+        "Speed and memory of meditron-rag, measured by `python -m bench`. Each section "
         "names the command and machine; results are saved under `docs/results/` and this page "
         "is rewritten from them. Timings on a shared 2-core machine vary by 10-20% run to run.",
         "",
@@ -420,7 +341,7 @@ def write_benchmark_page(out: Path) -> Path:
                   "`Engine.stream` (retrieval, packing, generation, citation check) divided by "
                   "bare `llama_cpp.Llama.create_completion` on the same prompt with the same "
                   "token cap, in the same process. The Meditron-shaped model has Meditron-7B's "
-                  "exact shapes and Q4_K_M types with random weights (evaluation/"
+                  "exact shapes and Q4_K_M types with random weights (bench/"
                   "meditron_shape.py): its speed and memory are the real model's, its text is "
                   "noise. It carries Llama's own tokenizer, as Meditron does, since 2026-11-25; "
                   "runs before that used a character-level one, which changes how much text a "

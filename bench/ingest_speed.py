@@ -4,7 +4,7 @@
 of guideline-like PDFs (fpdf2, 40 files of 50 pages by default) into throw-away stores, then
 times a no-op re-ingest, checks an IVF index's recall against exact search on the stored vectors,
 and measures memory and search latency of both index kinds at 100,000 chunks. It returns a dict;
-`python -m evaluation.bench_ingest [PDF_DIR]` prints it as JSON.
+`python -m bench.ingest_speed [PDF_DIR]` prints it as JSON.
 """
 
 from __future__ import annotations

@@ -237,5 +237,5 @@ def build(folder: Path | None = None, keep_f16: bool = False,
     return target
 
 
-if __name__ == "__main__":  # pragma: no cover - `python -m evaluation.meditron_shape`
+if __name__ == "__main__":  # pragma: no cover - `python -m bench.meditron_shape`
     print(build())

@@ -5,7 +5,7 @@ against its threshold. Pure: results in, rows out.
 Memory is compared in GB of 10^9 bytes (peak RSS is recorded in MiB). A figure measured on a
 smaller index than the target names is shown, but the target is not marked met or unmet. A
 measurement whose process crashed (`{"crashed": "crashed on this CPU (signal 11)"}`, see
-evaluation/child.py) shows that note as its figure; ours crashing does not meet the target.
+bench/child.py) shows that note as its figure; ours crashing does not meet the target.
 """
 
 from __future__ import annotations

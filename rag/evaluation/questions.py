@@ -1,14 +1,13 @@
 """Question sets for the harness, each loaded into one shape: `EvalSet`.
 
-Formats read:
+Formats read from a user's own files:
 - ours (JSONL): `{"question", "expected_documents": [file names or ids], "answer"?,
   "options"?, "expected_section"?, "answerable"?, "id"?}`; the corpus is a folder;
-- PubMedQA (`pqal_dev.json`): each record's CONTEXTS joined as one document named by its
-  PubMed id; the question's gold document is its own id; label yes, no or maybe;
-- MedQuAD (`medquad_dev.jsonl`): each answer is one document named by its qid; the questions
-  are the queries, and a hit is the question's own answer;
 - multiple choice (JSONL), MedQA style `{"question", "options": {"A": ...}, "answer_idx"}` or
   MedMCQA style `{"question", "opa".."opd", "cop"}` (cop 1-4, or 0-3 when any is 0).
+
+An `EvalSet` may instead carry generated documents (`CorpusDocument`), which the harness writes
+out as a corpus folder: the checkout's benchmark kit loads public data sets that way.
 """
 
 from __future__ import annotations
@@ -19,11 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from meditron_rag.errors import MeditronRagError
-
-YES_NO_MAYBE = ("yes", "no", "maybe")
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-PUBMEDQA = SHARED / "pubmedqa" / "pqal_dev.json"
-MEDQUAD = SHARED / "medquad" / "medquad_dev.jsonl"
 
 
 @dataclass
@@ -65,7 +59,7 @@ class EvalSet:
         return next(iter(keys)) if len(keys) == 1 else ()
 
 
-def _read_jsonl(path: Path) -> list[dict]:
+def read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
         raise MeditronRagError(f"{path} does not exist: give a JSONL file of questions.")
     rows = []
@@ -103,7 +97,7 @@ def load_questions(path: Path, corpus_dir: Path | None = None, limit: int | None
                    name: str | None = None) -> EvalSet:
     """Our JSONL format, with the corpus in `corpus_dir` (default: the file's folder)."""
     questions = []
-    for n, row in enumerate(_read_jsonl(path), start=1):
+    for n, row in enumerate(read_jsonl(path), start=1):
         if "question" not in row:
             raise MeditronRagError(f"{path}: line {n} has no \"question\".")
         options = _options(row.get("options"))
@@ -119,44 +113,10 @@ def load_questions(path: Path, corpus_dir: Path | None = None, limit: int | None
                    corpus_dir or path.parent)
 
 
-def load_pubmedqa(path: Path = PUBMEDQA, limit: int | None = None) -> EvalSet:
-    """PubMedQA: every record's contexts as one document; all records stay in the corpus
-    (a `limit` only shortens the question list)."""
-    if not path.is_file():
-        raise MeditronRagError(f"PubMedQA is not at {path}.")
-    records = json.loads(path.read_text(encoding="utf-8"))
-    documents, questions = [], []
-    for pmid, rec in records.items():
-        contexts = rec["CONTEXTS"]
-        documents.append(CorpusDocument(pmid, "\n\n".join(contexts)))
-        questions.append(Question(
-            id=pmid, question=rec["QUESTION"], expected_documents=[pmid],
-            answer=rec.get("LONG_ANSWER", ""), options={k: k for k in YES_NO_MAYBE},
-            label=rec["final_decision"],
-        ))
-    return EvalSet("pubmedqa", questions[:limit] if limit else questions, documents=documents)
-
-
-def load_medquad(path: Path = MEDQUAD, limit: int | None = None) -> EvalSet:
-    """MedQuAD: each answer one document, named by collection and qid (qids repeat across
-    collections); its question is the query. Each document is titled by its `focus`, the
-    topic of the NIH page the answer comes from, as a real guideline carries its title: the
-    "research" and "outlook" answers never name their disease in the text. Several answers
-    share each focus, so the title names the topic, not the answer."""
-    rows = _read_jsonl(path) if path.is_file() else None
-    if rows is None:
-        raise MeditronRagError(f"MedQuAD is not at {path}.")
-    ids = [f"{r['collection']}-{r['qid']}".lower().replace("_", "-") for r in rows]
-    documents = [CorpusDocument(i, r["answer"], r.get("focus", "")) for i, r in zip(ids, rows)]
-    questions = [Question(id=i, question=r["question"], expected_documents=[i])
-                 for i, r in zip(ids, rows)]
-    return EvalSet("medquad", questions[:limit] if limit else questions, documents=documents)
-
-
 def load_multiple_choice(path: Path, limit: int | None = None,
                          corpus_dir: Path | None = None) -> EvalSet:
     """MedQA- or MedMCQA-style multiple choice; retrieval needs a corpus folder."""
-    rows = _read_jsonl(path)
+    rows = read_jsonl(path)
     zero_based = any(int(r.get("cop", 1)) == 0 for r in rows if "opa" in r)
     questions = []
     for n, row in enumerate(rows, start=1):
@@ -176,11 +136,3 @@ def load_multiple_choice(path: Path, limit: int | None = None,
             expected_documents=[str(d) for d in row.get("expected_documents") or []],
         ))
     return EvalSet(path.stem, questions[:limit] if limit else questions, corpus_dir)
-
-
-def load_dataset(name: str, limit: int | None = None) -> EvalSet:
-    """A shared data set by name: pubmedqa or medquad."""
-    loaders = {"pubmedqa": load_pubmedqa, "medquad": load_medquad}
-    if name not in loaders:
-        raise MeditronRagError(f"Unknown data set '{name}': choose one of {', '.join(loaders)}.")
-    return loaders[name](limit=limit)  # type: ignore[operator]

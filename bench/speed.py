@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from evaluation import child
-from evaluation.metrics import mean, percentile, recall_at_k, reciprocal_rank
+from bench import child
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import MeditronRagError
+from rag.evaluation.metrics import mean, percentile, recall_at_k, reciprocal_rank
 
 Log = Callable[[str], None]
 ROOT = Path(__file__).resolve().parents[1]
@@ -79,12 +79,9 @@ def _sentences() -> list[str]:
 
 def ingest_part(config: Config, pdf_dir: Path | None = None, log: Log = _print,
                 generated_pages: int = 2000) -> dict[str, object]:
-    """Ingestion speed, from evaluation/bench_ingest.py (written separately)."""
-    try:
-        from evaluation.bench_ingest import bench_ingest  # type: ignore[import-not-found]
-    except ImportError:
-        return {"skipped": "evaluation/bench_ingest.py (bench_ingest(config, pdf_dir, "
-                           "generated_pages) -> dict) is not there yet"}
+    """Ingestion speed, measured by bench/ingest_speed.py."""
+    from bench.ingest_speed import bench_ingest
+
     log("Benchmarking ingestion ...")
     return bench_ingest(config, pdf_dir or PDFS, generated_pages)
 
@@ -209,10 +206,10 @@ def langchain_comparison(config: Config, embedder, log: Log = _print) -> dict[st
     import faiss
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-    from evaluation.datasets import load_questions
-    from evaluation.harness import harness
     from ingest.loaders import load_document
     from ingest.pipeline import discover
+    from rag.evaluation.harness import harness
+    from rag.evaluation.questions import load_questions
 
     evalset = load_questions(STARTER / "questions.jsonl", STARTER)
     scored = [q for q in evalset.questions if q.expected_documents]
@@ -279,11 +276,11 @@ def generation(config: Config, model: str, log: Log = _print, pipeline: bool = T
     """Generation speed of one model, measured in a fresh subprocess; a native crash of that
     process is its result."""
     if model in ("meditron-shaped", "meditron-shaped-7b"):
-        from evaluation import meditron_shape
+        from bench import meditron_shape
 
         meditron_shape.build(log=log)
     log(f"Benchmarking generation with {model} (subprocess) ...")
-    args = [sys.executable, "-m", "evaluation.bench", "generation-child", model,
+    args = [sys.executable, "-m", "bench.speed", "generation-child", model,
             str(config.source or ""), str(config.data_dir), "1" if pipeline else "0"]
     done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, cwd=ROOT,
                           env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
@@ -301,7 +298,7 @@ def _model_file(config: Config, model: str) -> tuple[Path, str]:
     from meditron_rag.models import resolve
 
     if model in ("meditron-shaped", "meditron-shaped-7b"):
-        from evaluation import meditron_shape
+        from bench import meditron_shape
 
         return meditron_shape.build(log=_print), "meditron-shaped-7b Q4_K_M (random weights)"
     return resolve(model, "llm", config), model
@@ -378,8 +375,8 @@ def _generation_child(model: str, config_path: str, data_dir: str, pipeline: boo
 
 def _pipeline_overhead(config: Config, gen) -> dict[str, float]:  # type: ignore[no-untyped-def]
     """Our Engine.stream against bare create_completion on the same packed prompt."""
-    from evaluation.datasets import load_questions
-    from evaluation.harness import harness
+    from rag.evaluation.harness import harness
+    from rag.evaluation.questions import load_questions
 
     evalset = load_questions(STARTER / "questions.jsonl", STARTER)
     overrides = {**config.model_dump(mode="json"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from evaluation.targets import cell, targets, verdict
+from bench.targets import cell, targets, verdict
 
 MachineLine = Callable[[dict], str]
 SaveFigure = Callable[[object, Path], bool]

@@ -24,14 +24,14 @@ from collections.abc import Callable, Sequence
 
 from llama_cpp import StoppingCriteriaList
 
-from evaluation import child
-from evaluation.bench import STARTER, _model_file
-from evaluation.bench_settings import NAIVE, with_overrides
-from evaluation.metrics import percentile
+from bench import child
+from bench.settings import NAIVE, with_overrides
+from bench.speed import STARTER, _model_file
 from meditron_rag.config import Config
+from rag.evaluation.metrics import percentile
 
 Log = Callable[[str], None]
-MODULE = "evaluation.bench_ttft"
+MODULE = "bench.ttft"
 NAIVE_QUESTIONS = 3
 GROWTH_PASSAGES = (1, 2, 4, 8)
 READ_AFTER_FIRST = 16  # tokens read after the first, then the answer is stopped
@@ -60,8 +60,8 @@ def ttft(config: Config, model: str, questions: int, log: Log,
          growth: Sequence[int] = GROWTH_PASSAGES) -> dict[str, object]:
     """Ours on `questions` starter questions, the naive path on a few of them, and growth
     with each number of passages in `growth`."""
-    from evaluation.datasets import load_questions
-    from evaluation.harness import harness
+    from rag.evaluation.harness import harness
+    from rag.evaluation.questions import load_questions
 
     path, label = _model_file(config, model)
     evalset = load_questions(STARTER / "questions.jsonl", STARTER)

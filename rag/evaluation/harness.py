@@ -5,7 +5,7 @@ Retrieval: the corpus (a folder, or the documents a data set generates, written 
 is ingested with the real pipeline into a temporary store, once per chunk size; every question
 goes through `rag.Retriever.search` for each method (dense, bm25, hybrid) with the retrieval
 settings of the config, and the ranked passages' document ids are scored by
-`evaluation.metrics`. Questions without an expected document (unanswerable) are counted, not
+`rag.evaluation.metrics`. Questions without an expected document (unanswerable) are counted, not
 scored. Models load once for the whole run.
 
 Reranking: a method named with `+rerank` (`hybrid+rerank`) takes that method's best
@@ -35,21 +35,20 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from evaluation.datasets import EvalSet, Question
-from evaluation.metrics import average, percentile, retrieval_scores, sign_test
 from ingest import Embedder, Store, ingest, load_embedder
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import ConfigError
 from meditron_rag.models import resolve
 from rag import Passage, Retriever
+from rag.evaluation.answering import citation_quality, evidence_survival
+from rag.evaluation.choice import choice_accuracy
+from rag.evaluation.metrics import average, percentile, retrieval_scores, sign_test
+from rag.evaluation.questions import EvalSet, Question
 from rag.rerank import Reranker, load_reranker, reranked_search
 from rag.retrieval import MODES
 
@@ -219,256 +218,6 @@ def _section_hit(passages: Sequence[Passage], gold: set[str], section: str, k: i
     return float(any(
         p.document_id in gold and want in p.section.lower() for p in passages[:k]
     ))
-
-
-# --- answers by constrained choice --------------------------------------------------------------
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max()
-    return shifted - np.log(np.exp(shifted).sum())
-
-
-class ChoiceScorer:
-    """Log-probabilities of fixed continuations after a prompt, from a llama-cpp `Llama`.
-
-    Works with `logits_all=False`: after each `eval`, llama.cpp holds the logits of the last
-    token evaluated, which is all the next token's probability needs.
-    """
-
-    def __init__(self, llm) -> None:  # type: ignore[no-untyped-def]
-        self.llm = llm
-        self.n_vocab = llm.n_vocab()
-
-    def _last_logits(self) -> np.ndarray:
-        pointer = self.llm._ctx.get_logits()  # noqa: SLF001 - llama-cpp-python's context
-        return np.ctypeslib.as_array(pointer, shape=(self.n_vocab,)).astype(np.float64)
-
-    def _eval_from(self, tokens: list[int], keep: int) -> np.ndarray:
-        """Evaluate `tokens[keep:]` on top of the cached first `keep` tokens."""
-        self.llm.n_tokens = keep
-        self.llm.eval(tokens[keep:])
-        return self._last_logits()
-
-    def scores(self, prompt: str, options: Sequence[str]) -> list[float]:
-        tokenize = self.llm.tokenize
-        prompt_tokens = tokenize(prompt.encode("utf-8"), add_bos=True, special=True)
-        if len(prompt_tokens) + 8 > self.llm.n_ctx():
-            raise ValueError("the prompt does not fit the model's window")
-        cached = list(self.llm.input_ids[: self.llm.n_tokens])
-        keep = 0
-        for a, b in zip(cached, prompt_tokens[:-1]):
-            if a != b:
-                break
-            keep += 1
-        base = _log_softmax(self._eval_from(prompt_tokens, keep))
-        out = []
-        for option in options:
-            full = tokenize((prompt + option).encode("utf-8"), add_bos=True, special=True)
-            if full[: len(prompt_tokens)] == prompt_tokens:
-                extra = full[len(prompt_tokens):]
-            else:  # the option merged with the prompt's last token: score it on its own
-                extra = tokenize(option.encode("utf-8"), add_bos=False, special=False)
-            total = float(base[extra[0]])
-            for i in range(1, len(extra)):
-                logits = _log_softmax(self._eval_from(prompt_tokens + extra[:i],
-                                                      len(prompt_tokens) + i - 1))
-                total += float(logits[extra[i]])
-            out.append(total)
-        self.llm.n_tokens = len(prompt_tokens)
-        return out
-
-
-def choice_prompt(question: Question, passages: Sequence[str] = ()) -> str:
-    keys = list(question.options)
-    if keys == [k for k in question.options.values()]:  # yes/no/maybe: the keys are the words
-        instruction = f"Answer the question with one word: {', '.join(keys[:-1])} or {keys[-1]}."
-        body = f"Question: {question.question}"
-    else:
-        instruction = f"Answer with the letter of the correct option ({', '.join(keys)})."
-        lines = "\n".join(f"{k}. {v}" for k, v in question.options.items())
-        body = f"Question: {question.question}\n{lines}"
-    context = ""
-    if passages:
-        context = "Context:\n" + "\n\n".join(passages) + "\n\n"
-        instruction += " Use the context."
-    return f"{context}{instruction}\n\n{body}\nAnswer:"
-
-
-def choice_accuracy(
-    h: Harness, index: Index | None, questions: Sequence[Question], k: int = 3,
-    mode: str = "hybrid",
-) -> dict[str, object]:
-    """Accuracy closed-book and with the top-k retrieved passages (`index` given)."""
-    from rag.packing import pack
-
-    gen = h.engine.generator
-    if not hasattr(gen, "llm"):
-        raise ValueError("constrained choice needs the in-process model, not a server")
-    scorer = ChoiceScorer(gen.llm)
-    retriever = h.retriever(index) if index is not None else None
-    labelled = [q for q in questions if q.label]
-    conditions = ["closed_book"] + (["rag"] if retriever else [])
-    predictions: dict[str, list[str]] = {c: [] for c in conditions}
-    seconds: dict[str, float] = dict.fromkeys(conditions, 0.0)
-    for n, q in enumerate(labelled, start=1):
-        keys = list(q.options)
-        for condition in conditions:
-            started = time.perf_counter()
-            passages: list[str] = []
-            if condition == "rag":
-                assert retriever is not None
-                found = retriever.search(q.question, k, None, mode)
-                packed = pack(lambda texts, q=q: choice_prompt(q, texts),
-                              [p.text for p in found], gen.count_tokens, gen.n_ctx, 16)
-                passages = list(packed.texts.values())
-            values = scorer.scores(choice_prompt(q, passages), [f" {key}" for key in keys])
-            predictions[condition].append(keys[int(np.argmax(values))])
-            seconds[condition] += time.perf_counter() - started
-        if n % 50 == 0:
-            h.log(f"  answered {n}/{len(labelled)}")
-    gold = [q.label for q in labelled]
-    majority = Counter(gold).most_common(1)[0] if gold else ("", 0)
-    out: dict[str, object] = {
-        "model": gen.name, "questions": len(labelled), "k": k, "mode": mode,
-        "gold_distribution": dict(Counter(gold)),
-        "majority_class": majority[0],
-        "majority_rate": round(majority[1] / len(gold), 4) if gold else 0.0,
-        "method": "constrained choice: sum of option-token log-probabilities after the prompt",
-    }
-    for condition in conditions:
-        preds = predictions[condition]
-        correct = sum(p == g for p, g in zip(preds, gold))
-        out[condition] = {
-            "accuracy": round(correct / len(gold), 4) if gold else 0.0,
-            "predicted_distribution": dict(Counter(preds)),
-            "seconds_per_question": round(seconds[condition] / max(1, len(gold)), 3),
-        }
-    return out
-
-
-# --- citations ----------------------------------------------------------------------------------
-
-def citation_quality(h: Harness, index: Index, questions: Sequence[Question],
-                     limit: int | None = None) -> dict[str, object]:
-    """Answer the first `limit` answerable questions and every unanswerable one with the real
-    Engine (over `index`), in its configured answer mode, and read the verdicts: what the
-    answers show must be supported, each citation must support its sentence on its own, and
-    an unanswerable question must get the not-covered answer."""
-    from rag.answers import sources
-
-    engine = h.engine  # its store is the harness's first index, in config.index_dir
-    checker = engine.checker
-    answerable = [q for q in questions if q.expected_documents][:limit]
-    unanswerable = [q for q in questions if not q.expected_documents]
-    verdicts: Counter[str] = Counter()  # every sentence the model or the quotes wrote
-    shown = shown_unsupported = citations = supporting = on_target = 0
-    statuses: Counter[str] = Counter()
-    declined = 0
-    seconds = []
-    for n, q in enumerate([*answerable, *unanswerable], start=1):
-        answer = engine.ask(q.question)
-        statuses[answer.status] += 1
-        seconds.append(answer.timings.get("total_s", 0.0))
-        if not q.expected_documents:
-            declined += answer.status in ("not_covered", "no_evidence")
-            continue
-        verdicts.update(s.verdict for s in [*answer.sentences, *answer.rejected])
-        given = sources(answer.passages)
-        gold = index.resolve(q.expected_documents)
-        by_number = {p.number: p for p in answer.passages}
-        for s in answer.sentences:
-            shown += 1
-            shown_unsupported += s.verdict != "supported"
-            for number in s.citations:
-                if number in given:
-                    citations += 1
-                    alone = checker.sentence(s.text, {number: given[number]}, q.question)
-                    supporting += alone.supported
-                    on_target += by_number[number].document_id in gold
-        h.log(f"  answered {n}/{len(answerable) + len(unanswerable)} ({answer.status})")
-    return {
-        "model": engine.config.llm.model, "mode": engine.answer_mode,
-        "questions": len(answerable), "unanswerable": len(unanswerable),
-        "verdicts": dict(verdicts), "shown_sentences": shown,
-        "shown_not_supported": shown_unsupported,
-        "citations": citations,
-        "citation_precision": round(supporting / citations, 4) if citations else 0.0,
-        "citations_on_expected_document": round(on_target / citations, 4) if citations else 0.0,
-        "unanswerable_not_covered": round(declined / len(unanswerable), 4)
-        if unanswerable else None,
-        "statuses": dict(statuses),
-        "seconds_per_question_p50": round(percentile(seconds, 50), 2),
-    }
-
-
-# --- evidence condensing ------------------------------------------------------------------------
-
-def _supporting_sentence(answer: str, passages: Sequence[Passage]) -> str:
-    """The sentence of `passages` sharing the most content words with the expected answer
-    ("" when none shares any): what must reach the model for it to answer."""
-    from rag.citations import content_words
-    from rag.packing import sentence_spans
-
-    want = content_words(answer)
-    best, best_overlap = "", 0
-    for p in passages:
-        for start, end in sentence_spans(p.text, clauses=False):
-            sentence = p.text[start:end].strip()
-            overlap = len(want & content_words(sentence))
-            if overlap > best_overlap:
-                best, best_overlap = sentence, overlap
-    return best
-
-
-def evidence_survival(h: Harness, index: Index, questions: Sequence[Question],
-                      limit: int | None = None) -> dict[str, object]:
-    """Whether condensing passages to their best sentences loses what answers the question.
-
-    For each question with expected documents, the top_k passages are retrieved once and
-    packed twice by the engine's own prompt builder: whole passages, and condensed to
-    generation.evidence_sentences sentences each. Counted: questions whose prompt holds a
-    passage of an expected document, and (for short expected answers) whose prompt holds the
-    supporting sentence, the sentence of the expected documents' retrieved passages sharing
-    the most content words with the answer. Also the prompt's mean length in tokens.
-    """
-    engine = h.engine
-    retriever = h.retriever(index)
-    k = h.config.retrieval.top_k
-    max_tokens = h.config.generation.max_tokens
-    per_passage = h.config.generation.evidence_sentences or 3
-    variants = {"whole": 0, "condensed": per_passage}
-    counts = {v: Counter() for v in variants}
-    asked = [q for q in questions if q.expected_documents][:limit]
-    with_sentence = 0
-    for q in asked:
-        passages = retriever.search(q.question, k)
-        for number, passage in enumerate(passages, start=1):
-            passage.number = number
-        gold = index.resolve(q.expected_documents)
-        support = ""
-        if q.answer and len(q.answer) <= 200:
-            support = _supporting_sentence(q.answer, [p for p in passages
-                                                      if p.document_id in gold])
-        with_sentence += bool(support)
-        for variant, sentences in variants.items():
-            packed, _ = engine.prompt(q.question, passages, max_tokens,
-                                      evidence_sentences=sentences)
-            c = counts[variant]
-            c["passage"] += any(passages[i].document_id in gold for i in packed.texts)
-            # A heading that answers is in the passage's header line, without its # marks.
-            c["sentence"] += bool(support) and support.lstrip("# ") in packed.prompt
-            c["tokens"] += packed.prompt_tokens
-    n = max(1, len(asked))
-    return {
-        "model": engine.generator.name, "questions": len(asked),
-        "questions_with_supporting_sentence": with_sentence, "top_k": k,
-        "evidence_sentences": per_passage,
-        **{variant: {
-            "passage_in_prompt": round(c["passage"] / n, 4),
-            "supporting_sentence_in_prompt": round(c["sentence"] / max(1, with_sentence), 4),
-            "prompt_tokens_mean": round(c["tokens"] / n, 1),
-        } for variant, c in counts.items()},
-    }
 
 
 # --- one whole run ------------------------------------------------------------------------------

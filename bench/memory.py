@@ -34,16 +34,16 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from evaluation import child
-from evaluation.bench import ROOT, _fill, _model_file, _sentences
-from evaluation.bench_settings import NAIVE, with_overrides
-from evaluation.bench_ttft import first_run
+from bench import child
+from bench.probe import free_port, stop, wait_healthy
+from bench.settings import NAIVE, with_overrides
+from bench.speed import ROOT, _fill, _model_file, _sentences
+from bench.ttft import first_run
 from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
-from ui.probe import free_port, stop, wait_healthy
 
 Log = Callable[[str], None]
-MODULE = "evaluation.bench_memory"
+MODULE = "bench.memory"
 QUESTION = "At what age should routine screening mammography start?"
 ANSWER_TOKENS = 32
 POOL = 200  # synthetic texts embedded for real; the others' vectors are near these

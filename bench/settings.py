@@ -21,12 +21,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from evaluation import child
-from evaluation.bench import GEN_TOKENS, _model_file, throughput
+from bench import child
+from bench.speed import GEN_TOKENS, _model_file, throughput
 from meditron_rag.config import Config, LLMConfig
 
 Log = Callable[[str], None]
-MODULE = "evaluation.bench_settings"
+MODULE = "bench.settings"
 # A long RAG prompt: the fixed start and about eight passages.
 GRID_PROMPT_TOKENS = 1200
 SETTINGS = ("repack_weights", "use_mmap", "flash_attn", "cache_type_k", "cache_type_v",
