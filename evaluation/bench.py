@@ -148,7 +148,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
     rows = []
     with tempfile.TemporaryDirectory(prefix="meditron-rag-bench-") as tmp:
         store = Store.open(Path(tmp) / "index", embedder.name, embedder.dim)
-        retriever = Retriever(store, embedder, "hybrid", r.candidates, r.rrf_k)
+        retriever = Retriever(store, embedder, r.model_copy(update={"mode": "hybrid"}))
         for size in sorted(sizes):
             log(f"Filling the store to {size} chunks ...")
             _fill(store, size, texts, pool, rng, log)

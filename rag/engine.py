@@ -121,8 +121,7 @@ class Engine:
         store = self.store
         with self._lock:
             if self._retriever is None:
-                self._retriever = Retriever.from_settings(store, self.embedder,
-                                                          self.config.retrieval)
+                self._retriever = Retriever(store, self.embedder, self.config.retrieval)
             return self._retriever
 
     @property

@@ -38,7 +38,7 @@ from ingest.document import DocumentMetadata, LoadedDocument  # noqa: E402
 from ingest.embedder import Embedder  # noqa: E402
 from ingest.pipeline import embedding_text  # noqa: E402
 from ingest.store import Store  # noqa: E402
-from meditron_rag.config import load_config  # noqa: E402
+from meditron_rag.config import RetrievalConfig, load_config  # noqa: E402
 from rag.fusion import best_per_group, reciprocal_rank_fusion, score_fusion  # noqa: E402
 from rag.retrieval import Retriever  # noqa: E402
 
@@ -215,9 +215,9 @@ def evaluate(store: Store, data: DataSet, cands: list[Candidates], grid: bool,
 
 
 def evaluate_retriever(store: Store, embedder: Embedder, data: DataSet,
-                       **options: object) -> dict[str, dict[str, float]]:
+                       settings: RetrievalConfig) -> dict[str, dict[str, float]]:
     """The shipped `Retriever.search`, documents read from its passages in order."""
-    retriever = Retriever(store, embedder, **options)  # type: ignore[arg-type]
+    retriever = Retriever(store, embedder, settings)
     results = {}
     for mode in ("dense", "bm25", "hybrid"):
         ranks = []
@@ -249,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/meditron-retrieval-exp"))
     args = parser.parse_args(argv)
 
-    embedder = load_embedder(load_config(ROOT / "config.yaml", environ={}))
+    config = load_config(ROOT / "config.yaml", environ={})
+    embedder = load_embedder(config)
     makers = {"medquad": lambda: medquad(False), "medquad-titled": lambda: medquad(True),
               "pubmedqa": pubmedqa}
     for set_name in args.sets.split(","):
@@ -264,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             cands = gather(store, embedder, data, max(args.depth, 100))
             results = evaluate(store, data, cands, args.grid, args.depth)
             if args.retriever:
-                results.update(evaluate_retriever(store, embedder, data))
+                results.update(evaluate_retriever(store, embedder, data, config.retrieval))
             table(f"{set_name}, chunks {chunk_tokens}/{overlap}, {store.chunk_count()} chunks, "
                   f"{len(data.queries)} questions, depth {args.depth} "
                   f"({time.perf_counter() - started:.0f} s)", results)
