@@ -80,7 +80,8 @@ def build(data: DataSet, embedder: Embedder, folder: Path, chunk_tokens: int,
         loaded = LoadedDocument(Path(f"{doc_id}.txt"), "text", text, [0], [],
                                 DocumentMetadata(title=title))
         todo.append((doc_id, loaded, chunk_document(loaded, embedder.count_tokens,
-                                                    chunk_tokens, overlap)))
+                                                    chunk_tokens=chunk_tokens,
+                                                    overlap_tokens=overlap)))
     texts = [embedding_text(d.metadata.title, c.section, c.text) for _, d, cs in todo for c in cs]
     vectors = embedder.encode(texts)  # one call: batches of similar length, much faster
     with store.writing():
