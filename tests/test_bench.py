@@ -288,3 +288,24 @@ def test_crashed_library_defaults_are_shown_as_crashed(tmp_path: Path):
     assert f"| naive, library defaults | 3 | {crash} | - | - | - | - | - |" in lines
     assert (f"| {LIBRARY} | on | on | off | f16 | 2 | 512 | {crash} | - | - | - | - | - |"
             in lines)
+
+
+def test_library_defaults_are_llama_cpp_pythons_own():
+    """The `library defaults` row and the naive path run llama-cpp-python's defaults, read
+    from the library, not the config's and not a guess."""
+    import inspect
+
+    import llama_cpp
+
+    from evaluation.bench_settings import LIBRARY_LLM
+
+    own = inspect.signature(llama_cpp.Llama).parameters
+    context = llama_cpp.llama_context_default_params()
+    kv_types = {llama_cpp.GGML_TYPE_F16: "f16", llama_cpp.GGML_TYPE_Q8_0: "q8_0"}
+    library = {
+        "repack_weights": llama_cpp.llama_model_default_params().use_extra_bufts,
+        "use_mmap": own["use_mmap"].default, "flash_attn": own["flash_attn"].default,
+        "cache_type_k": kv_types[context.type_k], "cache_type_v": kv_types[context.type_v],
+        "n_batch": own["n_batch"].default, "n_threads": None,  # one per core in every row
+    }
+    assert library == LIBRARY_LLM
