@@ -146,10 +146,8 @@ def _grid_step(payload: dict) -> dict:
     config = child.config_of(payload)
     s = payload["settings"]
     started = time.perf_counter()
-    gen = LocalGenerator(Path(payload["model"]), "grid", config.llm.n_ctx, s["n_threads"],
-                         s["n_batch"], s["use_mmap"], config.llm.prompt_format,
-                         s["repack_weights"], s["flash_attn"], s["cache_type_k"],
-                         s["cache_type_v"])
+    gen = LocalGenerator(Path(payload["model"]), "grid", LLMConfig.model_validate(
+        {**config.llm.model_dump(), **s}))
     load_s = time.perf_counter() - started
     return {
         "load_s": round(load_s, 2), **throughput(gen, payload["prompt_tokens"]),

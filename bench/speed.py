@@ -132,8 +132,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
     rng = np.random.default_rng(0)
     embedder = load_embedder(config, answering=True)  # as the app embeds its questions
     llm = config.llm
-    gen = LocalGenerator(resolve(llm.model, "llm", config), llm.model, llm.n_ctx, llm.n_threads,
-                         llm.n_batch, llm.use_mmap, llm.prompt_format)
+    gen = LocalGenerator(resolve(llm.model, "llm", config), llm.model, llm)
     sentences = _sentences()
     texts = []
     for _ in range(5000):  # ~150-token chunks of real sentences, shuffled
@@ -146,7 +145,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
     rows = []
     with tempfile.TemporaryDirectory(prefix="meditron-rag-bench-") as tmp:
         store = Store.open(Path(tmp) / "index", embedder.name, embedder.dim)
-        retriever = Retriever(store, embedder, "hybrid", r.candidates, r.rrf_k)
+        retriever = Retriever(store, embedder, r.model_copy(update={"mode": "hybrid"}))
         for size in sorted(sizes):
             log(f"Filling the store to {size} chunks ...")
             _fill(store, size, texts, pool, rng, log)
@@ -353,9 +352,7 @@ def _generation_child(model: str, config_path: str, data_dir: str, pipeline: boo
     path, label = _model_file(config, model)
     llm_cfg = config.llm
     started = time.perf_counter()
-    gen = LocalGenerator(path, label, llm_cfg.n_ctx, llm_cfg.n_threads, llm_cfg.n_batch,
-                         llm_cfg.use_mmap, llm_cfg.prompt_format, llm_cfg.repack_weights,
-                         llm_cfg.flash_attn, llm_cfg.cache_type_k, llm_cfg.cache_type_v)
+    gen = LocalGenerator(path, label, llm_cfg)
     load_s = time.perf_counter() - started
     llm = gen.llm
     speed = throughput(gen, PROMPT_TOKENS)

@@ -34,7 +34,7 @@ def load_embedder(config: Config, answering: bool = False) -> Embedder:
             target = converted_path(path, e.model)
             if not target.exists():
                 convert(path, target)
-            return GGUFEmbedder(target, e.model, _max_tokens(path), e.threads)
+            return GGUFEmbedder(target, e.model, _max_tokens(path), threads=e.threads)
         except (OSError, ModelLoadError) as exc:  # a read-only cache, a full disk
             warnings.warn(f"Embedding questions with sentence-transformers instead of "
                           f"llama.cpp: {exc}", stacklevel=2)
@@ -42,7 +42,8 @@ def load_embedder(config: Config, answering: bool = False) -> Embedder:
         import torch
 
         torch.set_num_threads(e.threads)
-    return SentenceTransformerEmbedder(path, e.model, e.device, e.batch_size)
+    return SentenceTransformerEmbedder(path, e.model, device=e.device,
+                                       batch_size=e.batch_size)
 
 
 def _max_tokens(folder: Path) -> int:

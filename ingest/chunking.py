@@ -51,9 +51,10 @@ class _Section:
     path: str
 
 
-def chunk_document(doc: LoadedDocument, count_tokens: Callable[[str], int],
-                   chunk_tokens: int = 200, overlap_tokens: int = 32) -> list[Chunk]:
-    """Chunks in document order, numbered from 0; see the module docstring for the rules."""
+def chunk_document(doc: LoadedDocument, count_tokens: Callable[[str], int], *,
+                   chunk_tokens: int, overlap_tokens: int) -> list[Chunk]:
+    """Chunks in document order, numbered from 0; see the module docstring for the rules.
+    The sizes are chunking.chunk_tokens and chunking.overlap_tokens in the product."""
     text = doc.text
 
     def fits(span: Span) -> bool:

@@ -47,7 +47,7 @@ class SentenceTransformerEmbedder:
     so nothing tries to reach a model hub.
     """
 
-    def __init__(self, path: Path, name: str, device: str = "cpu", batch_size: int = 32) -> None:
+    def __init__(self, path: Path, name: str, *, device: str, batch_size: int) -> None:
         offline_quiet_hub()
         from sentence_transformers import SentenceTransformer
 

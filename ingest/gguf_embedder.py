@@ -153,8 +153,9 @@ class GGUFEmbedder:
     """The embedder's interface (name, dim, max_tokens, count_tokens, encode, encode_query)
     over llama.cpp; one lock, because one llama.cpp context serves every thread."""
 
-    def __init__(self, gguf_path: Path, name: str, max_tokens: int,
-                 threads: int | None = None) -> None:
+    def __init__(self, gguf_path: Path, name: str, max_tokens: int, *,
+                 threads: int | None) -> None:
+        """`threads` as embedding.threads: None is one per core."""
         from llama_cpp import LLAMA_POOLING_TYPE_MEAN
 
         # A batch holds whole inputs, so it fits the longest one ([CLS], pieces, [SEP]); no

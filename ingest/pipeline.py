@@ -29,8 +29,6 @@ from ingest.store import Store
 from meditron_rag.config import IngestConfig
 from meditron_rag.errors import LoadError
 
-MAX_BYTES = IngestConfig().max_file_mb * 1024 * 1024  # the config's default, declared there
-
 
 @dataclass
 class FileResult:
@@ -231,13 +229,14 @@ def ingest(
     embedder: Embedder,
     chunk_tokens: int,
     overlap_tokens: int,
+    *,
     prune: bool = False,
-    max_bytes: int = MAX_BYTES,
+    max_bytes: int = IngestConfig().max_file_bytes,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
-    whose file under one of the given folders is gone. Files over `max_bytes` fail.
-    The caller holds `store.writing()`."""
+    whose file under one of the given folders is gone. Files over `max_bytes` (by default
+    ingest.max_file_mb's default) fail. The caller holds `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
     files = discover(roots)
@@ -281,7 +280,8 @@ def _store_one(
     doc_id = moved.id if moved else known.id if known else store.free_id(
         slug(parsed.path.name), path)
     try:
-        chunks = chunk_document(doc, embedder.count_tokens, chunk_tokens, overlap_tokens)
+        chunks = chunk_document(doc, embedder.count_tokens, chunk_tokens=chunk_tokens,
+                                overlap_tokens=overlap_tokens)
         if not chunks:
             return FileResult(path, "failed", reason="no text to index after parsing")
         title = doc.metadata.title

@@ -64,6 +64,11 @@ class IngestConfig(_Section):
     # 10 MB of text takes ingest about 8 minutes at the 36 chunks/s measured (config.yaml).
     max_file_mb: int = Field(10, ge=1)
 
+    @property
+    def max_file_bytes(self) -> int:
+        """The file size limit as the loaders compare it."""
+        return self.max_file_mb * 1024 * 1024
+
 
 class IndexConfig(_Section):
     kind: Literal["auto", "flat", "ivf"] = "auto"

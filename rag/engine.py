@@ -121,8 +121,7 @@ class Engine:
         store = self.store
         with self._lock:
             if self._retriever is None:
-                self._retriever = Retriever.from_settings(store, self.embedder,
-                                                          self.config.retrieval)
+                self._retriever = Retriever(store, self.embedder, self.config.retrieval)
             return self._retriever
 
     @property
@@ -142,15 +141,9 @@ class Engine:
                 llm = self.config.llm
                 if llm.server_url:
                     self._generator = ServerGenerator(
-                        llm.server_url, "" if llm.model in ("smollm2",) else llm.model,
-                        llm.n_ctx, llm.server_timeout_s,
-                    )
+                        llm.server_url, "" if llm.model in ("smollm2",) else llm.model, llm)
                 else:
-                    local = LocalGenerator(
-                        resolve(llm.model, "llm", self.config), llm.model, llm.n_ctx,
-                        llm.n_threads, llm.n_batch, llm.use_mmap, llm.prompt_format,
-                        llm.repack_weights, llm.flash_attn, llm.cache_type_k, llm.cache_type_v,
-                    )
+                    local = LocalGenerator(resolve(llm.model, "llm", self.config), llm.model, llm)
                     if llm.prefix_cache:
                         local.warm_prefix(local.format.prefix(), self.config.data_dir / "cache")
                     self._generator = local
@@ -280,10 +273,8 @@ class Engine:
         used = [passages[i] for i in packed.texts]
         state = Generation()
         draft = ""
-        stream = gen.stream(
-            packed.prompt, max_tokens, self.config.generation.temperature,
-            self.config.generation.repeat_penalty, gen.format.stops, state=state,
-        )
+        stream = gen.stream(packed.prompt, self.config.generation, max_tokens=max_tokens,
+                            stops=gen.format.stops, state=state)
         for piece in stream:
             draft += piece
             if imitation := _IMITATION.search(draft):

@@ -15,9 +15,10 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from meditron_rag.config import GenerationConfig, LLMConfig
 from meditron_rag.errors import GenerationError, ModelLoadError
 from meditron_rag.llama import load_llama
 from meditron_rag.models import check_gguf
@@ -33,7 +34,6 @@ class Generation:
     completion_tokens: int = 0
     first_token_s: float = 0.0
     seconds: float = 0.0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 def looping(text: str, min_repeats: int = 3, min_len: int = 12) -> bool:
@@ -55,32 +55,21 @@ class LocalGenerator:
 
     llama-cpp-python keeps the KV cache of the previous prompt and reuses its longest common
     prefix, so the fixed start of our prompts (instructions, worked example) is evaluated once.
-    Its weights are repacked only with `repack_weights`, as config.yaml's `llm.repack_weights`
-    (off): meditron_rag.llama says why.
+    Its weights are repacked only with `llm.repack_weights` (off in config.yaml):
+    meditron_rag.llama says why.
     """
 
-    def __init__(
-        self,
-        path: Path,
-        name: str,
-        n_ctx: int = 2048,
-        n_threads: int | None = None,
-        n_batch: int = 512,
-        use_mmap: bool = True,
-        prompt_format: str = "auto",
-        repack_weights: bool = False,
-        flash_attn: bool = False,
-        cache_type_k: str = "f16",
-        cache_type_v: str = "f16",
-    ) -> None:
+    def __init__(self, path: Path, name: str, settings: LLMConfig) -> None:
+        """Load `path` with the runtime settings of `settings` (window, threads, batch,
+        memory mapping, repacking, flash attention, KV cache types, prompt format)."""
         check_gguf(path)
-        threads = n_threads or max(1, (os.cpu_count() or 2))
+        threads = settings.n_threads or max(1, (os.cpu_count() or 2))
         try:
             self.llm = load_llama(
-                path, repack_weights, n_ctx=n_ctx, n_threads=threads,
-                n_threads_batch=threads, n_batch=n_batch, use_mmap=use_mmap, verbose=False,
-                flash_attn=flash_attn, type_k=KV_TYPES[cache_type_k],
-                type_v=KV_TYPES[cache_type_v],
+                path, settings.repack_weights, n_ctx=settings.n_ctx, n_threads=threads,
+                n_threads_batch=threads, n_batch=settings.n_batch, use_mmap=settings.use_mmap,
+                verbose=False, flash_attn=settings.flash_attn,
+                type_k=KV_TYPES[settings.cache_type_k], type_v=KV_TYPES[settings.cache_type_v],
             )
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(
@@ -88,9 +77,10 @@ class LocalGenerator:
                 "download it again."
             ) from None
         self.name = name
-        self.n_ctx = n_ctx
+        self.n_ctx = settings.n_ctx
         self.lock = threading.Lock()
         template = self.llm.metadata.get("tokenizer.chat_template")
+        prompt_format = settings.prompt_format
         use_chat = prompt_format == "chat" or (prompt_format == "auto" and bool(template))
         if use_chat and not template:
             raise ModelLoadError(
@@ -162,20 +152,23 @@ class LocalGenerator:
     def stream(
         self,
         prompt: str,
-        max_tokens: int,
-        temperature: float = 0.0,
-        repeat_penalty: float = 1.1,
+        settings: GenerationConfig,
+        *,
+        max_tokens: int | None = None,
         stops: Sequence[str] = (),
         timeout_s: float = 600.0,
         state: Generation | None = None,
     ) -> Iterator[str]:
+        """The completion of `prompt` piece by piece, sampled as `settings` says; `max_tokens`
+        (else `settings.max_tokens`) caps it and `timeout_s` is its deadline."""
         state = state if state is not None else Generation()
         started = time.perf_counter()
         text = ""
         with self.lock:
             pieces = self.llm.create_completion(
-                prompt, max_tokens=max_tokens, temperature=temperature,
-                repeat_penalty=repeat_penalty, stop=list(stops or self.format.stops), stream=True,
+                prompt, max_tokens=max_tokens or settings.max_tokens,
+                temperature=settings.temperature, repeat_penalty=settings.repeat_penalty,
+                stop=list(stops or self.format.stops), stream=True,
             )
             state.prompt_tokens = self.count_tokens(prompt)
             for piece in pieces:
@@ -204,28 +197,25 @@ class ServerGenerator:
 
     Token counts come from the server's /tokenize endpoint where it has one; otherwise from a
     conservative estimate (3 characters a token), so packing never overflows the window.
+    Prompts are in the completion format: the server's chat template is not read, so
+    `llm.prompt_format` applies to the in-process model only.
     """
 
-    def __init__(
-        self,
-        url: str,
-        model: str = "",
-        n_ctx: int = 2048,
-        timeout_s: float = 120.0,
-        prompt_format: str = "completion",
-    ) -> None:
+    def __init__(self, url: str, model: str, settings: LLMConfig) -> None:
+        """`model` is the name the server knows its model by ("": the server's own); the
+        window is `settings.n_ctx` and a stream's deadline `settings.server_timeout_s`."""
         self.base = url.rstrip("/")
         if self.base.endswith("/v1"):
             self.base = self.base[:-3]
         self.model = model
         self.name = f"{model or 'model'} @ {self.base}"
-        self.n_ctx = n_ctx
-        self.timeout_s = timeout_s
+        self.n_ctx = settings.n_ctx
+        self.timeout_s = settings.server_timeout_s
         self.format = COMPLETION
         self._tokenize_path: str | None = None
         self._probe()
 
-    def _post(self, path: str, body: dict[str, object], timeout: float) -> urllib.request.Request:
+    def _post(self, path: str, body: dict[str, object]) -> urllib.request.Request:
         return urllib.request.Request(
             self.base + path, data=json.dumps(body).encode(), method="POST",
             headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
@@ -236,7 +226,7 @@ class ServerGenerator:
         for path in ("/tokenize", "/extras/tokenize"):
             try:
                 with urllib.request.urlopen(
-                    self._post(path, {"content": "a", "input": "a"}, 5), timeout=5
+                    self._post(path, {"content": "a", "input": "a"}), timeout=5
                 ) as response:
                     json.loads(response.read() or b"{}")
                 self._tokenize_path = path
@@ -255,7 +245,7 @@ class ServerGenerator:
             body = {"content": text, "input": text}
             try:
                 with urllib.request.urlopen(
-                    self._post(self._tokenize_path, body, 10), timeout=10
+                    self._post(self._tokenize_path, body), timeout=10
                 ) as response:
                     data = json.loads(response.read())
                 return len(data.get("tokens", [])) + 1
@@ -266,27 +256,28 @@ class ServerGenerator:
     def stream(
         self,
         prompt: str,
-        max_tokens: int,
-        temperature: float = 0.0,
-        repeat_penalty: float = 1.1,
+        settings: GenerationConfig,
+        *,
+        max_tokens: int | None = None,
         stops: Sequence[str] = (),
         timeout_s: float | None = None,
         state: Generation | None = None,
     ) -> Iterator[str]:
+        """As `LocalGenerator.stream`; the deadline is `timeout_s`, else llm.server_timeout_s."""
         state = state if state is not None else Generation()
         deadline = timeout_s or self.timeout_s
         started = time.perf_counter()
         body: dict[str, object] = {
-            "prompt": prompt, "max_tokens": max_tokens, "temperature": temperature,
-            "stop": list(stops or self.format.stops)[:4], "stream": True,
-            "repeat_penalty": repeat_penalty,
+            "prompt": prompt, "max_tokens": max_tokens or settings.max_tokens,
+            "temperature": settings.temperature, "stop": list(stops or self.format.stops)[:4],
+            "stream": True, "repeat_penalty": settings.repeat_penalty,
         }
         if self.model:
             body["model"] = self.model
         text = ""
         try:
             response = urllib.request.urlopen(
-                self._post("/v1/completions", body, deadline), timeout=min(deadline, 60)
+                self._post("/v1/completions", body), timeout=min(deadline, 60)
             )
         except (urllib.error.URLError, OSError) as exc:
             raise GenerationError(

@@ -41,7 +41,7 @@ class GuidelineRetriever(BaseRetriever):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     engine: Engine
-    k: int = 5
+    k: int | None = None  # None: the engine's retrieval.top_k
     filters: Filters | None = None
     mode: str | None = None
     rerank: bool = True

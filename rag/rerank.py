@@ -42,7 +42,7 @@ class Reranker:
     """A sentence-transformers CrossEncoder with one relevance score per (question, passage)
     pair, loaded from local files only (like the embedder, it never reaches a model hub)."""
 
-    def __init__(self, path: Path, name: str, device: str = "cpu") -> None:
+    def __init__(self, path: Path, name: str, *, device: str) -> None:
         offline_quiet_hub()
         from sentence_transformers import CrossEncoder
 
@@ -113,5 +113,5 @@ def load_reranker(config: Config) -> Reranker:
     key = (path, config.embedding.device)
     with _LOCK:
         if key not in _LOADED:
-            _LOADED[key] = Reranker(path, name, config.embedding.device)
+            _LOADED[key] = Reranker(path, name, device=config.embedding.device)
         return _LOADED[key]

@@ -25,11 +25,6 @@ from rag.fusion import reciprocal_rank_fusion, score_fusion
 from rag.records import Passage
 
 MODES = ("hybrid", "dense", "bm25")
-DEFAULT_FUSION = "convex"
-DEFAULT_WEIGHTS: dict[str, dict[str, float]] = {
-    "convex": {"dense": 0.8, "bm25": 0.2},
-    "rrf": {"dense": 1.0, "bm25": 1.0},
-}
 
 
 @dataclass
@@ -112,45 +107,26 @@ def successors(docs: Sequence[DocumentRecord]) -> dict[str, DocumentRecord]:
 
 
 class Retriever:
-    """Finds passages for a question in one store with one embedder.
+    """Finds passages for a question in one store with one embedder, as `settings` (the
+    config's `retrieval` section) says.
 
-    `fusion` is "convex" (the weighted sum of each retriever's min-max normalised scores; a
-    candidate one retriever did not return scores 0 there) or "rrf" (weights multiply
-    reciprocal ranks, `rrf_k` damps them; kept for comparison).
-    `weights` maps "dense" and "bm25" to their weights; missing, the defaults of the fusion.
+    `settings.fusion` is "convex" (the weighted sum of each retriever's min-max normalised
+    scores, `dense_weight` for dense and the rest for BM25; a candidate one retriever did not
+    return scores 0 there) or "rrf" (reciprocal ranks with equal weights, damped by `rrf_k`;
+    kept for comparison).
     """
 
-    def __init__(
-        self,
-        store: Store,
-        embedder: Embedder,
-        mode: str = "hybrid",
-        candidates: int = 40,
-        rrf_k: int = 60,
-        weights: dict[str, float] | None = None,
-        fusion: str = DEFAULT_FUSION,
-    ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}")
-        if fusion not in DEFAULT_WEIGHTS:
-            raise ValueError(f"fusion must be one of {tuple(DEFAULT_WEIGHTS)}")
+    def __init__(self, store: Store, embedder: Embedder, settings: RetrievalConfig) -> None:
         self.store = store
         self.embedder = embedder
-        self.mode = mode
-        self.candidates = candidates
-        self.rrf_k = rrf_k
-        self.fusion = fusion
-        self.weights = {**DEFAULT_WEIGHTS[fusion], **(weights or {})}
+        self.mode = settings.mode
+        self.candidates = settings.candidates
+        self.rrf_k = settings.rrf_k
+        self.fusion = settings.fusion
+        self.weights = ({"dense": settings.dense_weight, "bm25": 1.0 - settings.dense_weight}
+                        if settings.fusion == "convex" else {"dense": 1.0, "bm25": 1.0})
         # (generation, documents by id, successors), replaced whole: threads share a retriever.
         self._docs: tuple[int, dict[str, DocumentRecord], dict[str, DocumentRecord]] = (-1, {}, {})
-
-    @classmethod
-    def from_settings(cls, store: Store, embedder: Embedder, r: RetrievalConfig) -> Retriever:
-        """The retriever the config's `retrieval` section describes."""
-        weights = ({"dense": r.dense_weight, "bm25": 1.0 - r.dense_weight}
-                   if r.fusion == "convex" else None)
-        return cls(store, embedder, r.mode, r.candidates, r.rrf_k, weights=weights,
-                   fusion=r.fusion)
 
     def documents(self) -> dict[str, DocumentRecord]:
         """Document records by id, re-read only when the store has changed."""
@@ -165,7 +141,7 @@ class Retriever:
             return self._docs
 
     def search(
-        self, question: str, k: int = 5, filters: Filters | None = None, mode: str | None = None
+        self, question: str, k: int, filters: Filters | None = None, mode: str | None = None
     ) -> list[Passage]:
         """The best `k` passages, best first, near-duplicates collapsed and superseded
         guidelines after their successors. `passage.scores` holds each retriever's raw score

@@ -23,7 +23,7 @@ from rag.generator import KV_TYPES
 SERVER_EXTRA = 'pip install "llama-cpp-python[server]>=0.3.7,<0.4"'
 
 
-def server_app(config: Config, host: str = "127.0.0.1", port: int = 8080) -> Any:
+def server_app(config: Config, host: str, port: int) -> Any:
     """The server's ASGI app with the model of `config.llm` loaded (llama-cpp-python loads it
     when the app is made, and never again while it holds a single model)."""
     try:

@@ -96,6 +96,7 @@ def _run_step(payload: dict) -> dict:
     import llama_cpp.llama_cpp as llama_cpp
 
     from bench.speed import throughput
+    from meditron_rag.config import LLMConfig
     from rag.generator import LocalGenerator
 
     model, pattern = Path(payload["model"]), payload["pattern"]
@@ -124,8 +125,8 @@ def _run_step(payload: dict) -> dict:
         llama_cpp.llama_model_default_params = params
     started = time.perf_counter()
     try:
-        gen = LocalGenerator(model, "repack", 2048, None, 256, False, "completion", all_weights,
-                             False, "q8_0", "f16")
+        gen = LocalGenerator(model, "repack", LLMConfig(
+            use_mmap=False, prompt_format="completion", repack_weights=all_weights))
     finally:
         llama_cpp.llama_model_default_params = library_defaults
     load_s = time.perf_counter() - started

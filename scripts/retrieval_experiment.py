@@ -35,7 +35,7 @@ from ingest.document import DocumentMetadata, LoadedDocument
 from ingest.embedder import Embedder
 from ingest.pipeline import embedding_text
 from ingest.store import Store
-from meditron_rag.config import load_config
+from meditron_rag.config import RetrievalConfig, load_config
 from rag.fusion import reciprocal_rank_fusion, score_fusion
 from rag.retrieval import Retriever
 
@@ -79,7 +79,8 @@ def build(data: DataSet, embedder: Embedder, folder: Path, chunk_tokens: int,
         loaded = LoadedDocument(Path(f"{doc_id}.txt"), "text", text, [0], [],
                                 DocumentMetadata(title=title))
         todo.append((doc_id, loaded, chunk_document(loaded, embedder.count_tokens,
-                                                    chunk_tokens, overlap)))
+                                                    chunk_tokens=chunk_tokens,
+                                                    overlap_tokens=overlap)))
     texts = [embedding_text(d.metadata.title, c.section, c.text) for _, d, cs in todo for c in cs]
     vectors = embedder.encode(texts)  # one call: batches of similar length, much faster
     with store.writing():
@@ -214,9 +215,9 @@ def evaluate(store: Store, data: DataSet, cands: list[Candidates], grid: bool,
 
 
 def evaluate_retriever(store: Store, embedder: Embedder, data: DataSet,
-                       **options: object) -> dict[str, dict[str, float]]:
+                       settings: RetrievalConfig) -> dict[str, dict[str, float]]:
     """The shipped `Retriever.search`, documents read from its passages in order."""
-    retriever = Retriever(store, embedder, **options)  # type: ignore[arg-type]
+    retriever = Retriever(store, embedder, settings)
     results = {}
     for mode in ("dense", "bm25", "hybrid"):
         ranks = []
@@ -248,7 +249,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/meditron-retrieval-exp"))
     args = parser.parse_args(argv)
 
-    embedder = load_embedder(load_config(ROOT / "config.yaml", environ={}))
+    config = load_config(ROOT / "config.yaml", environ={})
+    embedder = load_embedder(config)
     makers = {"medquad": lambda: medquad(False), "medquad-titled": lambda: medquad(True),
               "pubmedqa": pubmedqa}
     for set_name in args.sets.split(","):
@@ -263,7 +265,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             cands = gather(store, embedder, data, max(args.depth, 100))
             results = evaluate(store, data, cands, args.grid, args.depth)
             if args.retriever:
-                results.update(evaluate_retriever(store, embedder, data))
+                results.update(evaluate_retriever(store, embedder, data, config.retrieval))
             table(f"{set_name}, chunks {chunk_tokens}/{overlap}, {store.chunk_count()} chunks, "
                   f"{len(data.queries)} questions, depth {args.depth} "
                   f"({time.perf_counter() - started:.0f} s)", results)

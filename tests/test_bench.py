@@ -362,3 +362,24 @@ def test_meditron_shape_matches_llama2_7b(tmp_path: Path, monkeypatch: pytest.Mo
     # Llama's tokenizer, not one token per character: prompt lengths are the real model's.
     words = llm.tokenize(b"Hypertension is treated with thiazide diuretics.", add_bos=False)
     assert 8 <= len(words) <= 16
+
+
+def test_library_defaults_are_llama_cpp_pythons_own():
+    """The `library defaults` row and the naive path run llama-cpp-python's defaults, read
+    from the library, not the config's and not a guess."""
+    import inspect
+
+    import llama_cpp
+
+    from bench.settings import LIBRARY_LLM
+
+    own = inspect.signature(llama_cpp.Llama).parameters
+    context = llama_cpp.llama_context_default_params()
+    kv_types = {llama_cpp.GGML_TYPE_F16: "f16", llama_cpp.GGML_TYPE_Q8_0: "q8_0"}
+    library = {
+        "repack_weights": llama_cpp.llama_model_default_params().use_extra_bufts,
+        "use_mmap": own["use_mmap"].default, "flash_attn": own["flash_attn"].default,
+        "cache_type_k": kv_types[context.type_k], "cache_type_v": kv_types[context.type_v],
+        "n_batch": own["n_batch"].default, "n_threads": None,  # one per core in every row
+    }
+    assert library == LIBRARY_LLM

@@ -14,6 +14,7 @@ from ingest.chunking import chunk_document, section_paths
 from ingest.document import Chunk, DocumentMetadata, Heading, LoadedDocument
 from ingest.embedder import Embedder
 from ingest.loaders import load_document
+from meditron_rag.config import ChunkingConfig
 
 PDFS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdfs"
 
@@ -154,7 +155,7 @@ def test_abbreviations_do_not_end_sentences(tmp_path: Path) -> None:
 
 def test_punctuation_only_chunks_are_skipped(tmp_path: Path) -> None:
     doc = markdown(tmp_path, "---\n\n* * *\n\n## Real\n\nText here.\n\n## Rule\n\n----\n\n...\n")
-    chunks = chunk_document(doc, words)
+    chunks = chunk_document(doc, words, **ChunkingConfig().model_dump())
     assert [c.text for c in chunks] == ["## Real\n\nText here."]  # "## Rule" has no words
 
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from ingest.document import Chunk, DocumentMetadata
 from ingest.store import Store
+from meditron_rag.config import RetrievalConfig
 from rag.retrieval import Retriever
 from tests.conftest import TOPICS
 from tests.test_store import run
@@ -33,9 +34,10 @@ from meditron_rag.config import load_config
 from rag.retrieval import Retriever
 from tests.test_concurrency import QUESTIONS, inconsistent
 
-embedder = load_embedder(load_config(Path("config.yaml"), environ={}))
+config = load_config(Path("config.yaml"), environ={})
+embedder = load_embedder(config)
 store = Store.open(Path(sys.argv[1]), embedder.name, embedder.dim)
-retriever = Retriever(store, embedder)
+retriever = Retriever(store, embedder, config.retrieval)
 errors = bad = searches = 0
 print("ready", flush=True)
 stop = Path(sys.argv[2])
@@ -84,7 +86,7 @@ def test_searches_during_an_ingest_never_fail_and_stay_consistent(
     assert other.stdout is not None and other.stdout.readline().strip() == "ready"
 
     reader = Store.open(folder, embedder.name, embedder.dim)
-    retriever = Retriever(reader, embedder)
+    retriever = Retriever(reader, embedder, RetrievalConfig())
     failures: list[BaseException] = []
     searched: list[int] = []  # one entry per search: its inconsistent passages
     done = threading.Event()

@@ -152,7 +152,7 @@ def test_the_served_model_is_loaded_with_our_settings():
 
     from rag.server import server_app
 
-    server_app(load_config(ROOT / "config.yaml"))
+    server_app(load_config(ROOT / "config.yaml"), "127.0.0.1", 8080)
     served = server._llama_proxy()  # noqa: SLF001 - the model every request gets
     try:
         assert served.model_params.use_extra_bufts is False

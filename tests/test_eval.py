@@ -93,13 +93,14 @@ def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
 
 @pytest.mark.slow
 def test_choice_scores_are_log_probabilities_and_reuse_the_cache():
-    from meditron_rag.config import load_config
+    from meditron_rag.config import LLMConfig, load_config
     from meditron_rag.models import resolve
     from rag.evaluation.choice import ChoiceScorer
     from rag.generator import LocalGenerator
 
     config = load_config()
-    gen = LocalGenerator(resolve("smollm2", "llm", config), "smollm2", 512, 2)
+    gen = LocalGenerator(resolve("smollm2", "llm", config), "smollm2",
+                         LLMConfig(n_ctx=512, n_threads=2))
     scorer = ChoiceScorer(gen.llm)
     prompt = "Is the sky blue on a clear day? Answer with yes or no.\nAnswer:"
     first = scorer.scores(prompt, [" yes", " no", " maybe so"])

@@ -16,6 +16,7 @@ from pypdf import PdfReader, PdfWriter
 from ingest.chunking import chunk_document
 from ingest.document import LoadedDocument
 from ingest.loaders import SUPPORTED_SUFFIXES, load_document, sniff_kind
+from meditron_rag.config import ChunkingConfig
 from meditron_rag.errors import LoadError
 
 PDFS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdfs"
@@ -304,7 +305,7 @@ def test_damaged_pdfs_raise_only_load_errors(tmp_path: Path, guide: Path) -> Non
         except LoadError as error:
             assert error.reason and "\n" not in error.reason
         else:
-            chunk_document(doc, words)
+            chunk_document(doc, words, **ChunkingConfig().model_dump())
 
 
 def test_pdf_with_only_images_needs_ocr(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ingest.store import Store
+from meditron_rag.config import RetrievalConfig
 from rag.records import Passage
 from rag.retrieval import Filters, Retriever, collapse_duplicates, jaccard, prefer_current
 
@@ -33,7 +34,7 @@ QUESTIONS = {
 @pytest.fixture
 def retriever(starter_data: Path, embedder) -> Iterator[Retriever]:
     store = Store.open(starter_data / "index", embedder.name, embedder.dim)
-    yield Retriever(store, embedder)
+    yield Retriever(store, embedder, RetrievalConfig())
     store.close()
 
 
@@ -49,7 +50,7 @@ def test_each_method_finds_the_right_guideline(retriever: Retriever, mode: str) 
 def test_hybrid_records_each_retrievers_score_and_rank(starter_data: Path, embedder,
                                                        fusion: str) -> None:
     store = Store.open(starter_data / "index", embedder.name, embedder.dim)
-    retriever = Retriever(store, embedder, fusion=fusion)
+    retriever = Retriever(store, embedder, RetrievalConfig(fusion=fusion))
     top = retriever.search("How do you calculate pack-years?", k=3)
     store.close()
     assert top[0].document_id == "uspstf-lung-cancer-screening-2021"
@@ -110,7 +111,7 @@ def test_near_duplicate_chunks_of_a_reingested_copy_collapse(starter_data: Path,
     store = Store.open(starter_data / "index", embedder.name, embedder.dim)
     with store.writing():
         ingest([copy], store, embedder, 200, 32)
-    passages = Retriever(store, embedder).search(
+    passages = Retriever(store, embedder, RetrievalConfig()).search(
         "What dose of doxycycline is used for doxy PEP and when is it taken?", k=5)
     store.close()
     docs = [p.document_id for p in passages]

@@ -137,7 +137,7 @@ class Harness:
                       if f.status == "failed"], ids)
 
     def retriever(self, index: Index) -> Retriever:
-        return Retriever.from_settings(index.store, self.embedder, self.config.retrieval)
+        return Retriever(index.store, self.embedder, self.config.retrieval)
 
     @property
     def reranker(self) -> Reranker:
