@@ -68,7 +68,7 @@ def test_harness_end_to_end_with_answers_and_report(tiny: Path, tmp_path: Path):
     evalset = questions.load_questions(tiny)
     for q in evalset.questions[:2]:  # yes/no labels so constrained choice has work to do
         q.options, q.label = {"yes": "yes", "no": "no", "maybe": "maybe"}, "yes"
-    result = harness.run(evalset, load_config(), chunk_tokens=[64, 128], answers=True)
+    result = harness.run(evalset, load_config(), chunk_sizes=[64, 128], answers=True)
     assert result["scored_questions"] == 3 and result["unanswerable"] == 1
     assert result["corpus"]["documents"] == 3
     for method in ("dense", "bm25", "hybrid"):

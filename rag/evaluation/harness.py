@@ -225,7 +225,7 @@ def _section_hit(passages: Sequence[Passage], gold: set[str], section: str, k: i
 def run(
     evalset: EvalSet, config: Config | None = None,
     methods: Sequence[str] = ("dense", "bm25", "hybrid"),
-    chunk_tokens: Sequence[int] = (), answers: bool = False, citations: int = 0,
+    chunk_sizes: Sequence[int] = (), answers: bool = False, citations: int = 0,
     ks: Sequence[int] = KS, log: Log = _quiet, evidence: bool = False,
 ) -> dict[str, object]:
     """Everything asked for on one question set; the result is plain JSON-ready data."""
@@ -240,7 +240,7 @@ def run(
         )
     with harness(base, log) as h:
         c = h.config.chunking
-        sizes = list(chunk_tokens) or [c.chunk_tokens]
+        sizes = list(chunk_sizes) or [c.chunk_tokens]
         out: dict[str, object] = {
             "dataset": evalset.name,
             "questions": len(evalset.questions),
