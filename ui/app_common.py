@@ -97,7 +97,10 @@ def plain(text: str) -> str:
 
 def matching_spans(text: str, claims: Sequence[str], threshold: float = 0.2) -> list[
         tuple[int, int]]:
-    """For each claim, the sentence of `text` that shares the most words with it."""
+    """For each claim, the sentence of `text` that shares the most words with it. Not
+    `Passage.highlights`: those mark the sentences picked for the prompt, for the question, and
+    no prompt is built for an extractive or not-covered answer; these mark what the shown
+    answer rests on."""
     spans = line_sentence_spans(text)
     chosen: set[tuple[int, int]] = set()
     for claim in claims:
