@@ -33,6 +33,7 @@ import numpy as np
 from bench import child
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import MeditronRagError
+from meditron_rag.text import sentence_spans
 from rag.evaluation.metrics import mean, percentile, recall_at_k, reciprocal_rank
 
 Log = Callable[[str], None]
@@ -68,10 +69,10 @@ def _sentences() -> list[str]:
     """Real sentences of the starter corpus (Markdown files), for synthetic chunks."""
     out: list[str] = []
     for path in sorted(STARTER.glob("*.md")):
-        body = path.read_text(encoding="utf-8").split("---", 2)[-1]
-        for s in re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", body)):
-            if 40 <= len(s) <= 400 and not s.startswith("#"):
-                out.append(s)
+        body = re.sub(r"\s+", " ", path.read_text(encoding="utf-8").split("---", 2)[-1])
+        for start, end in sentence_spans(body):
+            if 40 <= end - start <= 400 and not body.startswith("#", start):
+                out.append(body[start:end])
     return out
 
 

@@ -1,4 +1,4 @@
-"""BM25 as pure functions over flat arrays, and the tokenizer shared by indexing and querying.
+"""BM25 as pure functions over flat arrays, over the terms of `meditron_rag.text.terms`.
 
 Each chunk's terms are counted once, at ingest, and stored beside it as (term id, count)
 pairs. Loading the lexical index is then array work only: BM25 weights are computed for every
@@ -14,45 +14,16 @@ topic ("Treatment includes ...") is still found by a question that does.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import Stemmer
+
+from meditron_rag.text import terms
 
 K1 = 1.2
 B = 0.75
-
-# Function words that carry no topic. idf discounts common words anyway, but an OR-query of
-# every word would otherwise favour passages full of "the" and "should".
-STOPWORDS = frozenset(
-    """
-    a about above after again against all am an and any are as at be because been before
-    being below between both but by can could did do does doing down during each few for
-    from further had has have having he her here hers herself him himself his how i if in
-    into is it its itself just me more most my myself no nor not of off on once only or
-    other our ours ourselves out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up
-    very was we were what when where which while who whom why will with would you your yours
-    yourself yourselves what's whats tell please explain describe know
-    """.split()
-)
-
-_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-_STEMMER = Stemmer.Stemmer("english")
-
-
-def terms(text: str) -> list[str]:
-    """Stemmed content words of `text`, in order, repeats kept (they are term frequency)."""
-    words = []
-    for word in _WORD.findall(text.lower()):
-        word = word.replace("’", "'")
-        if word in STOPWORDS or (len(word) < 2 and not word.isdigit()):
-            continue
-        words.append(word)
-    return _STEMMER.stemWords(words)
 
 
 def query_terms(question: str) -> list[str]:

@@ -28,20 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.document import Chunk, Heading, LoadedDocument
-
-Span = tuple[int, int]
-
-_BLANK_LINE = re.compile(r"\n[ \t]*\n")
-_ITEM_START = re.compile(
-    r"[ \t]*(?:[-*+•›▪◦‣–]\s|\d{1,3}[.)]\s|[A-Za-z][.)]\s|\((?:\d{1,3}|[a-z]|[ivx]+)\)\s"
-    r"|\||#{1,6}\s)"
-)
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9•›\-–])")
-_ABBREVIATIONS = {
-    "e.g", "i.e", "al", "dr", "mr", "mrs", "ms", "prof", "fig", "figs", "no", "nos", "vs",
-    "approx", "st", "ref", "refs", "vol", "p", "pp", "ed", "eds", "inc", "ltd", "co", "jr",
-    "sr", "resp", "cf", "ca", "sect", "ch", "min", "max", "mg", "ml", "dept", "univ",
-}
+from meditron_rag.text import Span, item_spans, paragraph_spans, sentence_spans
 
 
 @dataclass(frozen=True)
@@ -108,48 +95,6 @@ def _letters(text: str) -> str:
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
 
-def _trim(text: str, start: int, end: int) -> Span:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def _split(text: str, start: int, end: int, cuts: list[int]) -> list[Span]:
-    """Trimmed, non-empty spans between `cuts` (offsets inside start..end)."""
-    edges = [start] + [c for c in cuts if start < c < end] + [end]
-    spans = (_trim(text, a, b) for a, b in zip(edges, edges[1:], strict=False))
-    return [span for span in spans if span[0] < span[1]]
-
-
-def _blocks(text: str, start: int, end: int) -> list[Span]:
-    cuts = [start + m.end() for m in _BLANK_LINE.finditer(text, start, end)]
-    return _split(text, start, end, cuts)
-
-
-def _items(text: str, start: int, end: int) -> list[Span]:
-    """List items, table rows and heading lines of a block, each with its continuation lines."""
-    cuts = []
-    position = text.find("\n", start, end)
-    while position >= 0:
-        if _ITEM_START.match(text, position + 1, end):
-            cuts.append(position + 1)
-        position = text.find("\n", position + 1, end)
-    return _split(text, start, end, cuts)
-
-
-def _sentences(text: str, start: int, end: int) -> list[Span]:
-    cuts = []
-    for match in _SENTENCE_END.finditer(text, start, end):
-        word = text[text.rfind(" ", start, match.start()) + 1:match.start()].lstrip("([\"'")
-        word = re.split(r"\s", word)[-1]
-        if word.lower() in _ABBREVIATIONS or re.fullmatch(r"[A-Z]|[a-z](\.[a-z])+", word):
-            continue
-        cuts.append(match.end())
-    return _split(text, start, end, cuts)
-
-
 def _words(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> list[Span]:
     """Greedy runs of whole words that fit; a single word too long stays whole."""
     pieces: list[Span] = []
@@ -170,15 +115,15 @@ def _words(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> lis
 def _units(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> list[Span]:
     """Pieces that each fit (but single words), from the coarsest structure that allows it."""
     units: list[Span] = []
-    for block in _blocks(text, start, end):
+    for block in paragraph_spans(text, start, end):
         if fits(block):
             units.append(block)
             continue
-        for item in _items(text, *block):
+        for item in item_spans(text, *block):
             if fits(item):
                 units.append(item)
                 continue
-            for sentence in _sentences(text, *item):
+            for sentence in sentence_spans(text, *item):
                 if fits(sentence):
                     units.append(sentence)
                 else:
@@ -211,7 +156,7 @@ def _overlap_start(text: str, chunk: Span, count: Callable[[str], int],
     """Start of the chunk's trailing whole sentences whose size is nearest `overlap`."""
     if overlap <= 0:
         return None
-    sentences = _sentences(text, *chunk)
+    sentences = sentence_spans(text, *chunk)
     best: tuple[int, int] | None = None  # (distance from overlap, start)
     for sentence in reversed(sentences[1:]):
         size = count(text[sentence[0]:chunk[1]])

@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.citations import CitationChecker, Source, content_words
-from rag.claims import STRONG_MODALS, WEAK_MODALS, AgeRange, ages, is_number, sexes, tokens
+from meditron_rag.text import content_words, is_number, tokens
+from rag.citations import CitationChecker, Source
+from rag.claims import STRONG_MODALS, WEAK_MODALS, AgeRange, ages, sexes
 from rag.evidence import Evidence
 from rag.prompts import neutralise
 from rag.records import Passage, SentenceSupport

@@ -21,26 +21,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ingest.bm25 import STOPWORDS
-from rag.claims import (
-    NEGATIONS,
-    POPULATIONS,
-    AgeRange,
-    Conflict,
-    ages,
-    conflicts,
-    is_number,
-    matched,
-    sexes,
-    tokens,
-)
-from rag.packing import sentence_spans
+from meditron_rag.text import MARKER, NEGATIONS, answer_sentences, claim_spans, is_number, tokens
+from rag.claims import POPULATIONS, AgeRange, Conflict, ages, conflicts, matched, sexes
 from rag.records import SentenceSupport
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 NOT_APPLICABLE, NOT_A_CLAIM = "not_applicable", "not_a_claim"
 
-_MARKER = re.compile(r"\[(\d+(?:\s*[-–,]\s*\d+)*)\]")
 _WORD = re.compile(r"[a-z0-9]+")
 _FILE = re.compile(r"\b[\w.-]+\.(?:md|pdf|txt|html?|docx?|jsonl?|csv)\b", re.IGNORECASE)
 _LABEL = re.compile(r"^\W*(?:question|answer|passages?|sources?|context)\s*:",
@@ -62,7 +49,7 @@ _ATTRIBUTION = frozenset(tokens(
 def parse_markers(text: str) -> list[int]:
     """Passage numbers cited in `text`, in order of appearance, without repeats."""
     found: dict[int, None] = {}
-    for group in _MARKER.findall(text):
+    for group in MARKER.findall(text):
         for part in re.split(r"\s*,\s*", group):
             if re.search(r"[-–]", part):
                 a, b = (int(x) for x in re.split(r"\s*[-–]\s*", part))
@@ -71,31 +58,6 @@ def parse_markers(text: str) -> list[int]:
             else:
                 found.setdefault(int(part), None)
     return list(found)
-
-
-_BOUNDARY = re.compile(
-    r"[.!?][\"”’)]*(?:\s*\[[\d,\s\-–]+\])*(?=\s+(?:[A-Z0-9\"'“‘(\[]|[-*•]\s))"
-    r"|[?!](?=\s+[a-z])")
-_ONLY_MARKERS = re.compile(r"^(?:\s*\[[\d,\s\-–]+\])+\s*[.!?]?$")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Answer sentences, each keeping the citation markers that follow it, also when they
-    come after its full stop ("... folic acid. [1]")."""
-    parts: list[str] = []
-    for block in re.split(r"\n\s*\n|\n(?=\s*(?:[-*]|\d+[.)])\s)", text.strip()):
-        start = 0
-        for match in _BOUNDARY.finditer(block):
-            parts.append(block[start:match.end()].strip())
-            start = match.end()
-        parts.append(block[start:].strip())
-    merged: list[str] = []
-    for part in (p for p in parts if p):
-        if merged and _ONLY_MARKERS.match(part):
-            merged[-1] = f"{merged[-1]} {part}"
-        else:
-            merged.append(part)
-    return merged
 
 
 def remove_markers(text: str, keep: set[int]) -> tuple[str, list[int]]:
@@ -108,18 +70,13 @@ def remove_markers(text: str, keep: set[int]) -> tuple[str, list[int]]:
         dropped.extend(n for n in numbers if n not in keep)
         return f"[{', '.join(str(n) for n in good)}]" if good else ""
 
-    cleaned = _MARKER.sub(fix, text)
+    cleaned = MARKER.sub(fix, text)
     cleaned = re.sub(r"\s+([.,;:!?])", r"\1", cleaned)
     return re.sub(r"[ \t]{2,}", " ", cleaned), list(dict.fromkeys(dropped))
 
 
-def content_words(text: str) -> set[str]:
-    """Lower-cased, stemmed words of `text` without stop words or markers: for ranking."""
-    return {t for t in tokens(_MARKER.sub(" ", text)) if t not in STOPWORDS and len(t) > 1}
-
-
 def strip_markers(text: str) -> str:
-    return re.sub(r"\s+([.,;:!?])", r"\1", _MARKER.sub("", text)).strip()
+    return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
 
 
 def not_a_claim(sentence: str, question: str = "") -> str:
@@ -171,7 +128,7 @@ _RANK = {SUPPORTED: 0, NOT_APPLICABLE: 1, CONTRADICTED: 2, UNSUPPORTED: 3}
 def _windows(text: str, size: int = 4) -> list[tuple[int, str]]:
     """The passage's sentences, alone and in runs of up to `size` (a claim may join a list's
     items), and the whole passage; each with its count of sentences."""
-    units = [text[a:b].strip() for a, b in sentence_spans(text, clauses=False)]
+    units = [text[a:b].strip() for a, b in claim_spans(text)]
     units = [u for u in units if u] or [text]
     runs = [(n, " ".join(units[i:i + n])) for n in range(1, size + 1)
             for i in range(len(units) - n + 1)]
@@ -248,7 +205,7 @@ class CitationChecker:
         """A verdict for every sentence of `answer`, against the passages it cites (all of
         them, when it cites none)."""
         sources = {n: s if isinstance(s, Source) else Source(s) for n, s in passages.items()}
-        return [self.sentence(s, sources, question) for s in split_sentences(answer)]
+        return [self.sentence(s, sources, question) for s in answer_sentences(answer)]
 
     def sentence(self, sentence: str, sources: Mapping[int, Source],
                  question: str = "") -> SentenceSupport:

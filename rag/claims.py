@@ -2,88 +2,30 @@
 
 A similarity score cannot tell "antibiotics are indicated" from "antibiotics are not
 indicated": the two share every content word. So the claim and the passage are first brought
-to one normal form (number words to digits, ranges and units written one way, "biennial" as
-"every 2 years", contractions opened, words stemmed) and then aligned token by token. What
-differs inside the aligned stretch is what matters: a negation added or dropped, a number
-changed, a population or a drug swapped, a "may" turned into a "should".
+to one normal form (`meditron_rag.text.tokens`: number words to digits, ranges and units
+written one way, "biennial" as "every 2 years", contractions opened, words stemmed) and then
+aligned token by token. What differs inside the aligned stretch is what matters: a negation
+added or dropped, a number changed, a population or a drug swapped, a "may" turned into a
+"should".
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-import Stemmer
+from meditron_rag.text import NEGATIONS, is_number, normalise, stems
 
-_STEMMER = Stemmer.Stemmer("english")
-
-_UNITS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19,
-}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-         "eighty": 80, "ninety": 90}
-_DECADES = {"twenties": 20, "thirties": 30, "forties": 40, "fifties": 50, "sixties": 60,
-            "seventies": 70, "eighties": 80, "nineties": 90}
-_NUMBER_WORD = re.compile(
-    r"\b(?:(" + "|".join(_TENS) + r")(?:[\s-](" + "|".join(k for k in _UNITS if _UNITS[k] < 10
-                                                      and _UNITS[k] > 0) + r"))?"
-    r"|(" + "|".join(_UNITS) + r"))(?:\s+hundred)?\b"
-)
-# Written one way before tokenising (number words are digits by then): (pattern, replacement).
-_REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
-    (r"[‐‑‒–—−]", "-"),
-    (r"[’‘`]", "'"),
-    (r"\[\d+(?:\s*[-,]\s*\d+)*\]", " "),
-    (r"[*_#>|]+", " "),
-    (r"\bcan(?:no|')t\b", "can not"),
-    (r"\bwon't\b", "will not"),
-    (r"n't\b", " not"),
-    (r"\b(?:µg|μg|ug|micrograms?)\b", "mcg"),
-    (r"\bmilligrams?\b", "mg"),
-    (r"\b(?:per ?cent|percent)\b", "%"),
-    (r"\byrs?\b", "years"),
-    (r"\bhrs?\b", "hours"),
-    (r"\bmins?\b", "minutes"),
-    (r"\bbiennial(?:ly)?\b|\bevery other year\b|\bonce every 2 years\b", "every 2 years"),
-    (r"\b(?:annual(?:ly)?|yearly|once a year|each year)\b", "every year"),
-    (r"\btwice\b", "2 times"),
-    (r"\bonce\b(?! (?:the|a|an|it|they|you|this)\b)", "1 time"),
-    (r"(\d)(?=[a-z%])", r"\1 "),
-    (r"(\d),(\d{3})\b", r"\1\2"),
-    (r"(\d)\s*-\s*(\d)", r"\1 to \2"),
-)]
-_IRREGULAR = {
-    "women": "woman", "men": "man", "children": "child", "people": "person",
-    "persons": "person", "individuals": "person", "kids": "child", "elderly": "older",
-    "aged": "age", "ages": "age", "physician": "clinician", "doctor": "clinician",
-    "doctors": "clinician", "physicians": "clinician", "commence": "start", "begin": "start",
-    "begins": "start", "initiate": "start", "initiated": "start", "discontinue": "stop",
-    "cease": "stop", "administer": "give", "administered": "give", "utilise": "use",
-    "utilize": "use", "females": "woman", "female": "woman", "males": "man", "male": "man",
-    "paediatric": "child", "pediatric": "child", "given": "give", "gave": "give",
-    "taken": "take", "took": "take", "everybody": "everyone", "anyone": "everyone",
-}
-# Function words carry no claim; negations, modals and numbers are kept apart from them.
-_FUNCTION = frozenset(
-    """a an the of to and or in on at by for with from as that this these those it its is are
-    be been being was were has have had do does did which who whom whose there their they
-    them than then also into per via such so if when while done between""".split()
-)
-NEGATIONS = frozenset("not no never none nor neither without against".split())
-WEAK_MODALS = frozenset(_STEMMER.stemWords(
+WEAK_MODALS = frozenset(stems(
     "may might could can consider considered option optional individual suggest suggests "
     "suggested selective selectively".split()))
-STRONG_MODALS = frozenset(_STEMMER.stemWords(
+STRONG_MODALS = frozenset(stems(
     "should must recommend recommends recommended shall need needs required require always "
     "routine routinely everyone all every".split()))
-POPULATIONS = frozenset(_STEMMER.stemWords(
+POPULATIONS = frozenset(stems(
     "woman man girl boy child infant newborn neonate adolescent teenager adult older younger "
     "young pregnant pregnancy postpartum postmenopausal premenopausal cisgender transgender "
     "nonbinary baby toddler student worker smoker nonsmoker".split()))
@@ -99,51 +41,12 @@ _ANTONYMS = [
 ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # Verbs and connectives too general to be a swapped detail ("After PCV15" for "When PCV15
 # is used").
-_LIGHT = frozenset(_STEMMER.stemWords(
+_LIGHT = frozenset(stems(
     "use used give get take make put have after when once usually".split()))
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
-_SEE_THROUGH = frozenset(_STEMMER.stemWords(
+_SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
     "ever already even".split()))
-
-
-def _number_word(match: re.Match[str]) -> str:
-    tens, unit, single = match.group(1), match.group(2), match.group(3)
-    value = _TENS[tens] + (_UNITS[unit] if unit else 0) if tens else _UNITS[single]
-    return str(value * 100 if match.group(0).endswith("hundred") else value)
-
-
-def normalise(text: str) -> str:
-    """`text` in one written form: lower case, digits for number words, one dash, one unit."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    for word, decade in _DECADES.items():
-        text = re.sub(rf"\b{word}\b", f"{decade}s", text)
-    text = _NUMBER_WORD.sub(_number_word, text)
-    for pattern, replacement in _REWRITES:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-_TOKEN = re.compile(r"\d+(?:\.\d+)?|%|[a-z][a-z0-9'-]*")
-
-
-def tokens(text: str) -> list[str]:
-    """Normalised, stemmed tokens of `text`, function words left out, in order."""
-    out: list[str] = []
-    for raw in _TOKEN.findall(normalise(text)):
-        if raw[0].isdigit():
-            out.append(raw.rstrip("0").rstrip(".") if "." in raw else raw)
-            continue
-        for word in raw.strip("'-").replace("'s", "").split("-"):
-            if not word or word in _FUNCTION:
-                continue
-            word = _IRREGULAR.get(word, word)
-            out.append(word if word in NEGATIONS else _STEMMER.stemWord(word))
-    return out
-
-
-def is_number(token: str) -> bool:
-    return token[:1].isdigit()
 
 
 # --- ages and populations ------------------------------------------------------------------------

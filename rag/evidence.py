@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.citations import content_words
-from rag.packing import sentence_spans
+from meditron_rag.text import claim_spans, content_words
 
 
 @dataclass(frozen=True)
@@ -60,7 +59,7 @@ def rank_sentences(
     one batch. Heading lines themselves are not candidates: they are the context."""
     units: list[tuple[int, int, int, str, str]] = []
     for number, (context, text) in passages.items():
-        for start, end in sentence_spans(text, clauses=False):
+        for start, end in claim_spans(text):
             piece = text[start:end].strip()
             if len(piece.split()) >= 3 and not piece.startswith("#"):
                 units.append((number, start, end, piece, context))
@@ -81,7 +80,7 @@ def condense(text: str, keep: Sequence[Evidence], first_line: bool = True) -> st
     text was skipped. The first line (usually its heading) stays so the passage keeps its
     context."""
     spans = sorted({(e.start, e.end) for e in keep})
-    all_spans = sentence_spans(text, clauses=False)
+    all_spans = claim_spans(text)
     if first_line and all_spans and all_spans[0] not in spans:
         spans = sorted([all_spans[0], *spans])
     if not spans:

@@ -8,14 +8,11 @@ left out is reported.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-_SENTENCE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
-# A line break inside a paragraph is a soft wrap, not the end of a claim; a blank line, a
-# list item or a heading is.
-_CLAIM_END = re.compile(r"(?<=[.!?])\s+|\n\s*\n\s*|\n(?=\s*(?:[-*•#]|\d+[.)])\s)|\n(?=[A-Z])")
+from meditron_rag.text import clause_spans
+
 MIN_PASSAGE_TOKENS = 24
 
 
@@ -30,25 +27,11 @@ class Packed:
     left_out: list[int] = field(default_factory=list)
 
 
-def sentence_spans(text: str, clauses: bool = True) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line of `text`, in order, covering it. With
-    `clauses`, text after a colon or semicolon starts a new piece too (finer cuts for
-    trimming); without, a piece is a whole sentence or line (a claim with its subject)."""
-    spans, start = [], 0
-    for match in (_SENTENCE_END if clauses else _CLAIM_END).finditer(text):
-        if match.start() > start:
-            spans.append((start, match.start()))
-        start = match.end()
-    if start < len(text):
-        spans.append((start, len(text)))
-    return spans
-
-
 def trim_to_sentences(text: str, budget: int, count: Callable[[str], int]) -> str:
     """The longest run of whole leading sentences of `text` that fits `budget` tokens; if not
     even the first sentence fits, its leading words, ending in an ellipsis."""
     best = ""
-    for _, end in sentence_spans(text):
+    for _, end in clause_spans(text):
         candidate = text[:end]
         if count(candidate) > budget:
             break

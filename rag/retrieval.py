@@ -13,7 +13,6 @@ the one that replaced it, with the passage saying which one that is.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +20,7 @@ from ingest.bm25 import query_terms
 from ingest.embedder import Embedder
 from ingest.store import ChunkRecord, DocumentRecord, Store
 from meditron_rag.config import RetrievalConfig
+from meditron_rag.text import jaccard, word_set
 from rag.fusion import reciprocal_rank_fusion, score_fusion
 from rag.records import Passage
 
@@ -51,20 +51,6 @@ class Filters:
         return not (self.date_to and (not doc.date or doc.date[: len(self.date_to)] > self.date_to))
 
 
-def _tokens(text: str) -> set[str]:
-    return set(re.findall(r"\w+", text.lower()))
-
-
-def _jaccard(ta: set[str], tb: set[str]) -> float:
-    if not ta or not tb:
-        return 0.0
-    return len(ta & tb) / len(ta | tb)
-
-
-def jaccard(a: str, b: str) -> float:
-    return _jaccard(_tokens(a), _tokens(b))
-
-
 def collapse_duplicates(passages: Sequence[Passage], threshold: float = 0.8,
                         limit: int | None = None) -> list[Passage]:
     """Keep the first of passages whose word sets overlap by `threshold` or more (Jaccard),
@@ -73,8 +59,8 @@ def collapse_duplicates(passages: Sequence[Passage], threshold: float = 0.8,
     for passage in passages:
         if limit is not None and len(kept) >= limit:
             break
-        words = _tokens(passage.text)
-        if all(_jaccard(words, k) < threshold for _, k in kept):
+        words = word_set(passage.text)
+        if all(jaccard(words, k) < threshold for _, k in kept):
             kept.append((passage, words))
     return [p for p, _ in kept]
 

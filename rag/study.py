@@ -22,6 +22,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from meditron_rag.text import line_sentences
 from rag.records import Passage
 
 BLANK = "_____"
@@ -102,10 +103,8 @@ def sentences(text: str) -> list[str]:
         if not line or line.startswith(("#", "|", "---")):
             continue
         line = re.sub(r"^(?:[-*•]|\d+[.)])\s+", "", line)
-        for piece in re.split(r"(?<=[.!?;])\s+(?=[A-Z(])", line):
-            piece = piece.strip()
-            words = piece.split()
-            if 6 <= len(words) <= 60 and "http" not in piece:
+        for piece in line_sentences(line):
+            if 6 <= len(piece.split()) <= 60 and "http" not in piece:
                 out.append(piece)
     return out
 

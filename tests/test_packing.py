@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from meditron_rag.config import load_config
 from meditron_rag.models import resolve
-from rag.packing import pack, sentence_spans, trim_to_sentences
+from rag.packing import pack, trim_to_sentences
 from rag.prompts import COMPLETION, chat_format
 
 
@@ -26,12 +26,6 @@ def tokenizer():
     count = lambda text: len(llm.tokenize(text.encode(), add_bos=True, special=True))  # noqa: E731
     chat = chat_format(llm.metadata["tokenizer.chat_template"], "", "<|im_end|>")
     return count, chat
-
-
-def test_sentence_spans_cover_sentences():
-    text = "One. Two words here! Three?\nFour"
-    assert [text[a:b] for a, b in sentence_spans(text)] == [
-        "One.", "Two words here!", "Three?", "Four"]
 
 
 def test_trim_keeps_whole_leading_sentences():

@@ -10,8 +10,9 @@ import pytest
 
 from ingest.store import Store
 from meditron_rag.config import RetrievalConfig
+from meditron_rag.text import jaccard, word_set
 from rag.records import Passage
-from rag.retrieval import Filters, Retriever, collapse_duplicates, jaccard, prefer_current
+from rag.retrieval import Filters, Retriever, collapse_duplicates, prefer_current
 
 pytestmark = pytest.mark.slow
 
@@ -120,7 +121,7 @@ def test_near_duplicate_chunks_of_a_reingested_copy_collapse(starter_data: Path,
     texts = [p.text for p in passages]
     for i, a in enumerate(texts):
         for b in texts[i + 1:]:
-            assert jaccard(a, b) < 0.8
+            assert jaccard(word_set(a), word_set(b)) < 0.8
 
 
 def test_prefer_current_moves_a_superseded_passage_after_its_successor() -> None:

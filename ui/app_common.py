@@ -18,8 +18,8 @@ from pathlib import Path
 import streamlit as st
 
 from meditron_rag.config import Config, load_config
+from meditron_rag.text import jaccard, line_sentence_spans, word_set
 from rag import Engine
-from rag.retrieval import jaccard
 
 # The model's training-data cutoff, against which the index's newest document is shown.
 CUTOFFS = {
@@ -95,28 +95,17 @@ def plain(text: str) -> str:
 
 # --- safe passage HTML -----------------------------------------------------------------------
 
-_SPLIT = re.compile(r"(?<=[.!?])\s+(?=[A-Z(\[])|\n+")
-
-
-def sentence_spans(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each sentence or line of `text`."""
-    spans, start = [], 0
-    for m in _SPLIT.finditer(text):
-        if text[start:m.start()].strip():
-            spans.append((start, m.start()))
-        start = m.end()
-    if text[start:].strip():
-        spans.append((start, len(text)))
-    return spans
-
-
 def matching_spans(text: str, claims: Sequence[str], threshold: float = 0.2) -> list[
         tuple[int, int]]:
-    """For each claim, the sentence of `text` that shares the most words with it."""
-    spans = sentence_spans(text)
+    """For each claim, the sentence of `text` that shares the most words with it. Not
+    `Passage.highlights`: those mark the sentences picked for the prompt, for the question, and
+    no prompt is built for an extractive or not-covered answer; these mark what the shown
+    answer rests on."""
+    spans = line_sentence_spans(text)
     chosen: set[tuple[int, int]] = set()
     for claim in claims:
-        scored = [(jaccard(claim, text[a:b]), (a, b)) for a, b in spans]
+        words = word_set(claim)
+        scored = [(jaccard(words, word_set(text[a:b])), (a, b)) for a, b in spans]
         if scored:
             best, span = max(scored)
             if best >= threshold:

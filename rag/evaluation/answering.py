@@ -73,13 +73,12 @@ def citation_quality(h: Harness, index: Index, questions: Sequence[Question],
 def _supporting_sentence(answer: str, passages: Sequence[Passage]) -> str:
     """The sentence of `passages` sharing the most content words with the expected answer
     ("" when none shares any): what must reach the model for it to answer."""
-    from rag.citations import content_words
-    from rag.packing import sentence_spans
+    from meditron_rag.text import claim_spans, content_words
 
     want = content_words(answer)
     best, best_overlap = "", 0
     for p in passages:
-        for start, end in sentence_spans(p.text, clauses=False):
+        for start, end in claim_spans(p.text):
             sentence = p.text[start:end].strip()
             overlap = len(want & content_words(sentence))
             if overlap > best_overlap:

@@ -1,0 +1,199 @@
+"""The shared text primitives: what each splitter cuts (and what it deliberately does not), the
+word forms, and properties every splitter keeps on any text."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from meditron_rag import text as t
+
+# One text through every splitter: each cuts it its own way, and the differences are the point.
+SAMPLE = ("Dr. Smith gave 2.5 mg. Then stop: wait; go.\nsoft wrap here. next one!  \n\n"
+          "- item one\nNew line. lower case. (Bracket) [1] last")
+
+
+def pieces(spans: list[t.Span], text: str = SAMPLE) -> list[str]:
+    return [text[a:b] for a, b in spans]
+
+
+def test_sentence_spans_skip_abbreviations_initials_and_decimals() -> None:
+    assert pieces(t.sentence_spans(SAMPLE)) == [
+        "Dr. Smith gave 2.5 mg. Then stop: wait; go.\nsoft wrap here. next one!",
+        "- item one\nNew line. lower case.",
+        "(Bracket) [1] last",
+    ]
+    text = "See J. Smith et al. Later work. It is 3.5 cm. Done at 5 p.m. Today. 2 doses."
+    assert pieces(t.sentence_spans(text), text) == [
+        "See J. Smith et al. Later work.", "It is 3.5 cm.", "Done at 5 p.m. Today.", "2 doses."]
+
+
+def test_sentence_spans_stay_inside_the_range_given() -> None:
+    text = "Before. One here. Two here. After."
+    assert pieces(t.sentence_spans(text, 8, 27), text) == ["One here.", "Two here."]
+
+
+def test_paragraphs_and_items() -> None:
+    text = "Intro line\nwrapped.\n\n- one\n  more\n- two\n| a | b |\n## Head\n\n\nEnd"
+    assert pieces(t.paragraph_spans(text, 0, len(text)), text) == [
+        "Intro line\nwrapped.", "- one\n  more\n- two\n| a | b |\n## Head", "End"]
+    block = t.paragraph_spans(text, 0, len(text))[1]
+    assert pieces(t.item_spans(text, *block), text) == [
+        "- one\n  more", "- two", "| a | b |", "## Head"]
+
+
+def test_clause_spans_cut_at_colons_semicolons_and_every_line() -> None:
+    assert pieces(t.clause_spans(SAMPLE)) == [
+        "Dr.", "Smith gave 2.5 mg.", "Then stop:", "wait;", "go.", "soft wrap here.",
+        "next one!", "- item one", "New line.", "lower case.", "(Bracket) [1] last"]
+    text = "One. Two words here! Three?\nFour"
+    assert pieces(t.clause_spans(text), text) == ["One.", "Two words here!", "Three?", "Four"]
+
+
+def test_claim_spans_keep_a_statement_whole_across_a_soft_wrap() -> None:
+    assert pieces(t.claim_spans(SAMPLE)) == [
+        "Dr.", "Smith gave 2.5 mg.", "Then stop: wait; go.", "soft wrap here.", "next one!",
+        "- item one", "New line.", "lower case.", "(Bracket) [1] last"]
+    text = "Adults aged 40\nto 74 years. Women\nshould be screened.\n- item"
+    assert pieces(t.claim_spans(text), text) == [
+        "Adults aged 40\nto 74 years.", "Women\nshould be screened.", "- item"]
+
+
+def test_claim_and_clause_spans_keep_blank_pieces_the_app_drops() -> None:
+    text = "A\n  \nB"
+    assert pieces(t.clause_spans(text), text) == ["A", "  ", "B"]
+    assert pieces(t.line_sentence_spans(text), text) == ["A", "B"]
+
+
+def test_line_sentence_spans_cut_before_a_capital_or_bracket_only() -> None:
+    assert pieces(t.line_sentence_spans(SAMPLE)) == [
+        "Dr.", "Smith gave 2.5 mg.", "Then stop: wait; go.", "soft wrap here. next one!  ",
+        "- item one", "New line. lower case.", "(Bracket) [1] last"]
+
+
+def test_line_sentences_cut_at_a_semicolon_too() -> None:
+    assert t.line_sentences("Give it now; Then wait. (Next) step. lower. Up? [2] no") == [
+        "Give it now;", "Then wait.", "(Next) step. lower.", "Up? [2] no"]
+
+
+def test_answer_sentences_keep_markers_with_their_sentence() -> None:
+    text = "Screening starts at 40 [1]. It is every two years [1][2]. Done.\n\n- item [3]"
+    assert t.answer_sentences(text) == [
+        "Screening starts at 40 [1].", "It is every two years [1][2].", "Done.", "- item [3]"]
+
+
+def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before() -> None:
+    assert t.answer_sentences(
+        "Take 400 micrograms of folic acid. [1] Start before pregnancy. [2]") == [
+        "Take 400 micrograms of folic acid. [1]", "Start before pregnancy. [2]"]
+    assert t.answer_sentences("“A quote.” [1] “Another.” [2]") == [
+        "“A quote.” [1]", "“Another.” [2]"]
+    assert t.answer_sentences("Give it.\n\n[2]") == ["Give it. [2]"]
+
+
+# --- words -----------------------------------------------------------------------------------
+
+def test_terms_drop_stopwords_and_stem_so_forms_meet() -> None:
+    assert t.terms("What are the vaccines for pregnant women?") == [
+        "vaccin", "pregnant", "women"]
+    assert t.terms("") == []
+
+
+def test_terms_are_the_stored_index_terms() -> None:
+    """Postings in existing indexes were built from exactly these: a change breaks them."""
+    text = "Women’s 2 doses of PCV20 (e.g. in 2024) — don't skip; a b C_d x2 Ünïcode vaccinations."
+    assert t.terms(text) == ["women", "2", "dose", "pcv20", "2024", "don't", "skip", "x2",
+                             "ünïcode", "vaccin"]
+
+
+def test_normal_form_of_numbers_ranges_and_units() -> None:
+    assert t.tokens("every five years") == t.tokens("every 5 years")
+    assert t.tokens("45 to 49") == t.tokens("45-49") == t.tokens("45–49")
+    assert t.tokens("500 micrograms") == t.tokens("500 mcg") == t.tokens("500 µg")
+    assert t.tokens("biennial screening") == t.tokens("every 2 years screening")
+    assert "21" in t.normalise("twenty-one")
+    assert t.tokens("It is not indicated for women [1].") == ["not", "indic", "woman"]
+
+
+def test_content_words_leave_out_stopwords_markers_and_single_characters() -> None:
+    assert t.content_words("Should women get 2 doses [3] of it, e.g. the PCV20 in 12?") == {
+        "woman", "get", "dose", "pcv20", "12"}
+
+
+def test_word_set_and_jaccard() -> None:
+    assert t.word_set("The cat, the HAT.") == {"the", "cat", "hat"}
+    assert t.jaccard({"a", "b"}, {"b", "c"}) == pytest.approx(1 / 3)
+    assert t.jaccard(set(), {"a"}) == 0.0
+
+
+def test_stems_agree_across_threads() -> None:
+    words = ["vaccination", "recommended", "screening"] * 200
+    expected = t.stems(words)
+    results: list[list[str]] = []
+    threads = [threading.Thread(target=lambda: results.append(t.stems(words))) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [expected] * 4
+
+
+# --- properties on any text ------------------------------------------------------------------
+
+_PIECES = ["A", "a", "word", "The", "e.g.", "Dr.", "3.5", "10", " ", "  ", "\n", "\n\n", ".",
+           "!", "?", ";", ":", "[1]", "[2, 3]", "(", ")", "-", "•", "#", "|", "1.", "a)", "“",
+           "”", "'", "\t", "U.S."]
+texts = st.one_of(st.text(max_size=80),
+                  st.lists(st.sampled_from(_PIECES), max_size=40).map("".join))
+
+SPLITTERS: dict[str, Callable[[str], list[t.Span]]] = {
+    "sentence": t.sentence_spans,
+    "paragraph": lambda s: t.paragraph_spans(s, 0, len(s)),
+    "item": lambda s: t.item_spans(s, 0, len(s)),
+    "clause": t.clause_spans,
+    "claim": t.claim_spans,
+    "line_sentence": t.line_sentence_spans,
+}
+STRIPPED = ("sentence", "paragraph", "item")
+
+
+def _visible(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.parametrize("name", SPLITTERS)
+@settings(max_examples=300, deadline=None)
+@given(text=texts)
+def test_spans_are_in_order_disjoint_and_cover_every_visible_character(name: str,
+                                                                       text: str) -> None:
+    spans = SPLITTERS[name](text)
+    at = 0
+    for start, end in spans:
+        assert at <= start < end <= len(text)
+        at = end
+        if name in STRIPPED:
+            assert not text[start].isspace() and not text[end - 1].isspace()
+    assert _visible("".join(text[a:b] for a, b in spans)) == _visible(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=texts)
+def test_answer_and_line_sentences_lose_no_visible_character(text: str) -> None:
+    parts = t.answer_sentences(text)
+    assert all(p and p == p.strip() for p in parts)
+    assert _visible("".join(parts)) == _visible(text)
+    line = " ".join(text.split())
+    assert _visible("".join(t.line_sentences(line))) == _visible(line)
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=texts)
+def test_word_forms_are_lower_case_and_content_words_carry_content(text: str) -> None:
+    assert all(w == w.lower() for w in [*t.word_set(text), *t.tokens(text)])
+    words = t.content_words(text)
+    assert not words & t.STOPWORDS and all(len(w) > 1 for w in words)
