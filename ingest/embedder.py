@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -20,6 +20,22 @@ def offline_quiet_hub() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+
+
+def load_local(kind: str, path: Path, device: str, what: str, fix: str) -> Any:
+    """sentence-transformers' `kind` class (SentenceTransformer, CrossEncoder) from the local
+    folder `path`, the hub offline; any failure becomes one ModelLoadError that says `fix`."""
+    offline_quiet_hub()
+    import sentence_transformers
+
+    try:
+        return getattr(sentence_transformers, kind)(str(path), device=device,
+                                                    local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - many libraries, one message for the user
+        raise ModelLoadError(
+            f"Could not load the {what} from {path} ({type(exc).__name__}: {str(exc)[:160]}); "
+            f"{fix}"
+        ) from None
 
 
 class Embedder(Protocol):
@@ -48,16 +64,8 @@ class SentenceTransformerEmbedder:
     """
 
     def __init__(self, path: Path, name: str, *, device: str, batch_size: int) -> None:
-        offline_quiet_hub()
-        from sentence_transformers import SentenceTransformer
-
-        try:
-            self.model = SentenceTransformer(str(path), device=device, local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - many libraries, one message for the user
-            raise ModelLoadError(
-                f"Could not load the embedding model from {path} ({type(exc).__name__}: "
-                f"{str(exc)[:160]}); set embedding.model to a sentence-transformers folder."
-            ) from None
+        self.model = load_local("SentenceTransformer", path, device, "embedding model",
+                                "set embedding.model to a sentence-transformers folder.")
         self.name = name
         self.batch_size = batch_size
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from ingest import Embedder, Store, load_embedder, open_store
 from meditron_rag import NOT_FOR_CLINICAL_USE
@@ -101,59 +102,49 @@ class Engine:
 
     # --- lazily loaded parts -----------------------------------------------------------------
 
+    def _once(self, name: str, make: Callable[[], Any]) -> Any:
+        """The part held in attribute `name`, made on first use, once even across threads."""
+        with self._lock:
+            if getattr(self, name) is None:
+                setattr(self, name, make())
+            return getattr(self, name)
+
     @property
     def embedder(self) -> Embedder:
-        with self._lock:
-            if self._embedder is None:
-                self._embedder = load_embedder(self.config, answering=True)
-            return self._embedder
+        return self._once("_embedder", lambda: load_embedder(self.config, answering=True))
 
     @property
     def store(self) -> Store:
-        embedder = self.embedder
-        with self._lock:
-            if self._store is None:
-                self._store = open_store(self.config, embedder)
-            return self._store
+        return self._once("_store", lambda: open_store(self.config, self.embedder))
 
     @property
     def retriever(self) -> Retriever:
-        store = self.store
-        with self._lock:
-            if self._retriever is None:
-                self._retriever = Retriever(store, self.embedder, self.config.retrieval)
-            return self._retriever
+        return self._once("_retriever", lambda: Retriever(self.store, self.embedder,
+                                                          self.config.retrieval))
 
     @property
     def reranker(self) -> Reranker | None:
         """The configured cross-encoder, or None when retrieval.reranker is off (nothing loads)."""
         if not self.config.retrieval.reranker:
             return None
-        with self._lock:
-            if self._reranker is None:
-                self._reranker = load_reranker(self.config)
-            return self._reranker
+        return self._once("_reranker", lambda: load_reranker(self.config))
 
     @property
     def generator(self) -> LocalGenerator | ServerGenerator:
-        with self._lock:
-            if self._generator is None:
-                llm = self.config.llm
-                if llm.server_url:
-                    self._generator = ServerGenerator(
-                        llm.server_url, "" if llm.model in ("smollm2",) else llm.model, llm)
-                else:
-                    local = LocalGenerator(resolve(llm.model, "llm", self.config), llm.model, llm)
-                    if llm.prefix_cache:
-                        local.warm_prefix(local.format.prefix(), self.config.data_dir / "cache")
-                    self._generator = local
-            return self._generator
+        return self._once("_generator", self._load_generator)
+
+    def _load_generator(self) -> LocalGenerator | ServerGenerator:
+        llm = self.config.llm
+        if llm.server_url:
+            return ServerGenerator(llm.server_url, "" if llm.model == "smollm2" else llm.model, llm)
+        local = LocalGenerator(resolve(llm.model, "llm", self.config), llm.model, llm)
+        if llm.prefix_cache:
+            local.warm_prefix(local.format.prefix(), self.config.data_dir / "cache")
+        return local
 
     @property
     def checker(self) -> CitationChecker:
-        if self._checker is None:
-            self._checker = CitationChecker(self.embedder.encode)
-        return self._checker
+        return self._once("_checker", lambda: CitationChecker(self.embedder.encode))
 
     # --- questions ---------------------------------------------------------------------------
 

@@ -14,9 +14,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from meditron_rag.config import GenerationConfig, LLMConfig
 from meditron_rag.errors import GenerationError, ModelLoadError
@@ -48,6 +49,41 @@ def looping(text: str, min_repeats: int = 3, min_len: int = 12) -> bool:
 
 
 KV_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids (llama_cpp.GGML_TYPE_F16, GGML_TYPE_Q8_0)
+
+
+def _follow(choices: Iterable[dict[str, Any]], state: Generation, started: float,
+            deadline_s: float) -> Iterator[str]:
+    """The streamed choices' text, token by token, until the model stops, loops or runs out of
+    time; `state` records when the first token came and why the stream ended."""
+    text = ""
+    for choice in choices:
+        token = choice.get("text") or ""
+        if token:
+            if not state.completion_tokens:
+                state.first_token_s = time.perf_counter() - started
+            state.completion_tokens += 1
+            text += token
+            yield token
+        if choice.get("finish_reason"):
+            state.finish = choice["finish_reason"]
+        if looping(text):
+            state.finish = "loop"
+            return
+        if time.perf_counter() - started > deadline_s:
+            state.finish = "timeout"
+            return
+
+
+def _sse_choices(response: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The first choice of each server-sent event of an OpenAI-compatible completion stream."""
+    for raw in response:
+        line = raw.decode("utf-8", errors="replace").strip()
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        yield json.loads(data)["choices"][0]
 
 
 class LocalGenerator:
@@ -163,7 +199,6 @@ class LocalGenerator:
         (else `settings.max_tokens`) caps it and `timeout_s` is its deadline."""
         state = state if state is not None else Generation()
         started = time.perf_counter()
-        text = ""
         with self.lock:
             pieces = self.llm.create_completion(
                 prompt, max_tokens=max_tokens or settings.max_tokens,
@@ -171,23 +206,8 @@ class LocalGenerator:
                 stop=list(stops or self.format.stops), stream=True,
             )
             state.prompt_tokens = self.count_tokens(prompt)
-            for piece in pieces:
-                choice = piece["choices"][0]
-                token = choice.get("text") or ""
-                if token:
-                    if not state.completion_tokens:
-                        state.first_token_s = time.perf_counter() - started
-                    state.completion_tokens += 1
-                    text += token
-                    yield token
-                if choice.get("finish_reason"):
-                    state.finish = choice["finish_reason"]
-                if looping(text):
-                    state.finish = "loop"
-                    break
-                if time.perf_counter() - started > timeout_s:
-                    state.finish = "timeout"
-                    break
+            yield from _follow((piece["choices"][0] for piece in pieces), state, started,
+                               timeout_s)
         state.finish = state.finish or "stop"
         state.seconds = time.perf_counter() - started
 
@@ -274,7 +294,6 @@ class ServerGenerator:
         }
         if self.model:
             body["model"] = self.model
-        text = ""
         try:
             response = urllib.request.urlopen(
                 self._post("/v1/completions", body), timeout=min(deadline, 60)
@@ -284,29 +303,7 @@ class ServerGenerator:
                 f"The completion server at {self.base} failed ({getattr(exc, 'reason', exc)})."
             ) from None
         with response:
-            for raw in response:
-                line = raw.decode("utf-8", errors="replace").strip()
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                choice = json.loads(data)["choices"][0]
-                token = choice.get("text") or ""
-                if token:
-                    if not state.completion_tokens:
-                        state.first_token_s = time.perf_counter() - started
-                    state.completion_tokens += 1
-                    text += token
-                    yield token
-                if choice.get("finish_reason"):
-                    state.finish = choice["finish_reason"]
-                if looping(text):
-                    state.finish = "loop"
-                    break
-                if time.perf_counter() - started > deadline:
-                    state.finish = "timeout"
-                    break
+            yield from _follow(_sse_choices(response), state, started, deadline)
         state.prompt_tokens = self.count_tokens(prompt)
         state.finish = state.finish or "stop"
         state.seconds = time.perf_counter() - started

@@ -18,7 +18,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-from ingest.embedder import offline_quiet_hub
+from ingest.embedder import load_local
 from meditron_rag.config import Config
 from meditron_rag.errors import ConfigError, ModelLoadError
 from meditron_rag.models import resolve
@@ -43,17 +43,9 @@ class Reranker:
     pair, loaded from local files only (like the embedder, it never reaches a model hub)."""
 
     def __init__(self, path: Path, name: str, *, device: str) -> None:
-        offline_quiet_hub()
-        from sentence_transformers import CrossEncoder
-
-        try:
-            self.model = CrossEncoder(str(path), device=device, local_files_only=True)
-        except Exception as exc:  # noqa: BLE001 - many libraries, one message for the user
-            raise ModelLoadError(
-                f"Could not load the reranker from {path} ({type(exc).__name__}: "
-                f"{str(exc)[:160]}); set retrieval.reranker to a sentence-transformers "
-                "CrossEncoder folder."
-            ) from None
+        self.model = load_local("CrossEncoder", path, device, "reranker",
+                                "set retrieval.reranker to a sentence-transformers CrossEncoder "
+                                "folder.")
         if self.model.num_labels != 1:
             raise ModelLoadError(
                 f"The model at {path} has {self.model.num_labels} output labels; a reranker "
