@@ -35,8 +35,9 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
                as_json: bool) -> int:
     """Ingest `paths`; returns the exit code (7 when some files failed). A rebuild writes a
     new index beside the old one and swaps it in under the writer lock (`ingest.rebuild`)."""
-    from ingest import IngestReport, Store, ingest, load_embedder
+    from ingest import IngestReport, ingest, load_embedder
     from ingest.rebuild import rebuild as rebuild_index
+    from ingest.store import SQLiteStore
 
     config = state.config
     embedder = load_embedder(config)
@@ -56,8 +57,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
         click.echo(f"{line}   [{n / elapsed:.1f} files/s]", err=True)
 
     def build(folder: Path) -> IngestReport:
-        store = Store.open(folder, embedder.name, embedder.dim, config.index.kind,
-                           config.index.approximate_above)
+        store = SQLiteStore.open(folder, config.index, embedder=embedder)
         try:
             with store.writing():
                 done = ingest(
@@ -298,9 +298,10 @@ def docs_group() -> None:
 
 
 def _store(state: State):  # type: ignore[no-untyped-def]
-    from ingest import load_embedder, open_store
+    """The index, opened without loading PyTorch or an embedding model."""
+    from ingest.store import open_store
 
-    return open_store(state.config, load_embedder(state.config))
+    return open_store(state.config)
 
 
 @docs_group.command("list")
@@ -331,7 +332,7 @@ def docs_show(state: State, doc_id: str, as_json: bool, with_chunks: bool) -> No
         raise MeditronRagError(f"No document '{doc_id}': see `meditron-rag docs list`.")
     chunks = store.document_chunks(doc_id) if with_chunks else []
     if as_json:
-        echo_json({**doc.to_dict(), "chunks": [c.__dict__ for c in chunks]})
+        echo_json({**doc.to_dict(), "chunks": [c.to_dict() for c in chunks]})
         return
     for key, value in doc.to_dict().items():
         click.echo(f"{key:>13}: {value}")
