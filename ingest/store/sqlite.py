@@ -72,13 +72,14 @@ class SQLiteStore(Store):
     Open with `SQLiteStore.open(folder, settings, embedder=...)`; writers take `writing()`.
     """
 
-    def __init__(self, folder: Path, db: sqlite3.Connection, settings: IndexConfig) -> None:
+    def __init__(self, folder: Path, db: sqlite3.Connection, settings: IndexConfig,
+                 identity: Identity) -> None:
         self.folder = folder
         self.db = db
         self.settings = settings
-        self._identity = Identity("", 0)
+        self._identity = identity
         self._lock = threading.RLock()
-        self._vectors = VectorCache(folder, 0, settings)
+        self._vectors = VectorCache(folder, identity.dim, settings)
         self._lexical = lexical.LexicalIndex()
         self._lock_handle: int | None = None
 
@@ -97,11 +98,11 @@ class SQLiteStore(Store):
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            store = cls(folder, db, settings or IndexConfig())
             health.check_pages(db, folder)
             migrate(db, folder)
-            store._set_identity(check_identity(db, folder, embedder))
+            identity = check_identity(db, folder, embedder)
             health.check_tables(db, folder)
+            store = cls(folder, db, settings or IndexConfig(), identity)
             store.generation  # noqa: B018 - a readable generation, or the error now
         except sqlite3.Error as exc:
             db.close()
@@ -110,10 +111,6 @@ class SQLiteStore(Store):
             db.close()
             raise
         return store
-
-    def _set_identity(self, identity: Identity) -> None:
-        self._identity = identity
-        self._vectors.dim = identity.dim
 
     @property
     def location(self) -> str:
