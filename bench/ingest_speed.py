@@ -22,7 +22,8 @@ import faiss
 import numpy as np
 
 from ingest import ingest, load_embedder
-from ingest.store import Store, new_ivf_index
+from ingest.store import SQLiteStore
+from ingest.store.vectors import new_ivf_index
 from meditron_rag.config import Config, load_config
 
 _TOPICS = [
@@ -110,7 +111,7 @@ def _peak_rss_mb() -> float:
 
 
 def _run(paths: list[Path], folder: Path, config: Config, embedder) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    store = Store.open(folder, embedder.name, embedder.dim)
+    store = SQLiteStore.open(folder, embedder=embedder)
     _reset_peak()
     started = time.perf_counter()
     with store.writing():
@@ -208,7 +209,7 @@ def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 20
         result["noop_reingest_s"] = round(time.perf_counter() - started, 2)
         result["noop_reingest_ingested"] = noop["chunks"]
 
-        store = Store.open(root / "generated", embedder.name, embedder.dim)
+        store = SQLiteStore.open(root / "generated", embedder=embedder)
         rows = store.db.execute("SELECT embedding FROM chunks").fetchall()
         vectors = np.frombuffer(b"".join(r[0] for r in rows), np.float32).reshape(-1, store.dim)
         topics = [f"{term} in {topic.lower()}" for topic, terms in _TOPICS for term in terms]

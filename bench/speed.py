@@ -101,17 +101,19 @@ def _fill(store, target: int, texts: list[str], pool: np.ndarray, rng: np.random
             chunks, offset = [], 0
             for i in range(count):
                 text = texts[(have + i) % len(texts)]
-                chunks.append(Chunk(i, text, f"Section {i % 7 + 1}", offset, offset + len(text),
-                                    1, 1, offset, offset + len(text)))
+                chunks.append(Chunk(ordinal=i, text=text, section=f"Section {i % 7 + 1}",
+                                    start=offset, end=offset + len(text), page_start=1,
+                                    page_end=1, char_start=offset, char_end=offset + len(text)))
                 offset += len(text) + 1
             base = pool[rng.integers(0, len(pool), count)]
             vectors = base + rng.normal(0, 0.35 / np.sqrt(pool.shape[1]), base.shape)
             vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
             meta = DocumentMetadata(title=f"Synthetic guideline {n_doc}", organisation="Bench",
                                     date=f"{2000 + n_doc % 25}")
-            store.put_document(f"synthetic-{n_doc}", f"/synthetic/{n_doc}.md", "markdown",
-                               f"{n_doc:064x}", offset, 1, False, meta, [], chunks,
-                               vectors.astype(np.float32))
+            store.put_document(f"synthetic-{n_doc}", path=f"/synthetic/{n_doc}.md",
+                               kind="markdown", sha256=f"{n_doc:064x}", size_bytes=offset,
+                               pages=1, paginated=False, metadata=meta, warnings=[],
+                               chunks=chunks, vectors=vectors.astype(np.float32))
             have += count
             n_doc += 1
             if n_doc % 200 == 0:
@@ -121,8 +123,9 @@ def _fill(store, target: int, texts: list[str], pool: np.ndarray, rng: np.random
 def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 100000),
                       queries: int = 50, log: Log = _print,
                       langchain: bool = True) -> dict[str, object]:
-    from ingest import Store, load_embedder
+    from ingest import load_embedder
     from ingest.bm25 import query_terms
+    from ingest.store import SQLiteStore
     from meditron_rag.models import resolve
     from rag.fusion import reciprocal_rank_fusion
     from rag.generator import LocalGenerator
@@ -145,7 +148,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
     r = config.retrieval
     rows = []
     with tempfile.TemporaryDirectory(prefix="meditron-rag-bench-") as tmp:
-        store = Store.open(Path(tmp) / "index", embedder.name, embedder.dim)
+        store = SQLiteStore.open(Path(tmp) / "index", embedder=embedder)
         retriever = Retriever(store, embedder, r.model_copy(update={"mode": "hybrid"}))
         for size in sorted(sizes):
             log(f"Filling the store to {size} chunks ...")

@@ -1,7 +1,7 @@
 """Ingestion: guideline files into a durable, incremental index.
 
-Public surface: `open_store`, `load_embedder`, `ingest` (with its `IngestReport`), and the
-records `LoadedDocument`, `Chunk`, `DocumentRecord`.
+Public surface: `open_store` (a `Store`), `load_embedder`, `ingest` (with its
+`IngestReport`), and the records `LoadedDocument`, `Chunk`, `DocumentRecord`, `ChunkRecord`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from ingest.document import Chunk, LoadedDocument
 from ingest.embedder import Embedder, SentenceTransformerEmbedder
 from ingest.gguf_embedder import GGUFEmbedder, convert, converted_path, convertible
 from ingest.pipeline import IngestReport, ingest
-from ingest.store import DocumentRecord, Store
+from ingest.store import ChunkRecord, DocumentRecord, Store, open_store
 from meditron_rag.config import Config
 from meditron_rag.errors import ModelLoadError
 from meditron_rag.models import resolve
@@ -56,14 +56,8 @@ def _max_tokens(folder: Path) -> int:
         return int(config["max_position_embeddings"]) - 2
 
 
-def open_store(config: Config, embedder: Embedder) -> Store:
-    """The index in the data directory, checked against the embedder it was built with."""
-    return Store.open(config.index_dir, embedder.name, embedder.dim, config.index.kind,
-                      config.index.approximate_above)
-
-
 __all__ = [
-    "Chunk", "DocumentRecord", "Embedder", "GGUFEmbedder", "IngestReport", "LoadedDocument",
-    "SentenceTransformerEmbedder", "Store",
+    "Chunk", "ChunkRecord", "DocumentRecord", "Embedder", "GGUFEmbedder", "IngestReport",
+    "LoadedDocument", "SentenceTransformerEmbedder", "Store",
     "ingest", "load_embedder", "open_store",
 ]

@@ -8,8 +8,9 @@ character offsets inside those pages' own text.
 from __future__ import annotations
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 
 @dataclass
@@ -60,20 +61,34 @@ class LoadedDocument:
         return self.text[start:end]
 
 
-@dataclass
-class Chunk:
-    """A passage to embed and cite.
-
-    `start` and `end` are offsets in the document text; `page_start`/`char_start` and
-    `page_end`/`char_end` are the same positions as (page, offset inside that page's text).
+@dataclass(kw_only=True)
+class Excerpt:
+    """Text of a document and where it lies: what a chunk, a stored chunk and a retrieved
+    passage share. `page_start`/`char_start` and `page_end`/`char_end` are its first and last
+    positions as (page, offset inside that page's text); `section` is its heading path.
     """
 
-    ordinal: int
     text: str
     section: str
-    start: int
-    end: int
     page_start: int
     page_end: int
     char_start: int
     char_end: int
+
+    # Keys that `to_dict` puts first: a subclass keeps the order its JSON has always had,
+    # though a dataclass lists inherited fields before its own.
+    _leading: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        data = asdict(self)
+        return {**{key: data[key] for key in self._leading}, **data}
+
+
+@dataclass(kw_only=True)
+class Chunk(Excerpt):
+    """A passage to embed and cite: the `ordinal`-th of its document, from offset `start` to
+    `end` in the document text."""
+
+    ordinal: int
+    start: int
+    end: int

@@ -290,8 +290,9 @@ def _store_one(
         return FileResult(path, "failed", reason=f"could not be chunked or embedded "
                                                  f"({type(exc).__name__}: {str(exc)[:120]})")
     store.put_document(
-        doc_id, path, doc.kind, parsed.sha256, parsed.size_bytes, doc.page_count,
-        doc.paginated, doc.metadata, doc.warnings, chunks, vectors,
+        doc_id, path=path, kind=doc.kind, sha256=parsed.sha256, size_bytes=parsed.size_bytes,
+        pages=doc.page_count, paginated=doc.paginated, metadata=doc.metadata,
+        warnings=doc.warnings, chunks=chunks, vectors=vectors,
     )
     status = "replaced" if known or moved else "added"
     return FileResult(path, status, doc_id, pages=doc.page_count, chunks=len(chunks))

@@ -15,14 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from ingest.store import lock_folder
+from ingest.store.lock import lock_folder
 
 T = TypeVar("T")
 
 
 @contextmanager
 def writer_lock(folder: Path) -> Iterator[None]:
-    """Hold the lock `Store.acquire` takes, without opening the index: the one a rebuild
+    """Hold the lock `SQLiteStore.acquire` takes, without opening the index: the one a rebuild
     replaces may be of another format or embedding model."""
     folder.mkdir(parents=True, exist_ok=True)
     handle = lock_folder(folder, "run the rebuild again")

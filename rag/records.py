@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import ClassVar
+
+from ingest.document import Excerpt
 
 
-@dataclass
-class Passage:
+@dataclass(kw_only=True)
+class Passage(Excerpt):
     """A retrieved chunk with everything a reader needs to find it in the original.
 
     `number` is its citation marker in the prompt ([1], [2], ...); `page_start`..`page_end` and
-    `char_start`/`char_end` locate the text inside those pages; `scores` holds each
-    retriever's score and rank, `score` the fused one.
+    `char_start`/`char_end` locate the text inside those pages (see `Excerpt`); `scores` holds
+    each retriever's score and rank, `score` the fused one. `to_dict` gives flat keys.
     """
 
     chunk_id: int
@@ -21,19 +24,17 @@ class Passage:
     date: str
     url: str
     path: str
-    section: str
-    page_start: int
-    page_end: int
     paginated: bool
-    char_start: int
-    char_end: int
-    text: str
     score: float = 0.0
     scores: dict[str, float] = field(default_factory=dict)
     number: int = 0
     superseded_by: str = ""
     superseded_by_id: str = ""
     highlights: list[tuple[int, int]] = field(default_factory=list)  # offsets in `text`
+
+    _leading: ClassVar[tuple[str, ...]] = (
+        "chunk_id", "document_id", "title", "organisation", "date", "url", "path", "section",
+        "page_start", "page_end", "paginated", "char_start", "char_end", "text")
 
     @property
     def location(self) -> str:
@@ -47,9 +48,6 @@ class Passage:
     def source_line(self) -> str:
         who = ", ".join(x for x in (self.organisation, self.date) if x)
         return f"[{self.number}] {self.title}" + (f" ({who})" if who else "") + f", {self.location}"
-
-    def to_dict(self) -> dict[str, object]:
-        return asdict(self)
 
 
 @dataclass
@@ -107,4 +105,4 @@ class Answer:
         return [p for p in self.passages if p.number in cited]
 
     def to_dict(self) -> dict[str, object]:
-        return asdict(self)
+        return {**asdict(self), "passages": [p.to_dict() for p in self.passages]}

@@ -34,7 +34,7 @@ from ingest.chunking import chunk_document
 from ingest.document import DocumentMetadata, LoadedDocument
 from ingest.embedder import Embedder
 from ingest.pipeline import embedding_text
-from ingest.store import Store
+from ingest.store import SQLiteStore
 from meditron_rag.config import RetrievalConfig, load_config
 from rag.fusion import reciprocal_rank_fusion, score_fusion
 from rag.retrieval import Retriever
@@ -67,9 +67,9 @@ def pubmedqa() -> DataSet:
 
 
 def build(data: DataSet, embedder: Embedder, folder: Path, chunk_tokens: int,
-          overlap: int) -> Store:
+          overlap: int) -> SQLiteStore:
     """The data set's documents chunked and embedded into a store, as `ingest` would."""
-    store = Store.open(folder, embedder.name, embedder.dim)
+    store = SQLiteStore.open(folder, embedder=embedder)
     if len(store.documents()) == len(data.documents):
         return store
     started = time.perf_counter()
@@ -86,9 +86,10 @@ def build(data: DataSet, embedder: Embedder, folder: Path, chunk_tokens: int,
     with store.writing():
         at = 0
         for doc_id, loaded, chunks in todo:
-            store.put_document(doc_id, f"/{data.name}/{doc_id}.txt", "text", doc_id,
-                               len(loaded.text), 1, False, loaded.metadata, [], chunks,
-                               vectors[at:at + len(chunks)])
+            store.put_document(doc_id, path=f"/{data.name}/{doc_id}.txt", kind="text",
+                               sha256=doc_id, size_bytes=len(loaded.text), pages=1,
+                               paginated=False, metadata=loaded.metadata, warnings=[],
+                               chunks=chunks, vectors=vectors[at:at + len(chunks)])
             at += len(chunks)
         store.save_vectors()
     print(f"  built {folder.name}: {store.chunk_count()} chunks in "
@@ -103,7 +104,8 @@ class Candidates:
     exact_dense: dict[int, float]  # cosine of every candidate of either list
 
 
-def gather(store: Store, embedder: Embedder, data: DataSet, depth: int) -> list[Candidates]:
+def gather(store: SQLiteStore, embedder: Embedder, data: DataSet,
+           depth: int) -> list[Candidates]:
     vectors = embedder.encode([q for q, _ in data.queries])
     index = store.vector_index()
     out = []
@@ -198,7 +200,7 @@ def methods(grid: bool, depth: int) -> dict[str, Method]:
     return out
 
 
-def evaluate(store: Store, data: DataSet, cands: list[Candidates], grid: bool,
+def evaluate(store: SQLiteStore, data: DataSet, cands: list[Candidates], grid: bool,
              depth: int) -> dict[str, dict[str, float]]:
     ids = sorted({i for c in cands for i in (*c.dense, *c.bm25)})
     doc_of_chunk = {i: r.document_id for i, r in store.chunks(ids).items()}
@@ -214,7 +216,7 @@ def evaluate(store: Store, data: DataSet, cands: list[Candidates], grid: bool,
     return results
 
 
-def evaluate_retriever(store: Store, embedder: Embedder, data: DataSet,
+def evaluate_retriever(store: SQLiteStore, embedder: Embedder, data: DataSet,
                        settings: RetrievalConfig) -> dict[str, dict[str, float]]:
     """The shipped `Retriever.search`, documents read from its passages in order."""
     retriever = Retriever(store, embedder, settings)

@@ -90,15 +90,35 @@ def embedder():
 def starter_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     """The starter corpus ingested once into a data directory that tests copy, not change."""
     from ingest import ingest
-    from ingest.store import Store
+    from ingest.store import SQLiteStore
 
     data = tmp_path_factory.mktemp("starter") / "data"
-    store = Store.open(data / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(data / "index", embedder=embedder)
     with store.writing():
         report = ingest([STARTER], store, embedder, 200, 32)
     store.close()
     assert report.count("failed") == 0, report.to_dict()
     return data
+
+
+@pytest.fixture
+def store_factory(isolated: Path):
+    """Opens the configured store of the test's data directory, checked against the embedder
+    given (or with the identity recorded in it); each is closed after the test. Tests of what
+    every backend guarantees take their store from here."""
+    from ingest.store import open_store
+    from meditron_rag.config import load_config
+
+    opened = []
+
+    def open_(embedder=None):  # type: ignore[no-untyped-def]
+        store = open_store(load_config(), embedder)
+        opened.append(store)
+        return store
+
+    yield open_
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture

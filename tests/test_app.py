@@ -99,10 +99,10 @@ def test_app_args_only_under_streamlit_run() -> None:
 def app_data(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     """Three starter guidelines (two Markdown, one PDF) in a data directory of this module."""
     from ingest import ingest
-    from ingest.store import Store
+    from ingest.store import SQLiteStore
 
     data = tmp_path_factory.mktemp("app") / "data"
-    store = Store.open(data / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(data / "index", embedder=embedder)
     with store.writing():
         report = ingest([STARTER / name for name in SMALL], store, embedder, 200, 32)
     store.close()

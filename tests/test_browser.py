@@ -50,9 +50,9 @@ pytestmark = [
 def serve_app(isolated: Path, embedder, env: dict[str, str]) -> Iterator[str]:
     """`meditron-rag ui` on a free port over a two-document index, with `env`; its URL."""
     from ingest import ingest
-    from ingest.store import Store
+    from ingest.store import SQLiteStore
 
-    store = Store.open(isolated / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(isolated / "index", embedder=embedder)
     with store.writing():
         ingest([STARTER / "who-hand-hygiene-2009.pdf",
                 STARTER / "uspstf-colorectal-cancer-screening-2021.md"], store, embedder, 200, 32)

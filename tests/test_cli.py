@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.store import Store
+from ingest.store import Identity, SQLiteStore
 from tests.conftest import ROOT, run_cli
 
 pytestmark = pytest.mark.slow
@@ -261,7 +261,7 @@ def test_rebuild_waits_for_no_one_and_a_killed_rebuild_loses_nothing(tmp_path, i
     corpus = write_corpus(tmp_path / "corpus")
     assert run_cli("ingest", str(corpus)).returncode == 0
     # A writer at work: the real store's lock, held as `ingest` holds it.
-    store = Store.open(isolated / "index", "all-minilm-l6-v2", 384)
+    store = SQLiteStore.open(isolated / "index", embedder=Identity("all-minilm-l6-v2", 384))
     with store.writing():
         locked = run_cli("ingest", "--rebuild", str(corpus))
     store.close()

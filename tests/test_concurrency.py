@@ -16,7 +16,6 @@ from ingest.document import Chunk, DocumentMetadata
 from ingest.store import Store
 from meditron_rag.config import RetrievalConfig
 from rag.retrieval import Retriever
-from tests.conftest import TOPICS
 from tests.test_store import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,19 +27,17 @@ QUESTIONS = ["asthma reliever inhaler", "blood pressure target", "alcohol hand r
 READER = """
 import sys, traceback
 from pathlib import Path
-from ingest import load_embedder
-from ingest.store import Store
+from ingest import load_embedder, open_store
 from meditron_rag.config import load_config
 from rag.retrieval import Retriever
 from tests.test_concurrency import QUESTIONS, inconsistent
 
-config = load_config(Path("config.yaml"), environ={})
+config = load_config()  # the test's: its data directory, the repository's config.yaml
 embedder = load_embedder(config)
-store = Store.open(Path(sys.argv[1]), embedder.name, embedder.dim)
-retriever = Retriever(store, embedder, config.retrieval)
+retriever = Retriever(open_store(config, embedder), embedder, config.retrieval)
 errors = bad = searches = 0
 print("ready", flush=True)
-stop = Path(sys.argv[2])
+stop = Path(sys.argv[1])
 while not stop.exists() or searches < 20:
     try:
         bad += inconsistent(retriever.search(QUESTIONS[searches % len(QUESTIONS)], k=8))
@@ -61,32 +58,29 @@ def inconsistent(passages) -> int:  # type: ignore[no-untyped-def]
 
 def _write(store: Store, doc_id: str, version: int, chunks: list[tuple[str, np.ndarray]]) -> None:
     title = f"{doc_id} v{version}"
-    stored = [Chunk(i, f"{text} [{title}]", "Section", 0, 1, 1, 1, 0, 1)
+    stored = [Chunk(ordinal=i, text=f"{text} [{title}]", section="Section", start=0, end=1,
+                    page_start=1, page_end=1, char_start=0, char_end=1)
               for i, (text, _) in enumerate(chunks)]
-    store.put_document(doc_id, f"/x/{doc_id}.md", "markdown", f"{doc_id}{version}", 1, 1, False,
-                       DocumentMetadata(title=title), [], stored,
-                       np.stack([vector for _, vector in chunks]))
+    store.put_document(doc_id, path=f"/x/{doc_id}.md", kind="markdown",
+                       sha256=f"{doc_id}{version}", size_bytes=1, pages=1, paginated=False,
+                       metadata=DocumentMetadata(title=title), warnings=[], chunks=stored,
+                       vectors=np.stack([vector for _, vector in chunks]))
 
 
 def test_searches_during_an_ingest_never_fail_and_stay_consistent(
-        isolated: Path, embedder, tmp_path: Path) -> None:
-    folder = isolated / "index"
-    corpus = tmp_path / "guidelines"
-    corpus.mkdir()
-    for name, text in TOPICS.items():
-        (corpus / f"{name}.md").write_text(text, encoding="utf-8")
-    writer = Store.open(folder, embedder.name, embedder.dim)
+        store_factory, embedder, corpus: Path, tmp_path: Path) -> None:
+    writer = store_factory(embedder)
     run(writer, embedder, corpus, tokens=40)
-    pieces = [(text, np.frombuffer(blob, dtype=np.float32)) for text, blob in
-              writer.db.execute("SELECT text, embedding FROM chunks ORDER BY id")]
+    texts = [c.text for d in sorted(writer.documents(), key=lambda d: d.id)
+             for c in writer.document_chunks(d.id)]
+    pieces = list(zip(texts, embedder.encode(texts)))
 
     stop = tmp_path / "stop"
-    other = subprocess.Popen([sys.executable, "-c", READER, str(folder), str(stop)],
+    other = subprocess.Popen([sys.executable, "-c", READER, str(stop)],
                              cwd=ROOT, stdout=subprocess.PIPE, text=True)
     assert other.stdout is not None and other.stdout.readline().strip() == "ready"
 
-    reader = Store.open(folder, embedder.name, embedder.dim)
-    retriever = Retriever(reader, embedder, RetrievalConfig())
+    retriever = Retriever(store_factory(embedder), embedder, RetrievalConfig())
     failures: list[BaseException] = []
     searched: list[int] = []  # one entry per search: its inconsistent passages
     done = threading.Event()

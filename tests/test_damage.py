@@ -13,7 +13,8 @@ import faiss
 import numpy as np
 import pytest
 
-from ingest.store import DB_NAME, Store
+from ingest.store import SQLiteStore
+from ingest.store.migrations import DB_NAME
 from tests.conftest import run_cli
 from tests.test_store import VACCINES, run
 
@@ -23,7 +24,7 @@ QUESTION = "budesonide-formoterol reliever"
 @pytest.fixture
 def index(isolated: Path, embedder, corpus: Path) -> Path:
     """A small store ingested in the test's data directory (where the CLI looks)."""
-    store = Store.open(isolated / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(isolated / "index", embedder=embedder)
     run(store, embedder, corpus, tokens=40)
     store.close()
     return isolated / "index"
@@ -61,14 +62,14 @@ DAMAGES = ["block", "truncated", "wrong-vectors", "foreign-ids", "wrong-count"]
 @pytest.mark.parametrize("damage", DAMAGES)
 def test_a_vector_cache_that_is_not_the_saved_one_is_rebuilt(index: Path, embedder,
                                                              corpus: Path, damage: str) -> None:
-    store = Store.open(index, embedder.name, embedder.dim)
+    store = SQLiteStore.open(index, embedder=embedder)
     question = embedder.encode_query(QUESTION)
     expected = store.dense_search(question, 5)
     store.close()
     [cache] = index.glob("vectors-*.faiss")
     _damage_cache(cache, damage)
 
-    reader = Store.open(index, embedder.name, embedder.dim)
+    reader = SQLiteStore.open(index, embedder=embedder)
     found = reader.dense_search(question, 5)
     assert [i for i, _ in found] == [i for i, _ in expected]
     assert [s for _, s in found] == pytest.approx([s for _, s in expected], abs=1e-5)

@@ -137,7 +137,9 @@ def test_the_supporting_sentence_is_the_one_sharing_most_words_with_the_answer()
 
     text = ("Screening reduces deaths. Biennial mammography is advised from age 40 to 74. "
             "Harms include overdiagnosis.")
-    passage = Passage(1, "d", "t", "", "", "", "", "", 1, 1, False, 0, len(text), text)
+    passage = Passage(chunk_id=1, document_id="d", title="t", organisation="", date="", url="",
+                      path="", section="", page_start=1, page_end=1, paginated=False,
+                      char_start=0, char_end=len(text), text=text)
     assert _supporting_sentence("from age 40, every two years", [passage]) == (
         "Biennial mammography is advised from age 40 to 74.")
     assert _supporting_sentence("colonoscopy", [passage]) == ""

@@ -25,7 +25,7 @@ from pypdf import PdfReader, PdfWriter
 
 from ingest import ingest
 from ingest.bm25 import query_terms
-from ingest.store import Store
+from ingest.store import SQLiteStore
 from ui.cli import cli
 
 SENTENCES = [
@@ -73,11 +73,11 @@ def scanned_pdf() -> bytes:
     return bytes(pdf.output())
 
 
-def open_store(data: Path, embedder) -> Store:  # type: ignore[no-untyped-def]
-    return Store.open(data / "index", embedder.name, embedder.dim)
+def open_store(data: Path, embedder) -> SQLiteStore:  # type: ignore[no-untyped-def]
+    return SQLiteStore.open(data / "index", embedder=embedder)
 
 
-def assert_whole(store: Store) -> None:
+def assert_whole(store: SQLiteStore) -> None:
     """Every document has all its chunks, every chunk its vector, and search works."""
     assert store.verify() == []
     for doc in store.documents():
@@ -255,7 +255,7 @@ def test_a_copy_of_an_indexed_file_is_skipped_and_takes_over_when_the_original_g
     original, copy = folder / "policy.pdf", folder / "z-copies" / "policy-2.pdf"
     original.write_bytes(guideline_pdf("Hand hygiene policy", pages=2, seed=4))
     copy.write_bytes(original.read_bytes())
-    store = Store.open(tmp_path / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(tmp_path / "index", embedder=embedder)
     with store.writing():
         report = ingest([folder], store, embedder, 200, 32)
     statuses = {Path(f.path).name: f.status for f in report.files}

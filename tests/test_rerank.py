@@ -57,9 +57,10 @@ def raw_scores(reference, question: str, passages: list[Passage]) -> list[float]
 
 
 def passage(chunk_id: int, text: str, section: str = "") -> Passage:
-    return Passage(chunk_id, f"doc-{chunk_id}", f"Guideline {chunk_id}", "Org", "2024", "", "",
-                   section, 1, 1, False, 0, len(text), text, score=1.0 / chunk_id,
-                   scores={"dense": 0.5, "dense_rank": chunk_id})
+    return Passage(chunk_id=chunk_id, document_id=f"doc-{chunk_id}", title=f"Guideline {chunk_id}",
+                   organisation="Org", date="2024", url="", path="", section=section,
+                   page_start=1, page_end=1, paginated=False, char_start=0, char_end=len(text),
+                   text=text, score=1.0 / chunk_id, scores={"dense": 0.5, "dense_rank": chunk_id})
 
 
 PASSAGES = [

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.store import Store
+from ingest.store import SQLiteStore
 from meditron_rag.config import RetrievalConfig
 from meditron_rag.text import jaccard, word_set
 from rag.records import Passage
@@ -34,7 +34,7 @@ QUESTIONS = {
 
 @pytest.fixture
 def retriever(starter_data: Path, embedder) -> Iterator[Retriever]:
-    store = Store.open(starter_data / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(starter_data / "index", embedder=embedder)
     yield Retriever(store, embedder, RetrievalConfig())
     store.close()
 
@@ -50,7 +50,7 @@ def test_each_method_finds_the_right_guideline(retriever: Retriever, mode: str) 
 @pytest.mark.parametrize("fusion", ["convex", "rrf"])
 def test_hybrid_records_each_retrievers_score_and_rank(starter_data: Path, embedder,
                                                        fusion: str) -> None:
-    store = Store.open(starter_data / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(starter_data / "index", embedder=embedder)
     retriever = Retriever(store, embedder, RetrievalConfig(fusion=fusion))
     top = retriever.search("How do you calculate pack-years?", k=3)
     store.close()
@@ -84,8 +84,10 @@ def test_the_current_breast_screening_guideline_ranks_first(retriever: Retriever
 
 
 def _passage(chunk_id: int, document: str, text: str, superseded_by: str = "") -> Passage:
-    return Passage(chunk_id, document, document, "", "", "", "", "", 1, 1, False, 0, len(text),
-                   text, superseded_by_id=superseded_by)
+    return Passage(chunk_id=chunk_id, document_id=document, title=document, organisation="",
+                   date="", url="", path="", section="", page_start=1, page_end=1,
+                   paginated=False, char_start=0, char_end=len(text), text=text,
+                   superseded_by_id=superseded_by)
 
 
 def test_near_duplicates_collapse_to_the_best() -> None:
@@ -109,7 +111,7 @@ def test_near_duplicate_chunks_of_a_reingested_copy_collapse(starter_data: Path,
     source = Path(__file__).resolve().parents[1] / "corpora" / "starter"
     text = (source / "cdc-doxycycline-pep-sti-2024.md").read_text(encoding="utf-8")
     (copy / "doxy-pep-copy.md").write_text(text.replace("2024", "2024 (copy)"), encoding="utf-8")
-    store = Store.open(starter_data / "index", embedder.name, embedder.dim)
+    store = SQLiteStore.open(starter_data / "index", embedder=embedder)
     with store.writing():
         ingest([copy], store, embedder, 200, 32)
     passages = Retriever(store, embedder, RetrievalConfig()).search(

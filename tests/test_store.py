@@ -1,23 +1,24 @@
-"""The store on real files: SQLite, FAISS and the real embedding model; a real second process
-for the writer lock. Documents are small Markdown files written here."""
+"""What every store backend guarantees, on real files and the real embedding model: documents
+put, replaced and removed with search following, moved and pruned files, one writer at a time
+(a real second process holds the lock), readers that see a writer's changes, and opening
+without a model. Each test takes its store from the `store_factory` fixture; what only the
+SQLite backend does (its FAISS files, migrations, damage) is in test_store_sqlite.py."""
 
 from __future__ import annotations
 
-import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-import faiss
 import numpy as np
 import pytest
 
 from ingest import ingest
 from ingest.bm25 import query_terms
-from ingest.store import DB_NAME, FORMAT_VERSION, LOCK_NAME, MIGRATIONS, Store
-from meditron_rag.errors import IndexDamagedError, IndexFormatError, IndexLockedError
-from tests.conftest import TOPICS
+from ingest.store import Store
+from meditron_rag.errors import IndexLockedError
+from tests.conftest import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,10 +31,8 @@ received one before; the vaccine protects against invasive pneumococcal disease.
 
 
 @pytest.fixture
-def store(isolated: Path, embedder) -> Store:
-    opened = Store.open(isolated / "index", embedder.name, embedder.dim)
-    yield opened
-    opened.close()
+def store(store_factory, embedder) -> Store:  # type: ignore[no-untyped-def]
+    return store_factory(embedder)
 
 
 def run(store: Store, embedder, *paths: Path, tokens: int = 200,  # type: ignore[no-untyped-def]
@@ -53,7 +52,8 @@ def chunk_ids(store: Store, doc_id: str) -> set[int]:
     return {chunk.id for chunk in store.document_chunks(doc_id)}
 
 
-def test_put_replace_remove_and_search_follows(store: Store, embedder, corpus: Path) -> None:
+def test_put_replace_remove_and_search_follows(store: Store, store_factory, embedder,
+                                                corpus: Path) -> None:
     report = run(store, embedder, corpus)
     assert [f.status for f in report.files] == ["added"] * 3
     assert hits(store, embedder, "What blood pressure target should adults reach?")[0] == (
@@ -76,22 +76,9 @@ def test_put_replace_remove_and_search_follows(store: Store, embedder, corpus: P
         assert not store.remove_document("hypertension")
     assert "hypertension" not in hits(store, embedder, "pneumococcal vaccine", k=10)
     assert store.verify() == []
-    reopened = Store.open(store.folder, embedder.name, embedder.dim)
-    assert reopened.vector_index().ntotal == store.chunk_count()
+    reopened = store_factory(embedder)
+    assert reopened.index_info()["vectors"] == store.chunk_count()
     assert sorted(d.id for d in reopened.documents()) == ["asthma", "hand-hygiene"]
-
-
-def test_unchanged_file_is_a_noop(store: Store, embedder, corpus: Path) -> None:
-    run(store, embedder, corpus)
-    generation, cache = store.generation, sorted(store.folder.glob("vectors-*.faiss"))
-    stamp = cache[0].stat().st_mtime_ns
-    reopened = Store.open(store.folder, embedder.name, embedder.dim)
-    report = run(reopened, embedder, corpus)
-    assert [f.status for f in report.files] == ["unchanged"] * 3
-    assert report.to_dict()["skipped"] == 3 and report.to_dict()["ingested"] == 0
-    assert reopened.generation == generation
-    assert sorted(store.folder.glob("vectors-*.faiss")) == cache
-    assert cache[0].stat().st_mtime_ns == stamp
 
 
 def test_prune_and_moved_files(store: Store, embedder, corpus: Path) -> None:
@@ -115,84 +102,20 @@ def test_prune_and_moved_files(store: Store, embedder, corpus: Path) -> None:
     assert store.verify() == []
 
 
-@pytest.mark.parametrize("damage", ["missing", "truncated", "garbage", "stale"])
-def test_vector_file_missing_damaged_or_stale_is_rebuilt(
-        store: Store, embedder, corpus: Path, damage: str) -> None:
-    run(store, embedder, corpus)
-    question = embedder.encode_query("budesonide-formoterol reliever")
-    expected = store.dense_search(question, 5)
-    [cache] = store.folder.glob("vectors-*.faiss")
-    if damage == "missing":
-        cache.unlink()
-    elif damage == "truncated":
-        cache.write_bytes(cache.read_bytes()[: cache.stat().st_size // 2])
-    elif damage == "garbage":
-        cache.write_bytes(b"not a faiss index" * 100)
-    else:  # a writer died after committing a document, before saving the cache
-        (corpus / "vaccines.md").write_text(VACCINES, encoding="utf-8")
-        writer = Store.open(store.folder, embedder.name, embedder.dim)
-        writer.acquire()
-        ingest([corpus], writer, embedder, 200, 32)
-        generation = writer.generation
-        writer.release()
-        writer.db.close()
-        assert cache.exists() and not (store.folder / f"vectors-{generation}.faiss").exists()
-    reopened = Store.open(store.folder, embedder.name, embedder.dim)
-    assert reopened.verify() == []
-    if damage == "stale":
-        assert hits(reopened, embedder, "pneumococcal conjugate vaccine")[0] == "vaccines"
-    else:
-        again = reopened.dense_search(question, 5)
-        assert [i for i, _ in again] == [i for i, _ in expected]
-        assert [s for _, s in again] == pytest.approx([s for _, s in expected], abs=1e-5)
-
-
-def _rewrite(folder: Path, sql: str) -> None:
-    db = sqlite3.connect(folder / DB_NAME)
-    with db:
-        db.execute(sql)
-    db.close()
-
-
-@pytest.mark.parametrize("change, words", [
-    (f"UPDATE meta SET value='{FORMAT_VERSION + 1}' WHERE key='format_version'", "has format"),
-    ("UPDATE meta SET value='other-model' WHERE key='embedding_model'", "'other-model'"),
-    ("UPDATE meta SET value='768' WHERE key='embedding_dim'", "(768 dimensions)"),
-    (f"INSERT INTO migrations(number) VALUES ({len(MIGRATIONS) + 1})", "newer meditron-rag"),
-])
-def test_store_from_another_version_or_model_is_refused(
-        isolated: Path, embedder, change: str, words: str) -> None:
-    folder = isolated / "index"
-    Store.open(folder, embedder.name, embedder.dim).close()
-    _rewrite(folder, change)
-    with pytest.raises(IndexFormatError) as caught:
-        Store.open(folder, embedder.name, embedder.dim)
-    message = str(caught.value)
-    assert words in message and "meditron-rag ingest --rebuild" in message
-    assert str(folder) in message
-
-
-def test_a_file_that_is_not_a_store_is_refused(isolated: Path, embedder) -> None:
-    folder = isolated / "index"
-    folder.mkdir(parents=True)
-    (folder / DB_NAME).write_bytes(b"this is not SQLite" * 100)
-    with pytest.raises(IndexDamagedError, match="damaged.*not a database.*--rebuild"):
-        Store.open(folder, embedder.name, embedder.dim)
-
-
 HOLDER = """
 import sys
-from ingest.store import Store
-store = Store.open(__import__("pathlib").Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
-store.acquire()
-print("holding", flush=True)
-sys.stdin.read()
+from ingest.store import Identity, open_store
+from meditron_rag.config import load_config
+store = open_store(load_config(), Identity(sys.argv[1], int(sys.argv[2])))
+with store.writing():
+    print("holding", flush=True)
+    sys.stdin.read()
 """
 
 
 def test_second_writer_gets_a_clear_error(store: Store, embedder) -> None:
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(store.folder), embedder.name, str(embedder.dim)],
+        [sys.executable, "-c", HOLDER, embedder.name, str(embedder.dim)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT,
     )
     try:
@@ -208,77 +131,10 @@ def test_second_writer_gets_a_clear_error(store: Store, embedder) -> None:
         pass
 
 
-def test_index_folder_holds_only_sqlite_and_faiss(store: Store, embedder, corpus: Path) -> None:
+def test_readers_see_a_writer_s_changes(store: Store, store_factory, embedder,
+                                        corpus: Path) -> None:
     run(store, embedder, corpus)
-    names = {path.name for path in store.folder.iterdir()}
-    allowed = {DB_NAME, f"{DB_NAME}-wal", f"{DB_NAME}-shm", LOCK_NAME}
-    faiss_files = {name for name in names if name.startswith("vectors-")}
-    assert names - faiss_files <= allowed
-    assert [name.endswith(".faiss") for name in faiss_files] == [True]
-    for name in names:
-        head = (store.folder / name).read_bytes()[:16]
-        assert not head.startswith(b"\x80"), f"{name} looks like a pickle"
-    assert (store.folder / DB_NAME).read_bytes().startswith(b"SQLite format 3\x00")
-
-
-def test_index_kind_follows_collection_size(isolated: Path, embedder, corpus: Path) -> None:
-    for i in range(4):  # with small chunks, enough to train a small IVF index
-        text = "\n\n".join(f"## Part {j}\n{TOPICS[name]}" for j, name in enumerate(TOPICS))
-        (corpus / f"extra-{i}.md").write_text(f"# Extra {i}\n\n{text} Edition {i}.\n")
-    store = Store.open(isolated / "index", embedder.name, embedder.dim, approximate_above=40)
-    run(store, embedder, corpus, tokens=40)
-    count = store.chunk_count()
-    assert count >= 40
-    info = store.index_info()
-    assert info["kind"] == "ivf" and info["vectors"] == count and info["nprobe"] >= 1
-    exact = Store.open(isolated / "index", embedder.name, embedder.dim, index_kind="flat")
-    assert exact.index_info()["kind"] == "flat"
-    questions = ["blood pressure target", "alcohol hand rub", "asthma reliever inhaler",
-                 "oral corticosteroids exacerbation", "single pill combination"]
-    found = wanted = 0
-    for question in questions:
-        query = embedder.encode_query(question)
-        truth = {i for i, _ in exact.dense_search(query, 10)}
-        found += len(truth & {i for i, _ in store.dense_search(query, 10)})
-        wanted += len(truth)
-    assert found / wanted >= 0.9
-
-    # Vectors are float16 in an IVF index; a float32 IVF file from an older version is rebuilt
-    # on load and written anew by the next save (a reader leaves the file to the writer).
-    nlist = faiss.extract_index_ivf(store.vector_index()).nlist
-    assert isinstance(store.vector_index(), faiss.IndexIVFScalarQuantizer)
-    rows = store.db.execute("SELECT id, embedding FROM chunks").fetchall()
-    vectors = np.frombuffer(b"".join(r[1] for r in rows), np.float32).reshape(len(rows), -1)
-    old = faiss.IndexIVFFlat(faiss.IndexFlatIP(embedder.dim), embedder.dim, nlist,
-                             faiss.METRIC_INNER_PRODUCT)
-    old.train(vectors)
-    old.add_with_ids(vectors, np.array([r[0] for r in rows], dtype=np.int64))
-    target = next(store.folder.glob("vectors-*.faiss"))
-    faiss.write_index(old, str(target))
-    upgraded = Store.open(isolated / "index", embedder.name, embedder.dim, approximate_above=40)
-    ivf = upgraded.vector_index()
-    assert isinstance(ivf, faiss.IndexIVFScalarQuantizer) and ivf.ntotal == count
-    with upgraded.writing():
-        upgraded.save_vectors()
-    assert isinstance(faiss.read_index(str(target)), faiss.IndexIVFScalarQuantizer)
-
-    with store.writing():  # an IVF index takes removals in place
-        assert store.remove_document("hypertension")
-        assert store.vector_index().ntotal == store.chunk_count()
-    reopened = Store.open(isolated / "index", embedder.name, embedder.dim, approximate_above=40)
-    assert reopened.index_info()["kind"] == "ivf" and reopened.verify() == []
-    assert "hypertension" not in hits(reopened, embedder, "systolic target mmHg", k=20)
-    for i in range(4):
-        (corpus / f"extra-{i}.md").unlink()
-    run(reopened, embedder, corpus, tokens=40, prune=True)
-    small = Store.open(isolated / "index", embedder.name, embedder.dim, approximate_above=40)
-    assert small.index_info()["kind"] == "flat"  # shrunk well below the threshold
-    assert small.verify() == []
-
-
-def test_readers_see_a_writer_s_changes(store: Store, embedder, corpus: Path) -> None:
-    run(store, embedder, corpus)
-    reader = Store.open(store.folder, embedder.name, embedder.dim)
+    reader = store_factory(embedder)
     assert "asthma" in hits(reader, embedder, "asthma reliever")
     with store.writing():
         store.remove_document("asthma")
@@ -287,35 +143,63 @@ def test_readers_see_a_writer_s_changes(store: Store, embedder, corpus: Path) ->
     assert np.isfinite(reader.dense_search(embedder.encode_query("hand rub"), 1)[0][1])
 
 
-def test_a_store_from_before_in_memory_bm25_is_migrated_and_searchable(tmp_path: Path,
-                                                                         embedder) -> None:
-    """A store written with FTS5 (schema 3) gains term counts for every chunk on opening."""
-    folder = tmp_path / "old"
-    folder.mkdir()
-    db = sqlite3.connect(folder / DB_NAME)
-    db.execute("CREATE TABLE migrations (number INTEGER PRIMARY KEY)")
-    for number, migration in enumerate(MIGRATIONS[:3], start=1):
-        migration(db)
-        db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
-    db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
-        ("format_version", str(FORMAT_VERSION)), ("embedding_model", embedder.name),
-        ("embedding_dim", str(embedder.dim)), ("generation", "1")])
-    db.execute(
-        "INSERT INTO documents VALUES ('asthma', '/a.md', 'a.md', 'markdown', 'x', 1, 1, 0, "
-        "'Asthma management', '', '', '', '', '{}', '[]', 1, '2026-01-01')")
-    vector = embedder.encode(["budesonide-formoterol reliever"])[0].astype(np.float32)
-    db.execute(
-        "INSERT INTO chunks(id, document_id, ordinal, text, section, start, \"end\", page_start, "
-        "page_end, char_start, char_end, embedding) VALUES (1, 'asthma', 0, ?, 'Reliever', 0, "
-        "10, 1, 1, 0, 10, ?)",
-        ("As-needed budesonide-formoterol is the preferred reliever.", vector.tobytes()))
-    db.commit()
-    db.close()
+def test_a_store_opens_without_a_model_with_the_identity_it_records(
+        store: Store, store_factory, embedder, corpus: Path) -> None:
+    run(store, embedder, corpus)
+    plain = store_factory()
+    assert (plain.identity.name, plain.identity.dim) == (embedder.name, embedder.dim)
+    assert [d.id for d in plain.documents()] == [d.id for d in store.documents()]
+    assert [c.text for c in plain.document_chunks("asthma")] == [
+        c.text for c in store.document_chunks("asthma")]
+    with plain.writing():
+        assert plain.remove_document("asthma")
+    assert store.document("asthma") is None
+    assert "asthma" not in hits(store, embedder, "asthma reliever", k=10)
+    assert plain.verify() == []
 
-    store = Store.open(folder, embedder.name, embedder.dim)
-    assert store.verify() == []
-    assert [i for i, _ in store.lexical_search(query_terms("preferred relievers"), 5)] == [1]
-    assert [i for i, _ in store.lexical_search(query_terms("asthma"), 5)] == [1]  # the title
-    tables = {r[0] for r in store.db.execute("SELECT name FROM sqlite_master")}
-    assert "chunks_fts" not in tables
-    store.close()
+
+DOCS_LIST = """
+import sys
+from ui.cli import main
+try:
+    main(["docs", "list"])
+except SystemExit as exit:
+    assert not exit.code, exit.code
+assert "torch" not in sys.modules, "docs list imported torch"
+assert "sentence_transformers" not in sys.modules, "docs list imported sentence_transformers"
+print("no torch")
+"""
+
+
+def test_docs_commands_load_no_model(store: Store, embedder, corpus: Path) -> None:
+    run(store, embedder, corpus)
+    listed = subprocess.run([sys.executable, "-c", DOCS_LIST], capture_output=True, text=True,
+                            cwd=ROOT, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "hand-hygiene" in listed.stdout and listed.stdout.endswith("no torch\n")
+    shown = run_cli("docs", "show", "asthma", "--chunks", "--json")
+    assert shown.returncode == 0, shown.stderr
+    removed = run_cli("docs", "remove", "asthma")
+    assert removed.returncode == 0 and "Removed asthma." in removed.stdout, removed.stderr
+    assert store.document("asthma") is None
+
+
+def test_records_keep_their_json_keys_in_order() -> None:
+    """Chunks, stored chunks and passages share their location fields (`Excerpt`); the JSON of
+    `docs show --json`, `search --json` and `ask --json` keeps its flat keys in their order."""
+    from ingest.store import ChunkRecord
+    from rag.records import Answer, Passage
+
+    where = dict(text="t", section="s", page_start=1, page_end=2, char_start=3, char_end=4)
+    chunk = ChunkRecord(id=7, document_id="d", ordinal=0, start=5, end=6, **where)
+    assert list(chunk.to_dict()) == ["id", "document_id", "ordinal", "text", "section", "start",
+                                     "end", "page_start", "page_end", "char_start", "char_end"]
+    passage = Passage(chunk_id=7, document_id="d", title="T", organisation="O", date="2024",
+                      url="", path="/d.md", paginated=True, **where)
+    keys = ["chunk_id", "document_id", "title", "organisation", "date", "url", "path", "section",
+            "page_start", "page_end", "paginated", "char_start", "char_end", "text", "score",
+            "scores", "number", "superseded_by", "superseded_by_id", "highlights"]
+    assert list(passage.to_dict()) == keys
+    answer = Answer(question="q", text="", sentences=[], passages=[passage], notice="",
+                    model="m", grounded=True)
+    assert list(answer.to_dict()["passages"][0]) == keys

@@ -50,12 +50,12 @@ def _new_round(engine: Engine, docs: list[DocumentRecord], mode: str, chosen: li
         for doc in picked:
             per = max(1, n // len(picked))
             cards += make_cards(document_passages(store, doc),
-                                _pool(str(store.folder), store.generation, store), per,
+                                _pool(store.location, store.generation, store), per,
                                 seed=state["round"], topic=doc.title or doc.name)
         cards = cards[:n]
     else:
         passages = engine.retrieve(topic, 8)
-        cards = make_cards(passages, _pool(str(store.folder), store.generation, store), n,
+        cards = make_cards(passages, _pool(store.location, store.generation, store), n,
                            seed=state["round"], topic=topic.strip())
     if not cards:
         return "No sentence with an age, interval, grade, number or key term was found there."

@@ -28,8 +28,9 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
                as_json: bool) -> int:
     """Ingest `paths`; returns the exit code (7 when some files failed). A rebuild writes a
     new index beside the old one and swaps it in under the writer lock (`ingest.rebuild`)."""
-    from ingest import IngestReport, Store, ingest, load_embedder
+    from ingest import IngestReport, ingest, load_embedder
     from ingest.rebuild import rebuild as rebuild_index
+    from ingest.store import SQLiteStore
 
     config = state.config
     embedder = load_embedder(config)
@@ -49,8 +50,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
         click.echo(f"{line}   [{n / elapsed:.1f} files/s]", err=True)
 
     def build(folder: Path) -> IngestReport:
-        store = Store.open(folder, embedder.name, embedder.dim, config.index.kind,
-                           config.index.approximate_above)
+        store = SQLiteStore.open(folder, config.index, embedder=embedder)
         try:
             with store.writing():
                 done = ingest(

@@ -14,9 +14,10 @@ def docs_group() -> None:
 
 
 def _store(state: State):  # type: ignore[no-untyped-def]
-    from ingest import load_embedder, open_store
+    """The index, opened without loading PyTorch or an embedding model."""
+    from ingest.store import open_store
 
-    return open_store(state.config, load_embedder(state.config))
+    return open_store(state.config)
 
 
 @docs_group.command("list")
@@ -47,7 +48,7 @@ def docs_show(state: State, doc_id: str, as_json: bool, with_chunks: bool) -> No
         raise MeditronRagError(f"No document '{doc_id}': see `meditron-rag docs list`.")
     chunks = store.document_chunks(doc_id) if with_chunks else []
     if as_json:
-        echo_json({**doc.to_dict(), "chunks": [c.__dict__ for c in chunks]})
+        echo_json({**doc.to_dict(), "chunks": [c.to_dict() for c in chunks]})
         return
     for key, value in doc.to_dict().items():
         click.echo(f"{key:>13}: {value}")

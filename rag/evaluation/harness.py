@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import Embedder, Store, ingest, load_embedder
+from ingest.store import SQLiteStore
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import ConfigError
 from meditron_rag.models import resolve
@@ -123,7 +124,7 @@ class Harness:
     def build_index(self, evalset: EvalSet, chunk_tokens: int, overlap_tokens: int,
                     folder: Path | None = None) -> Index:
         folder = folder or self.workdir / f"index-{evalset.name}-{chunk_tokens}"
-        store = Store.open(folder, self.embedder.name, self.embedder.dim)
+        store = SQLiteStore.open(folder, embedder=self.embedder)
         corpus = self.corpus_folder(evalset)
         self.log(f"Indexing {corpus} at {chunk_tokens} tokens per chunk ...")
         with store.writing():

@@ -1,0 +1,144 @@
+"""The store interface: what ingest, retrieval and the app need of an index, whatever holds it.
+
+A backend implements every method of `Store` and keeps these guarantees, which the store tests
+check for each backend:
+
+- **One transaction per document.** `put_document` and `remove_document` change a document
+  with all its chunks, vectors and term counts at once: a reader sees it whole or not at all.
+- **Idempotent re-ingest.** A document's content hash is stored with it (`document_by_hash`);
+  ingest skips a file whose hash is unchanged, and `put_document` with a known id replaces
+  that document rather than adding a second.
+- **Replace and delete in O(document)**: they touch that document's rows and vectors, never
+  rebuild the index.
+- **Crash-safe.** A crash at any moment leaves an index that opens and answers, each document
+  as it was before or after its last write. Anything derived (a vector cache, postings) is
+  rebuilt from what was committed.
+- **Writers serialised.** One writer at a time holds `writing()`, across processes; another
+  gets `IndexLockedError` naming the holder.
+- **Readers never blocked** by a writer; the reads inside one `snapshot()` all see the same
+  generation, so a passage never comes with the record of another version of its document.
+- **Chunk ids never reused**: an old citation cannot point at a newer chunk's text.
+- **Refused, not misread**: an index of another format or embedding model is refused on
+  opening with `IndexFormatError`, a damaged one with `IndexDamagedError`.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Protocol
+
+import numpy as np
+
+from ingest.document import Chunk, DocumentMetadata
+from ingest.store.records import ChunkRecord, DocumentRecord, Identity
+
+
+class Embedding(Protocol):
+    """What a store checks vectors against: the model's name and dimension. Any
+    `ingest.Embedder` is one, and so is `ingest.store.Identity`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+
+class Store(abc.ABC):
+    """An index of documents, their chunks, vectors and term counts, with dense and lexical
+    search. Open one with `ingest.open_store(config, embedder)`."""
+
+    @property
+    @abc.abstractmethod
+    def location(self) -> str:
+        """Where the index lives, for messages and cache keys."""
+
+    @property
+    @abc.abstractmethod
+    def identity(self) -> Identity:
+        """The embedding model of the stored vectors (dim 0 while none has been recorded)."""
+
+    @property
+    @abc.abstractmethod
+    def generation(self) -> int:
+        """A counter that moves with every committed change of documents."""
+
+    @abc.abstractmethod
+    def snapshot(self) -> AbstractContextManager[None]:
+        """Reads inside all see one generation; a writer is not blocked by it."""
+
+    @abc.abstractmethod
+    def writing(self) -> AbstractContextManager[Store]:
+        """Hold the single-writer lock for a batch of changes; derived indexes are saved on
+        the way out, even after an error."""
+
+    # --- documents ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def documents(self) -> list[DocumentRecord]:
+        """Every document, newest date first, then by id."""
+
+    @abc.abstractmethod
+    def document(self, doc_id: str) -> DocumentRecord | None: ...
+
+    @abc.abstractmethod
+    def document_by_path(self, path: str) -> DocumentRecord | None: ...
+
+    @abc.abstractmethod
+    def document_by_hash(self, sha256: str) -> DocumentRecord | None: ...
+
+    @abc.abstractmethod
+    def free_id(self, wanted: str, path: str) -> str:
+        """`wanted`, or `wanted-2`, `-3`... if another path already uses it."""
+
+    @abc.abstractmethod
+    def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
+                     pages: int, paginated: bool, metadata: DocumentMetadata,
+                     warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Insert or replace one document with its chunks (one vector each), atomically.
+        The caller holds `writing()`."""
+
+    @abc.abstractmethod
+    def remove_document(self, doc_id: str) -> bool:
+        """Remove a document and its chunks; False if there was none. The caller holds
+        `writing()`."""
+
+    # --- chunks and search -------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def chunk_count(self) -> int: ...
+
+    @abc.abstractmethod
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
+        """The chunks of these ids that exist, by id."""
+
+    @abc.abstractmethod
+    def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
+        """A document's chunks in order."""
+
+    @abc.abstractmethod
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(chunk id, cosine similarity) of the k nearest chunks, best first; `EmptyIndexError`
+        when the index holds no chunk."""
+
+    @abc.abstractmethod
+    def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the k best chunks for query terms (ingest.bm25.query_terms),
+        best first; chunks sharing no term with the query are not returned."""
+
+    # --- upkeep ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def index_info(self) -> dict[str, object]:
+        """What the vector index is: at least its "kind", "vectors" and "dim"."""
+
+    @abc.abstractmethod
+    def verify(self) -> list[str]:
+        """Problems in the store, one sentence each; [] when every document has all its chunks
+        and every chunk its vector and term counts."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the writer lock if held, and the connection."""
