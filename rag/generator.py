@@ -6,6 +6,8 @@ a loop, or a deadline, so nothing hangs and a cut answer is labelled as such.
 
 from __future__ import annotations
 
+import abc
+import contextlib
 import ctypes
 import hashlib
 import json
@@ -86,7 +88,42 @@ def _sse_choices(response: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         yield json.loads(data)["choices"][0]
 
 
-class LocalGenerator:
+class _Streaming(abc.ABC):
+    """The one `stream` both generators share; each supplies its completion's choices."""
+
+    format: PromptFormat
+    timeout_s: float
+
+    @abc.abstractmethod
+    def _completion(self, prompt: str, settings: GenerationConfig, max_tokens: int,
+                    stops: list[str], state: Generation, deadline_s: float
+                    ) -> contextlib.AbstractContextManager[Iterable[dict[str, Any]]]:
+        """The completion's stream of choices, open while the caller reads it."""
+
+    def stream(
+        self,
+        prompt: str,
+        settings: GenerationConfig,
+        *,
+        max_tokens: int | None = None,
+        stops: Sequence[str] = (),
+        timeout_s: float | None = None,
+        state: Generation | None = None,
+    ) -> Iterator[str]:
+        """The completion of `prompt` piece by piece, sampled as `settings` says; `max_tokens`
+        (else `settings.max_tokens`) caps it and `timeout_s` (else the generator's own) is
+        its deadline. `state` says afterwards why it stopped and how long it took."""
+        state = state if state is not None else Generation()
+        deadline = timeout_s or self.timeout_s
+        started = time.perf_counter()
+        with self._completion(prompt, settings, max_tokens or settings.max_tokens,
+                              list(stops or self.format.stops), state, deadline) as choices:
+            yield from _follow(choices, state, started, deadline)
+        state.finish = state.finish or "stop"
+        state.seconds = time.perf_counter() - started
+
+
+class LocalGenerator(_Streaming):
     """A GGUF loaded once in this process; one lock serialises its users.
 
     llama-cpp-python keeps the KV cache of the previous prompt and reuses its longest common
@@ -94,6 +131,8 @@ class LocalGenerator:
     Its weights are repacked only with `llm.repack_weights` (off in config.yaml):
     meditron_rag.llama says why.
     """
+
+    timeout_s = 600.0  # no server deadline applies in-process; this stops a runaway stream
 
     def __init__(self, path: Path, name: str, settings: LLMConfig) -> None:
         """Load `path` with the runtime settings of `settings` (window, threads, batch,
@@ -185,34 +224,20 @@ class LocalGenerator:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=True, special=True))
 
-    def stream(
-        self,
-        prompt: str,
-        settings: GenerationConfig,
-        *,
-        max_tokens: int | None = None,
-        stops: Sequence[str] = (),
-        timeout_s: float = 600.0,
-        state: Generation | None = None,
-    ) -> Iterator[str]:
-        """The completion of `prompt` piece by piece, sampled as `settings` says; `max_tokens`
-        (else `settings.max_tokens`) caps it and `timeout_s` is its deadline."""
-        state = state if state is not None else Generation()
-        started = time.perf_counter()
+    @contextlib.contextmanager
+    def _completion(self, prompt: str, settings: GenerationConfig, max_tokens: int,
+                    stops: list[str], state: Generation, deadline_s: float
+                    ) -> Iterator[Iterable[dict[str, Any]]]:
         with self.lock:
             pieces = self.llm.create_completion(
-                prompt, max_tokens=max_tokens or settings.max_tokens,
-                temperature=settings.temperature, repeat_penalty=settings.repeat_penalty,
-                stop=list(stops or self.format.stops), stream=True,
+                prompt, max_tokens=max_tokens, temperature=settings.temperature,
+                repeat_penalty=settings.repeat_penalty, stop=stops, stream=True,
             )
             state.prompt_tokens = self.count_tokens(prompt)
-            yield from _follow((piece["choices"][0] for piece in pieces), state, started,
-                               timeout_s)
-        state.finish = state.finish or "stop"
-        state.seconds = time.perf_counter() - started
+            yield (piece["choices"][0] for piece in pieces)
 
 
-class ServerGenerator:
+class ServerGenerator(_Streaming):
     """Any OpenAI-compatible completion server: llama.cpp's, llama-cpp-python's, vLLM, Ollama.
 
     Token counts come from the server's /tokenize endpoint where it has one; otherwise from a
@@ -273,39 +298,24 @@ class ServerGenerator:
                 pass
         return len(text) // 3 + 1
 
-    def stream(
-        self,
-        prompt: str,
-        settings: GenerationConfig,
-        *,
-        max_tokens: int | None = None,
-        stops: Sequence[str] = (),
-        timeout_s: float | None = None,
-        state: Generation | None = None,
-    ) -> Iterator[str]:
-        """As `LocalGenerator.stream`; the deadline is `timeout_s`, else llm.server_timeout_s."""
-        state = state if state is not None else Generation()
-        deadline = timeout_s or self.timeout_s
-        started = time.perf_counter()
+    @contextlib.contextmanager
+    def _completion(self, prompt: str, settings: GenerationConfig, max_tokens: int,
+                    stops: list[str], state: Generation, deadline_s: float
+                    ) -> Iterator[Iterable[dict[str, Any]]]:
         body: dict[str, object] = {
-            "prompt": prompt, "max_tokens": max_tokens or settings.max_tokens,
-            "temperature": settings.temperature, "stop": list(stops or self.format.stops)[:4],
-            "stream": True, "repeat_penalty": settings.repeat_penalty,
+            "prompt": prompt, "max_tokens": max_tokens, "temperature": settings.temperature,
+            "stop": stops[:4], "stream": True, "repeat_penalty": settings.repeat_penalty,
         }
         if self.model:
             body["model"] = self.model
         try:
             response = urllib.request.urlopen(
-                self._post("/v1/completions", body), timeout=min(deadline, 60)
+                self._post("/v1/completions", body), timeout=min(deadline_s, 60)
             )
         except (urllib.error.URLError, OSError) as exc:
             raise GenerationError(
                 f"The completion server at {self.base} failed ({getattr(exc, 'reason', exc)})."
             ) from None
         with response:
-            yield from _follow(_sse_choices(response), state, started, deadline)
+            yield _sse_choices(response)
         state.prompt_tokens = self.count_tokens(prompt)
-        state.finish = state.finish or "stop"
-        state.seconds = time.perf_counter() - started
-
-
