@@ -37,8 +37,6 @@ ALIASES: dict[str, tuple[str, Callable[[Any], Any]]] = {
 PLACES = {"rag.fusion.reciprocal_rank_fusion:k": "retrieval.rrf_k"}
 # Parameters that share a setting's name but mean something else, each with what it means.
 NOT_SETTINGS = {
-    "rag.generator.LocalGenerator.stream:timeout_s":
-        "the in-process model's deadline for one answer; no setting",
     "meditron_rag.models.pull:timeout_s": "a download's network timeout; no setting",
     "rag.records.Answer:mode": "the mode an answer was made in, not retrieval's",
     "ui.commands.serve_command:host": "the completion server's address, not the app's",

@@ -88,10 +88,10 @@ def choice_prompt(question: Question, passages: Sequence[str] = ()) -> str:
 
 
 def choice_accuracy(
-    h: Harness, index: Index | None, questions: Sequence[Question], passages: int = 3,
+    h: Harness, index: Index | None, questions: Sequence[Question], n_passages: int = 3,
     mode: str = "hybrid",
 ) -> dict[str, object]:
-    """Accuracy closed-book and with the top `passages` retrieved passages (`index` given)."""
+    """Accuracy closed-book and with the top `n_passages` retrieved passages (`index` given)."""
     from rag.packing import pack
 
     gen = h.engine.generator
@@ -110,7 +110,7 @@ def choice_accuracy(
             passages: list[str] = []
             if condition == "rag":
                 assert retriever is not None
-                found = retriever.search(q.question, passages, None, mode)
+                found = retriever.search(q.question, n_passages, None, mode)
                 packed = pack(lambda texts, q=q: choice_prompt(q, texts),
                               [p.text for p in found], gen.count_tokens, gen.n_ctx, 16)
                 passages = list(packed.texts.values())
@@ -122,7 +122,7 @@ def choice_accuracy(
     gold = [q.label for q in labelled]
     majority = Counter(gold).most_common(1)[0] if gold else ("", 0)
     out: dict[str, object] = {
-        "model": gen.name, "questions": len(labelled), "k": passages, "mode": mode,
+        "model": gen.name, "questions": len(labelled), "k": n_passages, "mode": mode,
         "gold_distribution": dict(Counter(gold)),
         "majority_class": majority[0],
         "majority_rate": round(majority[1] / len(gold), 4) if gold else 0.0,
