@@ -26,7 +26,19 @@ def open_store(config: Config, embedder: Embedding | None = None) -> Store:
     return SQLiteStore.open(config.index_dir, config.index, embedder=embedder)
 
 
+def stored_documents(config: Config) -> int:
+    """Documents in the configured store, counted without loading a model (0 where there is
+    no embedded index yet)."""
+    if config.store.backend == "sqlite":
+        return document_count(config.index_dir)
+    store = open_store(config)
+    try:
+        return len(store.documents())
+    finally:
+        store.close()
+
+
 __all__ = [
     "ChunkRecord", "DocumentRecord", "Embedding", "Identity", "SQLiteStore", "Store",
-    "document_count", "open_store",
+    "document_count", "open_store", "stored_documents",
 ]

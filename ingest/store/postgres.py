@@ -324,6 +324,12 @@ class PostgresStore(Store):
                            "ORDER BY ordinal", (doc_id,))
         return [chunk_from_row(row) for row in rows]
 
+    def document_vectors(self, doc_id: str) -> np.ndarray:
+        rows = self._query("SELECT embedding::real[] FROM chunks WHERE document_id = %s "
+                           "ORDER BY ordinal", (doc_id,))
+        return np.array([r[0] for r in rows], dtype=np.float32).reshape(len(rows),
+                                                                         self._identity.dim)
+
     @guarded
     def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """The HNSW index's k nearest by inner product (the cosine of unit vectors), visiting

@@ -298,6 +298,12 @@ class SQLiteStore(Store):
         )
         return [chunk_from_row(row) for row in rows]
 
+    def document_vectors(self, doc_id: str) -> np.ndarray:
+        rows = self._query("SELECT embedding FROM chunks WHERE document_id=? ORDER BY ordinal",
+                           (doc_id,))
+        return np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(
+            len(rows), self.dim).copy()
+
     # --- vectors -----------------------------------------------------------------------------
 
     @guarded
