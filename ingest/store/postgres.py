@@ -27,6 +27,7 @@ from psycopg.pq import TransactionStatus
 
 from ingest import bm25
 from ingest.document import Chunk, DocumentMetadata
+from ingest.store import postgres_terms
 from ingest.store.base import Embedding, Store
 from ingest.store.postgres_schema import LOCK_SPACE, WRITER, check_identity, connect, migrate
 from ingest.store.records import (
@@ -44,21 +45,6 @@ from meditron_rag.errors import EmptyIndexError, IndexError_, IndexLockedError
 _DOC_COLUMNS = ", ".join(DOCUMENT_FIELDS)
 _CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
 _EF_SEARCH_MAX = 1000  # pgvector's ceiling for hnsw.ef_search
-
-# BM25 of each chunk holding a query term: Lucene's idf from the term's document frequency and
-# the collection's size, and the chunk's length against the average (ingest/bm25.py).
-_BM25 = """
-WITH q AS (SELECT id, df FROM terms WHERE term = ANY(%(terms)s) AND df > 0),
-     s AS (SELECT chunks::float8 AS n,
-                  GREATEST(total_length::float8 / NULLIF(chunks, 0), 1e-9) AS avg FROM state)
-SELECT p.chunk_id,
-       SUM(ln(1 + (s.n - q.df + 0.5) / (q.df + 0.5)) * p.tf * (%(k1)s + 1)
-           / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / s.avg))) AS score
-FROM q JOIN postings p ON p.term_id = q.id CROSS JOIN s
-GROUP BY p.chunk_id
-ORDER BY score DESC, p.chunk_id
-LIMIT %(k)s
-"""
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
@@ -256,28 +242,8 @@ class PostgresStore(Store):
                       c.page_start, c.page_end, c.char_start, c.char_end, length, _vector(v))
                      for chunk_id, c, length, v in zip(ids, chunks, lengths, vectors)],
                 )
-            self._add_postings(ids, counts, lengths)
+            postgres_terms.add(self.conn, ids, counts, lengths)
             self._bump(len(chunks), sum(lengths))
-
-    def _add_postings(self, ids: list[int], counts: Sequence[dict[str, int]],
-                      lengths: list[int]) -> None:
-        """The chunks' term counts, and the document frequency of each of their terms."""
-        wanted = sorted({term for c in counts for term in c})
-        self.conn.execute("INSERT INTO terms(term) SELECT unnest(%s::text[]) "
-                          "ON CONFLICT (term) DO NOTHING", (wanted,))
-        term_ids = dict(self.conn.execute(
-            "SELECT term, id FROM terms WHERE term = ANY(%s)", (wanted,)).fetchall())
-        df: dict[int, int] = {}
-        with self.conn.cursor() as cursor, cursor.copy(
-                "COPY postings (term_id, chunk_id, tf, length) FROM STDIN") as copy:
-            for chunk_id, chunk_counts, length in zip(ids, counts, lengths):
-                for term, tf in chunk_counts.items():
-                    term_id = term_ids[term]
-                    df[term_id] = df.get(term_id, 0) + 1
-                    copy.write_row((term_id, chunk_id, tf, length))
-        self.conn.execute(
-            "UPDATE terms t SET df = t.df + d.n FROM (SELECT unnest(%s::int[]) AS id, "
-            "unnest(%s::int[]) AS n) d WHERE t.id = d.id", (list(df), list(df.values())))
 
     @guarded
     def remove_document(self, doc_id: str) -> bool:
@@ -290,10 +256,7 @@ class PostgresStore(Store):
     def _delete_rows(self, doc_id: str) -> bool:
         """Delete a document's rows and take its chunks out of BM25's statistics, inside the
         caller's transaction; False if there was no such document."""
-        self.conn.execute(
-            "UPDATE terms t SET df = t.df - d.n FROM (SELECT p.term_id, COUNT(*) AS n FROM "
-            "postings p JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = %s "
-            "GROUP BY p.term_id) d WHERE t.id = d.term_id", (doc_id,))
+        postgres_terms.remove(self.conn, doc_id)
         row = self.conn.execute(
             "WITH gone AS (DELETE FROM chunks WHERE document_id = %s RETURNING length) "
             "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM gone", (doc_id,)).fetchone()
@@ -347,14 +310,16 @@ class PostgresStore(Store):
                 {"q": _vector(np.asarray(query).reshape(-1)), "k": k}).fetchall()
         return [(int(chunk_id), float(score)) for chunk_id, score in rows]
 
+    @guarded
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         if not terms:
             return []
-        rows = self._query(_BM25, {"terms": list(terms), "k": k, "k1": bm25.K1, "b": bm25.B})
-        return [(int(chunk_id), float(score)) for chunk_id, score in rows]
+        with self._lock:
+            return postgres_terms.search(self.conn, terms, k)
 
     # --- upkeep ------------------------------------------------------------------------------
 
+    @guarded
     def index_info(self) -> dict[str, object]:
         with self.snapshot():
             meta = dict(self._query("SELECT key, value FROM meta WHERE key LIKE 'hnsw_%%'"))
@@ -363,6 +328,7 @@ class PostgresStore(Store):
                     "ef_construction": int(meta.get("hnsw_ef_construction", 0)),
                     "ef_search": self.settings.hnsw_ef_search}
 
+    @guarded
     def verify(self) -> list[str]:
         problems: list[str] = []
         with self.snapshot():
@@ -374,19 +340,5 @@ class PostgresStore(Store):
                                   (self._identity.dim,))
             if bad:
                 problems.append(f"{bad} chunks have a vector of the wrong size")
-            (bad,), = self._query(
-                "SELECT COUNT(*) FROM chunks c LEFT JOIN (SELECT chunk_id, SUM(tf) AS n FROM "
-                "postings GROUP BY chunk_id) p ON p.chunk_id = c.id "
-                "WHERE COALESCE(p.n, 0) != c.length")
-            if bad:
-                problems.append(f"{bad} chunks have missing or damaged term counts")
-            (bad,), = self._query(
-                "SELECT COUNT(*) FROM terms t LEFT JOIN (SELECT term_id, COUNT(*) AS n FROM "
-                "postings GROUP BY term_id) p ON p.term_id = t.id WHERE t.df != COALESCE(p.n, 0)")
-            if bad:
-                problems.append(f"{bad} terms have a wrong document frequency")
-            (chunks, length), = self._query("SELECT COUNT(*), COALESCE(SUM(length), 0) "
-                                            "FROM chunks")
-            if (chunks, length) != tuple(self._query("SELECT chunks, total_length FROM state")[0]):
-                problems.append("the collection's size for BM25 does not match its chunks")
+            problems.extend(postgres_terms.problems(self.conn))
         return problems
