@@ -109,7 +109,7 @@ def connect(settings: StoreConfig) -> psycopg.Connection[tuple]:
     name = f"meditron-rag process {os.getpid()} on {socket.gethostname()}"[:63]
     try:
         return psycopg.connect(url, autocommit=True, application_name=name, connect_timeout=10,
-                               **({"password": password} if password else {}))
+                               password=password or None)  # None: libpq's own
     except psycopg.Error as exc:
         detail = redact(str(exc).strip(), password, os.environ.get("PGPASSWORD", ""))
         raise IndexError_(
