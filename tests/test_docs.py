@@ -320,7 +320,7 @@ def test_every_setting_and_module_named_exists():
                 head = dotted.split(".")[0]
                 if dotted in known or (head not in sections and head not in first_party()):
                     continue
-                if dotted.rsplit(".", 1)[-1] in ("py", "md", "yaml", "json", "jsonl"):
+                if dotted.rsplit(".", 1)[-1] in ("py", "md", "yaml", "json", "jsonl", "sqlite"):
                     continue
                 if head in first_party() and module_exists(dotted):
                     continue

@@ -16,6 +16,7 @@ from ui.commands_ask import ask_command, search_command
 from ui.commands_docs import docs_group
 from ui.commands_eval import eval_command
 from ui.commands_models import config_group, data_path, models_group
+from ui.commands_store import store_group
 from ui.state import State, echo_json, pass_state
 
 EXIT_PARTIAL_INGEST = 7
@@ -30,9 +31,14 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
     new index beside the old one and swaps it in under the writer lock (`ingest.rebuild`)."""
     from ingest import IngestReport, ingest, load_embedder
     from ingest.rebuild import rebuild as rebuild_index
-    from ingest.store import SQLiteStore
+    from ingest.store import SQLiteStore, open_store
 
     config = state.config
+    if rebuild and config.store.backend != "sqlite":
+        raise MeditronRagError(
+            "ingest --rebuild rebuilds the embedded index; with store.backend postgres, ingest "
+            "into an empty database (a new store.url) and switch to it when done."
+        )
     embedder = load_embedder(config)
     started = time.perf_counter()
 
@@ -49,8 +55,9 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
             line += f" ({result.pages} pages, {result.chunks} chunks)"
         click.echo(f"{line}   [{n / elapsed:.1f} files/s]", err=True)
 
-    def build(folder: Path) -> IngestReport:
-        store = SQLiteStore.open(folder, config.index, embedder=embedder)
+    def build(folder: Path | None) -> IngestReport:
+        store = (open_store(config, embedder) if folder is None
+                 else SQLiteStore.open(folder, config.index, embedder=embedder))
         try:
             with store.writing():
                 done = ingest(
@@ -67,7 +74,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
             )
         return done
 
-    report = rebuild_index(config.index_dir, build) if rebuild else build(config.index_dir)
+    report = rebuild_index(config.index_dir, build) if rebuild else build(None)
     if as_json:
         echo_json(report.to_dict())
     elif not quiet or report.count("failed"):
@@ -154,12 +161,12 @@ def serve_command(state: State, port: int, host: str) -> None:
 
 
 def _has_documents(state: State) -> bool:
-    from ingest.store import document_count
+    from ingest.store import stored_documents
 
-    return document_count(state.config.index_dir) > 0
+    return stored_documents(state.config) > 0
 
 
 COMMANDS: list[click.Command] = [
     ingest_command, ask_command, search_command, docs_group, models_group, config_group,
-    data_path, ui_command, serve_command, eval_command,
+    data_path, ui_command, serve_command, eval_command, store_group,
 ]

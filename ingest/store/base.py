@@ -119,6 +119,11 @@ class Store(abc.ABC):
         """A document's chunks in order."""
 
     @abc.abstractmethod
+    def document_vectors(self, doc_id: str) -> np.ndarray:
+        """A document's chunk vectors in chunk order, (chunks, dim) float32, as stored: what
+        copying an index to another backend needs besides its chunks."""
+
+    @abc.abstractmethod
     def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(chunk id, cosine similarity) of the k nearest chunks, best first; `EmptyIndexError`
         when the index holds no chunk."""

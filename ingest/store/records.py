@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import ClassVar
 
 from ingest.document import Chunk
@@ -52,3 +54,22 @@ class ChunkRecord(Chunk):
 
     _leading: ClassVar[tuple[str, ...]] = (
         "id", "document_id", "ordinal", "text", "section", "start", "end")
+
+
+DOCUMENT_FIELDS = tuple(f.name for f in fields(DocumentRecord))
+CHUNK_FIELDS = ("id", "document_id", "ordinal", "text", "section", "start", "end",
+                "page_start", "page_end", "char_start", "char_end")
+
+
+def document_from_row(row: Sequence[object]) -> DocumentRecord:
+    """A document from its columns in DOCUMENT_FIELDS order (extra and warnings as JSON)."""
+    values = dict(zip(DOCUMENT_FIELDS, row))
+    values["paginated"] = bool(values["paginated"])
+    values["extra"] = json.loads(str(values["extra"]))
+    values["warnings"] = json.loads(str(values["warnings"]))
+    return DocumentRecord(**values)  # type: ignore[arg-type]
+
+
+def chunk_from_row(row: Sequence[object]) -> ChunkRecord:
+    """A stored chunk from its columns in CHUNK_FIELDS order."""
+    return ChunkRecord(**dict(zip(CHUNK_FIELDS, row)))  # type: ignore[arg-type]

@@ -15,7 +15,6 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -28,15 +27,21 @@ from ingest.store.base import Embedding, Store
 from ingest.store.health import damaged, guarded, sqlite_error
 from ingest.store.lock import lock_folder, unlock
 from ingest.store.migrations import DB_NAME, check_identity, migrate
-from ingest.store.records import ChunkRecord, DocumentRecord, Identity
+from ingest.store.records import (
+    CHUNK_FIELDS,
+    DOCUMENT_FIELDS,
+    ChunkRecord,
+    DocumentRecord,
+    Identity,
+    chunk_from_row,
+    document_from_row,
+)
 from ingest.store.vectors import VectorCache, describe, nearest
 from meditron_rag.config import IndexConfig
 from meditron_rag.errors import EmptyIndexError
 
-_DOC_COLUMNS = ", ".join(f.name for f in fields(DocumentRecord))
-_CHUNK_FIELDS = ("id", "document_id", "ordinal", "text", "section", "start", "end",
-                 "page_start", "page_end", "char_start", "char_end")
-_CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in _CHUNK_FIELDS)
+_DOC_COLUMNS = ", ".join(DOCUMENT_FIELDS)
+_CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
 
 
 def document_count(folder: Path) -> int:
@@ -52,18 +57,6 @@ def document_count(folder: Path) -> int:
         return 0
     finally:
         db.close()
-
-
-def _doc_from_row(row: Sequence[object]) -> DocumentRecord:
-    values = dict(zip((f.name for f in fields(DocumentRecord)), row))
-    values["paginated"] = bool(values["paginated"])
-    values["extra"] = json.loads(str(values["extra"]))
-    values["warnings"] = json.loads(str(values["warnings"]))
-    return DocumentRecord(**values)  # type: ignore[arg-type]
-
-
-def _chunk_from_row(row: Sequence[object]) -> ChunkRecord:
-    return ChunkRecord(**dict(zip(_CHUNK_FIELDS, row)))  # type: ignore[arg-type]
 
 
 class SQLiteStore(Store):
@@ -194,11 +187,11 @@ class SQLiteStore(Store):
 
     def documents(self) -> list[DocumentRecord]:
         rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY date DESC, id")
-        return [_doc_from_row(r) for r in rows]
+        return [document_from_row(r) for r in rows]
 
     def _one_document(self, column: str, value: str) -> DocumentRecord | None:
         rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE {column}=?", (value,))
-        return _doc_from_row(rows[0]) if rows else None
+        return document_from_row(rows[0]) if rows else None
 
     def document(self, doc_id: str) -> DocumentRecord | None:
         return self._one_document("id", doc_id)
@@ -248,7 +241,7 @@ class SQLiteStore(Store):
                     self.db, [(c.text, c.section, metadata.title) for c in chunks])
                 self.db.executemany(
                     f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding, terms) "
-                    f"VALUES ({','.join('?' * (len(_CHUNK_FIELDS) + 2))})",
+                    f"VALUES ({','.join('?' * (len(CHUNK_FIELDS) + 2))})",
                     [
                         (
                             chunk_id, doc_id, chunk.ordinal, chunk.text, chunk.section,
@@ -297,13 +290,19 @@ class SQLiteStore(Store):
             return {}
         marks = ",".join("?" * len(ids))
         rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", list(ids))
-        return {row[0]: _chunk_from_row(row) for row in rows}
+        return {row[0]: chunk_from_row(row) for row in rows}
 
     def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
         rows = self._query(
             f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id=? ORDER BY ordinal", (doc_id,)
         )
-        return [_chunk_from_row(row) for row in rows]
+        return [chunk_from_row(row) for row in rows]
+
+    def document_vectors(self, doc_id: str) -> np.ndarray:
+        rows = self._query("SELECT embedding FROM chunks WHERE document_id=? ORDER BY ordinal",
+                           (doc_id,))
+        return np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(
+            len(rows), self.dim).copy()
 
     # --- vectors -----------------------------------------------------------------------------
 

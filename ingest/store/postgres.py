@@ -1,0 +1,344 @@
+"""The shared store: PostgreSQL with pgvector, for several app servers and an ingest at once.
+
+Everything lives in the database (ingest/store/postgres_schema.py): documents, chunks with
+their vectors in a pgvector column under an HNSW index, and the BM25 statistics, so no process
+keeps a cache that another's write could leave stale. Lexical search is our BM25
+(ingest/bm25.py: Lucene's idf, k1 and b) computed in SQL from the stored term counts, so it
+scores as the embedded store does. Each document is written in one transaction; writers are
+serialised by an advisory lock, which PostgreSQL drops when its session ends however it ends;
+readers take a REPEATABLE READ snapshot and are never blocked. One connection is shared by a
+process's threads under one lock, as in the embedded store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Concatenate, ParamSpec, TypeVar
+
+import numpy as np
+import psycopg
+from psycopg.pq import TransactionStatus
+
+from ingest import bm25
+from ingest.document import Chunk, DocumentMetadata
+from ingest.store import postgres_terms
+from ingest.store.base import Embedding, Store
+from ingest.store.postgres_schema import LOCK_SPACE, WRITER, check_identity, connect, migrate
+from ingest.store.records import (
+    CHUNK_FIELDS,
+    DOCUMENT_FIELDS,
+    ChunkRecord,
+    DocumentRecord,
+    Identity,
+    chunk_from_row,
+    document_from_row,
+)
+from meditron_rag.config import StoreConfig, redact
+from meditron_rag.errors import EmptyIndexError, IndexError_, IndexLockedError
+
+_DOC_COLUMNS = ", ".join(DOCUMENT_FIELDS)
+_CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
+_EF_SEARCH_MAX = 1000  # pgvector's ceiling for hnsw.ef_search
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def guarded(method: Callable[Concatenate[PostgresStore, _P], _T]
+            ) -> Callable[Concatenate[PostgresStore, _P], _T]:
+    """A store method whose database errors become one sentence, the password never in it."""
+
+    @functools.wraps(method)
+    def wrapper(self: PostgresStore, *args: _P.args, **kwargs: _P.kwargs) -> _T:
+        try:
+            return method(self, *args, **kwargs)
+        except psycopg.Error as exc:
+            raise IndexError_(
+                f"The index in {self.location} cannot be used ({redact(str(exc).strip())}): "
+                "check that the database server runs and is reachable, then try again."
+            ) from None
+
+    return wrapper
+
+
+def _vector(values: np.ndarray) -> str:
+    """A vector as pgvector's text form; float32 values print back exactly."""
+    return "[" + ",".join(map(repr, np.asarray(values, dtype=np.float32).tolist())) + "]"
+
+
+class PostgresStore(Store):
+    """One PostgreSQL database. Open with `PostgresStore.open(settings, embedder=...)`;
+    writers take `writing()`."""
+
+    def __init__(self, conn: psycopg.Connection[tuple], settings: StoreConfig,
+                 identity: Identity) -> None:
+        self.conn = conn
+        self.settings = settings
+        self._identity = identity
+        self._location = redact(settings.url or "")
+        self._lock = threading.RLock()
+        self._writer = False
+
+    @classmethod
+    def open(cls, settings: StoreConfig, *, embedder: Embedding | None = None) -> PostgresStore:
+        """Connect, migrate, and refuse a database of another format or embedding model.
+        Without an `embedder` the store takes the identity recorded in it."""
+        conn = connect(settings)
+        location = redact(settings.url or "")
+        try:
+            migrate(conn, location)
+            identity = check_identity(conn, location, embedder, settings)
+        except psycopg.Error as exc:
+            conn.close()
+            raise IndexError_(f"The index in {location} cannot be opened "
+                              f"({redact(str(exc).strip())}).") from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, settings, identity)
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @property
+    def identity(self) -> Identity:
+        return self._identity
+
+    @guarded
+    def _query(self, sql: str, params: Sequence[object] | dict[str, object] = ()) -> list[tuple]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """Every read inside sees one committed state: a REPEATABLE READ transaction, which
+        neither waits for a writer nor holds one up."""
+        with self._lock:
+            if self.conn.info.transaction_status != TransactionStatus.IDLE:
+                yield  # already inside one (a writer's own reads)
+                return
+            with self.conn.transaction():
+                self.conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                yield
+
+    @property
+    def generation(self) -> int:
+        return int(self._query("SELECT generation FROM state")[0][0])
+
+    def close(self) -> None:
+        with self._lock:
+            if not self.conn.closed:
+                self.release()
+                self.conn.close()
+
+    # --- the writer lock ---------------------------------------------------------------------
+
+    @guarded
+    def acquire(self) -> None:
+        """Take the single-writer lock, or say which process holds it."""
+        with self._lock:
+            if self._writer:
+                return
+            taken = self.conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                      (LOCK_SPACE, WRITER)).fetchone()
+            if not (taken and taken[0]):
+                holder = self.conn.execute(
+                    "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a "
+                    "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted "
+                    "AND l.classid = %s AND l.objid = %s AND l.objsubid = 2 "
+                    "AND l.database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database())", (LOCK_SPACE, WRITER)).fetchone()
+                who = (holder[0] if holder and holder[0] else "another process")
+                raise IndexLockedError(
+                    f"The index in {self.location} is being written by "
+                    f"{who.removeprefix('meditron-rag ')}; wait for that ingest to finish and "
+                    "run this again."
+                )
+            self._writer = True
+
+    @guarded
+    def release(self) -> None:
+        with self._lock:
+            if self._writer:
+                self._writer = False
+                self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_SPACE, WRITER))
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[PostgresStore]:
+        self.acquire()
+        try:
+            yield self
+        finally:
+            self.release()
+
+    # --- documents ---------------------------------------------------------------------------
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents "
+                           'ORDER BY date COLLATE "C" DESC, id COLLATE "C"')
+        return [document_from_row(r) for r in rows]
+
+    def _one_document(self, column: str, value: str) -> DocumentRecord | None:
+        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE {column} = %s "
+                           'ORDER BY id COLLATE "C" LIMIT 1', (value,))
+        return document_from_row(rows[0]) if rows else None
+
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return self._one_document("id", doc_id)
+
+    def document_by_path(self, path: str) -> DocumentRecord | None:
+        return self._one_document("path", path)
+
+    def document_by_hash(self, sha256: str) -> DocumentRecord | None:
+        return self._one_document("sha256", sha256)
+
+    def free_id(self, wanted: str, path: str) -> str:
+        candidate, n = wanted, 1
+        while True:
+            rows = self._query("SELECT path FROM documents WHERE id = %s", (candidate,))
+            if not rows or rows[0][0] == path:
+                return candidate
+            n += 1
+            candidate = f"{wanted}-{n}"
+
+    @guarded
+    def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
+                     pages: int, paginated: bool, metadata: DocumentMetadata,
+                     warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        if chunks and np.asarray(vectors).shape[1] != self._identity.dim:
+            raise ValueError(f"vectors of {np.asarray(vectors).shape[1]} dimensions for an "
+                             f"index of {self._identity.dim}")
+        counts = [bm25.term_counts((c.text, c.section, metadata.title)) for c in chunks]
+        lengths = [sum(c.values()) for c in counts]
+        with self._lock, self.conn.transaction():
+            self._delete_rows(doc_id)
+            self.conn.execute(
+                f"INSERT INTO documents({_DOC_COLUMNS}) VALUES ({','.join(['%s'] * 17)})",
+                (doc_id, path, Path(path).name, kind, sha256, size_bytes, pages, paginated,
+                 metadata.title, metadata.organisation, metadata.date, metadata.url,
+                 metadata.licence, json.dumps(metadata.extra, sort_keys=True),
+                 json.dumps(warnings), len(chunks),
+                 datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            )
+            if not chunks:
+                self._bump(0, 0)
+                return
+            ids = sorted(row[0] for row in self.conn.execute(
+                "SELECT nextval('chunk_ids') FROM generate_series(1, %s)", (len(chunks),)))
+            with self.conn.cursor() as cursor:
+                cursor.executemany(
+                    f"INSERT INTO chunks({_CHUNK_COLUMNS}, length, embedding) "
+                    f"VALUES ({','.join(['%s'] * (len(CHUNK_FIELDS) + 1))}, %s::vector)",
+                    [(chunk_id, doc_id, c.ordinal, c.text, c.section, c.start, c.end,
+                      c.page_start, c.page_end, c.char_start, c.char_end, length, _vector(v))
+                     for chunk_id, c, length, v in zip(ids, chunks, lengths, vectors)],
+                )
+            postgres_terms.add(self.conn, ids, counts, lengths)
+            self._bump(len(chunks), sum(lengths))
+
+    @guarded
+    def remove_document(self, doc_id: str) -> bool:
+        with self._lock, self.conn.transaction():
+            if not self._delete_rows(doc_id):
+                return False
+            self._bump(0, 0)
+        return True
+
+    def _delete_rows(self, doc_id: str) -> bool:
+        """Delete a document's rows and take its chunks out of BM25's statistics, inside the
+        caller's transaction; False if there was no such document."""
+        postgres_terms.remove(self.conn, doc_id)
+        row = self.conn.execute(
+            "WITH gone AS (DELETE FROM chunks WHERE document_id = %s RETURNING length) "
+            "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM gone", (doc_id,)).fetchone()
+        if row and row[0]:
+            self._bump(-int(row[0]), -int(row[1]), generation=0)
+        return self.conn.execute("DELETE FROM documents WHERE id = %s RETURNING id",
+                                 (doc_id,)).fetchone() is not None
+
+    def _bump(self, chunks: int, length: int, generation: int = 1) -> None:
+        self.conn.execute(
+            "UPDATE state SET generation = generation + %s, chunks = chunks + %s, "
+            "total_length = total_length + %s", (generation, chunks, length))
+
+    # --- chunks and search -------------------------------------------------------------------
+
+    def chunk_count(self) -> int:
+        return int(self._query("SELECT chunks FROM state")[0][0])
+
+    def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
+        if not ids:
+            return {}
+        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id = ANY(%s)",
+                           (list(ids),))
+        return {row[0]: chunk_from_row(row) for row in rows}
+
+    def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
+        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id = %s "
+                           "ORDER BY ordinal", (doc_id,))
+        return [chunk_from_row(row) for row in rows]
+
+    def document_vectors(self, doc_id: str) -> np.ndarray:
+        rows = self._query("SELECT embedding::real[] FROM chunks WHERE document_id = %s "
+                           "ORDER BY ordinal", (doc_id,))
+        return np.array([r[0] for r in rows], dtype=np.float32).reshape(len(rows),
+                                                                         self._identity.dim)
+
+    @guarded
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The HNSW index's k nearest by inner product (the cosine of unit vectors), visiting
+        at least `store.hnsw_ef_search` candidates, and never fewer than k."""
+        with self._lock, self.conn.transaction():
+            if not self.chunk_count():
+                raise EmptyIndexError(
+                    "The index is empty: add documents with `meditron-rag ingest FOLDER`."
+                )
+            ef = min(max(self.settings.hnsw_ef_search, k), _EF_SEARCH_MAX)
+            self.conn.execute("SELECT set_config('hnsw.ef_search', %s, true)", (str(ef),))
+            rows = self.conn.execute(
+                "SELECT id, -(embedding <#> %(q)s::vector) FROM chunks "
+                "ORDER BY embedding <#> %(q)s::vector LIMIT %(k)s",
+                {"q": _vector(np.asarray(query).reshape(-1)), "k": k}).fetchall()
+        return [(int(chunk_id), float(score)) for chunk_id, score in rows]
+
+    @guarded
+    def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
+        if not terms:
+            return []
+        with self._lock:
+            return postgres_terms.search(self.conn, terms, k)
+
+    # --- upkeep ------------------------------------------------------------------------------
+
+    @guarded
+    def index_info(self) -> dict[str, object]:
+        with self.snapshot():
+            meta = dict(self._query("SELECT key, value FROM meta WHERE key LIKE 'hnsw_%%'"))
+            return {"kind": "hnsw", "vectors": self.chunk_count(), "dim": self._identity.dim,
+                    "m": int(meta.get("hnsw_m", 0)),
+                    "ef_construction": int(meta.get("hnsw_ef_construction", 0)),
+                    "ef_search": self.settings.hnsw_ef_search}
+
+    @guarded
+    def verify(self) -> list[str]:
+        problems: list[str] = []
+        with self.snapshot():
+            for doc_id, expected, found in self._query(
+                    "SELECT d.id, d.chunk_count, COUNT(c.id) FROM documents d LEFT JOIN chunks c "
+                    "ON c.document_id = d.id GROUP BY d.id HAVING d.chunk_count != COUNT(c.id)"):
+                problems.append(f"{doc_id}: {found} chunks stored, {expected} expected")
+            (bad,), = self._query("SELECT COUNT(*) FROM chunks WHERE vector_dims(embedding) != %s",
+                                  (self._identity.dim,))
+            if bad:
+                problems.append(f"{bad} chunks have a vector of the wrong size")
+            problems.extend(postgres_terms.problems(self.conn))
+        return problems

@@ -1,0 +1,189 @@
+"""The PostgreSQL backend's connection, schema and identity: one connection per store opened
+with the password from the environment, the schema changed only by numbered migrations (each
+recorded in `migrations`), and the format and embedding model recorded in `meta`. A database
+written by a newer version, in another format or by another model is refused with the fix.
+
+psycopg is imported here, and this module only when `store.backend` is postgres, so the
+embedded product never needs it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from ingest.store.base import Embedding
+from ingest.store.records import Identity
+from meditron_rag.config import STORE_PASSWORD_ENV, StoreConfig, redact
+from meditron_rag.errors import ConfigError, IndexError_, IndexFormatError
+
+try:
+    import psycopg
+except ImportError:  # pragma: no cover - the optional dependency is installed in CI
+    raise ConfigError(
+        "store.backend is postgres, but psycopg is not installed: "
+        "pip install 'meditron-rag[postgres]'."
+    ) from None
+
+FORMAT_VERSION = 1
+# Advisory locks of meditron-rag: (LOCK_SPACE, WRITER) for the single writer, held for a
+# whole ingest; (LOCK_SPACE, MIGRATOR) inside the transaction that migrates or records identity.
+LOCK_SPACE, WRITER, MIGRATOR = 0x6D72, 1, 2
+
+# Documents, chunks with their vectors, and BM25's statistics: each chunk's term counts
+# (`postings`, with the chunk's length beside each so a query reads one table), each term's
+# document frequency (`terms.df`) and the collection's size (`state`), all kept by the writer
+# in the document's own transaction. `state` also holds the generation. Chunk ids come from a
+# sequence, which never hands out an id twice.
+_M001_INITIAL = """
+CREATE EXTENSION IF NOT EXISTS vector;
+CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE state (
+    one boolean PRIMARY KEY DEFAULT true CHECK (one),
+    generation bigint NOT NULL,
+    chunks bigint NOT NULL,
+    total_length bigint NOT NULL
+);
+INSERT INTO state VALUES (true, 0, 0, 0);
+CREATE TABLE documents (
+    id text PRIMARY KEY,
+    path text NOT NULL UNIQUE,
+    name text NOT NULL,
+    kind text NOT NULL,
+    sha256 text NOT NULL,
+    size_bytes bigint NOT NULL,
+    pages integer NOT NULL,
+    paginated boolean NOT NULL,
+    title text NOT NULL,
+    organisation text NOT NULL,
+    date text NOT NULL,
+    url text NOT NULL,
+    licence text NOT NULL,
+    extra text NOT NULL,
+    warnings text NOT NULL,
+    chunk_count integer NOT NULL,
+    ingested_at text NOT NULL
+);
+CREATE INDEX documents_sha256 ON documents(sha256);
+CREATE SEQUENCE chunk_ids;
+CREATE TABLE chunks (
+    id bigint PRIMARY KEY,
+    document_id text NOT NULL REFERENCES documents(id),
+    ordinal integer NOT NULL,
+    text text NOT NULL,
+    section text NOT NULL,
+    start integer NOT NULL,
+    "end" integer NOT NULL,
+    page_start integer NOT NULL,
+    page_end integer NOT NULL,
+    char_start integer NOT NULL,
+    char_end integer NOT NULL,
+    length integer NOT NULL,
+    embedding vector NOT NULL
+);
+CREATE INDEX chunks_document ON chunks(document_id, ordinal);
+CREATE TABLE terms (
+    id serial PRIMARY KEY,
+    term text NOT NULL UNIQUE,
+    df integer NOT NULL DEFAULT 0
+);
+CREATE TABLE postings (
+    term_id integer NOT NULL REFERENCES terms(id),
+    chunk_id bigint NOT NULL REFERENCES chunks(id) ON DELETE CASCADE,
+    tf integer NOT NULL,
+    length integer NOT NULL,
+    PRIMARY KEY (term_id, chunk_id)
+);
+CREATE INDEX postings_chunk ON postings(chunk_id);
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL]
+
+
+def connect(settings: StoreConfig) -> psycopg.Connection[tuple]:
+    """A connection to `store.url` (autocommit: each change opens its own transaction), with
+    the password from MEDITRON_RAG_STORE_PASSWORD when set, else libpq's own (PGPASSWORD,
+    ~/.pgpass). Neither ever appears in a message."""
+    url = settings.url or ""
+    password = os.environ.get(STORE_PASSWORD_ENV, "")
+    name = f"meditron-rag process {os.getpid()} on {socket.gethostname()}"[:63]
+    try:
+        return psycopg.connect(url, autocommit=True, application_name=name, connect_timeout=10,
+                               password=password or None)  # None: libpq's own
+    except psycopg.Error as exc:
+        detail = redact(str(exc).strip(), password, os.environ.get("PGPASSWORD", ""))
+        raise IndexError_(
+            f"Cannot open the index database {redact(url)} ({detail}): check store.url, that "
+            f"the server runs, and the password in {STORE_PASSWORD_ENV}."
+        ) from None
+
+
+def migrate(conn: psycopg.Connection[tuple], location: str) -> None:
+    """Run the migrations the database lacks, in one transaction (PostgreSQL's schema changes
+    are transactional) under the migration lock: two processes opening a new database at once,
+    one migrates and the other then finds it done."""
+    with conn.transaction():
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, MIGRATOR))
+            conn.execute("CREATE TABLE IF NOT EXISTS migrations (number integer PRIMARY KEY)")
+        except psycopg.errors.InsufficientPrivilege:
+            raise IndexError_(f"The role of {location} may not create tables: grant it CREATE "
+                              "on the database, or have its owner open it once.") from None
+        done = {row[0] for row in conn.execute("SELECT number FROM migrations")}
+        if done and max(done) > len(MIGRATIONS):
+            raise IndexFormatError(
+                f"The index in {location} was written by a newer meditron-rag (schema "
+                f"{max(done)}, this one knows {len(MIGRATIONS)}): upgrade meditron-rag."
+            )
+        for number, migration in enumerate(MIGRATIONS, start=1):
+            if number not in done:
+                conn.execute(migration)
+                conn.execute("INSERT INTO migrations(number) VALUES (%s)", (number,))
+
+
+def check_identity(conn: psycopg.Connection[tuple], location: str,
+                   embedder: Embedding | None, settings: StoreConfig) -> Identity:
+    """The embedding model recorded in the database, checked against `embedder` when one is
+    given. A new database records `embedder`'s, fixes the vector column's dimension and builds
+    the HNSW index with the configured settings; opened without a model, nothing."""
+    meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    if "format_version" not in meta:
+        if embedder is None:
+            return Identity("", 0)
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_SPACE, MIGRATOR))
+            if conn.execute("SELECT 1 FROM meta WHERE key='format_version'").fetchone() is None:
+                _record(conn, embedder, settings)
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+    fresh = "point store.url at an empty database and ingest your documents there"
+    if meta.get("format_version") != str(FORMAT_VERSION):
+        raise IndexFormatError(
+            f"The index in {location} has format {meta.get('format_version')}, this "
+            f"meditron-rag reads format {FORMAT_VERSION}: {fresh}."
+        )
+    model, dim = meta.get("embedding_model"), meta.get("embedding_dim")
+    if embedder is not None and (model != embedder.name or dim != str(embedder.dim)):
+        raise IndexFormatError(
+            f"The index in {location} was built with embedding model '{model}' ({dim} "
+            f"dimensions), not '{embedder.name}' ({embedder.dim}): set embedding.model back, "
+            f"or {fresh}."
+        )
+    return Identity(str(model), int(str(dim)))
+
+
+def _record(conn: psycopg.Connection[tuple], embedder: Embedding,
+            settings: StoreConfig) -> None:
+    """Record the model, and give the (still empty) vector column its dimension and index:
+    HNSW over inner product, which is the cosine of the unit vectors every embedder returns."""
+    conn.execute(
+        "INSERT INTO meta(key, value) VALUES ('format_version', %s), ('embedding_model', %s), "
+        "('embedding_dim', %s), ('hnsw_m', %s), ('hnsw_ef_construction', %s)",
+        (str(FORMAT_VERSION), embedder.name, str(embedder.dim), str(settings.hnsw_m),
+         str(settings.hnsw_ef_construction)),
+    )
+    conn.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(embedder.dim)})")
+    conn.execute(
+        f"CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops) "
+        f"WITH (m = {int(settings.hnsw_m)}, "
+        f"ef_construction = {int(settings.hnsw_ef_construction)})"
+    )

@@ -1,0 +1,148 @@
+"""What only the PostgreSQL backend does, on a real server (the `postgres_server` fixture):
+it scores as the embedded store does (BM25 equal, HNSW's neighbours those of exact search),
+refuses a database of another model, format or schema, never shows its password, and an index
+moves between the backends and back, checked by its fingerprint. What every backend
+guarantees is checked for this one too, in test_store.py and test_concurrency.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ingest.bm25 import query_terms
+from ingest.store import Identity, SQLiteStore, Store
+from meditron_rag.config import load_config
+from meditron_rag.errors import IndexError_, IndexFormatError
+from tests.conftest import STARTER, run_cli
+
+pytest.importorskip("psycopg", reason="psycopg is not installed: pip install -e .[postgres]")
+
+SECRET = "s3cret-Pa55-never-shown"
+QUESTIONS = [json.loads(line)["question"]
+             for line in (STARTER / "questions.jsonl").read_text().splitlines()[:12]]
+
+
+@pytest.fixture
+def on_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The test's config (and its subprocesses') set to a database of its own."""
+    monkeypatch.setenv("MEDITRON_RAG_STORE_BACKEND", "postgres")
+    monkeypatch.setenv("MEDITRON_RAG_STORE_URL", postgres_url)
+    return postgres_url
+
+
+def open_postgres(embedder=None) -> Store:  # type: ignore[no-untyped-def]
+    from ingest.store import open_store
+
+    return open_store(load_config(), embedder)
+
+
+def keyed(store: Store, hits: list[tuple[int, float]]) -> list[tuple[str, int, float]]:
+    """Hits as (document, ordinal, score): chunk ids are each store's own."""
+    chunks = store.chunks([i for i, _ in hits])
+    return [(chunks[i].document_id, chunks[i].ordinal, score) for i, score in hits]
+
+
+def assert_same(ours: list[tuple[str, int, float]], theirs: list[tuple[str, int, float]],
+                k: int) -> None:
+    """The same hits with the same scores (float64 in SQL, float32 in memory), both best
+    first: the same ranking up to ties, which may come in either order, and those tied at the
+    k-th place either may be in."""
+    assert [hit[2] for hit in ours] == pytest.approx([hit[2] for hit in theirs], rel=1e-5)
+    floor = theirs[-1][2] * (1 + 1e-5) if len(theirs) == k else float("-inf")
+    mine = {(d, o): s for d, o, s in ours if s > floor}
+    other = {(d, o): s for d, o, s in theirs if s > floor}
+    assert mine.keys() == other.keys()
+    assert [mine[key] for key in other] == pytest.approx(list(other.values()), rel=1e-5)
+
+
+def test_postgres_scores_as_the_embedded_store_does(starter_data: Path, on_postgres: str,
+                                                    monkeypatch, embedder) -> None:
+    """BM25 from the database's term counts equals the in-memory postings' scores, and with a
+    high ef_search HNSW finds exact search's neighbours on the starter corpus."""
+    from ingest.store.transfer import copy_store
+
+    monkeypatch.setenv("MEDITRON_RAG_STORE_HNSW_EF_SEARCH", "400")
+    embedded = SQLiteStore.open(starter_data / "index", embedder=embedder)
+    shared = open_postgres(embedder)
+    try:
+        copied = copy_store(embedded, shared)
+        assert copied.chunks == embedded.chunk_count() == shared.chunk_count() > 100
+        assert embedded.index_info()["kind"] == "flat"
+        for question in QUESTIONS:
+            terms = query_terms(question)
+            assert_same(keyed(shared, shared.lexical_search(terms, 20)),
+                        keyed(embedded, embedded.lexical_search(terms, 20)), 20)
+            vector = embedder.encode_query(question)
+            assert_same(keyed(shared, shared.dense_search(vector, 10)),
+                        keyed(embedded, embedded.dense_search(vector, 10)), 10)
+        assert shared.verify() == []
+    finally:
+        embedded.close()
+        shared.close()
+
+
+def test_an_index_moves_to_postgres_and_back_without_embedding(
+        starter_data: Path, postgres_url: str, tmp_path: Path) -> None:
+    there = run_cli("store", "copy", "--to", postgres_url, "--json")
+    assert there.returncode == 0, there.stderr
+    copied = json.loads(there.stdout)
+    listed = run_cli("docs", "list", "--json", env={
+        "MEDITRON_RAG_STORE_BACKEND": "postgres", "MEDITRON_RAG_STORE_URL": postgres_url})
+    assert listed.returncode == 0, listed.stderr
+    assert len(json.loads(listed.stdout)) == copied["documents"] > 5
+
+    back = run_cli("store", "copy", "--to", str(tmp_path / "back"), "--json", env={
+        "MEDITRON_RAG_STORE_BACKEND": "postgres", "MEDITRON_RAG_STORE_URL": postgres_url})
+    assert back.returncode == 0, back.stderr
+    assert {**json.loads(back.stdout), "to": ""} == {**copied, "to": ""}
+    again = run_cli("store", "copy", "--to", postgres_url)  # resumes: nothing left to copy
+    assert again.returncode == 0 and "matches the source" in again.stdout, again.stderr
+
+
+def test_a_database_of_another_model_format_or_schema_is_refused(on_postgres: str,
+                                                                 embedder) -> None:
+    import psycopg
+
+    open_postgres(embedder).close()
+    with pytest.raises(IndexFormatError, match="embedding model 'all-minilm-l6-v2'.*not 'other'"):
+        open_postgres(Identity("other", embedder.dim))
+    with psycopg.connect(on_postgres, autocommit=True) as conn:
+        conn.execute("UPDATE meta SET value = '99' WHERE key = 'format_version'")
+    with pytest.raises(IndexFormatError, match="has format 99, this meditron-rag reads format 1"):
+        open_postgres(embedder)
+    with psycopg.connect(on_postgres, autocommit=True) as conn:
+        conn.execute("INSERT INTO migrations VALUES (99)")
+    with pytest.raises(IndexFormatError, match="newer meditron-rag"):
+        open_postgres()
+
+
+def test_hnsw_settings_come_from_the_config(on_postgres: str, monkeypatch, embedder) -> None:
+    monkeypatch.setenv("MEDITRON_RAG_STORE_HNSW_M", "8")
+    monkeypatch.setenv("MEDITRON_RAG_STORE_HNSW_EF_CONSTRUCTION", "32")
+    info = open_postgres(embedder).index_info()
+    assert (info["kind"], info["m"], info["ef_construction"], info["dim"]) == (
+        "hnsw", 8, 32, embedder.dim)
+
+
+def test_the_password_never_shows(postgres_url: str, monkeypatch) -> None:
+    missing = postgres_url.replace("/test_", "/missing_")
+    monkeypatch.setenv("MEDITRON_RAG_STORE_PASSWORD", SECRET)
+    monkeypatch.setenv("MEDITRON_RAG_STORE_BACKEND", "postgres")
+    monkeypatch.setenv("MEDITRON_RAG_STORE_URL", missing)
+    with pytest.raises(IndexError_, match="Cannot open the index database") as caught:
+        open_postgres()
+    assert SECRET not in str(caught.value)
+    failed = run_cli("docs", "list")
+    assert failed.returncode == 5 and "Cannot open" in failed.stderr
+    assert SECRET not in failed.stdout + failed.stderr
+
+    in_url = postgres_url.replace("postgres:@", f"postgres:{SECRET}@")
+    for args, env in [(("config", "show"), {"MEDITRON_RAG_STORE_URL": in_url}),
+                      (("docs", "list"), {"MEDITRON_RAG_STORE_URL": in_url}),
+                      (("store", "copy", "--to", in_url), {"MEDITRON_RAG_STORE_BACKEND": "sqlite",
+                                                           "MEDITRON_RAG_STORE_URL": ""})]:
+        refused = run_cli(*args, env=env)
+        assert refused.returncode == 2 and "password" in refused.stderr, refused.stderr
+        assert SECRET not in refused.stdout + refused.stderr
