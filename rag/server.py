@@ -49,8 +49,10 @@ def server_app(config: Config, host: str, port: int) -> Any:
     with repacking(llm.repack_weights):
         app = server.create_app(server_settings=ServerSettings(host=host, port=port),
                                 model_settings=[model])
+    proxy = server._llama_proxy  # noqa: SLF001 - set by create_app
+    assert proxy is not None
     # The proxy's single model, as every request gets it.
-    check_repacking(server._llama_proxy(), llm.repack_weights)  # noqa: SLF001
+    check_repacking(proxy(), llm.repack_weights)
     return app
 
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -54,16 +55,17 @@ def document_count(folder: Path) -> int:
         db.close()
 
 
-def _doc_from_row(row: Sequence[object]) -> DocumentRecord:
+def _doc_from_row(row: Sequence[Any]) -> DocumentRecord:
+    """The record of a `documents` row (SQLite's values are untyped: the schema types them)."""
     values = dict(zip((f.name for f in fields(DocumentRecord)), row))
     values["paginated"] = bool(values["paginated"])
     values["extra"] = json.loads(str(values["extra"]))
     values["warnings"] = json.loads(str(values["warnings"]))
-    return DocumentRecord(**values)  # type: ignore[arg-type]
+    return DocumentRecord(**values)
 
 
-def _chunk_from_row(row: Sequence[object]) -> ChunkRecord:
-    return ChunkRecord(**dict(zip(_CHUNK_FIELDS, row)))  # type: ignore[arg-type]
+def _chunk_from_row(row: Sequence[Any]) -> ChunkRecord:
+    return ChunkRecord(**dict(zip(_CHUNK_FIELDS, row)))
 
 
 class SQLiteStore(Store):
