@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.evaluation.metrics import accuracy
 from rag.evaluation.questions import Question
 
 if TYPE_CHECKING:
@@ -134,9 +135,8 @@ def choice_accuracy(
     }
     for condition in conditions:
         preds = predictions[condition]
-        correct = sum(p == g for p, g in zip(preds, gold))
         out[condition] = {
-            "accuracy": round(correct / len(gold), 4) if gold else 0.0,
+            "accuracy": round(accuracy(preds, gold), 4),
             "predicted_distribution": dict(Counter(preds)),
             "seconds_per_question": round(seconds[condition] / max(1, len(gold)), 3),
         }
