@@ -196,8 +196,8 @@ class LocalGenerator(_Streaming):
         with self.lock:
             if path is not None and path.exists():
                 # llama.cpp reads the file tensor by tensor into the KV cache: the state of a
-                # 7B model's prefix is about 100 MB, and a copy of it in Python would add to
-                # the peak memory.
+                # large model's prefix is big, and a copy of it in Python would add to the peak
+                # memory.
                 saved = (llama_cpp.llama_token * len(tokens))()
                 count = ctypes.c_size_t(0)
                 self.llm.reset()

@@ -1,10 +1,11 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates, fused.
 
-Fusion is a convex combination of min-max normalised scores, 0.8 dense + 0.2 BM25 (Bruch et
-al., 2023), chosen with scripts/retrieval_experiment.py on MedQuAD and PubMedQA: there plain
-reciprocal rank fusion (k=60, equal weights) lost six points of recall@5 to dense alone on
-MedQuAD, because BM25 is far weaker on lay questions and RRF gives its ranks equal say; the
-score combination keeps dense's order unless BM25 is confident, and never did worse than dense.
+Fusion is a convex combination of min-max normalised scores weighted toward dense
+(retrieval.dense_weight; Bruch et al., 2023), chosen with scripts/retrieval_experiment.py on
+MedQuAD and PubMedQA: there plain reciprocal rank fusion (equal weights) did worse than dense
+alone on MedQuAD, because BM25 is far weaker on lay questions and RRF gives its ranks equal say;
+the score combination keeps dense's order unless BM25 is confident, and never did worse than
+dense (docs/evaluation.md).
 
 On top of fusion: filters by document, organisation and date; near-duplicate passages
 collapsed; and a superseded guideline (same organisation and topic, older date) ranked after

@@ -128,7 +128,7 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
     if os.name != "posix":
         sys.exit(subprocess.call(args))
     # Become the server rather than wait beside it: this process may hold PyTorch and the
-    # embedder after a first-run ingest (hundreds of MB), which the server does not need.
+    # embedder after a first-run ingest, which the server does not need.
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)

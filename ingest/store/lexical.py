@@ -53,8 +53,8 @@ class LexicalIndex:
         if self._postings is not None and self._generation == generation:
             return self._postings
         self._postings = None  # let the old one go before building the new
-        # Batch by batch into arrays: 100K chunks' blobs held at once as Python objects
-        # left ~110 MB of freed heap that the process kept for good.
+        # Batch by batch into arrays: a large index's blobs held at once as Python objects
+        # would leave freed heap that the process keeps for good.
         ids: list[int] = []
         lengths: list[int] = []
         parts: list[np.ndarray] = []

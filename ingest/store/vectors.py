@@ -221,8 +221,8 @@ def _nprobe(nlist: int) -> int:
 
 def new_ivf_index(sample: np.ndarray, nlist: int) -> faiss.Index:
     """An empty inverted-file index (inner product) trained on `sample`; it takes ids and
-    removals. Vectors are kept as float16: half the memory of float32 (77 MB less at 100K
-    chunks of 384 dimensions) for a rounding far below the distances that rank them."""
+    removals. Vectors are kept as float16: half the memory of float32, for a rounding far below
+    the distances that rank them."""
     dim = sample.shape[1]
     quantizer = faiss.IndexFlatIP(dim)
     index = faiss.IndexIVFScalarQuantizer(quantizer, dim, nlist, faiss.ScalarQuantizer.QT_fp16,
