@@ -5,7 +5,7 @@ read as a PDF. Every file that cannot be read raises `LoadError` with one senten
 and what to do. A `<file>.meta.yaml` beside a document overrides its metadata.
 
 The formats live in `ingest.pdf`, `ingest.html` and `ingest.text`; this module is the entry:
-`load_document`, `SUPPORTED_SUFFIXES`, `SIDECAR_SUFFIX`.
+`load_document`, `sniff_kind`, `SUPPORTED_SUFFIXES`, `SIDECAR_SUFFIX`.
 """
 
 from __future__ import annotations
@@ -47,6 +47,22 @@ def load_document(path: Path, max_bytes: int = IngestConfig().max_file_bytes) ->
         doc.warnings[:0] = warnings
     _apply_sidecar(doc)
     return doc
+
+
+def sniff_kind(path: Path) -> str:
+    """"pdf", "html", "markdown" or "text", from the first bytes and the name of the file.
+
+    Raises `LoadError` for a file that cannot be opened or holds binary data of another kind.
+    """
+    path = Path(path)
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise LoadError(path, "not a regular file: give the path of a document")
+        with path.open("rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise LoadError(path, _os_reason(exc)) from exc
+    return _kind_of(path, head)
 
 
 # ---------------------------------------------------------------------------------------------
