@@ -29,8 +29,10 @@ run: install
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Style and types: ruff, then mypy over the packages, bench/ and scripts/ (pyproject.toml).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/python -m mypy
 
 # Rewrite docs/cli.md from the commands' --help (tests/test_docs.py fails while it differs).
 cli-docs: install

@@ -18,10 +18,10 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from bench.common import ROOT
 from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
 
-ROOT = Path(__file__).resolve().parents[1]
 Step = Callable[[dict], dict]
 
 

@@ -60,4 +60,4 @@ def load_dataset(name: str, limit: int | None = None) -> EvalSet:
     loaders = {"pubmedqa": load_pubmedqa, "medquad": load_medquad}
     if name not in loaders:
         raise MeditronRagError(f"Unknown data set '{name}': choose one of {', '.join(loaders)}.")
-    return loaders[name](limit=limit)  # type: ignore[operator]
+    return loaders[name](limit=limit)

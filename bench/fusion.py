@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Hashable, Iterable, Mapping
+from typing import Any
 
-from rag.fusion import Normaliser, min_max
+from rag.fusion import K, Normaliser, min_max
 
 
-def z_scores(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
+def z_scores(scores: Mapping[K, float]) -> dict[K, float]:
     """Scores as standard deviations from their mean; all equal: all 0."""
     if not scores:
         return {}
@@ -21,12 +22,12 @@ def z_scores(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
     return {item: (s - mean) / sd if sd else 0.0 for item, s in scores.items()}
 
 
-NORMALISERS: dict[str, Normaliser] = {"minmax": min_max, "zscore": z_scores}
+NORMALISERS: dict[str, Normaliser[Any]] = {"minmax": min_max, "zscore": z_scores}
 
 
 def best_per_group(
-    ranked: Iterable[tuple[Hashable, float]], group: Callable[[Hashable], Hashable]
-) -> list[tuple[Hashable, float]]:
+    ranked: Iterable[tuple[K, float]], group: Callable[[K], Hashable]
+) -> list[tuple[K, float]]:
     """The first (best) item of each group, in order: a document's rank is its best chunk's."""
     seen: set[Hashable] = set()
     out = []

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -21,7 +20,8 @@ from pathlib import Path
 import faiss
 import numpy as np
 
-from ingest import ingest, load_embedder
+from bench.child import peak_rss_mb
+from ingest import Embedder, ingest, load_embedder
 from ingest.store import SQLiteStore
 from ingest.store.vectors import new_ivf_index
 from meditron_rag.config import Config, load_config
@@ -100,17 +100,8 @@ def _reset_peak() -> bool:
         return False
 
 
-def _peak_rss_mb() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _run(paths: list[Path], folder: Path, config: Config, embedder) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _run(paths: list[Path], folder: Path, config: Config, embedder: Embedder
+         ) -> dict[str, float]:
     store = SQLiteStore.open(folder, embedder=embedder)
     _reset_peak()
     started = time.perf_counter()
@@ -124,7 +115,7 @@ def _run(paths: list[Path], folder: Path, config: Config, embedder) -> dict[str,
         "chunks": report.chunks, "seconds": round(seconds, 2),
         "pages_per_s": round(report.pages / seconds, 2),
         "chunks_per_s": round(report.chunks / seconds, 2),
-        "peak_rss_mb": round(_peak_rss_mb(), 1),
+        "peak_rss_mb": peak_rss_mb(),
     }
 
 
@@ -140,7 +131,8 @@ def _recall(vectors: np.ndarray, queries: np.ndarray, k: int = 10) -> dict[str, 
     truth = exact.search(queries, k)[1]
     found = ivf.search(queries, k)[1]
     hits = sum(len(set(t) & set(f)) for t, f in zip(truth, found))
-    return {"vectors": len(vectors), "nlist": nlist, "nprobe": int(ivf.nprobe),
+    return {"vectors": len(vectors), "nlist": nlist,
+            "nprobe": int(faiss.extract_index_ivf(ivf).nprobe),
             f"recall_at_{k}": round(hits / truth.size, 4)}
 
 

@@ -173,7 +173,7 @@ def write_f16(path: Path, seed: int = 0, log: Callable[[str], None] = print) -> 
     writer.write_ti_data_to_file()
     for n, (_name, shape) in enumerate(specs, start=1):
         if len(shape) == 1:
-            tensor = np.ones(shape, dtype=np.float32)
+            tensor: np.ndarray = np.ones(shape, dtype=np.float32)
         else:
             size = int(np.prod(shape))
             if size <= len(pool):

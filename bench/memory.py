@@ -22,27 +22,25 @@ before them, as a user's second and later runs do.
 from __future__ import annotations
 
 import os
-import random
 import re
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import yaml
 
 from bench import child
+from bench.common import ROOT, Log, fill, model_file, synthetic_texts
 from bench.probe import free_port, stop, wait_healthy
 from bench.settings import NAIVE, with_overrides
-from bench.speed import ROOT, _fill, _model_file, _sentences
 from bench.ttft import first_run
 from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
 
-Log = Callable[[str], None]
 MODULE = "bench.memory"
 QUESTION = "At what age should routine screening mammography start?"
 ANSWER_TOKENS = 32
@@ -51,12 +49,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
-
-
-def _synthetic_texts(n: int = 5000) -> list[str]:
-    """~150-token chunks of six real starter sentences each, as the retrieval benchmark's."""
-    sentences = _sentences()
-    return [" ".join(random.Random(i).sample(sentences, 6)) for i in range(n)]
 
 
 def app_unavailable() -> str:
@@ -77,9 +69,9 @@ def memory(config: Config, model: str, sizes: Sequence[int], log: Log) -> dict[s
     and the library-default figures."""
     from ingest import load_embedder, open_store
 
-    path, label = _model_file(config, model)
+    path, label = model_file(config, model)
     embedder = load_embedder(config)
-    texts = _synthetic_texts()
+    texts = synthetic_texts()
     pool_size = min(POOL, max(sizes))
     log(f"Memory: embedding {pool_size} synthetic chunk texts ...")
     pool = embedder.encode(texts[:pool_size])
@@ -97,10 +89,10 @@ def memory(config: Config, model: str, sizes: Sequence[int], log: Log) -> dict[s
         _child("first", ours)  # the prefix cache on disk, as after a user's first run
         for size in sorted(sizes):
             log(f"Memory: filling the index to {size} chunks ...")
-            _fill(store, size, texts, pool, rng, log)
-            row: dict[str, object] = {"chunks": store.chunk_count()}
-            row["index"] = _child("index", ours)
-            log(f"Memory, {size} chunks: embedder + index {row['index']['peak_rss_mb']:.0f} MB")
+            fill(store, size, texts, pool, rng, log)
+            index = _child("index", ours)
+            row: dict[str, object] = {"chunks": store.chunk_count(), "index": index}
+            log(f"Memory, {size} chunks: embedder + index {index['peak_rss_mb']:.0f} MB")
             row["app"] = {"skipped": skipped} if skipped else app_peak(ours, log)
             rows.append(row)
         log("Memory: model, embedder and index in one process (issue 6) ...")
@@ -161,12 +153,13 @@ def app_peak(config: Config, log: Log, timeout_s: float = 1800) -> dict[str, obj
                 raise MeditronRagError(f"The app did not answer for the memory benchmark "
                                        f"({problem}).")
             server = psutil.Process(proc.pid)
-            processes = [{"command": " ".join(Path(a).name for a in p.cmdline()[1:4]),
-                          "peak_rss_mb": child.vm_hwm_mb(p.pid) or 0.0}
-                         for p in (server, *server.children(recursive=True))]
+            found = [(" ".join(Path(a).name for a in p.cmdline()[1:4]),
+                      child.vm_hwm_mb(p.pid) or 0.0)
+                     for p in (server, *server.children(recursive=True))]
         finally:
             stop(proc)
-    peak = sum(p["peak_rss_mb"] for p in processes)
+    processes = [{"command": name, "peak_rss_mb": mb} for name, mb in found]
+    peak = sum(mb for _, mb in found)
     log(f"Memory: the app's peak {peak:.0f} MB, answer in {answer_s:.0f} s")
     return {"peak_rss_mb": peak, "processes": processes, "answer_s": round(answer_s, 1)}
 

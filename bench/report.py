@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.report_targets import cpu_of, part_lines, targets_lines
 from rag.evaluation.claims import kinds_table
 from rag.evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
 from rag.evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
 from rag.evaluation.results import evaluation_table, save_json, save_result, slug
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
 def _load(out: Path, prefix: str) -> list[dict]:
@@ -92,7 +96,7 @@ def _recall_plot(results: list[dict], path: Path) -> bool:
     return _save_figure(fig, path)
 
 
-def _save_figure(fig, path: Path) -> bool:  # type: ignore[no-untyped-def]
+def _save_figure(fig: Figure, path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     fig.tight_layout()

@@ -9,15 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from bench.targets import cell, targets, verdict
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
 MachineLine = Callable[[dict], str]
-SaveFigure = Callable[[object, Path], bool]
+SaveFigure = Callable[["Figure", Path], bool]
 PARTS = ("retrieval", "ttft", "settings", "memory", "evidence")
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> ModuleType | None:
+    """matplotlib's pyplot drawing to files, or None without matplotlib (no plots then)."""
     try:
         import matplotlib
 
@@ -176,7 +182,7 @@ def _kv(settings: dict) -> str:
     """K / V cache types (one word when both are the same; rows before the split had one)."""
     k = settings.get("cache_type_k", settings.get("kv_cache_type"))
     v = settings.get("cache_type_v", settings.get("kv_cache_type"))
-    return k if k == v else f"K {k}, V {v}"
+    return str(k) if k == v else f"K {k}, V {v}"
 
 
 def _mb(entry: dict) -> str:

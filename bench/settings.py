@@ -18,14 +18,14 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bench import child
-from bench.speed import GEN_TOKENS, _model_file, throughput
+from bench.common import Log, model_file
+from bench.speed import GEN_TOKENS, throughput
 from meditron_rag.config import Config, LLMConfig
 
-Log = Callable[[str], None]
 MODULE = "bench.settings"
 # A long RAG prompt: the fixed start and about eight passages.
 GRID_PROMPT_TOKENS = 1200
@@ -34,10 +34,10 @@ SETTINGS = ("repack_weights", "use_mmap", "flash_attn", "cache_type_k", "cache_t
 # llama-cpp-python's own defaults for the settings we expose. Threads are one per core in every
 # row, as LocalGenerator sets them (the library alone would generate on half the cores: the
 # `n_threads 1` row shows what that costs on 2 cores).
-LIBRARY_LLM = {"repack_weights": True, "use_mmap": True, "flash_attn": False,
+LIBRARY_LLM: dict[str, object] = {"repack_weights": True, "use_mmap": True, "flash_attn": False,
                "cache_type_k": "f16", "cache_type_v": "f16", "n_batch": 512, "n_threads": None}
 # The naive path through our Engine: the library's settings, whole passages, no prefix cache.
-NAIVE = {"llm": {**LIBRARY_LLM, "prefix_cache": False},
+NAIVE: dict[str, dict[str, object]] = {"llm": {**LIBRARY_LLM, "prefix_cache": False},
          "generation": {"evidence_sentences": 0}}
 OURS = "ours (config.yaml)"
 LIBRARY = "library defaults"
@@ -61,7 +61,7 @@ GRID: list[tuple[str, dict[str, object]]] = [
 MEDIAN_OF = ("load_s", "ttft_s", "prompt_tok_s", "gen_tok_s", "peak_rss_mb")
 
 
-def with_overrides(config: Config, overrides: dict[str, dict[str, object]]) -> Config:
+def with_overrides(config: Config, overrides: Mapping[str, Mapping[str, object]]) -> Config:
     """`config` with some settings of some sections replaced (validated like config.yaml)."""
     data = config.model_dump(mode="json")
     for section, values in overrides.items():
@@ -79,7 +79,7 @@ def resolved(llm: LLMConfig, changes: dict[str, object]) -> dict[str, object]:
 def settings_grid(config: Config, model: str, log: Log, prompt_tokens: int = GRID_PROMPT_TOKENS,
                   names: Sequence[str] | None = None, repeats: int = 1) -> dict[str, object]:
     """The rows of GRID (or those of `names`), each run in its own process `repeats` times."""
-    path, label = _model_file(config, model)
+    path, label = model_file(config, model)
     rows: list[dict] = []
     for name, changes in GRID:
         if names is not None and name not in names:

@@ -17,41 +17,46 @@ Generation runs in a fresh subprocess per model, so that its peak RSS is its own
 from __future__ import annotations
 
 import json
-import os
-import random
-import re
-import resource
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from unittest import mock
 
 import numpy as np
 
 from bench import child
-from meditron_rag.config import Config, load_config
-from meditron_rag.errors import MeditronRagError
-from meditron_rag.text import sentence_spans
+from bench.common import (
+    ROOT,
+    SHAPED,
+    STARTER,
+    Log,
+    fill,
+    log_stderr,
+    model_file,
+    synthetic_texts,
+)
+from meditron_rag.config import Config
 from rag.evaluation.metrics import mean, percentile, recall_at_k, reciprocal_rank
 
-Log = Callable[[str], None]
-ROOT = Path(__file__).resolve().parents[1]
-STARTER = ROOT / "corpora" / "starter"
+if TYPE_CHECKING:
+    from llama_cpp import Llama
+
+    from ingest import Embedder
+    from rag.generator import LocalGenerator
+    from rag.prompts import PromptFormat
+
+MODULE = "bench.speed"
 PDFS = ROOT.parent / "shared" / "data" / "pdfs"
-CHUNKS_PER_DOC = 100
 PROMPT_TOKENS = 1500
 GEN_TOKENS = 64
 PIPELINE_TOKENS = 32
 
 
-def _print(line: str) -> None:
-    print(line, file=sys.stderr)
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
+def _renderer(fmt: PromptFormat, question: str) -> Callable[[list[str]], str]:
+    """The prompt of `question` over passage blocks, in `fmt`: what packing measures."""
+    return lambda blocks: fmt.render("\n\n".join(blocks), question)
 
 
 def _stats(values: Sequence[float]) -> dict[str, float]:
@@ -65,20 +70,9 @@ def _starter_questions(limit: int | None = None) -> list[dict]:
     return rows[:limit] if limit else rows
 
 
-def _sentences() -> list[str]:
-    """Real sentences of the starter corpus (Markdown files), for synthetic chunks."""
-    out: list[str] = []
-    for path in sorted(STARTER.glob("*.md")):
-        body = re.sub(r"\s+", " ", path.read_text(encoding="utf-8").split("---", 2)[-1])
-        for start, end in sentence_spans(body):
-            if 40 <= end - start <= 400 and not body.startswith("#", start):
-                out.append(body[start:end])
-    return out
-
-
 # --- ingest ---------------------------------------------------------------------------------------
 
-def ingest_part(config: Config, pdf_dir: Path | None = None, log: Log = _print,
+def ingest_part(config: Config, pdf_dir: Path | None = None, log: Log = log_stderr,
                 generated_pages: int = 2000) -> dict[str, object]:
     """Ingestion speed, measured by bench/ingest_speed.py."""
     from bench.ingest_speed import bench_ingest
@@ -89,39 +83,8 @@ def ingest_part(config: Config, pdf_dir: Path | None = None, log: Log = _print,
 
 # --- retrieval ------------------------------------------------------------------------------------
 
-def _fill(store, target: int, texts: list[str], pool: np.ndarray, rng: np.random.Generator,
-          log: Log) -> None:  # type: ignore[no-untyped-def]
-    from ingest.document import Chunk, DocumentMetadata
-
-    have = store.chunk_count()
-    n_doc = have // CHUNKS_PER_DOC
-    with store.writing():
-        while have < target:
-            count = min(CHUNKS_PER_DOC, target - have)
-            chunks, offset = [], 0
-            for i in range(count):
-                text = texts[(have + i) % len(texts)]
-                chunks.append(Chunk(ordinal=i, text=text, section=f"Section {i % 7 + 1}",
-                                    start=offset, end=offset + len(text), page_start=1,
-                                    page_end=1, char_start=offset, char_end=offset + len(text)))
-                offset += len(text) + 1
-            base = pool[rng.integers(0, len(pool), count)]
-            vectors = base + rng.normal(0, 0.35 / np.sqrt(pool.shape[1]), base.shape)
-            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-            meta = DocumentMetadata(title=f"Synthetic guideline {n_doc}", organisation="Bench",
-                                    date=f"{2000 + n_doc % 25}")
-            store.put_document(f"synthetic-{n_doc}", path=f"/synthetic/{n_doc}.md",
-                               kind="markdown", sha256=f"{n_doc:064x}", size_bytes=offset,
-                               pages=1, paginated=False, metadata=meta, warnings=[],
-                               chunks=chunks, vectors=vectors.astype(np.float32))
-            have += count
-            n_doc += 1
-            if n_doc % 200 == 0:
-                log(f"  {have} chunks")
-
-
 def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 100000),
-                      queries: int = 50, log: Log = _print,
+                      queries: int = 50, log: Log = log_stderr,
                       langchain: bool = True) -> dict[str, object]:
     from ingest import load_embedder
     from ingest.bm25 import query_terms
@@ -137,12 +100,8 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
     embedder = load_embedder(config, answering=True)  # as the app embeds its questions
     llm = config.llm
     gen = LocalGenerator(resolve(llm.model, "llm", config), llm.model, llm)
-    sentences = _sentences()
-    texts = []
-    for _ in range(5000):  # ~150-token chunks of real sentences, shuffled
-        picked = random.Random(len(texts)).sample(sentences, 6)
-        texts.append(" ".join(picked))
-    log(f"Embedding a pool of 500 synthetic chunk texts ({len(sentences)} sentences) ...")
+    texts = synthetic_texts()
+    log("Embedding a pool of 500 synthetic chunk texts ...")
     pool = embedder.encode(texts[:500])
     questions = [q["question"] for q in _starter_questions(queries)]
     r = config.retrieval
@@ -152,7 +111,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
         retriever = Retriever(store, embedder, r.model_copy(update={"mode": "hybrid"}))
         for size in sorted(sizes):
             log(f"Filling the store to {size} chunks ...")
-            _fill(store, size, texts, pool, rng, log)
+            fill(store, size, texts, pool, rng, log)
             retriever.search(questions[0], r.top_k)  # load the FAISS file and warm caches
             stages: dict[str, list[float]] = {k: [] for k in (
                 "embed_ms", "dense_ms", "bm25_ms", "fetch_fuse_ms", "pack_ms", "total_ms")}
@@ -172,7 +131,7 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
                 t5 = time.perf_counter()
                 for n, p in enumerate(passages, start=1):
                     p.number = n
-                pack(lambda texts_, q=q: gen.format.render("\n\n".join(texts_), q),
+                pack(_renderer(gen.format, q),
                      [passage_block(p) for p in passages], gen.count_tokens, gen.n_ctx,
                      config.generation.max_tokens)
                 t6 = time.perf_counter()
@@ -180,11 +139,11 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
                                                t6 - t4)):
                     stages[key].append(value * 1000)
                 assert chunks is not None
-            row = {"chunks": store.chunk_count(), **{k: _stats(v) for k, v in stages.items()},
-                   "peak_rss_mb": round(peak_rss_mb(), 0)}
-            rows.append(row)
-            log(f"  {size} chunks: total p50 {row['total_ms']['p50']} ms, "
-                f"p95 {row['total_ms']['p95']} ms")
+            stats = {k: _stats(v) for k, v in stages.items()}
+            rows.append({"chunks": store.chunk_count(), **stats,
+                         "peak_rss_mb": child.peak_rss_mb()})
+            log(f"  {size} chunks: total p50 {stats['total_ms']['p50']} ms, "
+                f"p95 {stats['total_ms']['p95']} ms")
         store.close()
     out: dict[str, object] = {
         "method": (
@@ -203,7 +162,8 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
 
 # --- a naive LangChain pipeline, side by side -----------------------------------------
 
-def langchain_comparison(config: Config, embedder, log: Log = _print) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def langchain_comparison(config: Config, embedder: Embedder, log: Log = log_stderr
+                         ) -> dict[str, object]:
     """Recall@5, MRR and latency of ours (each method) and of a naive LangChain pipeline, on
     the starter corpus and questions."""
     import faiss
@@ -274,54 +234,36 @@ def langchain_comparison(config: Config, embedder, log: Log = _print) -> dict[st
 
 # --- generation -----------------------------------------------------------------------------------
 
-def generation(config: Config, model: str, log: Log = _print, pipeline: bool = True,
+def generation(config: Config, model: str, log: Log = log_stderr, pipeline: bool = True,
                timeout_s: float = 3600) -> dict[str, object]:
     """Generation speed of one model, measured in a fresh subprocess; a native crash of that
     process is its result."""
-    if model in ("meditron-shaped", "meditron-shaped-7b"):
+    if model in SHAPED:
         from bench import meditron_shape
 
         meditron_shape.build(log=log)
     log(f"Benchmarking generation with {model} (subprocess) ...")
-    args = [sys.executable, "-m", "bench.speed", "generation-child", model,
-            str(config.source or ""), str(config.data_dir), "1" if pipeline else "0"]
-    done = subprocess.run(args, capture_output=True, text=True, timeout=timeout_s, cwd=ROOT,
-                          env={**os.environ, "TOKENIZERS_PARALLELISM": "false"})
-    if done.returncode < 0:  # a native crash (llama.cpp's repacked weights on some CPUs)
-        log(f"The generation benchmark of {model} crashed: {done.stderr.strip()[-600:]}")
-        return {"model": model, "crashed": child.crash_note(-done.returncode)}
-    lines = [ln for ln in done.stdout.splitlines() if ln.startswith("{")]
-    if done.returncode != 0 or not lines:
-        raise MeditronRagError(
-            f"The generation benchmark of {model} failed: {done.stderr.strip()[-600:]}")
-    return json.loads(lines[-1])
+    payload = {"step": "generation", "config": config.model_dump(mode="json"), "model": model,
+               "pipeline": pipeline}
+    result = child.run_or_crash(MODULE, payload, f"The generation benchmark of {model}", log,
+                                timeout_s)
+    return {"model": model, **result} if "crashed" in result else result
 
 
-def _model_file(config: Config, model: str) -> tuple[Path, str]:
-    from meditron_rag.models import resolve
-
-    if model in ("meditron-shaped", "meditron-shaped-7b"):
-        from bench import meditron_shape
-
-        return meditron_shape.build(log=_print), "meditron-shaped-7b Q4_K_M (random weights)"
-    return resolve(model, "llm", config), model
-
-
-def _long_prompt(gen, target: int) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+def _long_prompt(gen: LocalGenerator, target: int) -> tuple[str, int]:
     """A real-format prompt of about `target` tokens: starter passages in the model's format."""
     from rag.packing import pack
 
-    blocks = []
+    blocks: list[str] = []
     for path in sorted(STARTER.glob("*.md")):
         body = path.read_text(encoding="utf-8").split("---", 2)[-1].strip()
         blocks.append(f"[{len(blocks) + 1}] {path.stem}\n{body}")
     question = "At what age should routine screening mammography start?"
-    packed = pack(lambda texts: gen.format.render("\n\n".join(texts), question), blocks,
-                  gen.count_tokens, target + 1, 1)
+    packed = pack(_renderer(gen.format, question), blocks, gen.count_tokens, target + 1, 1)
     return packed.prompt, packed.prompt_tokens
 
 
-def _timed_completion(llm, prompt: str, **kwargs) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _timed_completion(llm: Llama, prompt: str, **kwargs: Any) -> dict[str, float]:
     """Wall-clock TTFT and total of one streamed completion from an empty KV cache; `tokens`
     is how many generated tokens llama.cpp evaluated after the first was sampled."""
     n_prompt = len(llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=True))
@@ -335,7 +277,7 @@ def _timed_completion(llm, prompt: str, **kwargs) -> dict[str, float]:  # type: 
     return {"ttft_s": first, "total_s": total, "tokens": max(0, llm.n_tokens - n_prompt)}
 
 
-def throughput(gen, prompt_tokens: int) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def throughput(gen: LocalGenerator, prompt_tokens: int) -> dict[str, float]:
     """Prompt and generation speed of `gen` on a real-format prompt of about `prompt_tokens`,
     from an empty KV cache: GEN_TOKENS generated greedily, end-of-text banned, so every
     configuration generates the same number of tokens."""
@@ -349,11 +291,12 @@ def throughput(gen, prompt_tokens: int) -> dict[str, float]:  # type: ignore[no-
             "gen_tok_s": round(run["tokens"] / gen_s, 2) if gen_s > 0 else 0.0}
 
 
-def _generation_child(model: str, config_path: str, data_dir: str, pipeline: bool) -> dict:
+def _generation_step(payload: dict) -> dict:
+    """The child's side of `generation`: load the model, time it, and the pipeline."""
     from rag.generator import LocalGenerator
 
-    config = load_config(config_path or None, {"data_dir": data_dir})
-    path, label = _model_file(config, model)
+    config = child.config_of(payload)
+    path, label = model_file(config, payload["model"])
     llm_cfg = config.llm
     started = time.perf_counter()
     gen = LocalGenerator(path, label, llm_cfg)
@@ -364,17 +307,17 @@ def _generation_child(model: str, config_path: str, data_dir: str, pipeline: boo
         "model": label, "file": str(path), "file_gb": round(path.stat().st_size / 1e9, 2),
         "n_ctx": llm_cfg.n_ctx, "threads": llm.n_threads if hasattr(llm, "n_threads") else None,
         "load_s": round(load_s, 2), **speed,
-        "peak_rss_mb": round(peak_rss_mb(), 0),
+        "peak_rss_mb": child.peak_rss_mb(),
         "note": (f"TTFT for a {speed['prompt_tokens']}-token prompt; {GEN_TOKENS} tokens generated "
                  "greedily with end-of-text banned."),
     }
-    if pipeline:
+    if payload["pipeline"]:
         out["pipeline"] = _pipeline_overhead(config, gen)
-        out["peak_rss_with_pipeline_mb"] = round(peak_rss_mb(), 0)
+        out["peak_rss_with_pipeline_mb"] = child.peak_rss_mb()
     return out
 
 
-def _pipeline_overhead(config: Config, gen) -> dict[str, float]:  # type: ignore[no-untyped-def]
+def _pipeline_overhead(config: Config, gen: LocalGenerator) -> dict[str, float]:
     """Our Engine.stream against bare create_completion on the same packed prompt."""
     from rag.evaluation.harness import harness
     from rag.evaluation.questions import load_questions
@@ -393,14 +336,14 @@ def _pipeline_overhead(config: Config, gen) -> dict[str, float]:  # type: ignore
         captured: dict[str, str] = {}
         original = gen.stream
 
-        def spy(prompt, *args, **kwargs):  # type: ignore[no-untyped-def]
+        def spy(prompt: str, *args: Any, **kwargs: Any) -> Iterator[str]:
             captured["prompt"] = prompt
             return original(prompt, *args, **kwargs)
 
-        gen.stream = spy  # the prompt the engine built, to give bare llama-cpp the same
-        gen.llm.reset()
-        answer = engine.ask(question)
-        gen.stream = original
+        # The prompt the engine built, to give bare llama-cpp the same.
+        with mock.patch.object(gen, "stream", spy):
+            gen.llm.reset()
+            answer = engine.ask(question)
         g = h.config.generation
         bare = _timed_completion(gen.llm, captured["prompt"], max_tokens=PIPELINE_TOKENS,
                                  temperature=g.temperature, repeat_penalty=g.repeat_penalty,
@@ -414,6 +357,5 @@ def _pipeline_overhead(config: Config, gen) -> dict[str, float]:  # type: ignore
     }
 
 
-if __name__ == "__main__" and len(sys.argv) >= 6 and sys.argv[1] == "generation-child":
-    result = _generation_child(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5] == "1")
-    print(json.dumps(result))
+if __name__ == "__main__":
+    child.main({"generation": _generation_step})

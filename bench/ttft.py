@@ -20,17 +20,24 @@ fit the window are left out by packing, as in the app.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+from unittest import mock
 
+import numpy as np
 from llama_cpp import StoppingCriteriaList
 
 from bench import child
+from bench.common import STARTER, Log, model_file
 from bench.settings import NAIVE, with_overrides
-from bench.speed import STARTER, _model_file
 from meditron_rag.config import Config
+from meditron_rag.errors import MeditronRagError
 from rag.evaluation.metrics import percentile
+from rag.generator import LocalGenerator
 
-Log = Callable[[str], None]
+if TYPE_CHECKING:
+    from rag import Engine, Passage
+
 MODULE = "bench.ttft"
 NAIVE_QUESTIONS = 3
 GROWTH_PASSAGES = (1, 2, 4, 8)
@@ -63,7 +70,7 @@ def ttft(config: Config, model: str, questions: int, log: Log,
     from rag.evaluation.harness import harness
     from rag.evaluation.questions import load_questions
 
-    path, label = _model_file(config, model)
+    path, label = model_file(config, model)
     evalset = load_questions(STARTER / "questions.jsonl", STARTER)
     chosen = evenly_spaced([q.question for q in evalset.questions if q.expected_documents],
                            questions)
@@ -113,10 +120,12 @@ def ttft(config: Config, model: str, questions: int, log: Log,
     }
 
 
-def _timed(engine, question: str, k: int | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
+def _timed(engine: Engine, question: str, k: int | None = None) -> dict[str, object]:
     """One question through Engine.stream, from the state the first question after a restart
     sees, stopped a few tokens into the answer."""
     gen = engine.generator
+    if not isinstance(gen, LocalGenerator):
+        raise MeditronRagError("Time to first token is measured on the in-process model.")
     if engine.config.llm.prefix_cache:
         gen.warm_prefix(gen.format.prefix(), engine.config.data_dir / "cache")
     else:
@@ -125,29 +134,27 @@ def _timed(engine, question: str, k: int | None = None) -> dict[str, object]:  #
     sampled: list[float] = []  # when llama.cpp sampled each answer token
     original, create = gen.stream, gen.llm.create_completion
 
-    def spy(prompt, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def spy(prompt: str, *args: Any, **kwargs: Any) -> Iterator[str]:
         prompts.append(prompt)
         return original(prompt, *args, **kwargs)
 
-    def clocked(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def clocked(*args: Any, **kwargs: Any) -> Any:
         # Timed per sampled token, not per text piece: a random-weight model's tokens often
         # decode to no text (stray bytes), which would hide its first token from the stream.
-        def tick(input_ids, logits) -> bool:  # type: ignore[no-untyped-def]
+        def tick(input_ids: np.ndarray, logits: np.ndarray) -> bool:
             sampled.append(time.perf_counter())
             return len(sampled) > READ_AFTER_FIRST
         kwargs["stopping_criteria"] = StoppingCriteriaList([tick])
         return create(*args, **kwargs)
 
-    gen.stream, gen.llm.create_completion = spy, clocked
-    passages: list = []
+    passages: list[Passage] = []
     passages_s = 0.0
     started = time.perf_counter()
-    try:
+    with (mock.patch.object(gen, "stream", spy),
+          mock.patch.object(gen.llm, "create_completion", clocked)):
         for event in engine.stream(question, k):
-            if event.kind == "passages":
+            if isinstance(event.data, list):
                 passages, passages_s = list(event.data), time.perf_counter() - started
-    finally:
-        gen.stream, gen.llm.create_completion = original, create
     tokens = len(sampled)
     first = sampled[0] - started if sampled else 0.0
     last = sampled[-1] - started if sampled else 0.0

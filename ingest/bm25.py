@@ -3,8 +3,8 @@
 Each chunk's terms are counted once, at ingest, and stored beside it as (term id, count)
 pairs. Loading the lexical index is then array work only: BM25 weights are computed for every
 (term, chunk) pair up front ("eager" scoring, as in bm25s), sorted by term, so a query is the
-sum of a few slices of one array. At 100K chunks that is about a millisecond, where SQLite FTS5
-took 84 ms to rank the same OR-query (docs/benchmarks.md).
+sum of a few slices of one array: far faster than SQLite FTS5 ranking the same OR-query, which
+the lexical index used before (docs/benchmarks.md).
 
 Scoring is Okapi BM25 with Lucene's idf, log(1 + (N - df + 0.5) / (df + 0.5)), which is never
 negative, and the usual k1 = 1.2, b = 0.75. A chunk's terms are those of its text, its

@@ -2,12 +2,13 @@
 
 Answering a question embeds it, and the sentences that evidence selection and citation checks
 compare; ingesting embeds whole documents. PyTorch and the libraries sentence-transformers
-imports cost about 0.4 GB of resident memory in a process that already holds llama.cpp for the
+imports add a large share of resident memory to a process that already holds llama.cpp for the
 answer, so with `embedding.runtime: llama.cpp` the answering process runs the embedding model
 in llama.cpp instead. `convert()` writes the model's own weights, unchanged (F32), into a GGUF
-once; llama.cpp's BERT graph with mean pooling then gives the same vectors (cosine 0.999999 to
-sentence-transformers' on the starter corpus, tested). Only BERT-family models with mean
-pooling convert (all-MiniLM, bge, e5 and the like); any other model stays on sentence-transformers.
+once; llama.cpp's BERT graph with mean pooling then gives the same vectors as
+sentence-transformers (the tests compare them on the starter corpus). Only BERT-family models
+with mean pooling convert (all-MiniLM, bge, e5 and the like); any other model stays on
+sentence-transformers.
 """
 
 from __future__ import annotations

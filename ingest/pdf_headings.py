@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pypdf import PdfReader
+from pypdf.generic import Destination
 
 from ingest.document import Heading
 from ingest.text import clean_title
@@ -36,16 +38,18 @@ def bookmarks(reader: PdfReader) -> list[_Wanted]:
     """Bookmarks with their page and depth; Word's hidden `_GoBack` marks are skipped."""
     found: list[_Wanted] = []
 
-    def walk(items: list[object], depth: int) -> None:
+    def walk(items: Sequence[object], depth: int) -> None:
         for item in items:
             if isinstance(item, list):
                 walk(item, depth + 1)
                 continue
-            title = clean_title(str(getattr(item, "title", "") or ""))
+            if not isinstance(item, Destination):
+                continue
+            title = clean_title(str(item.title or ""))
             if not title or title.startswith("_"):
                 continue
             try:
-                page = reader.get_destination_page_number(item)  # type: ignore[arg-type]
+                page = reader.get_destination_page_number(item)
             except Exception:  # a broken bookmark is skipped, not fatal
                 continue
             if page is not None and page >= 0:

@@ -86,7 +86,7 @@ class LLMConfig(_Section):
 
 
 class IngestConfig(_Section):
-    # 10 MB of text takes ingest about 8 minutes at the 36 chunks/s measured (config.yaml).
+    # A cap on one file's ingest time as much as on its size (config.yaml says why).
     max_file_mb: int = Field(10, ge=1)
 
     @property

@@ -2,8 +2,8 @@
 
 llama.cpp's default model parameters turn on its CPU's extra buffer types (`use_extra_bufts`):
 at load it keeps a second, repacked copy of the quantized weights for faster kernels, AMX on
-Intel Xeons since Sapphire Rapids, CPU_REPACK elsewhere. That copy costs ~3 GB at
-Meditron-7B's size, and on some Xeons with AMX (virtualised Sapphire Rapids hosts) the first
+Intel Xeons since Sapphire Rapids, CPU_REPACK elsewhere. That copy is a second model's worth
+of memory, and on some Xeons with AMX (virtualised Sapphire Rapids hosts) the first
 decode with it segfaults (ggml-org/llama.cpp#20824), which no Python code can catch.
 
 llama-cpp-python's `Llama` (0.3.36) has no parameter for it: its constructor starts from

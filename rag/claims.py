@@ -180,8 +180,10 @@ def _edits(claim: Sequence[str], source: Sequence[str]
     hi = min(len(source), last.b + last.size + len(claim) - last.a - last.size)
     while lo > 0 and source[lo - 1] in NEGATIONS:
         lo -= 1
-    ops = [(tag, i1, i2, max(j1, lo), min(j2, hi)) for tag, i1, i2, j1, j2 in
-           matcher.get_opcodes() if tag != "equal"]
+    ops: list[tuple[str, int, int, int, int]] = [
+        (tag, i1, i2, max(j1, lo), min(j2, hi))
+        for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal"
+    ]
     ops = [op for op in ops if op[2] > op[1] or op[4] > op[3]]
     return sum(b.size for b in blocks), ops, (lo, hi)
 

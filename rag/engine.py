@@ -63,7 +63,7 @@ class Event:
     """One step of a streamed answer: `passages` (list), `token` (str) or `answer` (Answer)."""
 
     kind: str
-    data: object
+    data: list[Passage] | str | Answer
 
 
 def check_question(question: str, max_chars: int) -> str:
@@ -182,7 +182,8 @@ class Engine:
         per_passage = (self.config.generation.evidence_sentences if evidence_sentences is None
                        else evidence_sentences)
         chosen = select(ranked, per_passage or 3)
-        blocks, first_of = [], {}
+        blocks: list[str] = []
+        first_of: dict[str, int] = {}
         for p in passages:
             p.highlights = sorted((e.start, e.end) for e in chosen.get(p.number, []))
             text = condense(p.text, chosen.get(p.number, [])) if per_passage else p.text
@@ -369,12 +370,11 @@ class Engine:
         answer.removed_citations = removed
         return answer
 
-    def ask(self, question: str, on_token: Callable[[str], None] | None = None,
-            **kwargs: object) -> Answer:
-        for event in self.stream(question, **kwargs):  # type: ignore[arg-type]
-            if event.kind == "token" and on_token:
-                on_token(str(event.data))
-            elif event.kind == "answer":
+    def ask(self, question: str, k: int | None = None, filters: Filters | None = None,
+            max_tokens: int | None = None) -> Answer:
+        """The checked Answer of `stream`, without its sources and text pieces on the way."""
+        for event in self.stream(question, k, filters, max_tokens):
+            if event.kind == "answer":
                 assert isinstance(event.data, Answer)
                 return event.data
         raise RuntimeError("the stream ended without an answer")  # pragma: no cover

@@ -7,23 +7,26 @@ keep the order of first appearance, so results are deterministic.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)  # an item: a chunk id, a document id
 
 
-def _ordered(scores: dict[Hashable, float]) -> list[tuple[Hashable, float]]:
+def _ordered(scores: dict[K, float]) -> list[tuple[K, float]]:
     order = {item: i for i, item in enumerate(scores)}
     return sorted(scores.items(), key=lambda kv: (-kv[1], order[kv[0]]))
 
 
 def reciprocal_rank_fusion(
-    rankings: Mapping[str, Sequence[Hashable]],
+    rankings: Mapping[str, Sequence[K]],
     k: int = 60,
     weights: Mapping[str, float] | None = None,
-) -> list[tuple[Hashable, float]]:
+) -> list[tuple[K, float]]:
     """Fuse ranked lists: score(d) = sum over lists of weight / (k + rank), rank from 1.
 
     Cormack, Clarke and Buettcher (2009). A list missing from `weights` weighs 1.
     """
-    scores: dict[Hashable, float] = {}
+    scores: dict[K, float] = {}
     for name, ranking in rankings.items():
         weight = 1.0 if weights is None else weights.get(name, 1.0)
         for rank, item in enumerate(ranking, start=1):
@@ -31,7 +34,7 @@ def reciprocal_rank_fusion(
     return _ordered(scores)
 
 
-def min_max(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
+def min_max(scores: Mapping[K, float]) -> dict[K, float]:
     """Scores rescaled to 0..1 (best 1, worst 0); all equal: all 1."""
     if not scores:
         return {}
@@ -41,14 +44,14 @@ def min_max(scores: Mapping[Hashable, float]) -> dict[Hashable, float]:
     return {item: (s - low) / (high - low) for item, s in scores.items()}
 
 
-Normaliser = Callable[[Mapping[Hashable, float]], dict[Hashable, float]]
+Normaliser = Callable[[Mapping[K, float]], dict[K, float]]
 
 
 def score_fusion(
-    scores: Mapping[str, Mapping[Hashable, float]],
+    scores: Mapping[str, Mapping[K, float]],
     weights: Mapping[str, float] | None = None,
-    normalise: Normaliser = min_max,
-) -> list[tuple[Hashable, float]]:
+    normalise: Normaliser[K] = min_max,
+) -> list[tuple[K, float]]:
     """Fuse scored lists: score(d) = sum over lists of weight * normalised score.
 
     Each list is normalised on its own candidates (`min_max` unless `normalise` says
@@ -57,7 +60,7 @@ def score_fusion(
     Bruch et al. (2023).
     """
     normalised = {name: normalise(s) for name, s in scores.items()}
-    items: dict[Hashable, float] = {}
+    items: dict[K, float] = {}
     for values in normalised.values():
         for item in values:
             items.setdefault(item, 0.0)

@@ -16,16 +16,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from meditron_rag.config import GenerationConfig, LLMConfig
 from meditron_rag.errors import GenerationError, ModelLoadError
 from meditron_rag.llama import load_llama
 from meditron_rag.models import check_gguf
 from rag.prompts import COMPLETION, PromptFormat, chat_format
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import CreateCompletionStreamResponse
 
 
 @dataclass
@@ -53,7 +56,7 @@ def looping(text: str, min_repeats: int = 3, min_len: int = 12) -> bool:
 KV_TYPES = {"f16": 1, "q8_0": 8}  # ggml type ids (llama_cpp.GGML_TYPE_F16, GGML_TYPE_Q8_0)
 
 
-def _follow(choices: Iterable[dict[str, Any]], state: Generation, started: float,
+def _follow(choices: Iterable[Mapping[str, Any]], state: Generation, started: float,
             deadline_s: float) -> Iterator[str]:
     """The streamed choices' text, token by token, until the model stops, loops or runs out of
     time; `state` records when the first token came and why the stream ended."""
@@ -76,7 +79,7 @@ def _follow(choices: Iterable[dict[str, Any]], state: Generation, started: float
             return
 
 
-def _sse_choices(response: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+def _sse_choices(response: Iterable[bytes]) -> Iterator[Mapping[str, Any]]:
     """The first choice of each server-sent event of an OpenAI-compatible completion stream."""
     for raw in response:
         line = raw.decode("utf-8", errors="replace").strip()
@@ -97,7 +100,7 @@ class _Streaming(abc.ABC):
     @abc.abstractmethod
     def _completion(self, prompt: str, settings: GenerationConfig, max_tokens: int,
                     stops: list[str], state: Generation, deadline_s: float
-                    ) -> contextlib.AbstractContextManager[Iterable[dict[str, Any]]]:
+                    ) -> contextlib.AbstractContextManager[Iterable[Mapping[str, Any]]]:
         """The completion's stream of choices, open while the caller reads it."""
 
     def stream(
@@ -109,7 +112,7 @@ class _Streaming(abc.ABC):
         stops: Sequence[str] = (),
         timeout_s: float | None = None,
         state: Generation | None = None,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, None]:
         """The completion of `prompt` piece by piece, sampled as `settings` says; `max_tokens`
         (else `settings.max_tokens`) caps it and `timeout_s` (else the generator's own) is
         its deadline. `state` says afterwards why it stopped and how long it took."""
@@ -193,8 +196,8 @@ class LocalGenerator(_Streaming):
         with self.lock:
             if path is not None and path.exists():
                 # llama.cpp reads the file tensor by tensor into the KV cache: the state of a
-                # 7B model's prefix is about 100 MB, and a copy of it in Python would add to
-                # the peak memory.
+                # large model's prefix is big, and a copy of it in Python would add to the peak
+                # memory.
                 saved = (llama_cpp.llama_token * len(tokens))()
                 count = ctypes.c_size_t(0)
                 self.llm.reset()
@@ -227,12 +230,14 @@ class LocalGenerator(_Streaming):
     @contextlib.contextmanager
     def _completion(self, prompt: str, settings: GenerationConfig, max_tokens: int,
                     stops: list[str], state: Generation, deadline_s: float
-                    ) -> Iterator[Iterable[dict[str, Any]]]:
+                    ) -> Iterator[Iterable[Mapping[str, Any]]]:
         with self.lock:
-            pieces = self.llm.create_completion(
+            # With stream=True the completion is an iterator of chunks; the stub's return type
+            # is the union of both modes.
+            pieces = cast("Iterator[CreateCompletionStreamResponse]", self.llm.create_completion(
                 prompt, max_tokens=max_tokens, temperature=settings.temperature,
                 repeat_penalty=settings.repeat_penalty, stop=stops, stream=True,
-            )
+            ))
             state.prompt_tokens = self.count_tokens(prompt)
             yield (piece["choices"][0] for piece in pieces)
 
@@ -260,7 +265,7 @@ class ServerGenerator(_Streaming):
         self._tokenize_path: str | None = None
         self._probe()
 
-    def _post(self, path: str, body: dict[str, object]) -> urllib.request.Request:
+    def _post(self, path: str, body: Mapping[str, object]) -> urllib.request.Request:
         return urllib.request.Request(
             self.base + path, data=json.dumps(body).encode(), method="POST",
             headers={"Content-Type": "application/json", "Accept": "text/event-stream"},
@@ -301,7 +306,7 @@ class ServerGenerator(_Streaming):
     @contextlib.contextmanager
     def _completion(self, prompt: str, settings: GenerationConfig, max_tokens: int,
                     stops: list[str], state: Generation, deadline_s: float
-                    ) -> Iterator[Iterable[dict[str, Any]]]:
+                    ) -> Iterator[Iterable[Mapping[str, Any]]]:
         body: dict[str, object] = {
             "prompt": prompt, "max_tokens": max_tokens, "temperature": settings.temperature,
             "stop": stops[:4], "stream": True, "repeat_penalty": settings.repeat_penalty,

@@ -13,8 +13,12 @@ import re
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rag.records import Passage
+
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage
 
 INSTRUCTIONS = (
     "You answer questions from students about clinical guidelines. Use only the numbered "
@@ -199,7 +203,7 @@ def chat_format(template: str, bos: str, eos: str) -> PromptFormat:
     formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
 
     def render(passages: str, question: str) -> str:
-        messages = [
+        messages: list[ChatCompletionRequestMessage] = [
             {"role": "system", "content": INSTRUCTIONS},
             {"role": "user",
              "content": f"Passages:\n{EXAMPLE_PASSAGES}\n\nQuestion: {EXAMPLE_QUESTION}"},

@@ -1,10 +1,11 @@
 """Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates, fused.
 
-Fusion is a convex combination of min-max normalised scores, 0.8 dense + 0.2 BM25 (Bruch et
-al., 2023), chosen with scripts/retrieval_experiment.py on MedQuAD and PubMedQA: there plain
-reciprocal rank fusion (k=60, equal weights) lost six points of recall@5 to dense alone on
-MedQuAD, because BM25 is far weaker on lay questions and RRF gives its ranks equal say; the
-score combination keeps dense's order unless BM25 is confident, and never did worse than dense.
+Fusion is a convex combination of min-max normalised scores weighted toward dense
+(retrieval.dense_weight; Bruch et al., 2023), chosen with scripts/retrieval_experiment.py on
+MedQuAD and PubMedQA: there plain reciprocal rank fusion (equal weights) did worse than dense
+alone on MedQuAD, because BM25 is far weaker on lay questions and RRF gives its ranks equal say;
+the score combination keeps dense's order unless BM25 is confident, and never did worse than
+dense (docs/evaluation.md).
 
 On top of fusion: filters by document, organisation and date; near-duplicate passages
 collapsed; and a superseded guideline (same organisation and topic, older date) ranked after
@@ -13,7 +14,7 @@ the one that replaced it, with the passage saying which one that is.
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ingest.bm25 import query_terms
@@ -138,8 +139,8 @@ class Retriever:
         depth = self.candidates * (4 if filters else 1)
         raw: dict[str, dict[int, float]] = {}
         if mode in ("hybrid", "dense"):
-            hits = self.store.dense_search(self.embedder.encode_query(question), depth)
-            raw["dense"] = dict(hits)
+            vector = self.embedder.encode_query(question)
+            raw["dense"] = dict(self.store.dense_search(vector, depth))
         if mode in ("hybrid", "bm25"):
             if not self.store.chunk_count():
                 self.store.dense_search(self.embedder.encode_query(question), 1)  # raises empty
@@ -160,7 +161,7 @@ class Retriever:
         fused = self._fuse(lists)
         passages = []
         for chunk_id, score in fused:
-            chunk = chunks[int(chunk_id)]  # type: ignore[call-overload]
+            chunk = chunks[chunk_id]
             passage = self._passage(chunk, docs[chunk.document_id], score,
                                     newer.get(chunk.document_id))
             for name, hits in lists.items():
@@ -173,7 +174,7 @@ class Retriever:
         # carried into a newer version, the newer version's passage is the one kept.
         return collapse_duplicates(prefer_current(passages), limit=k)
 
-    def _fuse(self, lists: dict[str, dict[int, float]]) -> list[tuple[Hashable, float]]:
+    def _fuse(self, lists: dict[str, dict[int, float]]) -> list[tuple[int, float]]:
         if len(lists) == 1:
             return list(next(iter(lists.values())).items())
         if self.fusion == "rrf":

@@ -43,14 +43,16 @@ def server_app(config: Config, host: str, port: int) -> Any:
         flash_attn=llm.flash_attn, type_k=KV_TYPES[llm.cache_type_k],
         type_v=KV_TYPES[llm.cache_type_v],
         # Logits of the last token only, as in process: every token's would hold a window of
-        # vocabulary-sized rows (400 MB for SmolLM2), and no client of ours asks for them.
+        # vocabulary-sized rows, and no client of ours asks for them.
         logits_all=False,
     )
     with repacking(llm.repack_weights):
         app = server.create_app(server_settings=ServerSettings(host=host, port=port),
                                 model_settings=[model])
+    proxy = server._llama_proxy  # noqa: SLF001 - set by create_app
+    assert proxy is not None
     # The proxy's single model, as every request gets it.
-    check_repacking(server._llama_proxy(), llm.repack_weights)  # noqa: SLF001
+    check_repacking(proxy(), llm.repack_weights)
     return app
 
 

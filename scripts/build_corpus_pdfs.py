@@ -37,19 +37,24 @@ def split_front_matter(source: str) -> tuple[dict[str, str], str]:
     return yaml.safe_load(match.group(1)), source[match.end():]
 
 
+class _Digest(FPDF):
+    """An A4 page with the organisation and page number in its footer."""
+
+    def __init__(self, org: str) -> None:
+        super().__init__(format="A4")
+        self.org = org
+
+    def footer(self) -> None:
+        self.set_y(-14)
+        self.set_font("Helvetica", "", 8)
+        self.cell(0, 5, f"{self.org} - study digest - page {self.page_no()}", align="C")
+
+
 def render(meta: dict[str, str], body: str, out: Path) -> None:
-    pdf = FPDF(format="A4")
+    pdf = _Digest(_plain(meta.get("organisation", "")))
     pdf.set_creation_date(datetime(2026, 1, 1, tzinfo=timezone.utc))  # reproducible bytes
     pdf.set_auto_page_break(True, margin=20)
     pdf.set_margins(20, 20, 20)
-    org = _plain(meta.get("organisation", ""))
-
-    def footer() -> None:
-        pdf.set_y(-14)
-        pdf.set_font("Helvetica", "", 8)
-        pdf.cell(0, 5, f"{org} - study digest - page {pdf.page_no()}", align="C")
-
-    pdf.footer = footer  # type: ignore[method-assign]
     pdf.add_page()
     for line in body.splitlines():
         text = line.rstrip()

@@ -13,7 +13,11 @@ import argparse
 import subprocess
 import sys
 import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from bench import report
 from ingest import load_embedder
@@ -26,7 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0a591b1"
 
 
-def old_scorer(embed):  # type: ignore[no-untyped-def]
+def old_scorer(embed: Callable[[Sequence[str]], np.ndarray]) -> Any:
+    """The support scorer of rag/citations.py as it was at BEFORE (an instance of its class)."""
     source = subprocess.run(["git", "show", f"{BEFORE}:rag/citations.py"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout
     module = types.ModuleType("old_citations")

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 from bench import child, report
+from rag.evaluation.results import machine
 
 MODULE = "scripts.repack_experiment"
 # Group name -> regular expression over the names of the Q4_K tensors to repack.
@@ -51,7 +52,7 @@ METHOD = ("`llm.repack_weights` is all or nothing; here llama.cpp repacks only t
           "that repack nothing and everything.")
 
 
-def repack_buffer_type():  # type: ignore[no-untyped-def]
+def repack_buffer_type() -> int:
     """llama.cpp's CPU_REPACK buffer type, from the ggml libraries llama-cpp-python loaded."""
     import llama_cpp
 
@@ -113,7 +114,7 @@ def _run_step(payload: dict) -> dict:
     library_defaults = llama_cpp.llama_model_default_params
     all_weights = payload["group"] == "all (library)"
 
-    def params():  # type: ignore[no-untyped-def]
+    def params() -> llama_cpp.llama_model_params:
         p = library_defaults()
         p.tensor_buft_overrides = ctypes.cast(overrides, ctypes.c_void_p)
         return p
@@ -152,7 +153,7 @@ def main() -> None:
         from bench import meditron_shape
 
         args.model = meditron_shape.build()
-    rows = {name: [] for name in GROUPS}
+    rows: dict[str, list[dict]] = {name: [] for name in GROUPS}
     for round_ in range(1, args.rounds + 1):
         for name, pattern in GROUPS.items():
             print(f"round {round_}/{args.rounds}: {name} ...", file=sys.stderr)
@@ -165,7 +166,7 @@ def main() -> None:
                       **{k: runs[0][k] for k in ("tensors", "repacked_mb", "prompt_tokens")},
                       **{k: round(statistics.median(r[k] for r in runs), 2) for k in MEDIANS}})
     command = " ".join([".venv/bin/python -m", MODULE, *sys.argv[1:]])
-    results = {"machine": report.machine(), "command": command,
+    results = {"machine": machine(), "command": command,
                "repack": {"model": args.model.name, "rounds": args.rounds, "rows": table,
                           "method": METHOD.format(rounds=args.rounds,
                                                   tokens=table[0]["prompt_tokens"])}}

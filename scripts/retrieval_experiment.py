@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,6 +97,9 @@ def build(data: DataSet, embedder: Embedder, folder: Path, chunk_tokens: int,
     return store
 
 
+Item = int | str  # a chunk id, or a document id once chunks are grouped by document
+
+
 @dataclass
 class Candidates:
     dense: dict[int, float]  # chunk id -> cosine, best first
@@ -128,7 +131,7 @@ def metrics(ranks: Sequence[int | None]) -> dict[str, float]:
     return out
 
 
-def gold_rank(ranked_chunks: Sequence[Hashable], doc_of: Callable[[Hashable], str],
+def gold_rank(ranked_chunks: Sequence[Item], doc_of: Callable[[Item], str],
               gold: str) -> int | None:
     docs = best_per_group(((c, 0.0) for c in ranked_chunks), doc_of)
     for rank, (chunk, _) in enumerate(docs, start=1):
@@ -137,26 +140,28 @@ def gold_rank(ranked_chunks: Sequence[Hashable], doc_of: Callable[[Hashable], st
     return None
 
 
-def _doc_level(scores: dict[int, float], doc_of: Callable[[Hashable], str]) -> dict[str, float]:
+def _doc_level(scores: Mapping[Item, float], doc_of: Callable[[Item], str]
+               ) -> dict[Item, float]:
     """A document scored by its best chunk (lists arrive best first)."""
-    out: dict[str, float] = {}
+    out: dict[Item, float] = {}
     for chunk, score in scores.items():
         out.setdefault(doc_of(chunk), score)
     return out
 
 
-Method = Callable[[Candidates, Callable[[Hashable], str]], list[Hashable]]
+Method = Callable[[Candidates, Callable[[Item], str]], Sequence[Item]]
 
 
 def methods(grid: bool, depth: int) -> dict[str, Method]:
     """Each method maps one query's candidates to a ranked list of chunk or document ids."""
 
-    def top(scores: dict[int, float], n: int) -> list[int]:
+    def top(scores: Mapping[int, float], n: int) -> list[int]:
         return list(scores)[:n]
 
     def rrf(k: int, w_dense: float, bm25_depth: int, docs: bool = False) -> Method:
-        def run(c: Candidates, doc_of: Callable[[Hashable], str]) -> list[Hashable]:
-            dense, lexical = c.dense, dict(list(c.bm25.items())[:bm25_depth])
+        def run(c: Candidates, doc_of: Callable[[Item], str]) -> list[Item]:
+            dense: dict[Item, float] = dict(c.dense.items())
+            lexical: dict[Item, float] = dict(list(c.bm25.items())[:bm25_depth])
             if docs:
                 dense, lexical = _doc_level(dense, doc_of), _doc_level(lexical, doc_of)
             fused = reciprocal_rank_fusion(
@@ -166,11 +171,13 @@ def methods(grid: bool, depth: int) -> dict[str, Method]:
         return run
 
     def convex(alpha: float, normalise: str, exact: bool, docs: bool = False) -> Method:
-        def run(c: Candidates, doc_of: Callable[[Hashable], str]) -> list[Hashable]:
-            dense = dict(list(c.dense.items())[:depth])
-            lexical = dict(list(c.bm25.items())[:depth])
+        def run(c: Candidates, doc_of: Callable[[Item], str]) -> list[Item]:
+            dense_top = dict(list(c.dense.items())[:depth])
+            lexical_top = dict(list(c.bm25.items())[:depth])
             if exact:
-                dense = {i: c.exact_dense[i] for i in {**dense, **lexical}}
+                dense_top = {i: c.exact_dense[i] for i in {**dense_top, **lexical_top}}
+            dense: dict[Item, float] = dict(dense_top.items())
+            lexical: dict[Item, float] = dict(lexical_top.items())
             if docs:
                 dense, lexical = _doc_level(dense, doc_of), _doc_level(lexical, doc_of)
             fused = score_fusion({"dense": dense, "bm25": lexical},
@@ -205,7 +212,7 @@ def evaluate(store: SQLiteStore, data: DataSet, cands: list[Candidates], grid: b
     ids = sorted({i for c in cands for i in (*c.dense, *c.bm25)})
     doc_of_chunk = {i: r.document_id for i, r in store.chunks(ids).items()}
 
-    def doc_of(item: Hashable) -> str:
+    def doc_of(item: Item) -> str:
         return doc_of_chunk[item] if isinstance(item, int) else str(item)
 
     results = {}

@@ -90,7 +90,12 @@ def callables(module: ModuleType) -> Iterator[tuple[str, Callable[..., Any]]]:
             yield f"{module.__name__}.{name}", value
         elif inspect.isclass(value):
             yield f"{module.__name__}.{name}", value
-            for attr, member in vars(value).items():
+            # Its own methods and those it inherits from a (private) base of the same module.
+            members: dict[str, Any] = {}
+            for klass in reversed(inspect.getmro(value)):
+                if klass.__module__ == module.__name__:
+                    members.update(vars(klass))
+            for attr, member in members.items():
                 if attr.startswith("_"):  # the constructor is the class's own signature
                     continue
                 function = getattr(member, "__func__", member)  # classmethods, staticmethods

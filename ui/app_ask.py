@@ -7,6 +7,7 @@ passage (supporting sentences highlighted) and a way to open the original at tha
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
@@ -83,26 +84,26 @@ def render_answer(answer: Answer, key: str) -> None:
 
 def _ask(engine: Engine, question: str, settings: Settings) -> Answer | None:
     sources = st.container()
-    found: dict[str, object] = {}
+    found: list[Answer] = []
 
-    def tokens():  # type: ignore[no-untyped-def]
+    def tokens() -> Iterator[str]:
         for event in engine.stream(question, settings.top_k, settings.filters or None,
                                    settings.max_tokens):
-            if event.kind == "passages":
+            if isinstance(event.data, list):
                 # Unfolded while the answer is written: the evidence is on screen at once.
                 with sources:
                     st.markdown("**Sources found**")
-                    for p in event.data:  # type: ignore[attr-defined]
+                    for p in event.data:
                         with st.expander(plain(p.source_line()), expanded=True):
                             st.markdown(passage_html(p.text, []), unsafe_allow_html=True)
-            elif event.kind == "token":
+            elif isinstance(event.data, str):
                 yield event.data
             else:
-                found["answer"] = event.data
+                found.append(event.data)
 
     with st.container():
         st.write_stream(tokens())
-    return found.get("answer")  # type: ignore[return-value]
+    return found[0] if found else None
 
 
 def render(engine: Engine, settings: Settings) -> None:

@@ -15,6 +15,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import streamlit as st
 
@@ -24,6 +25,11 @@ from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
 from rag import Engine
 from ui.app_common import plain, write_lock
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    from ingest.pipeline import FileResult
 
 MAX_NAME_CHARS = 255  # what most file systems allow in one name
 
@@ -128,7 +134,7 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -
     try:
         store = engine.store
 
-        def progress(result, n: int, total: int) -> None:  # type: ignore[no-untyped-def]
+        def progress(result: FileResult, n: int, total: int) -> None:
             name = plain(display_name(names.get(result.path, Path(result.path).name)))
             bar.progress(n / total, text=f"{n}/{total}: {name} {result.status}")
 
@@ -169,12 +175,16 @@ def _show_batch() -> None:
         st.error(f"{plain(display_name(name))}: {plain(reason)}")
 
 
-def _uploader(label: str, key: str, multiple: bool):  # type: ignore[no-untyped-def]
-    """`st.file_uploader` with no `type`: with one, Streamlit checks names itself before the
-    script runs and a NUL in a name replaces the page with its exception; `check_upload`
-    refuses a bad name or type with a reason instead (the file dialog then lists every file)."""
-    return st.file_uploader(label, accept_multiple_files=multiple, key=key,
-                            help="PDF, HTML, Markdown or text.")
+def _uploader(label: str, key: str, multiple: bool) -> list[UploadedFile]:
+    """The files chosen in a `st.file_uploader` with no `type` (none: an empty list): with a
+    `type`, Streamlit checks names itself before the script runs and a NUL in a name replaces
+    the page with its exception; `check_upload` refuses a bad name or type with a reason
+    instead (the file dialog then lists every file)."""
+    chosen = st.file_uploader(label, accept_multiple_files=multiple, key=key,
+                              help="PDF, HTML, Markdown or text.")
+    if chosen is None:
+        return []
+    return chosen if isinstance(chosen, list) else [chosen]
 
 
 def render(engine: Engine, docs: list[DocumentRecord]) -> None:
@@ -184,7 +194,7 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
     round_ = st.session_state.setdefault("upload_round", 0)
     files = _uploader("Add documents", f"upload-{round_}", multiple=True)
     if st.button("Add to the library", type="primary", disabled=not files):
-        uploads = [Upload(f.name, f.getvalue()) for f in files or []]
+        uploads = [Upload(f.name, f.getvalue()) for f in files]
         st.session_state["last_batch"] = save_and_ingest(engine, uploads)
         st.session_state["upload_round"] = round_ + 1
         st.rerun()
@@ -201,8 +211,11 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
         hide_index=True, width="stretch",
     )
     by_id = {d.id: d for d in docs}
-    chosen = st.selectbox("Document", list(by_id), key="lib_doc",
-                          format_func=lambda i: f"{by_id[i].title or by_id[i].name} ({i})")
+    # cast: Streamlit's overloads name typing.Never (Python 3.11+), which a check for 3.10
+    # reads as Any, so every call matches the no-options overload that returns None.
+    chosen = cast(str, st.selectbox(
+        "Document", list(by_id), key="lib_doc",
+        format_func=lambda i: f"{by_id[i].title or by_id[i].name} ({i})"))
     doc = by_id[chosen]
     st.caption(f"{plain(doc.path)} · {doc.size_bytes / 1024:.0f} KB · ingested "
                f"{doc.ingested_at}" + (f" · notes: {plain('; '.join(doc.warnings))}"
@@ -216,8 +229,8 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
     with right:
         new = _uploader("Replace with a new version", f"replace-{chosen}-{round_}",
                         multiple=False)
-    if new is not None and right.button("Replace", key="lib_replace"):
+    if new and right.button("Replace", key="lib_replace"):
         st.session_state["last_batch"] = save_and_ingest(
-            engine, [Upload(new.name, new.getvalue())], replaces=doc.id)
+            engine, [Upload(f.name, f.getvalue()) for f in new], replaces=doc.id)
         st.session_state["upload_round"] = round_ + 1
         st.rerun()

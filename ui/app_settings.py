@@ -82,7 +82,7 @@ def render(config: Config, docs: list[DocumentRecord]) -> None:
     ids = [d.id for d in docs]
     titles = {d.id: f"{d.title or d.name} ({d.date or 'undated'})" for d in docs}
     st.session_state["set_docs"] = [d for d in st.session_state["set_docs"] if d in ids]
-    st.multiselect("Only these documents", ids, key="set_docs", format_func=titles.get,
+    st.multiselect("Only these documents", ids, key="set_docs", format_func=lambda i: titles[i],
                    placeholder="All documents")
     orgs = sorted({d.organisation for d in docs if d.organisation})
     st.session_state["set_orgs"] = [o for o in st.session_state["set_orgs"] if o in orgs]

@@ -7,6 +7,8 @@ Markdown or as a CSV that Anki imports.
 
 from __future__ import annotations
 
+from typing import cast
+
 import streamlit as st
 
 from ingest import DocumentRecord, Store
@@ -96,12 +98,15 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
     if not docs:
         st.info("Add documents in the Library tab first.")
         return
-    mode = st.radio("Study from", ["Documents", "Topic"], horizontal=True, key="study_mode")
+    # cast: as for the Library's selectbox (ui/app_library.py), the check for Python 3.10
+    # matches this call to Streamlit's no-options overload.
+    mode = cast(str, st.radio("Study from", ["Documents", "Topic"], horizontal=True,
+                              key="study_mode"))
     titles = {d.id: f"{d.title or d.name} ({d.date or 'undated'})" for d in docs}
     chosen: list[str] = []
     topic = ""
     if mode == "Documents":
-        chosen = st.multiselect("Documents", list(titles), format_func=titles.get,
+        chosen = st.multiselect("Documents", list(titles), format_func=lambda i: titles[i],
                                 key="study_docs", default=[docs[0].id])
     else:
         topic = st.text_input("Topic", key="study_topic", placeholder="e.g. cervical screening")
@@ -122,8 +127,8 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
         return
     s = score(results)
     st.subheader(f"Score this session: {s.correct}/{s.total}")
-    for name, (right, total) in s.topics.items():
-        st.progress(right / total, text=f"{name}: {right}/{total}")
+    for name, (correct, total) in s.topics.items():
+        st.progress(correct / total, text=f"{name}: {correct}/{total}")
     left, right = st.columns(2)
     left.download_button("Export as Markdown", to_markdown(results), "study-session.md",
                          "text/markdown", on_click="ignore")

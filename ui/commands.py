@@ -30,6 +30,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
     """Ingest `paths`; returns the exit code (7 when some files failed). A rebuild writes a
     new index beside the old one and swaps it in under the writer lock (`ingest.rebuild`)."""
     from ingest import IngestReport, ingest, load_embedder
+    from ingest.pipeline import FileResult
     from ingest.rebuild import rebuild as rebuild_index
     from ingest.store import SQLiteStore, open_store
 
@@ -42,7 +43,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
     embedder = load_embedder(config)
     started = time.perf_counter()
 
-    def progress(result, n: int, total: int) -> None:  # type: ignore[no-untyped-def]
+    def progress(result: FileResult, n: int, total: int) -> None:
         if quiet or as_json:
             return
         elapsed = max(time.perf_counter() - started, 1e-6)
@@ -134,7 +135,7 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
     if os.name != "posix":
         sys.exit(subprocess.call(args))
     # Become the server rather than wait beside it: this process may hold PyTorch and the
-    # embedder after a first-run ingest (hundreds of MB), which the server does not need.
+    # embedder after a first-run ingest, which the server does not need.
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from meditron_rag import NOT_FOR_CLINICAL_USE
 from ui.state import State, echo_json, pass_state, with_reranker
+
+if TYPE_CHECKING:
+    from rag import Answer, Engine, Filters
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _question(question: str) -> str:
@@ -45,8 +52,8 @@ def _date(flag: str, value: str | None) -> str:
     return text
 
 
-def _filters(engine, doc: tuple[str, ...], org: tuple[str, ...], since: str | None,
-             until: str | None):  # type: ignore[no-untyped-def]
+def _filters(engine: Engine, doc: tuple[str, ...], org: tuple[str, ...], since: str | None,
+             until: str | None) -> Filters:
     """The filters of `search` and `ask`, each checked: a typo must be an error, not an
     answer that says the (zero) passages do not support one."""
     from rag import Filters
@@ -75,13 +82,13 @@ filter_options = [
 ]
 
 
-def with_filters(func):  # type: ignore[no-untyped-def]
+def with_filters(func: F) -> F:
     for option in reversed(filter_options):
         func = option(func)
     return func
 
 
-def with_rerank(func):  # type: ignore[no-untyped-def]
+def with_rerank(func: F) -> F:
     """The reranking flags of `search` and `ask`."""
     func = click.option("--no-rerank", is_flag=True,
                         help="Skip the configured reranker (retrieval.reranker).")(func)
@@ -143,7 +150,8 @@ def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[st
     for event in engine.stream(_question(question), top_k, filters, max_tokens):
         if event.kind == "passages" and not as_json:
             click.secho("Sources found:", bold=True, err=True)
-            for p in event.data:  # type: ignore[attr-defined]
+            assert isinstance(event.data, list)
+            for p in event.data:
                 click.echo("  " + p.source_line(), err=True)
         elif event.kind == "token" and not as_json:
             if not answer_started:
@@ -151,7 +159,8 @@ def ask_command(state: State, question: str, doc: tuple[str, ...], org: tuple[st
                 answer_started = True
             click.echo(str(event.data), nl=False)
         elif event.kind == "answer":
-            answer = event.data  # type: ignore[assignment]
+            assert isinstance(event.data, Answer)
+            answer = event.data
     assert answer is not None
     if as_json:
         echo_json(answer.to_dict())
@@ -165,7 +174,7 @@ _MARKS = {"supported": ("supported", "green"), "contradicted": ("CONTRADICTED", 
           "not_a_claim": ("not a claim", "yellow")}
 
 
-def print_checked(answer) -> None:  # type: ignore[no-untyped-def]
+def print_checked(answer: Answer) -> None:
     """The verified answer first, then what was set apart and why, then the sources."""
     if answer.status in ("no_evidence", "not_covered"):
         click.secho(answer.text, fg="yellow")

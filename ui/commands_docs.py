@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from meditron_rag.errors import MeditronRagError
 from ui.state import State, echo_json, pass_state
+
+if TYPE_CHECKING:
+    from ingest.store import Store
 
 
 @click.group("docs")
@@ -13,7 +18,7 @@ def docs_group() -> None:
     """List, show and remove indexed documents."""
 
 
-def _store(state: State):  # type: ignore[no-untyped-def]
+def _store(state: State) -> Store:
     """The index, opened without loading PyTorch or an embedding model."""
     from ingest.store import open_store
 

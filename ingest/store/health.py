@@ -56,8 +56,8 @@ def guarded(method: Callable[Concatenate[_S, _P], _T]) -> Callable[Concatenate[_
 
 
 def check_pages(db: sqlite3.Connection, folder: Path) -> None:
-    """SQLite's quick_check of every page: 0.15 s on a 410 MB file of 100K chunks, so each
-    open can afford it, and a damaged page is found here rather than mid-answer or, worse,
+    """SQLite's quick_check of every page: fast enough on a large index that each open can
+    afford it, and a damaged page is found here rather than mid-answer or, worse,
     under an ingest that goes on adding documents."""
     problems = [row[0] for row in db.execute("PRAGMA quick_check(3)")]
     if problems != ["ok"]:

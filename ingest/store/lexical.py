@@ -53,9 +53,11 @@ class LexicalIndex:
         if self._postings is not None and self._generation == generation:
             return self._postings
         self._postings = None  # let the old one go before building the new
-        # Batch by batch into arrays: 100K chunks' blobs held at once as Python objects
-        # left ~110 MB of freed heap that the process kept for good.
-        ids, lengths, parts = [], [], []
+        # Batch by batch into arrays: a large index's blobs held at once as Python objects
+        # would leave freed heap that the process keeps for good.
+        ids: list[int] = []
+        lengths: list[int] = []
+        parts: list[np.ndarray] = []
         cursor = db.execute("SELECT id, terms FROM chunks ORDER BY id")
         while rows := cursor.fetchmany(_BATCH):
             ids.extend(chunk_id for chunk_id, _ in rows)

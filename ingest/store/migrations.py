@@ -85,8 +85,8 @@ def _m002_chunk_id_counter(db: sqlite3.Connection) -> None:
 
 def _m003_title_in_lexical_index(db: sqlite3.Connection) -> None:
     """The lexical index also holds each chunk's document title: a passage that never names
-    its topic ("Treatment includes ...") is still found by a question that does. On MedQuAD
-    this took BM25's recall@5 from 0.48 to 0.65 (scripts/retrieval_experiment.py)."""
+    its topic ("Treatment includes ...") is still found by a question that does, which raised
+    BM25's recall on MedQuAD's lay questions (scripts/retrieval_experiment.py)."""
     db.executescript(
         """
         DROP TRIGGER IF EXISTS chunks_ai;
@@ -111,9 +111,9 @@ def _m003_title_in_lexical_index(db: sqlite3.Connection) -> None:
 
 
 def _m004_term_counts(db: sqlite3.Connection) -> None:
-    """BM25 moves from SQLite FTS5 to in-memory postings (ingest/bm25.py): at 100K chunks FTS5
-    took 84 ms to rank a question's terms, the postings take about one. Each chunk keeps its
-    (term id, count) pairs; the vocabulary is a table of its own."""
+    """BM25 moves from SQLite FTS5 to in-memory postings (ingest/bm25.py), which rank a
+    question's terms far faster on a large index. Each chunk keeps its (term id, count) pairs;
+    the vocabulary is a table of its own."""
     db.executescript(
         """
         DROP TRIGGER IF EXISTS chunks_ai;

@@ -103,7 +103,7 @@ def evidence_survival(h: Harness, index: Index, questions: Sequence[Question],
     max_tokens = h.config.generation.max_tokens
     per_passage = h.config.generation.evidence_sentences or 3
     variants = {"whole": 0, "condensed": per_passage}
-    counts = {v: Counter() for v in variants}
+    counts: dict[str, Counter[str]] = {v: Counter() for v in variants}
     asked = [q for q in questions if q.expected_documents][:limit]
     with_sentence = 0
     for q in asked:

@@ -6,13 +6,17 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from rag.evaluation.metrics import accuracy
 from rag.evaluation.questions import Question
 
 if TYPE_CHECKING:
+    from llama_cpp import Llama
+
     from rag.evaluation.harness import Harness, Index
 
 
@@ -28,7 +32,7 @@ class ChoiceScorer:
     token evaluated, which is all the next token's probability needs.
     """
 
-    def __init__(self, llm) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, llm: Llama) -> None:
         self.llm = llm
         self.n_vocab = llm.n_vocab()
 
@@ -92,10 +96,11 @@ def choice_accuracy(
     mode: str = "hybrid",
 ) -> dict[str, object]:
     """Accuracy closed-book and with the top `n_passages` retrieved passages (`index` given)."""
+    from rag.generator import LocalGenerator
     from rag.packing import pack
 
     gen = h.engine.generator
-    if not hasattr(gen, "llm"):
+    if not isinstance(gen, LocalGenerator):
         raise ValueError("constrained choice needs the in-process model, not a server")
     scorer = ChoiceScorer(gen.llm)
     retriever = h.retriever(index) if index is not None else None
@@ -107,14 +112,14 @@ def choice_accuracy(
         keys = list(q.options)
         for condition in conditions:
             started = time.perf_counter()
-            passages: list[str] = []
+            context: list[str] = []
             if condition == "rag":
                 assert retriever is not None
                 found = retriever.search(q.question, n_passages, None, mode)
-                packed = pack(lambda texts, q=q: choice_prompt(q, texts),
+                packed = pack(partial(choice_prompt, q),
                               [p.text for p in found], gen.count_tokens, gen.n_ctx, 16)
-                passages = list(packed.texts.values())
-            values = scorer.scores(choice_prompt(q, passages), [f" {key}" for key in keys])
+                context = list(packed.texts.values())
+            values = scorer.scores(choice_prompt(q, context), [f" {key}" for key in keys])
             predictions[condition].append(keys[int(np.argmax(values))])
             seconds[condition] += time.perf_counter() - started
         if n % 50 == 0:
@@ -130,9 +135,8 @@ def choice_accuracy(
     }
     for condition in conditions:
         preds = predictions[condition]
-        correct = sum(p == g for p, g in zip(preds, gold))
         out[condition] = {
-            "accuracy": round(correct / len(gold), 4) if gold else 0.0,
+            "accuracy": round(accuracy(preds, gold), 4),
             "predicted_distribution": dict(Counter(preds)),
             "seconds_per_question": round(seconds[condition] / max(1, len(gold)), 3),
         }

@@ -114,7 +114,8 @@ def run(path: Path, check: Check, checker_name: str,
     """Check every case of `path` and score the verdicts; the misses are kept (up to 40)."""
     cases = load_cases(path)
     started = time.perf_counter()
-    verdicts, misses = [], []
+    verdicts: list[str] = []
+    misses: list[dict[str, str]] = []
     for n, case in enumerate(cases, start=1):
         sentences = check(case["answer"], case["passages"], case["question"])
         verdict = answer_verdict(sentences)

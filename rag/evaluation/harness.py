@@ -45,7 +45,7 @@ from ingest.store import SQLiteStore
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import ConfigError
 from meditron_rag.models import resolve
-from rag import Passage, Retriever
+from rag import Engine, Passage, Retriever
 from rag.evaluation.answering import citation_quality, evidence_survival
 from rag.evaluation.choice import choice_accuracy
 from rag.evaluation.metrics import average, percentile, retrieval_scores, sign_test
@@ -99,7 +99,7 @@ class Harness:
         self.workdir = workdir
         self.log = log
         self._embedder = embedder
-        self._engine = None
+        self._engine: Engine | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -146,11 +146,9 @@ class Harness:
         return load_reranker(self.config)
 
     @property
-    def engine(self):  # type: ignore[no-untyped-def]
+    def engine(self) -> Engine:
         """The real Engine on the harness's data directory (for answers and citations)."""
         if self._engine is None:
-            from rag import Engine
-
             self._engine = Engine(self.config, embedder=self.embedder)
         return self._engine
 
@@ -256,7 +254,7 @@ def run(
                 "ks": list(ks),
             },
         }
-        by_size: dict[str, object] = {}
+        by_size: dict[str, dict[str, object]] = {}
         first: Index | None = None
         for size in sizes:
             index = h.build_index(evalset, size, min(c.overlap_tokens, size // 4),
@@ -267,7 +265,7 @@ def run(
                            "ingest_s": index.ingest_s, "failed": index.failed},
                 **evaluate_retrieval(h, index, evalset.questions, methods, ks),
             }
-        out.update(by_size[str(sizes[0])])  # type: ignore[arg-type]
+        out.update(by_size[str(sizes[0])])
         if len(sizes) > 1:
             out["by_chunk_tokens"] = by_size
         assert first is not None

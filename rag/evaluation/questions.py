@@ -52,12 +52,6 @@ class EvalSet:
     corpus_dir: Path | None = None
     documents: list[CorpusDocument] = field(default_factory=list)
 
-    @property
-    def choices(self) -> tuple[str, ...]:
-        """The label keys when every labelled question shares them (yes/no/maybe), else ()."""
-        keys = {tuple(q.options) for q in self.questions if q.label}
-        return next(iter(keys)) if len(keys) == 1 else ()
-
 
 def read_jsonl(path: Path) -> list[dict]:
     if not path.is_file():
