@@ -25,7 +25,7 @@ check for each backend:
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Protocol
 
@@ -33,6 +33,7 @@ import numpy as np
 
 from ingest.document import Chunk, DocumentMetadata
 from ingest.store.records import ChunkRecord, DocumentRecord, Identity
+from meditron_rag.errors import IndexFormatError
 
 
 class Embedding(Protocol):
@@ -44,6 +45,26 @@ class Embedding(Protocol):
 
     @property
     def dim(self) -> int: ...
+
+
+def recorded_identity(meta: Mapping[str, str], location: str, version: int,
+                      embedder: Embedding | None, way_out: str) -> Identity:
+    """The embedding model an index records in its `meta`, refused with IndexFormatError when
+    the index has another format than `version` or another model than `embedder`'s (when one
+    is given); `way_out` says what the user can do instead. ValueError: a damaged dimension."""
+    if meta.get("format_version") != str(version):
+        raise IndexFormatError(
+            f"The index in {location} has format {meta.get('format_version')}, this "
+            f"meditron-rag reads format {version}: {way_out}."
+        )
+    model, dim = meta.get("embedding_model"), meta.get("embedding_dim")
+    if embedder is not None and (model != embedder.name or dim != str(embedder.dim)):
+        raise IndexFormatError(
+            f"The index in {location} was built with embedding model '{model}' ({dim} "
+            f"dimensions), not '{embedder.name}' ({embedder.dim}): set embedding.model back, "
+            f"or {way_out}."
+        )
+    return Identity(str(model), int(str(dim)))
 
 
 class Store(abc.ABC):
@@ -81,17 +102,25 @@ class Store(abc.ABC):
         """Every document, newest date first, then by id."""
 
     @abc.abstractmethod
-    def document(self, doc_id: str) -> DocumentRecord | None: ...
+    def _one_document(self, column: str, value: str) -> DocumentRecord | None:
+        """The document whose `column` (id, path or sha256) is `value`, or None."""
 
-    @abc.abstractmethod
-    def document_by_path(self, path: str) -> DocumentRecord | None: ...
+    def document(self, doc_id: str) -> DocumentRecord | None:
+        return self._one_document("id", doc_id)
 
-    @abc.abstractmethod
-    def document_by_hash(self, sha256: str) -> DocumentRecord | None: ...
+    def document_by_path(self, path: str) -> DocumentRecord | None:
+        return self._one_document("path", path)
 
-    @abc.abstractmethod
+    def document_by_hash(self, sha256: str) -> DocumentRecord | None:
+        return self._one_document("sha256", sha256)
+
     def free_id(self, wanted: str, path: str) -> str:
         """`wanted`, or `wanted-2`, `-3`... if another path already uses it."""
+        candidate, n = wanted, 1
+        while (holder := self.document(candidate)) is not None and holder.path != path:
+            n += 1
+            candidate = f"{wanted}-{n}"
+        return candidate
 
     @abc.abstractmethod
     def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,

@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from ingest.store.base import Embedding
+from ingest.store.base import Embedding, recorded_identity
 from ingest.store.health import damaged
 from ingest.store.lexical import encode_terms
 from ingest.store.lock import waiting_for_lock
@@ -178,19 +178,8 @@ def check_identity(db: sqlite3.Connection, folder: Path, embedder: Embedding | N
                 ("embedding_dim", str(embedder.dim)), ("generation", "0")])
         return Identity(embedder.name, embedder.dim)
     rebuild = f"rebuild it with `meditron-rag ingest --rebuild DIR` (or delete {folder})"
-    if meta.get("format_version") != str(FORMAT_VERSION):
-        raise IndexFormatError(
-            f"The index in {folder} has format {meta.get('format_version')}, this "
-            f"meditron-rag reads format {FORMAT_VERSION}: {rebuild}."
-        )
-    model, dim = meta.get("embedding_model"), meta.get("embedding_dim")
-    if embedder is not None and (model != embedder.name or dim != str(embedder.dim)):
-        raise IndexFormatError(
-            f"The index in {folder} was built with embedding model '{model}' ({dim} "
-            f"dimensions), not '{embedder.name}' ({embedder.dim}): set embedding.model back, "
-            f"or {rebuild}."
-        )
     try:
-        return Identity(str(model), int(str(dim)))
+        return recorded_identity(meta, str(folder), FORMAT_VERSION, embedder, rebuild)
     except ValueError:
+        dim = meta.get("embedding_dim")
         raise damaged(folder, f"embedding dimension {dim!r}") from None

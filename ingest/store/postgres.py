@@ -190,24 +190,6 @@ class PostgresStore(Store):
                            'ORDER BY id COLLATE "C" LIMIT 1', (value,))
         return document_from_row(rows[0]) if rows else None
 
-    def document(self, doc_id: str) -> DocumentRecord | None:
-        return self._one_document("id", doc_id)
-
-    def document_by_path(self, path: str) -> DocumentRecord | None:
-        return self._one_document("path", path)
-
-    def document_by_hash(self, sha256: str) -> DocumentRecord | None:
-        return self._one_document("sha256", sha256)
-
-    def free_id(self, wanted: str, path: str) -> str:
-        candidate, n = wanted, 1
-        while True:
-            rows = self._query("SELECT path FROM documents WHERE id = %s", (candidate,))
-            if not rows or rows[0][0] == path:
-                return candidate
-            n += 1
-            candidate = f"{wanted}-{n}"
-
     @guarded
     def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
                      pages: int, paginated: bool, metadata: DocumentMetadata,

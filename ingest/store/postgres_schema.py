@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import socket
 
-from ingest.store.base import Embedding
+from ingest.store.base import Embedding, recorded_identity
 from ingest.store.records import Identity
 from meditron_rag.config import STORE_PASSWORD_ENV, StoreConfig, redact
 from meditron_rag.errors import ConfigError, IndexError_, IndexFormatError
@@ -156,19 +156,7 @@ def check_identity(conn: psycopg.Connection[tuple], location: str,
                 _record(conn, embedder, settings)
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     fresh = "point store.url at an empty database and ingest your documents there"
-    if meta.get("format_version") != str(FORMAT_VERSION):
-        raise IndexFormatError(
-            f"The index in {location} has format {meta.get('format_version')}, this "
-            f"meditron-rag reads format {FORMAT_VERSION}: {fresh}."
-        )
-    model, dim = meta.get("embedding_model"), meta.get("embedding_dim")
-    if embedder is not None and (model != embedder.name or dim != str(embedder.dim)):
-        raise IndexFormatError(
-            f"The index in {location} was built with embedding model '{model}' ({dim} "
-            f"dimensions), not '{embedder.name}' ({embedder.dim}): set embedding.model back, "
-            f"or {fresh}."
-        )
-    return Identity(str(model), int(str(dim)))
+    return recorded_identity(meta, location, FORMAT_VERSION, embedder, fresh)
 
 
 def _record(conn: psycopg.Connection[tuple], embedder: Embedding,
