@@ -200,3 +200,42 @@ def test_a_database_of_the_first_schema_migrates_and_scores_the_same(
     finally:
         migrated.close()
         embedded.close()
+
+
+def test_a_killed_ingest_leaves_whole_documents_and_a_rerun_completes_it(
+        isolated: Path, on_postgres: str, embedder, tmp_path: Path) -> None:
+    """SIGKILL in the middle of `meditron-rag ingest` into PostgreSQL: its open transaction is
+    rolled back and its writer lock dropped with its session, so every document is whole or
+    absent, search works, and the next ingest adds exactly the rest."""
+    from tests.test_ingest import _kill_when, guideline_pdf
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"guide-{i:02d}.pdf").write_bytes(guideline_pdf(f"Guide {i}", 2, seed=i))
+    lines = _kill_when(folder, lambda lines: sum("] + " in line for line in lines) >= 2,
+                       after=0.1)
+    assert not any("Traceback" in line for line in lines)
+    store = open_postgres(embedder)
+    try:
+        assert store.verify() == []
+        documents = store.documents()
+        assert 2 <= len(documents) < 8
+        for doc in documents:
+            assert len(store.document_chunks(doc.id)) == doc.chunk_count > 0
+        assert store.lexical_search(query_terms("hands"), 3)
+        assert len(store.dense_search(embedder.encode_query("hand hygiene"), 3)) == 3
+    finally:
+        store.close()
+
+    result = run_cli("ingest", "--json", str(folder))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["skipped"], report["added"], report["failed"]) == (
+        len(documents), 8 - len(documents), 0)
+    store = open_postgres(embedder)
+    try:
+        assert store.verify() == []
+        assert sorted(d.id for d in store.documents()) == [f"guide-{i:02d}" for i in range(8)]
+    finally:
+        store.close()
