@@ -88,7 +88,7 @@ class PostgresStore(Store):
     writers take `writing()`."""
 
     def __init__(self, conn: psycopg.Connection[tuple], settings: StoreConfig,
-                 identity: Identity) -> None:
+                 identity: Identity, vector_oid: int) -> None:
         self.conn = conn
         self.settings = settings
         self._identity = identity
@@ -96,7 +96,7 @@ class PostgresStore(Store):
         self._lock = threading.RLock()
         self._writer = False
         self._lexical = postgres_terms.LexicalIndex()
-        self._vector_oid = register_vector(conn)
+        self._vector_oid = vector_oid
 
     @classmethod
     def open(cls, settings: StoreConfig, *, embedder: Embedding | None = None) -> PostgresStore:
@@ -107,6 +107,7 @@ class PostgresStore(Store):
         try:
             migrate(conn, location)
             identity = check_identity(conn, location, embedder, settings)
+            vector_oid = register_vector(conn)
         except psycopg.Error as exc:
             conn.close()
             raise IndexError_(f"The index in {location} cannot be opened "
@@ -114,7 +115,7 @@ class PostgresStore(Store):
         except BaseException:
             conn.close()
             raise
-        return cls(conn, settings, identity)
+        return cls(conn, settings, identity, vector_oid)
 
     @property
     def location(self) -> str:
