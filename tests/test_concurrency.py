@@ -50,7 +50,7 @@ print(errors, bad, searches, flush=True)
 """
 
 
-def inconsistent(passages) -> int:  # type: ignore[no-untyped-def]
+def inconsistent(passages) -> int:
     """Passages whose text was written under another version of the document than the
     record they carry (each written text ends with its document's title)."""
     return sum(1 for p in passages if p.title.startswith("extra") and

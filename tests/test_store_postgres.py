@@ -33,7 +33,7 @@ def on_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return postgres_url
 
 
-def open_postgres(embedder=None) -> Store:  # type: ignore[no-untyped-def]
+def open_postgres(embedder=None) -> Store:
     from ingest.store import open_store
 
     return open_store(load_config(), embedder)
