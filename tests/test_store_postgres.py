@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ingest.bm25 import query_terms
@@ -32,7 +33,7 @@ def on_postgres(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     return postgres_url
 
 
-def open_postgres(embedder=None) -> Store:  # type: ignore[no-untyped-def]
+def open_postgres(embedder=None) -> Store:
     from ingest.store import open_store
 
     return open_store(load_config(), embedder)
@@ -146,3 +147,95 @@ def test_the_password_never_shows(postgres_url: str, monkeypatch) -> None:
         refused = run_cli(*args, env=env)
         assert refused.returncode == 2 and "password" in refused.stderr, refused.stderr
         assert SECRET not in refused.stdout + refused.stderr
+
+
+def test_a_database_of_the_first_schema_migrates_and_scores_the_same(
+        postgres_url: str, on_postgres: str, tmp_path: Path) -> None:
+    """Term counts kept as postings rows (schema 1) move beside their chunks and score as
+    those written by this version."""
+    import psycopg
+
+    from ingest import bm25
+    from ingest.document import Chunk, DocumentMetadata
+    from ingest.store.postgres_schema import MIGRATIONS
+
+    texts = ["fever in children: give paracetamol", "fever and rash in adults", "asthma"]
+    title = "Fever"
+    counts = [bm25.term_counts((t, "", title)) for t in texts]
+    vocabulary = sorted({t for c in counts for t in c})
+    with psycopg.connect(postgres_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("CREATE TABLE migrations (number integer PRIMARY KEY)")
+        conn.execute(MIGRATIONS[0])
+        conn.execute("INSERT INTO migrations VALUES (1)")
+        conn.execute("INSERT INTO meta VALUES ('format_version', '1'), "
+                     "('embedding_model', 'tiny'), ('embedding_dim', '2')")
+        conn.execute("INSERT INTO documents VALUES ('d', '/d.md', 'd.md', 'markdown', 'x', 1, "
+                     "1, false, %s, '', '', '', '', '{}', '[]', 3, '')", (title,))
+        for term_id, term in enumerate(vocabulary, start=1):
+            df = sum(term in c for c in counts)
+            conn.execute("INSERT INTO terms VALUES (%s, %s, %s)", (term_id, term, df))
+        for chunk_id, (text, c) in enumerate(zip(texts, counts), start=1):
+            conn.execute("INSERT INTO chunks VALUES (%s, 'd', %s, %s, '', 0, 1, 1, 1, 0, 1, %s, "
+                         "'[1,0]')", (chunk_id, chunk_id - 1, text, sum(c.values())))
+            for term, tf in c.items():
+                conn.execute("INSERT INTO postings VALUES (%s, %s, %s, %s)",
+                             (vocabulary.index(term) + 1, chunk_id, tf, sum(c.values())))
+        conn.execute("UPDATE state SET chunks = 3, total_length = %s",
+                     (sum(sum(c.values()) for c in counts),))
+    migrated = open_postgres(Identity("tiny", 2))
+    embedded = SQLiteStore.open(tmp_path / "index", embedder=Identity("tiny", 2))
+    try:
+        embedded.put_document(
+            "d", path="/d.md", kind="markdown", sha256="x", size_bytes=1, pages=1,
+            paginated=False, metadata=DocumentMetadata(title=title), warnings=[],
+            chunks=[Chunk(ordinal=i, text=t, section="", start=0, end=1, page_start=1,
+                          page_end=1, char_start=0, char_end=1) for i, t in enumerate(texts)],
+            vectors=np.array([[1, 0]] * 3, dtype=np.float32))
+        assert migrated.verify() == []
+        for question in ("fever children", "rash", "asthma in adults"):
+            terms = query_terms(question)
+            ours = keyed(migrated, migrated.lexical_search(terms, 3))
+            assert ours
+            assert_same(ours, keyed(embedded, embedded.lexical_search(terms, 3)), 3)
+    finally:
+        migrated.close()
+        embedded.close()
+
+
+def test_a_killed_ingest_leaves_whole_documents_and_a_rerun_completes_it(
+        isolated: Path, on_postgres: str, embedder, tmp_path: Path) -> None:
+    """SIGKILL in the middle of `meditron-rag ingest` into PostgreSQL: its open transaction is
+    rolled back and its writer lock dropped with its session, so every document is whole or
+    absent, search works, and the next ingest adds exactly the rest."""
+    from tests.test_ingest import _kill_when, guideline_pdf
+
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for i in range(8):
+        (folder / f"guide-{i:02d}.pdf").write_bytes(guideline_pdf(f"Guide {i}", 2, seed=i))
+    lines = _kill_when(folder, lambda lines: sum("] + " in line for line in lines) >= 2,
+                       after=0.1)
+    assert not any("Traceback" in line for line in lines)
+    store = open_postgres(embedder)
+    try:
+        assert store.verify() == []
+        documents = store.documents()
+        assert 2 <= len(documents) < 8
+        for doc in documents:
+            assert len(store.document_chunks(doc.id)) == doc.chunk_count > 0
+        assert store.lexical_search(query_terms("hands"), 3)
+        assert len(store.dense_search(embedder.encode_query("hand hygiene"), 3)) == 3
+    finally:
+        store.close()
+
+    result = run_cli("ingest", "--json", str(folder))
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["skipped"], report["added"], report["failed"]) == (
+        len(documents), 8 - len(documents), 0)
+    store = open_postgres(embedder)
+    try:
+        assert store.verify() == []
+        assert sorted(d.id for d in store.documents()) == [f"guide-{i:02d}" for i in range(8)]
+    finally:
+        store.close()

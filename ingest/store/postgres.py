@@ -1,10 +1,11 @@
 """The shared store: PostgreSQL with pgvector, for several app servers and an ingest at once.
 
 Everything lives in the database (ingest/store/postgres_schema.py): documents, chunks with
-their vectors in a pgvector column under an HNSW index, and the BM25 statistics, so no process
-keeps a cache that another's write could leave stale. Lexical search is our BM25
-(ingest/bm25.py: Lucene's idf, k1 and b) computed in SQL from the stored term counts, so it
-scores as the embedded store does. Each document is written in one transaction; writers are
+their vectors in a pgvector column under an HNSW index and their term counts. Lexical search
+is our BM25 (ingest/bm25.py) over postings each process builds from those counts and rebuilds
+when the store's generation moves (postgres_terms.py), so it scores as the embedded store does
+and every reader sees each committed document. A document's chunks go in by one binary COPY,
+vectors in pgvector's binary form. Each document is written in one transaction; writers are
 serialised by an advisory lock, which PostgreSQL drops when its session ends however it ends;
 readers take a REPEATABLE READ snapshot and are never blocked. One connection is shared by a
 process's threads under one lock, as in the embedded store.
@@ -29,7 +30,14 @@ from ingest import bm25
 from ingest.document import Chunk, DocumentMetadata
 from ingest.store import postgres_terms
 from ingest.store.base import Embedding, Store
-from ingest.store.postgres_schema import LOCK_SPACE, WRITER, check_identity, connect, migrate
+from ingest.store.postgres_schema import (
+    LOCK_SPACE,
+    WRITER,
+    check_identity,
+    connect,
+    migrate,
+    register_vector,
+)
 from ingest.store.records import (
     CHUNK_FIELDS,
     DOCUMENT_FIELDS,
@@ -44,6 +52,9 @@ from meditron_rag.errors import EmptyIndexError, IndexError_, IndexLockedError
 
 _DOC_COLUMNS = ", ".join(DOCUMENT_FIELDS)
 _CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
+# The types of CHUNK_FIELDS' columns, for binary COPY.
+_CHUNK_TYPES: list[int | str] = ["bigint", "text", "integer", "text", "text", "integer",
+                                 "integer", "integer", "integer", "integer", "integer"]
 _EF_SEARCH_MAX = 1000  # pgvector's ceiling for hnsw.ef_search
 
 _P = ParamSpec("_P")
@@ -77,13 +88,15 @@ class PostgresStore(Store):
     writers take `writing()`."""
 
     def __init__(self, conn: psycopg.Connection[tuple], settings: StoreConfig,
-                 identity: Identity) -> None:
+                 identity: Identity, vector_oid: int) -> None:
         self.conn = conn
         self.settings = settings
         self._identity = identity
         self._location = redact(settings.url or "")
         self._lock = threading.RLock()
         self._writer = False
+        self._lexical = postgres_terms.LexicalIndex()
+        self._vector_oid = vector_oid
 
     @classmethod
     def open(cls, settings: StoreConfig, *, embedder: Embedding | None = None) -> PostgresStore:
@@ -94,6 +107,7 @@ class PostgresStore(Store):
         try:
             migrate(conn, location)
             identity = check_identity(conn, location, embedder, settings)
+            vector_oid = register_vector(conn)
         except psycopg.Error as exc:
             conn.close()
             raise IndexError_(f"The index in {location} cannot be opened "
@@ -101,7 +115,7 @@ class PostgresStore(Store):
         except BaseException:
             conn.close()
             raise
-        return cls(conn, settings, identity)
+        return cls(conn, settings, identity, vector_oid)
 
     @property
     def location(self) -> str:
@@ -200,7 +214,6 @@ class PostgresStore(Store):
             raise ValueError(f"vectors of {np.asarray(vectors).shape[1]} dimensions for an "
                              f"index of {self._identity.dim}")
         counts = [bm25.term_counts((c.text, c.section, metadata.title)) for c in chunks]
-        lengths = [sum(c.values()) for c in counts]
         with self._lock, self.conn.transaction():
             self._delete_rows(doc_id)
             self.conn.execute(
@@ -211,46 +224,47 @@ class PostgresStore(Store):
                  json.dumps(warnings), len(chunks),
                  datetime.now(timezone.utc).isoformat(timespec="seconds")),
             )
-            if not chunks:
-                self._bump(0, 0)
-                return
-            ids = sorted(row[0] for row in self.conn.execute(
-                "SELECT nextval('chunk_ids') FROM generate_series(1, %s)", (len(chunks),)))
-            with self.conn.cursor() as cursor:
-                cursor.executemany(
-                    f"INSERT INTO chunks({_CHUNK_COLUMNS}, length, embedding) "
-                    f"VALUES ({','.join(['%s'] * (len(CHUNK_FIELDS) + 1))}, %s::vector)",
-                    [(chunk_id, doc_id, c.ordinal, c.text, c.section, c.start, c.end,
-                      c.page_start, c.page_end, c.char_start, c.char_end, length, _vector(v))
-                     for chunk_id, c, length, v in zip(ids, chunks, lengths, vectors)],
-                )
-            postgres_terms.add(self.conn, ids, counts, lengths)
-            self._bump(len(chunks), sum(lengths))
+            if chunks:
+                self._copy_chunks(doc_id, chunks, postgres_terms.encode(self.conn, counts),
+                                  np.asarray(vectors, dtype=np.float32))
+            self._bump(len(chunks))
+
+    def _copy_chunks(self, doc_id: str, chunks: Sequence[Chunk], terms: list[bytes],
+                     vectors: np.ndarray) -> None:
+        """The chunks' rows in one binary COPY, vectors in pgvector's binary form."""
+        ids = sorted(row[0] for row in self.conn.execute(
+            "SELECT nextval('chunk_ids') FROM generate_series(1, %s)", (len(chunks),)))
+        with self.conn.cursor() as cursor, cursor.copy(
+                f"COPY chunks({_CHUNK_COLUMNS}, terms, embedding) FROM STDIN (FORMAT BINARY)"
+        ) as copy:
+            copy.set_types(_CHUNK_TYPES + ["bytea", self._vector_oid])
+            for chunk_id, c, pairs, v in zip(ids, chunks, terms, vectors):
+                copy.write_row((chunk_id, doc_id, c.ordinal, c.text, c.section, c.start, c.end,
+                                c.page_start, c.page_end, c.char_start, c.char_end, pairs,
+                                v))
 
     @guarded
     def remove_document(self, doc_id: str) -> bool:
         with self._lock, self.conn.transaction():
             if not self._delete_rows(doc_id):
                 return False
-            self._bump(0, 0)
+            self._bump(0)
         return True
 
     def _delete_rows(self, doc_id: str) -> bool:
-        """Delete a document's rows and take its chunks out of BM25's statistics, inside the
-        caller's transaction; False if there was no such document."""
-        postgres_terms.remove(self.conn, doc_id)
+        """Delete a document's rows inside the caller's transaction; False if there was no
+        such document."""
         row = self.conn.execute(
-            "WITH gone AS (DELETE FROM chunks WHERE document_id = %s RETURNING length) "
-            "SELECT COUNT(*), COALESCE(SUM(length), 0) FROM gone", (doc_id,)).fetchone()
+            "WITH gone AS (DELETE FROM chunks WHERE document_id = %s RETURNING id) "
+            "SELECT COUNT(*) FROM gone", (doc_id,)).fetchone()
         if row and row[0]:
-            self._bump(-int(row[0]), -int(row[1]), generation=0)
+            self._bump(-int(row[0]), generation=0)
         return self.conn.execute("DELETE FROM documents WHERE id = %s RETURNING id",
                                  (doc_id,)).fetchone() is not None
 
-    def _bump(self, chunks: int, length: int, generation: int = 1) -> None:
-        self.conn.execute(
-            "UPDATE state SET generation = generation + %s, chunks = chunks + %s, "
-            "total_length = total_length + %s", (generation, chunks, length))
+    def _bump(self, chunks: int, generation: int = 1) -> None:
+        self.conn.execute("UPDATE state SET generation = generation + %s, chunks = chunks + %s",
+                          (generation, chunks))
 
     # --- chunks and search -------------------------------------------------------------------
 
@@ -297,7 +311,12 @@ class PostgresStore(Store):
         if not terms:
             return []
         with self._lock:
-            return postgres_terms.search(self.conn, terms, k)
+            generation, term_ids = postgres_terms.lookup(self.conn, terms)
+            if generation != self._lexical.generation:
+                with self.snapshot():
+                    generation, term_ids = postgres_terms.lookup(self.conn, terms)
+                    self._lexical.build(self.conn, generation)
+            return self._lexical.search(term_ids, k)
 
     # --- upkeep ------------------------------------------------------------------------------
 

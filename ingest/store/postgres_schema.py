@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
+
+import numpy as np
 
 from ingest.store.base import Embedding, recorded_identity
 from ingest.store.records import Identity
@@ -19,6 +22,8 @@ from meditron_rag.errors import ConfigError, IndexError_, IndexFormatError
 
 try:
     import psycopg
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
 except ImportError:  # pragma: no cover - the optional dependency is installed in CI
     raise ConfigError(
         "store.backend is postgres, but psycopg is not installed: "
@@ -97,7 +102,25 @@ CREATE TABLE postings (
 CREATE INDEX postings_chunk ON postings(chunk_id);
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL]
+# Each chunk's term counts move beside it, as (term id, count) int32 pairs in network byte
+# order, and BM25 is scored from postings each process builds from them (postgres_terms.py):
+# one row per chunk to write and to read instead of one per (term, chunk). What only the SQL
+# scoring needed goes with the postings: the document frequencies, the lengths and their total.
+_M002_TERMS_BESIDE_CHUNKS = """
+ALTER TABLE chunks ADD COLUMN terms bytea NOT NULL DEFAULT ''::bytea;
+UPDATE chunks c SET terms = p.pairs FROM (
+    SELECT chunk_id, string_agg(int4send(term_id) || int4send(tf), ''::bytea ORDER BY term_id)
+           AS pairs
+    FROM postings GROUP BY chunk_id) p
+WHERE p.chunk_id = c.id;
+ALTER TABLE chunks ALTER COLUMN terms DROP DEFAULT;
+ALTER TABLE chunks DROP COLUMN length;
+DROP TABLE postings;
+ALTER TABLE terms DROP COLUMN df;
+ALTER TABLE state DROP COLUMN total_length;
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL, _M002_TERMS_BESIDE_CHUNKS]
 
 
 def connect(settings: StoreConfig) -> psycopg.Connection[tuple]:
@@ -157,6 +180,26 @@ def check_identity(conn: psycopg.Connection[tuple], location: str,
         meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
     fresh = "point store.url at an empty database and ingest your documents there"
     return recorded_identity(meta, location, FORMAT_VERSION, embedder, fresh)
+
+
+class _VectorDumper(Dumper):
+    """A float32 array in pgvector's binary form: its dimension, a reserved zero, then the
+    values big-endian."""
+
+    format = Format.BINARY
+
+    def dump(self, obj: np.ndarray) -> bytes:
+        return struct.pack(">HH", len(obj), 0) + np.asarray(obj, dtype=">f4").tobytes()
+
+
+def register_vector(conn: psycopg.Connection[tuple]) -> int:
+    """Teach the connection to send arrays as pgvector's type (which the first migration
+    creates) in binary COPY; its type id."""
+    info = psycopg.types.TypeInfo.fetch(conn, "vector")
+    if info is None:
+        raise IndexFormatError("The index database lacks pgvector's vector type.")
+    conn.adapters.register_dumper(None, type("VectorDumper", (_VectorDumper,), {"oid": info.oid}))
+    return info.oid
 
 
 def _record(conn: psycopg.Connection[tuple], embedder: Embedding,

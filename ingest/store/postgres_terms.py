@@ -1,85 +1,84 @@
-"""BM25 in a PostgreSQL store: each chunk's term counts in `postings`, each term's document
-frequency in `terms.df` and the collection's size in `state`, kept by the writer inside the
-document's transaction, and our BM25 (ingest/bm25.py: Lucene's idf, k1, b) computed in SQL
-from them. Nothing is cached in a process, so every reader scores the committed state."""
+"""BM25 in a PostgreSQL store: the vocabulary in `terms`, each chunk's (term id, count) pairs
+in its `terms` column, written by the writer inside the document's transaction, and in each
+process the postings ingest/bm25.py builds from them, as the embedded store does. A process
+rebuilds its postings when the store's generation has moved, which it reads with each query's
+term ids in one statement, so every reader scores the committed state."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import psycopg
 
 from ingest import bm25
 
-# BM25 of each chunk holding a query term: Lucene's idf from the term's document frequency and
-# the collection's size, and the chunk's length (stored beside each of its postings, so a query
-# reads one table) against the average.
-_SEARCH = """
-WITH q AS (SELECT id, df FROM terms WHERE term = ANY(%(terms)s) AND df > 0),
-     s AS (SELECT chunks::float8 AS n,
-                  GREATEST(total_length::float8 / NULLIF(chunks, 0), 1e-9) AS avg FROM state)
-SELECT p.chunk_id,
-       SUM(ln(1 + (s.n - q.df + 0.5) / (q.df + 0.5)) * p.tf * (%(k1)s + 1)
-           / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.length / s.avg))) AS score
-FROM q JOIN postings p ON p.term_id = q.id CROSS JOIN s
-GROUP BY p.chunk_id
-ORDER BY score DESC, p.chunk_id
-LIMIT %(k)s
-"""
+# The pairs are int32 in network byte order, as PostgreSQL's own int4send writes them.
+PAIR = np.dtype(">i4")
+_BATCH = 4096
+_NONE = bm25.build(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int32), 1)
 
 
-def add(conn: psycopg.Connection[tuple], ids: Sequence[int],
-        counts: Sequence[dict[str, int]], lengths: Sequence[int]) -> None:
-    """Store the chunks' term counts and count them in their terms' document frequencies,
-    inside the caller's transaction."""
+def encode(conn: psycopg.Connection[tuple], counts: Sequence[dict[str, int]]) -> list[bytes]:
+    """Each chunk's term counts as its stored pairs; terms the vocabulary lacks are added
+    (inside the caller's transaction)."""
     wanted = sorted({term for c in counts for term in c})
     conn.execute("INSERT INTO terms(term) SELECT unnest(%s::text[]) "
                  "ON CONFLICT (term) DO NOTHING", (wanted,))
-    term_ids = dict(conn.execute("SELECT term, id FROM terms WHERE term = ANY(%s)",
-                                 (wanted,)).fetchall())
-    df: dict[int, int] = {}
-    with conn.cursor() as cursor, cursor.copy(
-            "COPY postings (term_id, chunk_id, tf, length) FROM STDIN") as copy:
-        for chunk_id, chunk_counts, length in zip(ids, counts, lengths):
-            for term, tf in chunk_counts.items():
-                term_id = term_ids[term]
-                df[term_id] = df.get(term_id, 0) + 1
-                copy.write_row((term_id, chunk_id, tf, length))
-    conn.execute("UPDATE terms t SET df = t.df + d.n FROM (SELECT unnest(%s::int[]) AS id, "
-                 "unnest(%s::int[]) AS n) d WHERE t.id = d.id", (list(df), list(df.values())))
+    ids = dict(conn.execute("SELECT term, id FROM terms WHERE term = ANY(%s)",
+                            (wanted,)).fetchall())
+    return [np.array([(ids[t], n) for t, n in c.items()], dtype=PAIR).tobytes() if c else b""
+            for c in counts]
 
 
-def remove(conn: psycopg.Connection[tuple], doc_id: str) -> None:
-    """Take a document's chunks out of their terms' document frequencies, before its chunks
-    (and with them their postings) are deleted in the caller's transaction."""
-    conn.execute(
-        "UPDATE terms t SET df = t.df - d.n FROM (SELECT p.term_id, COUNT(*) AS n FROM "
-        "postings p JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = %s "
-        "GROUP BY p.term_id) d WHERE t.id = d.term_id", (doc_id,))
+def lookup(conn: psycopg.Connection[tuple], terms: Sequence[str]) -> tuple[int, list[int]]:
+    """The store's generation and the ids of those of `terms` the vocabulary has, read in one
+    statement, so both come from the same committed state."""
+    row = conn.execute("SELECT (SELECT generation FROM state), "
+                       "ARRAY(SELECT id FROM terms WHERE term = ANY(%s))",
+                       (list(terms),)).fetchone()
+    assert row is not None  # scalar subqueries: always one row
+    return int(row[0]), list(row[1])
 
 
-def search(conn: psycopg.Connection[tuple], terms: Sequence[str],
-           k: int) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score) of the k best chunks for the query's terms, best first."""
-    rows = conn.execute(_SEARCH, {"terms": list(terms), "k": k, "k1": bm25.K1, "b": bm25.B})
-    return [(int(chunk_id), float(score)) for chunk_id, score in rows]
+class LexicalIndex:
+    """The BM25 postings of one database in this process, for the generation they were built
+    at. The caller holds the store's lock."""
+
+    def __init__(self) -> None:
+        self._postings = _NONE
+        self.generation = -1
+
+    def search(self, term_ids: Sequence[int], k: int) -> list[tuple[int, float]]:
+        """(chunk id, BM25 score) of the k best chunks for the query's term ids, best first."""
+        rows, scores = bm25.top_k(bm25.score(self._postings, term_ids), k)
+        return [(int(self._postings.chunk_ids[r]), float(s)) for r, s in zip(rows, scores)]
+
+    def build(self, conn: psycopg.Connection[tuple], generation: int) -> None:
+        """The postings of every chunk, read batch by batch inside the caller's snapshot of
+        `generation`."""
+        self._postings, self.generation = _NONE, -1  # let the old go before building anew
+        ids: list[int] = []
+        lengths: list[int] = []
+        parts: list[np.ndarray] = []
+        with conn.cursor(binary=True) as cursor:
+            cursor.execute("SELECT id, terms FROM chunks ORDER BY id")
+            while rows := cursor.fetchmany(_BATCH):
+                ids.extend(chunk_id for chunk_id, _ in rows)
+                lengths.extend(len(blob) // 8 for _, blob in rows)
+                parts.append(np.frombuffer(b"".join(blob for _, blob in rows), dtype=PAIR))
+        pairs = (np.concatenate(parts).astype(np.int32).reshape(-1, 2) if parts
+                 else np.zeros((0, 2), np.int32))
+        row = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM terms").fetchone()
+        vocabulary = int(row[0]) if row else 1
+        self._postings = bm25.build(np.asarray(ids, dtype=np.int64),
+                                    np.asarray(lengths, dtype=np.int64), pairs, vocabulary)
+        self.generation = generation
 
 
 def problems(conn: psycopg.Connection[tuple]) -> list[str]:
-    """BM25's statistics that disagree with the chunks, one sentence each."""
-    found = []
-    row = conn.execute(
-        "SELECT COUNT(*) FROM chunks c LEFT JOIN (SELECT chunk_id, SUM(tf) AS n FROM postings "
-        "GROUP BY chunk_id) p ON p.chunk_id = c.id WHERE COALESCE(p.n, 0) != c.length").fetchone()
-    if row and row[0]:
-        found.append(f"{row[0]} chunks have missing or damaged term counts")
-    row = conn.execute(
-        "SELECT COUNT(*) FROM terms t LEFT JOIN (SELECT term_id, COUNT(*) AS n FROM postings "
-        "GROUP BY term_id) p ON p.term_id = t.id WHERE t.df != COALESCE(p.n, 0)").fetchone()
-    if row and row[0]:
-        found.append(f"{row[0]} terms have a wrong document frequency")
-    sizes = conn.execute("SELECT (SELECT COUNT(*) FROM chunks), (SELECT COALESCE(SUM(length), 0) "
-                         "FROM chunks), chunks, total_length FROM state").fetchone()
-    if sizes and sizes[:2] != sizes[2:]:
-        found.append("the collection's size for BM25 does not match its chunks")
-    return found
+    """Term counts that cannot be read, one sentence: pairs cut short, or none for a chunk
+    with text enough to have some."""
+    row = conn.execute("SELECT COUNT(*) FROM chunks WHERE length(terms) % 8 != 0 "
+                       "OR (length(terms) = 0 AND length(text) > 200)").fetchone()
+    return [f"{row[0]} chunks have no or damaged term counts"] if row and row[0] else []
