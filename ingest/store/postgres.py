@@ -39,8 +39,8 @@ from ingest.store.postgres_schema import (
     register_vector,
 )
 from ingest.store.records import (
-    CHUNK_FIELDS,
-    DOCUMENT_FIELDS,
+    CHUNK_COLUMNS,
+    DOCUMENT_COLUMNS,
     ChunkRecord,
     DocumentRecord,
     Identity,
@@ -50,8 +50,6 @@ from ingest.store.records import (
 from meditron_rag.config import StoreConfig, redact
 from meditron_rag.errors import EmptyIndexError, IndexError_, IndexLockedError
 
-_DOC_COLUMNS = ", ".join(DOCUMENT_FIELDS)
-_CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
 # The types of CHUNK_FIELDS' columns, for binary COPY.
 _CHUNK_TYPES: list[int | str] = ["bigint", "text", "integer", "text", "text", "integer",
                                  "integer", "integer", "integer", "integer", "integer"]
@@ -195,12 +193,12 @@ class PostgresStore(Store):
     # --- documents ---------------------------------------------------------------------------
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents "
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents "
                            'ORDER BY date COLLATE "C" DESC, id COLLATE "C"')
         return [document_from_row(r) for r in rows]
 
     def _one_document(self, column: str, value: str) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE {column} = %s "
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {column} = %s "
                            'ORDER BY id COLLATE "C" LIMIT 1', (value,))
         return document_from_row(rows[0]) if rows else None
 
@@ -217,7 +215,7 @@ class PostgresStore(Store):
         with self._lock, self.conn.transaction():
             self._delete_rows(doc_id)
             self.conn.execute(
-                f"INSERT INTO documents({_DOC_COLUMNS}) VALUES ({','.join(['%s'] * 17)})",
+                f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({','.join(['%s'] * 17)})",
                 (doc_id, path, Path(path).name, kind, sha256, size_bytes, pages, paginated,
                  metadata.title, metadata.organisation, metadata.date, metadata.url,
                  metadata.licence, json.dumps(metadata.extra, sort_keys=True),
@@ -235,7 +233,7 @@ class PostgresStore(Store):
         ids = sorted(row[0] for row in self.conn.execute(
             "SELECT nextval('chunk_ids') FROM generate_series(1, %s)", (len(chunks),)))
         with self.conn.cursor() as cursor, cursor.copy(
-                f"COPY chunks({_CHUNK_COLUMNS}, terms, embedding) FROM STDIN (FORMAT BINARY)"
+                f"COPY chunks({CHUNK_COLUMNS}, terms, embedding) FROM STDIN (FORMAT BINARY)"
         ) as copy:
             copy.set_types(_CHUNK_TYPES + ["bytea", self._vector_oid])
             for chunk_id, c, pairs, v in zip(ids, chunks, terms, vectors):
@@ -274,12 +272,12 @@ class PostgresStore(Store):
     def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
         if not ids:
             return {}
-        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id = ANY(%s)",
+        rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id = ANY(%s)",
                            (list(ids),))
         return {row[0]: chunk_from_row(row) for row in rows}
 
     def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
-        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id = %s "
+        rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = %s "
                            "ORDER BY ordinal", (doc_id,))
         return [chunk_from_row(row) for row in rows]
 

@@ -59,6 +59,9 @@ class ChunkRecord(Chunk):
 DOCUMENT_FIELDS = tuple(f.name for f in fields(DocumentRecord))
 CHUNK_FIELDS = ("id", "document_id", "ordinal", "text", "section", "start", "end",
                 "page_start", "page_end", "char_start", "char_end")
+# The same as SQL select lists (both backends name their columns alike; "end" is a keyword).
+DOCUMENT_COLUMNS = ", ".join(DOCUMENT_FIELDS)
+CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
 
 
 def document_from_row(row: Sequence[object]) -> DocumentRecord:

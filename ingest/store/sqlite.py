@@ -28,8 +28,9 @@ from ingest.store.health import damaged, guarded, sqlite_error
 from ingest.store.lock import lock_folder, unlock
 from ingest.store.migrations import DB_NAME, check_identity, migrate
 from ingest.store.records import (
+    CHUNK_COLUMNS,
     CHUNK_FIELDS,
-    DOCUMENT_FIELDS,
+    DOCUMENT_COLUMNS,
     ChunkRecord,
     DocumentRecord,
     Identity,
@@ -39,9 +40,6 @@ from ingest.store.records import (
 from ingest.store.vectors import VectorCache, describe, nearest
 from meditron_rag.config import IndexConfig
 from meditron_rag.errors import EmptyIndexError
-
-_DOC_COLUMNS = ", ".join(DOCUMENT_FIELDS)
-_CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
 
 
 def document_count(folder: Path) -> int:
@@ -186,11 +184,11 @@ class SQLiteStore(Store):
     # --- documents ---------------------------------------------------------------------------
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents ORDER BY date DESC, id")
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents ORDER BY date DESC, id")
         return [document_from_row(r) for r in rows]
 
     def _one_document(self, column: str, value: str) -> DocumentRecord | None:
-        rows = self._query(f"SELECT {_DOC_COLUMNS} FROM documents WHERE {column}=?", (value,))
+        rows = self._query(f"SELECT {DOCUMENT_COLUMNS} FROM documents WHERE {column}=?", (value,))
         return document_from_row(rows[0]) if rows else None
 
     @guarded
@@ -206,7 +204,7 @@ class SQLiteStore(Store):
             with self.db:
                 old_ids = self._delete_rows(doc_id)
                 self.db.execute(
-                    f"INSERT INTO documents({_DOC_COLUMNS}) VALUES ({','.join('?' * 17)})",
+                    f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({','.join('?' * 17)})",
                     (
                         doc_id, path, Path(path).name, kind, sha256, size_bytes, pages,
                         int(paginated),
@@ -222,7 +220,7 @@ class SQLiteStore(Store):
                 terms = lexical.encode_terms(
                     self.db, [(c.text, c.section, metadata.title) for c in chunks])
                 self.db.executemany(
-                    f"INSERT INTO chunks({_CHUNK_COLUMNS}, embedding, terms) "
+                    f"INSERT INTO chunks({CHUNK_COLUMNS}, embedding, terms) "
                     f"VALUES ({','.join('?' * (len(CHUNK_FIELDS) + 2))})",
                     [
                         (
@@ -271,12 +269,12 @@ class SQLiteStore(Store):
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self._query(f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", list(ids))
+        rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE id IN ({marks})", list(ids))
         return {row[0]: chunk_from_row(row) for row in rows}
 
     def document_chunks(self, doc_id: str) -> list[ChunkRecord]:
         rows = self._query(
-            f"SELECT {_CHUNK_COLUMNS} FROM chunks WHERE document_id=? ORDER BY ordinal", (doc_id,)
+            f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id=? ORDER BY ordinal", (doc_id,)
         )
         return [chunk_from_row(row) for row in rows]
 
