@@ -25,8 +25,11 @@ check for each backend:
 from __future__ import annotations
 
 import abc
+import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime, timezone
+from pathlib import PurePath
 from typing import Protocol
 
 import numpy as np
@@ -122,12 +125,29 @@ class Store(abc.ABC):
             candidate = f"{wanted}-{n}"
         return candidate
 
-    @abc.abstractmethod
     def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
                      pages: int, paginated: bool, metadata: DocumentMetadata,
                      warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Insert or replace one document with its chunks (one vector each), atomically.
         The caller holds `writing()`."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        dim = self.identity.dim
+        if chunks and vectors.shape[1] != dim:
+            raise ValueError(f"vectors of {vectors.shape[1]} dimensions for an index of {dim}")
+        row = (doc_id, path, PurePath(path).name, kind, sha256, size_bytes, pages, paginated,
+               metadata.title, metadata.organisation, metadata.date, metadata.url,
+               metadata.licence, json.dumps(metadata.extra, sort_keys=True),
+               json.dumps(warnings), len(chunks),
+               datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        self._put(row, chunks, vectors, metadata.title)
+
+    @abc.abstractmethod
+    def _put(self, row: tuple[object, ...], chunks: Sequence[Chunk], vectors: np.ndarray,
+             title: str) -> None:
+        """Replace the document of `row` (its columns in DOCUMENT_FIELDS order) with `chunks`
+        and their float32 `vectors` in one transaction; `title` joins each chunk's terms."""
 
     @abc.abstractmethod
     def remove_document(self, doc_id: str) -> bool:

@@ -15,11 +15,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
@@ -27,7 +24,7 @@ import psycopg
 from psycopg.pq import TransactionStatus
 
 from ingest import bm25
-from ingest.document import Chunk, DocumentMetadata
+from ingest.document import Chunk
 from ingest.store import postgres_terms
 from ingest.store.base import Embedding, Store
 from ingest.store.postgres_schema import (
@@ -203,28 +200,17 @@ class PostgresStore(Store):
         return document_from_row(rows[0]) if rows else None
 
     @guarded
-    def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
-                     pages: int, paginated: bool, metadata: DocumentMetadata,
-                     warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk")
-        if chunks and np.asarray(vectors).shape[1] != self._identity.dim:
-            raise ValueError(f"vectors of {np.asarray(vectors).shape[1]} dimensions for an "
-                             f"index of {self._identity.dim}")
-        counts = [bm25.term_counts((c.text, c.section, metadata.title)) for c in chunks]
+    def _put(self, row: tuple[object, ...], chunks: Sequence[Chunk], vectors: np.ndarray,
+             title: str) -> None:
+        doc_id = str(row[0])
+        counts = [bm25.term_counts((c.text, c.section, title)) for c in chunks]
         with self._lock, self.conn.transaction():
             self._delete_rows(doc_id)
             self.conn.execute(
                 f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({','.join(['%s'] * 17)})",
-                (doc_id, path, Path(path).name, kind, sha256, size_bytes, pages, paginated,
-                 metadata.title, metadata.organisation, metadata.date, metadata.url,
-                 metadata.licence, json.dumps(metadata.extra, sort_keys=True),
-                 json.dumps(warnings), len(chunks),
-                 datetime.now(timezone.utc).isoformat(timespec="seconds")),
-            )
+                row)
             if chunks:
-                self._copy_chunks(doc_id, chunks, postgres_terms.encode(self.conn, counts),
-                                  np.asarray(vectors, dtype=np.float32))
+                self._copy_chunks(doc_id, chunks, postgres_terms.encode(self.conn, counts), vectors)
             self._bump(len(chunks))
 
     def _copy_chunks(self, doc_id: str, chunks: Sequence[Chunk], terms: list[bytes],

@@ -11,17 +11,15 @@ SQLite's write-ahead log lets other processes read while a writer commits.
 from __future__ import annotations
 
 import contextlib
-import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime, timezone
 from pathlib import Path
 
 import faiss
 import numpy as np
 
-from ingest.document import Chunk, DocumentMetadata
+from ingest.document import Chunk
 from ingest.store import health, lexical
 from ingest.store.base import Embedding, Store
 from ingest.store.health import damaged, guarded, sqlite_error
@@ -192,33 +190,20 @@ class SQLiteStore(Store):
         return document_from_row(rows[0]) if rows else None
 
     @guarded
-    def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
-                     pages: int, paginated: bool, metadata: DocumentMetadata,
-                     warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        if len(chunks) != len(vectors):
-            raise ValueError("one vector per chunk")
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if chunks and vectors.shape[1] != self.dim:
-            raise ValueError(f"vectors of {vectors.shape[1]} dimensions for an index of {self.dim}")
+    def _put(self, row: tuple[object, ...], chunks: Sequence[Chunk], vectors: np.ndarray,
+             title: str) -> None:
+        doc_id = str(row[0])
         with self._lock:
             with self.db:
                 old_ids = self._delete_rows(doc_id)
                 self.db.execute(
                     f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({','.join('?' * 17)})",
-                    (
-                        doc_id, path, Path(path).name, kind, sha256, size_bytes, pages,
-                        int(paginated),
-                        metadata.title, metadata.organisation, metadata.date, metadata.url,
-                        metadata.licence, json.dumps(metadata.extra, sort_keys=True),
-                        json.dumps(warnings), len(chunks),
-                        datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                    ),
-                )
+                    row)
                 first = int(self.db.execute(
                     "SELECT value FROM meta WHERE key='next_chunk_id'").fetchone()[0])
                 ids = list(range(first, first + len(chunks)))
                 terms = lexical.encode_terms(
-                    self.db, [(c.text, c.section, metadata.title) for c in chunks])
+                    self.db, [(c.text, c.section, title) for c in chunks])
                 self.db.executemany(
                     f"INSERT INTO chunks({CHUNK_COLUMNS}, embedding, terms) "
                     f"VALUES ({','.join('?' * (len(CHUNK_FIELDS) + 2))})",
