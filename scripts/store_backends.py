@@ -21,7 +21,9 @@ import re
 import statistics
 import tempfile
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,6 +32,9 @@ from ingest.document import Chunk, DocumentMetadata
 from ingest.store import Identity, SQLiteStore, Store
 from ingest.store.postgres import PostgresStore
 from meditron_rag.config import StoreConfig
+
+Q = TypeVar("Q")
+R = TypeVar("R")
 
 ROOT = Path(__file__).resolve().parents[1]
 DIM, PER_DOC, QUERIES, K = 384, 50, 200, 40
@@ -57,8 +62,10 @@ def fill(store: Store, texts: list[str], vectors: np.ndarray) -> float:
     return time.perf_counter() - started
 
 
-def timed(call, queries) -> tuple[float, float, list]:  # type: ignore[no-untyped-def]
-    times, results = [], []
+def timed(call: Callable[[Q], R], queries: Iterable[Q]) -> tuple[float, float, list[R]]:
+    """Median and p95 milliseconds of `call` over `queries`, and its results."""
+    times: list[float] = []
+    results: list[R] = []
     for query in queries:
         started = time.perf_counter()
         results.append(call(query))
@@ -97,20 +104,20 @@ def measure(name: str, store: Store, texts: list[str], vectors: np.ndarray,
             truth: list[set[int]]) -> dict[str, object]:
     """Write the collection, then time each kind of search; the first BM25 search after the
     write (which builds the postings in memory) is timed alone."""
-    result: dict[str, object] = {"write_s": round(fill(store, texts, vectors), 2)}
-    result["chunks_per_s"] = round(len(texts) / float(result["write_s"]), 1)  # type: ignore[arg-type]
+    write_s = round(fill(store, texts, vectors), 2)
+    result: dict[str, object] = {"write_s": write_s,
+                                 "chunks_per_s": round(len(texts) / write_s, 1)}
     started = time.perf_counter()
     store.lexical_search(lexical_queries[0], K)
     result["bm25_first_after_write_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    p50, p95, dense_hits = timed(lambda q: store.dense_search(q, K), list(dense_queries))
+    result["dense_p50_ms"], result["dense_p95_ms"] = round(p50, 2), round(p95, 2)
+    result[f"dense_recall_at_{K}"] = round(recall(store, dense_hits, truth), 3)
+    p50, p95, _ = timed(lambda q: store.lexical_search(q, K), lexical_queries)
+    result["bm25_p50_ms"], result["bm25_p95_ms"] = round(p50, 2), round(p95, 2)
     pairs = list(zip(dense_queries, lexical_queries))
-    for kind, call, queries in (
-            ("dense", lambda q: store.dense_search(q, K), list(dense_queries)),
-            ("bm25", lambda q: store.lexical_search(q, K), lexical_queries),
-            ("hybrid", lambda q: hybrid(store, *q), pairs)):
-        p50, p95, hits = timed(call, queries)
-        result[f"{kind}_p50_ms"], result[f"{kind}_p95_ms"] = round(p50, 2), round(p95, 2)
-        if kind == "dense":
-            result[f"dense_recall_at_{K}"] = round(recall(store, hits, truth), 3)
+    p50, p95, _ = timed(lambda q: hybrid(store, *q), pairs)
+    result["hybrid_p50_ms"], result["hybrid_p95_ms"] = round(p50, 2), round(p95, 2)
     print(f"{name}: wrote {len(texts)} chunks in {result['write_s']} s "
           f"({result['chunks_per_s']} chunks/s); first BM25 search after it "
           f"{result['bm25_first_after_write_ms']} ms")

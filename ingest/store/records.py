@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from ingest.document import Chunk
 
@@ -64,15 +64,15 @@ DOCUMENT_COLUMNS = ", ".join(DOCUMENT_FIELDS)
 CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
 
 
-def document_from_row(row: Sequence[object]) -> DocumentRecord:
+def document_from_row(row: Sequence[Any]) -> DocumentRecord:
     """A document from its columns in DOCUMENT_FIELDS order (extra and warnings as JSON)."""
-    values = dict(zip(DOCUMENT_FIELDS, row))
+    values: dict[str, Any] = dict(zip(DOCUMENT_FIELDS, row))
     values["paginated"] = bool(values["paginated"])
     values["extra"] = json.loads(str(values["extra"]))
     values["warnings"] = json.loads(str(values["warnings"]))
-    return DocumentRecord(**values)  # type: ignore[arg-type]
+    return DocumentRecord(**values)
 
 
-def chunk_from_row(row: Sequence[object]) -> ChunkRecord:
+def chunk_from_row(row: Sequence[Any]) -> ChunkRecord:
     """A stored chunk from its columns in CHUNK_FIELDS order."""
-    return ChunkRecord(**dict(zip(CHUNK_FIELDS, row)))  # type: ignore[arg-type]
+    return ChunkRecord(**dict(zip(CHUNK_FIELDS, row)))
