@@ -327,7 +327,7 @@ def _pipeline_overhead(config: Config, gen: LocalGenerator) -> dict[str, float]:
                  "generation": {**config.generation.model_dump(), "max_tokens": PIPELINE_TOKENS}}
     with harness(type(config).model_validate(overrides)) as h:
         h.build_index(evalset, config.chunking.chunk_tokens, config.chunking.overlap_tokens,
-                      h.config.index_dir)
+                      main=True)
         engine = h.engine
         engine._generator = gen  # noqa: SLF001 - the model already loaded in this process
         question = evalset.questions[0].question

@@ -81,7 +81,7 @@ def ttft(config: Config, model: str, questions: int, log: Log,
                                     "generation": {"answer_mode": "generative"}})
     with harness(timed, log) as h:
         h.build_index(evalset, config.chunking.chunk_tokens, config.chunking.overlap_tokens,
-                      h.config.index_dir)
+                      main=True)
         ours = h.config.model_dump(mode="json")
         naive = with_overrides(h.config, NAIVE).model_dump(mode="json")
         log(f"TTFT, {label}: first run (the prompt's fixed start, kept on disk) ...")

@@ -143,3 +143,39 @@ def test_the_supporting_sentence_is_the_one_sharing_most_words_with_the_answer()
     assert _supporting_sentence("from age 40, every two years", [passage]) == (
         "Biennial mammography is advised from age 40 to 74.")
     assert _supporting_sentence("colonoscopy", [passage]) == ""
+
+
+@pytest.mark.slow
+def test_eval_on_postgres_scores_as_the_embedded_store_and_leaves_no_database(
+        postgres_url: str, embedder):
+    """The same corpus, questions and settings retrieve the same documents from both backends;
+    the PostgreSQL run indexes into scratch databases, drops them, and never writes the
+    configured database."""
+    import psycopg
+
+    from meditron_rag.config import load_config
+    from rag.evaluation import harness
+    from tests.conftest import ROOT, STARTER
+
+    evalset = questions.load_questions(STARTER / "questions.jsonl", STARTER)
+    base = load_config(ROOT / "config.yaml", environ={})
+    postgres = base.model_copy(update={"store": base.store.model_copy(
+        update={"backend": "postgres", "url": postgres_url})})
+    with psycopg.connect(postgres_url) as conn:
+        before = conn.execute("SELECT count(*) FROM pg_database").fetchone()
+    results, chunks = {}, {}
+    for name, config in (("sqlite", base), ("postgres", postgres)):
+        with harness.harness(config, embedder=embedder) as h:
+            index = h.build_index(evalset, 200, 32, main=True)
+            results[name] = harness.evaluate_retrieval(h, index, evalset.questions)["methods"]
+            chunks[name] = index.chunks
+            assert not index.failed
+    assert chunks["postgres"] == chunks["sqlite"] > 100
+    for method in ("dense", "bm25", "hybrid"):  # HNSW may differ from exact by one question
+        for metric in ("recall@1", "recall@5", "recall@10", "mrr"):
+            assert results["postgres"][method][metric] == pytest.approx(
+                results["sqlite"][method][metric], abs=0.015), (method, metric)
+    with psycopg.connect(postgres_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_database").fetchone() == before
+        assert conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+                            ).fetchone() == (0,)

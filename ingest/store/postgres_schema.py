@@ -2,6 +2,7 @@
 with the password from the environment, the schema changed only by numbered migrations (each
 recorded in `migrations`), and the format and embedding model recorded in `meta`. A database
 written by a newer version, in another format or by another model is refused with the fix.
+Scratch databases beside the configured one hold indexes that live for one run.
 
 psycopg is imported here, and this module only when `store.backend` is postgres, so the
 embedded product never needs it.
@@ -9,9 +10,13 @@ embedded product never needs it.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import socket
 import struct
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
@@ -22,6 +27,7 @@ from meditron_rag.errors import ConfigError, IndexError_, IndexFormatError
 
 try:
     import psycopg
+    from psycopg import sql
     from psycopg.adapt import Dumper
     from psycopg.pq import Format
 except ImportError:  # pragma: no cover - the optional dependency is installed in CI
@@ -218,3 +224,37 @@ def _record(conn: psycopg.Connection[tuple], embedder: Embedding,
         f"WITH (m = {int(settings.hnsw_m)}, "
         f"ef_construction = {int(settings.hnsw_ef_construction)})"
     )
+
+
+# --- scratch databases: indexes that live for one run (an evaluation's temporary index) ----
+
+def with_database(url: str, name: str) -> str:
+    """`url` naming database `name` instead: a libpq URL's path, or a key=value string's
+    dbname. Everything else (host, socket, user, options) stays."""
+    if "://" in url:
+        parts = urlsplit(url)
+        return urlunsplit(parts._replace(path=f"/{name}"))
+    return psycopg.conninfo.make_conninfo(url, dbname=name)
+
+
+@contextlib.contextmanager
+def scratch_database(settings: StoreConfig, prefix: str = "meditron_rag_scratch"
+                     ) -> Iterator[StoreConfig]:
+    """Settings for a new, empty database on `settings.url`'s server, dropped on exit (with
+    any connection still open to it). The role needs CREATEDB."""
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+    with contextlib.closing(connect(settings)) as admin:
+        try:
+            admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.Error as exc:
+            raise IndexError_(
+                f"Cannot create a scratch database on {redact(settings.url or '')} "
+                f"({redact(str(exc).strip())}): a temporary index on PostgreSQL needs a role "
+                "with CREATEDB, or set store.backend to sqlite for this run."
+            ) from None
+    try:
+        yield settings.model_copy(update={"url": with_database(settings.url or "", name)})
+    finally:
+        with contextlib.closing(connect(settings)) as admin:  # a new session: runs are long
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+                          .format(sql.Identifier(name)))

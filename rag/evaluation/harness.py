@@ -36,12 +36,12 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest import Embedder, Store, ingest, load_embedder
-from ingest.store import SQLiteStore
+from ingest.store import SQLiteStore, open_store
 from meditron_rag.config import Config, load_config
 from meditron_rag.errors import ConfigError
 from meditron_rag.models import resolve
@@ -94,12 +94,13 @@ class Harness:
     """Models and temporary indexes for one evaluation run."""
 
     def __init__(self, config: Config, workdir: Path, log: Log = _quiet,
-                 embedder: Embedder | None = None) -> None:
+                 embedder: Embedder | None = None, cleanup: ExitStack | None = None) -> None:
         self.config = config
         self.workdir = workdir
         self.log = log
         self._embedder = embedder
         self._engine: Engine | None = None
+        self._cleanup = cleanup or ExitStack()
 
     @property
     def embedder(self) -> Embedder:
@@ -121,10 +122,27 @@ class Harness:
                 (folder / f"{doc.id}.txt").write_text(head + doc.text, encoding="utf-8")
         return folder
 
+    def _store(self, name: str, main: bool) -> Store:
+        """The configured backend's store: the harness's own index (`main`, which the engine
+        answers from) or another temporary one (a folder, or a scratch database)."""
+        if main:
+            store = open_store(self.config, self.embedder)
+        elif self.config.store.backend == "postgres":
+            from ingest.store.postgres import PostgresStore
+            from ingest.store.postgres_schema import scratch_database
+
+            settings = self._cleanup.enter_context(scratch_database(self.config.store))
+            store = PostgresStore.open(settings, embedder=self.embedder)
+        else:
+            store = SQLiteStore.open(self.workdir / name, embedder=self.embedder)
+        self._cleanup.callback(store.close)
+        return store
+
     def build_index(self, evalset: EvalSet, chunk_tokens: int, overlap_tokens: int,
-                    folder: Path | None = None) -> Index:
-        folder = folder or self.workdir / f"index-{evalset.name}-{chunk_tokens}"
-        store = SQLiteStore.open(folder, embedder=self.embedder)
+                    main: bool = False) -> Index:
+        """The corpus ingested into a new store at one chunk size; `main` makes it the index
+        the harness's engine answers from."""
+        store = self._store(f"index-{evalset.name}-{chunk_tokens}", main)
         corpus = self.corpus_folder(evalset)
         self.log(f"Indexing {corpus} at {chunk_tokens} tokens per chunk ...")
         with store.writing():
@@ -156,16 +174,22 @@ class Harness:
 @contextmanager
 def harness(config: Config | None = None, log: Log = _quiet, keep: Path | None = None,
             embedder: Embedder | None = None) -> Iterator[Harness]:
-    """A Harness whose data directory is a temporary folder (or `keep`, left in place)."""
+    """A Harness whose data directory is a temporary folder (or `keep`, left in place). On
+    PostgreSQL (`store.backend`) its indexes are scratch databases on `store.url`'s server,
+    dropped at the end: the user's own index is never written."""
     base = config or load_config()
-    with tempfile.TemporaryDirectory(prefix="meditron-rag-eval-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="meditron-rag-eval-") as tmp, ExitStack() as cleanup:
         root = keep or Path(tmp)
         root.mkdir(parents=True, exist_ok=True)
         data = {**base.model_dump(mode="json"), "data_dir": str(root / "data")}
         if base.retrieval.reranker:  # a pulled model lives in the user's data directory
             data["retrieval"]["reranker"] = str(resolve(base.retrieval.reranker, "reranker", base))
+        if base.store.backend == "postgres":
+            from ingest.store.postgres_schema import scratch_database
+
+            data["store"] = cleanup.enter_context(scratch_database(base.store)).model_dump()
         config = type(base).model_validate(data)
-        yield Harness(config, root, log, embedder)
+        yield Harness(config, root, log, embedder, cleanup)
 
 
 # --- retrieval ----------------------------------------------------------------------------------
@@ -258,7 +282,7 @@ def run(
         first: Index | None = None
         for size in sizes:
             index = h.build_index(evalset, size, min(c.overlap_tokens, size // 4),
-                                  h.config.index_dir if size == sizes[0] else None)
+                                  main=size == sizes[0])
             first = first or index
             by_size[str(size)] = {
                 "corpus": {"documents": index.documents, "chunks": index.chunks,
