@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from meditron_rag.config import API_TOKEN_ENV
+from meditron_rag.errors import MeditronRagError
 from ui.state import State, pass_state
 
 
@@ -19,7 +20,11 @@ def serve_command(state: State, port: int | None, host: str | None) -> None:
     Uploads and removals need a bearer token (MEDITRON_RAG_API_TOKEN or serve.token_file);
     without one the API is read-only.
     """
-    from ui.api import api_token, serve
+    try:
+        from ui.api import api_token, serve
+    except ImportError as exc:
+        raise MeditronRagError(f"The HTTP API needs {exc.name}: pip install "
+                               '"meditron-rag[api]"') from None
 
     config = state.config
     host = host or config.serve.host
