@@ -7,6 +7,7 @@ docs/benchmarks.md or docs/evaluation.md from them.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -162,6 +163,64 @@ def eval_command(state: State, dataset: str | None, questions: Path | None,
         saved = report.save_evaluation(result, out)
         click.echo(f"Saved {saved} and rewrote {out / 'evaluation.md'}.", err=True)
     show(result, as_json)
+
+
+@bench.command("serve")
+@click.option("--clients", type=click.IntRange(1), default=20, show_default=True,
+              help="Clients asking at once.")
+@click.option("--duration", "duration_s", type=click.FloatRange(5), default=180,
+              show_default=True, help="Seconds of load.")
+@click.option("--upload-every", "upload_every_s", type=click.FloatRange(1), default=20,
+              show_default=True, help="Seconds between the writer's uploads.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Save the results as OUT/results/bench-serve.json.")
+@pass_state
+def serve_command(state: State, clients: int, duration_s: float, upload_every_s: float,
+                  out: Path | None) -> None:
+    """Many clients at once against the real HTTP API (`meditron-rag serve`) on a copy of
+    the index: errors, 429s, lost uploads, time to sources and to text, memory."""
+    import shutil
+    import tempfile
+
+    from bench.common import log_stderr
+    from bench.serve import serve_bench
+    from rag.evaluation.results import machine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        shutil.copytree(state.config.index_dir, data / "index")
+        result = serve_bench(data, clients, duration_s, upload_every_s, log_stderr)
+    result.update(machine=machine(), command=_command())
+    _save(result, out, "bench-serve.json")
+
+
+@bench.command("followups")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False),
+              help="Save the results as OUT/results/followups.json.")
+@pass_state
+def followups_command(state: State, out: Path | None) -> None:
+    """Recall of the second question of corpora/starter/followups.jsonl alone and as
+    rewritten after the first, at k = 1 and 5 (the index must hold the starter corpus)."""
+    from bench.common import STARTER
+    from bench.followups import measure
+    from rag import Engine
+
+    engine = Engine(state.config)
+    path = STARTER / "followups.jsonl"
+    result = {"at_5": measure(engine, path, 5),
+              "at_1": {k: v for k, v in measure(engine, path, 1).items() if k != "cases"},
+              "command": _command()}
+    _save(result, out, "followups.json")
+
+
+def _save(result: dict, out: Path | None, name: str) -> None:
+    if out is None:
+        echo_json(result)
+        return
+    path = out / "results" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    click.echo(f"Saved {path}.", err=True)
 
 
 @bench.command("report")

@@ -29,6 +29,8 @@ CONFIG_ENV = "MEDITRON_RAG_CONFIG"
 CONFIG_NAME = "config.yaml"
 # The database password of `store.url`: read from the environment only, never a setting.
 STORE_PASSWORD_ENV = "MEDITRON_RAG_STORE_PASSWORD"
+# The HTTP API's bearer token: the environment or serve.token_file, never a setting.
+API_TOKEN_ENV = "MEDITRON_RAG_API_TOKEN"
 _SECRETS = (  # (pattern, replacement)
     (re.compile(r"(://[^:/?#@\s]*:)[^@/?#\s]+@"), r"\1***@"),  # postgresql://user:secret@host
     (re.compile(r"(\bpassword\s*=\s*)('[^']*'|[^&\s]+)", re.IGNORECASE), r"\1***"),  # conninfo
@@ -167,6 +169,19 @@ class UIConfig(_Section):
     max_upload_mb: int = Field(10, ge=1)
 
 
+class ServeConfig(_Section):
+    """The HTTP API of `meditron-rag serve` (config.yaml says what each is for)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    token_file: Path | None = None
+    token_for_reads: bool = False
+    cors_origins: list[str] = Field(default_factory=list)
+    queue_waiting: int = Field(16, ge=0, le=10_000)
+    retry_after_s: int = Field(10, ge=1, le=3600)
+    follow_ups: bool = True
+
+
 class Config(_Section):
     """Every setting of meditron-rag. `source` is the file it was read from, if any."""
 
@@ -180,6 +195,7 @@ class Config(_Section):
     retrieval: RetrievalConfig = RetrievalConfig()
     generation: GenerationConfig = GenerationConfig()
     ui: UIConfig = UIConfig()
+    serve: ServeConfig = ServeConfig()
 
     source: Path | None = Field(None, exclude=True)
 
@@ -222,7 +238,8 @@ def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for name, value in environ.items():
-        if not name.startswith(ENV_PREFIX) or name in (CONFIG_ENV, STORE_PASSWORD_ENV):
+        if not name.startswith(ENV_PREFIX) or name in (CONFIG_ENV, STORE_PASSWORD_ENV,
+                                                       API_TOKEN_ENV):
             continue
         key = name[len(ENV_PREFIX):].lower()
         if key in Config.model_fields and key not in sections and key != "source":

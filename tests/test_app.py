@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from meditron_rag import NOT_FOR_CLINICAL_USE
 from ui.app_common import app_args, matching_spans, passage_html
-from ui.app_library import check_upload, display_name, safe_name, upload_path
+from ui.uploads import check_upload, display_name, safe_name, upload_path
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "corpora" / "starter"

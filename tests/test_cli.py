@@ -140,7 +140,7 @@ def test_bad_config_names_key_and_file(tmp_path):
 def test_help_on_every_command():
     for args in (["--help"], ["ingest", "--help"], ["ask", "--help"], ["search", "--help"],
                  ["docs", "--help"], ["models", "--help"], ["ui", "--help"],
-                 ["serve", "--help"]):
+                 ["serve", "--help"], ["models", "serve", "--help"]):
         done = run_cli(*args)
         assert done.returncode == 0 and "Usage:" in done.stdout
 

@@ -40,8 +40,8 @@ NOT_SETTINGS = {
     "meditron_rag.models.pull:timeout_s": "a download's network timeout; no setting",
     "rag.records.Answer:mode": "the mode an answer was made in, not retrieval's",
     "ingest.document.DocumentMetadata:url": "a guideline's web address, not the store's",
-    "ui.commands.serve_command:host": "the completion server's address, not the app's",
-    "ui.commands.serve_command:port": "the completion server's port, not the app's",
+    "ui.commands_models.models_serve:host": "the completion server's address, not the app's",
+    "ui.commands_models.models_serve:port": "the completion server's port, not the app's",
 }
 
 

@@ -122,12 +122,13 @@ def free_port() -> int:
 
 @pytest.fixture
 def llama_server(isolated):
-    """`meditron-rag serve`, the README's shared server: our settings, no weight repacking
+    """`meditron-rag models serve`, the README's shared server: our settings, no weight repacking
     (a plain `python -m llama_cpp.server` repacks, and dies on some Xeons with AMX)."""
     pytest.importorskip("fastapi", reason="llama-cpp-python[server] extras are not installed")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ui", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "ui", "models", "serve", "--host", "127.0.0.1", "--port",
+         str(port)],
         cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
@@ -138,7 +139,7 @@ def llama_server(isolated):
             break
         except OSError:
             if proc.poll() is not None:
-                pytest.fail("meditron-rag serve exited at start")
+                pytest.fail("meditron-rag models serve exited at start")
             time.sleep(0.5)
     yield url
     proc.terminate()

@@ -1,4 +1,4 @@
-"""The subcommands of `meditron-rag`: `ingest`, `ui` and `serve` here, the others in
+"""The subcommands of `meditron-rag`: `ingest` and `ui` here, the others in
 ui/commands_*.py by group. Bodies stay short: the work is in ingest/ and rag/."""
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from ui.commands_ask import ask_command, search_command
 from ui.commands_docs import docs_group
 from ui.commands_eval import eval_command
 from ui.commands_models import config_group, data_path, models_group
+from ui.commands_serve import serve_command
 from ui.commands_store import store_group
 from ui.state import State, echo_json, pass_state
 
@@ -139,26 +140,6 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(sys.executable, args)
-
-
-@click.command("serve")
-@click.option("--port", type=int, default=8080, show_default=True, help="Port.")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on (0.0.0.0: every interface; the server has no login).")
-@pass_state
-def serve_command(state: State, port: int, host: str) -> None:
-    """Serve llm.model as an OpenAI-compatible completion server, for llm.server_url.
-
-    llama-cpp-python's server with the model loaded as `ask` and the app load it (weights not
-    repacked unless llm.repack_weights: repacking crashes llama.cpp on some Xeons with AMX).
-    """
-    from rag.server import serve
-
-    llm = state.config.llm
-    click.echo(f"Serving {llm.model} at http://{host}:{port}/v1 (weight repacking "
-               f"{'on' if llm.repack_weights else 'off'}); point llm.server_url there. "
-               "Ctrl+C to stop.", err=True)
-    serve(state.config, host, port)
 
 
 def _has_documents(state: State) -> bool:

@@ -83,3 +83,24 @@ def data_path(state: State) -> None:
     """The data directory: index, document store, uploads, downloaded models."""
     click.echo(str(state.config.data_dir))
 
+
+@models_group.command("serve")
+@click.option("--port", type=int, default=8080, show_default=True, help="Port.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0: every interface; the server has no login).")
+@pass_state
+def models_serve(state: State, port: int, host: str) -> None:
+    """Serve llm.model as an OpenAI-compatible completion server, for llm.server_url.
+
+    The bare model, for the llm.server_url of other meditron-rag processes (`meditron-rag
+    serve` is the HTTP API for people and tools): llama-cpp-python's server with the model
+    loaded as `ask` and the app load it (weights not repacked unless llm.repack_weights:
+    repacking crashes llama.cpp on some Xeons with AMX).
+    """
+    from rag.server import serve
+
+    llm = state.config.llm
+    click.echo(f"Serving {llm.model} at http://{host}:{port}/v1 (weight repacking "
+               f"{'on' if llm.repack_weights else 'off'}); point llm.server_url there. "
+               "Ctrl+C to stop.", err=True)
+    serve(state.config, host, port)

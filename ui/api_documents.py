@@ -1,0 +1,64 @@
+"""`GET/POST/DELETE /v1/documents`: the library, over HTTP. Uploads pass the app's checks
+(name, type, size, content: ui/uploads.py) and its limit; one ingest runs at a time."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from ui.api import Reader, Writer
+from ui.uploads import Upload, check_upload, limit_mb, save_and_ingest
+from ui.uploads import remove as remove_document
+
+router = APIRouter(prefix="/v1/documents", tags=["documents"])
+
+
+@router.get("")
+async def list_documents(service: Reader) -> list[dict[str, object]]:
+    """Every document in the index, with its metadata and chunk count."""
+    documents = await run_in_threadpool(service.engine.store.documents)
+    return [d.to_dict() for d in documents]
+
+
+@router.post("", status_code=201, response_model=None)
+async def upload(service: Writer,
+                 files: Annotated[list[UploadFile], File(description="PDF, HTML, Markdown or "
+                                                         "text files.")],
+                 replaces: Annotated[str, Form(description="A document id this upload "
+                                               "replaces, removed once it is in.")] = ""
+                 ) -> dict[str, Any] | JSONResponse:
+    """Check, save and ingest the files. 201 when some are in; 422 when none is, with each
+    file's reason; 409 while another upload is being indexed."""
+    limit = limit_mb(service.config) * 2**20
+    uploads, refused = [], []
+    for file in files:
+        name = file.filename or ""
+        # Read no more than the limit allows: a larger file is refused by its size.
+        data = await file.read(limit + 1)
+        size = file.size if file.size is not None else len(data)
+        if reason := check_upload(name, size, limit, data[:4096]):
+            refused.append((name, reason))
+        else:
+            uploads.append(Upload(name, data))
+    batch = await run_in_threadpool(save_and_ingest, service.engine, uploads,
+                                    service.ingest_lock, replaces) if uploads else None
+    failures = refused + (batch.failures if batch else [])
+    body = {"summary": batch.summary if batch else "Nothing to ingest.",
+            "documents": batch.done if batch else [],
+            "failures": [{"name": n, "reason": r} for n, r in failures]}
+    if batch and batch.done:
+        return body
+    busy = any("another upload is being indexed" in r for _, r in failures)
+    return JSONResponse(body, status_code=409 if busy else 422)
+
+
+@router.delete("/{doc_id}", status_code=204)
+async def delete(doc_id: str, service: Writer) -> Response:
+    """Remove a document and its passages; 404 if there is none by that id."""
+    if not await run_in_threadpool(remove_document, service.engine, doc_id,
+                                   service.ingest_lock):
+        raise HTTPException(404, f"No document {doc_id!r}: GET /v1/documents lists the ids.")
+    return Response(status_code=204)
