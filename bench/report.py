@@ -113,8 +113,41 @@ def _machine_line(m: dict) -> str:
             f"{m.get('os')}, Python {m.get('python')}; {libs}; measured {m.get('date')}")
 
 
+def _store(result: dict) -> str:
+    return str(result.get("settings", {}).get("store", "sqlite"))
+
+
+def _backends_section(results: list[dict]) -> list[str]:
+    """Each data set measured on both store backends: the same retrieval, side by side."""
+    embedded = {r["dataset"]: r for r in results if _store(r) == "sqlite"}
+    lines: list[str] = []
+    for other in (r for r in results if _store(r) != "sqlite" and r["dataset"] in embedded):
+        first = embedded[other["dataset"]]
+        if not lines:
+            lines += ["## Both store backends", "",
+                      "The same data set, settings and questions, indexed into the embedded "
+                      "store (SQLite + FAISS) and into PostgreSQL + pgvector "
+                      "(`store.backend: postgres`, HNSW); each row is one method, embedded / "
+                      "PostgreSQL.", "",
+                      "| data set | method | recall@1 | recall@5 | recall@10 | MRR |",
+                      "| --- | --- | ---: | ---: | ---: | ---: |"]
+        for method, values in other["methods"].items():
+            base = first["methods"].get(method)
+            if base is None:
+                continue
+            cells = [f"{base[m]:.4f} / {values[m]:.4f}"
+                     for m in ("recall@1", "recall@5", "recall@10", "mrr")]
+            lines.append(f"| {other['dataset']} | {method} | " + " | ".join(cells) + " |")
+    if lines:
+        lines += ["", "PostgreSQL runs: " + "; ".join(
+            f"`{r.get('command', '')}` with `MEDITRON_RAG_STORE_BACKEND=postgres` "
+            f"({r.get('seconds')} s)" for r in results if _store(r) != "sqlite") + ".", ""]
+    return lines
+
+
 def write_evaluation_page(out: Path) -> Path:
-    results = _load(out, "eval")
+    everything = _load(out, "eval")
+    results = [r for r in everything if _store(r) == "sqlite"]
     lines = [
         "# Evaluation",
         "",
@@ -129,6 +162,7 @@ def write_evaluation_page(out: Path) -> Path:
     if results and _recall_plot(results, out / "img" / "eval-recall.png"):
         lines += ["![recall@5 by method and data set](img/eval-recall.png)", ""]
     lines += _claims_section(out)
+    lines += _backends_section(everything)
     for r in results:
         s = r.get("settings", {})
         c = r.get("corpus", {})

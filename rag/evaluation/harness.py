@@ -270,6 +270,7 @@ def run(
             "scored_questions": sum(1 for q in evalset.questions if q.expected_documents),
             "unanswerable": sum(1 for q in evalset.questions if not q.expected_documents),
             "settings": {
+                "store": h.config.store.backend,
                 "embedding": h.config.embedding.model, "llm": h.config.llm.model,
                 "chunk_tokens": sizes, "overlap_tokens": c.overlap_tokens,
                 "candidates": h.config.retrieval.candidates, "rrf_k": h.config.retrieval.rrf_k,

@@ -75,6 +75,8 @@ def save_result(result: dict, out: Path) -> Path:
         name = f"claims-{slug(Path(result['file']).stem)}-{result['checker']}"
     else:
         name = f"eval-{slug(str(result['dataset']))}"
+        if result.get("settings", {}).get("store", "sqlite") != "sqlite":
+            name += f"-{result['settings']['store']}"
     return save_json(result, out, name)
 
 
