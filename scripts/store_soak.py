@@ -36,7 +36,7 @@ from ingest.bm25 import query_terms
 from ingest.document import Chunk, DocumentMetadata
 from ingest.store import Identity, SQLiteStore, Store
 from meditron_rag.config import StoreConfig
-from scripts.store_backends import cpu
+from rag.evaluation.results import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 DIM, K, SEED_DOCUMENTS = 384, 40, 200
@@ -208,7 +208,8 @@ def main() -> None:
             server.cleanup()
     result["command"] = (f"python -m scripts.store_soak --backend {args.backend} --readers "
                          f"{args.readers} --seconds {args.seconds:g}")
-    result["cpu"] = cpu()
+    facts = machine()
+    result["cpu"] = f"{facts['cpu']}, {facts['cores']} cores"
     result["load_average_at_end"] = round(os.getloadavg()[0], 1)
     print(json.dumps(result, indent=2))
     if args.json:
