@@ -108,6 +108,7 @@ class StoreConfig(_Section):
     hnsw_m: int = Field(16, ge=2, le=100)
     hnsw_ef_construction: int = Field(64, ge=4, le=1000)
     hnsw_ef_search: int = Field(100, ge=1, le=1000)
+    hnsw_build_memory_mb: int = Field(1024, ge=64, le=1_048_576)
 
     @field_validator("url")
     @classmethod

@@ -39,6 +39,15 @@ def open_postgres(embedder=None) -> Store:
     return open_store(load_config(), embedder)
 
 
+def vector_index(url: str) -> bool:
+    """Whether the database has its HNSW index (and queries may use it)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT to_regclass('chunks_embedding') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
 def keyed(store: Store, hits: list[tuple[int, float]]) -> list[tuple[str, int, float]]:
     """Hits as (document, ordinal, score): chunk ids are each store's own."""
     chunks = store.chunks([i for i, _ in hits])
@@ -61,7 +70,8 @@ def assert_same(ours: list[tuple[str, int, float]], theirs: list[tuple[str, int,
 def test_postgres_scores_as_the_embedded_store_does(starter_data: Path, on_postgres: str,
                                                     monkeypatch, embedder) -> None:
     """BM25 from the database's term counts equals the in-memory postings' scores, and with a
-    high ef_search HNSW finds exact search's neighbours on the starter corpus."""
+    high ef_search HNSW (built in one pass after the copy) finds exact search's neighbours on
+    the starter corpus."""
     from ingest.store.transfer import copy_store
 
     monkeypatch.setenv("MEDITRON_RAG_STORE_HNSW_EF_SEARCH", "400")
@@ -71,6 +81,9 @@ def test_postgres_scores_as_the_embedded_store_does(starter_data: Path, on_postg
         copied = copy_store(embedded, shared)
         assert copied.chunks == embedded.chunk_count() == shared.chunk_count() > 100
         assert embedded.index_info()["kind"] == "flat"
+        assert vector_index(on_postgres)  # built once, after the copy filled the database
+        with shared.writing(), shared.filling():  # a store with chunks keeps its index
+            assert vector_index(on_postgres)
         for question in QUESTIONS:
             terms = query_terms(question)
             assert_same(keyed(shared, shared.lexical_search(terms, 20)),
@@ -206,7 +219,9 @@ def test_a_killed_ingest_leaves_whole_documents_and_a_rerun_completes_it(
         isolated: Path, on_postgres: str, embedder, tmp_path: Path) -> None:
     """SIGKILL in the middle of `meditron-rag ingest` into PostgreSQL: its open transaction is
     rolled back and its writer lock dropped with its session, so every document is whole or
-    absent, search works, and the next ingest adds exactly the rest."""
+    absent, search works, and the next ingest adds exactly the rest. The first ingest into the
+    empty database deferred the HNSW index: killed, it left none (dense search scans, exactly),
+    and the next writer builds it."""
     from tests.test_ingest import _kill_when, guideline_pdf
 
     folder = tmp_path / "many"
@@ -225,6 +240,7 @@ def test_a_killed_ingest_leaves_whole_documents_and_a_rerun_completes_it(
             assert len(store.document_chunks(doc.id)) == doc.chunk_count > 0
         assert store.lexical_search(query_terms("hands"), 3)
         assert len(store.dense_search(embedder.encode_query("hand hygiene"), 3)) == 3
+        assert not vector_index(on_postgres)
     finally:
         store.close()
 
@@ -237,5 +253,6 @@ def test_a_killed_ingest_leaves_whole_documents_and_a_rerun_completes_it(
     try:
         assert store.verify() == []
         assert sorted(d.id for d in store.documents()) == [f"guide-{i:02d}" for i in range(8)]
+        assert vector_index(on_postgres)
     finally:
         store.close()

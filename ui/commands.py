@@ -61,7 +61,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
         store = (open_store(config, embedder) if folder is None
                  else SQLiteStore.open(folder, config.index, embedder=embedder))
         try:
-            with store.writing():
+            with store.writing(), store.filling():
                 done = ingest(
                     paths, store, embedder, config.chunking.chunk_tokens,
                     config.chunking.overlap_tokens, prune=prune, progress=progress,

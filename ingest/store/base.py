@@ -25,6 +25,7 @@ check for each backend:
 from __future__ import annotations
 
 import abc
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -97,6 +98,12 @@ class Store(abc.ABC):
     def writing(self) -> AbstractContextManager[Store]:
         """Hold the single-writer lock for a batch of changes; derived indexes are saved on
         the way out, even after an error."""
+
+    def filling(self) -> AbstractContextManager[None]:
+        """Around many writes that may start from an empty store (a first ingest, a copy),
+        inside `writing()`: a backend whose search index is cheaper to build once than to grow
+        document by document defers it to the end. Nothing to defer by default."""
+        return contextlib.nullcontext()
 
     # --- documents ---------------------------------------------------------------------------
 

@@ -32,6 +32,7 @@ from ingest.store.postgres_schema import (
     WRITER,
     check_identity,
     connect,
+    create_vector_index,
     migrate,
     register_vector,
 )
@@ -183,9 +184,40 @@ class PostgresStore(Store):
     def writing(self) -> Iterator[PostgresStore]:
         self.acquire()
         try:
+            if self._vector_index_missing():  # a filling that stopped before building it
+                self._build_vector_index()
             yield self
         finally:
             self.release()
+
+    @contextlib.contextmanager
+    def filling(self) -> Iterator[None]:
+        """Filling an empty database: the HNSW index is dropped and built in one pass at the
+        end (even after an error), several times faster than inserting each vector into the
+        graph. Until it is built, dense search scans every vector: exact, only slower. A
+        store that already holds chunks keeps its index and grows it."""
+        with self._lock:
+            deferred = self._writer and not self.chunk_count()
+            if deferred:
+                self.conn.execute("DROP INDEX IF EXISTS chunks_embedding")
+        try:
+            yield
+        finally:
+            if deferred:
+                self._build_vector_index()
+
+    def _vector_index_missing(self) -> bool:
+        row = self._query("SELECT to_regclass('chunks_embedding') IS NULL")
+        return bool(row[0][0])
+
+    def _build_vector_index(self) -> None:
+        """The HNSW index with the settings recorded when the database was created, in
+        `store.hnsw_build_memory_mb` of working memory."""
+        meta = dict(self._query("SELECT key, value FROM meta WHERE key LIKE 'hnsw_%%'"))
+        with self._lock, self.conn.transaction():
+            self.conn.execute("SELECT set_config('maintenance_work_mem', %s, true)",
+                              (f"{self.settings.hnsw_build_memory_mb}MB",))
+            create_vector_index(self.conn, int(meta["hnsw_m"]), int(meta["hnsw_ef_construction"]))
 
     # --- documents ---------------------------------------------------------------------------
 

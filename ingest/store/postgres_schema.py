@@ -219,10 +219,14 @@ def _record(conn: psycopg.Connection[tuple], embedder: Embedding,
          str(settings.hnsw_ef_construction)),
     )
     conn.execute(f"ALTER TABLE chunks ALTER COLUMN embedding TYPE vector({int(embedder.dim)})")
+    create_vector_index(conn, settings.hnsw_m, settings.hnsw_ef_construction)
+
+
+def create_vector_index(conn: psycopg.Connection[tuple], m: int, ef_construction: int) -> None:
+    """The HNSW index over inner product, unless it is there."""
     conn.execute(
-        f"CREATE INDEX chunks_embedding ON chunks USING hnsw (embedding vector_ip_ops) "
-        f"WITH (m = {int(settings.hnsw_m)}, "
-        f"ef_construction = {int(settings.hnsw_ef_construction)})"
+        f"CREATE INDEX IF NOT EXISTS chunks_embedding ON chunks USING hnsw "
+        f"(embedding vector_ip_ops) WITH (m = {int(m)}, ef_construction = {int(ef_construction)})"
     )
 
 

@@ -88,7 +88,7 @@ def copy_store(source: Store, target: Store,
             f"{target.location} holds vectors of '{target.identity.name}', the index being "
             f"copied those of '{source.identity.name}': copy into an empty database or folder."
         )
-    with target.writing():
+    with target.writing(), target.filling():
         docs = _in_ingest_order(source)
         others = {d.id for d in target.documents()} - {d.id for d in docs}
         if others:

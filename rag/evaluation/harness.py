@@ -145,7 +145,7 @@ class Harness:
         store = self._store(f"index-{evalset.name}-{chunk_tokens}", main)
         corpus = self.corpus_folder(evalset)
         self.log(f"Indexing {corpus} at {chunk_tokens} tokens per chunk ...")
-        with store.writing():
+        with store.writing(), store.filling():
             report = ingest([corpus], store, self.embedder, chunk_tokens, overlap_tokens)
         docs = store.documents()
         ids = {d.name: d.id for d in docs} | {Path(d.name).stem: d.id for d in docs}
