@@ -12,7 +12,9 @@ question (both searches, then the hits' chunks and the documents in one snapshot
 is the whole of `Retriever.search` for the starter questions, as `ask` runs it: the question
 embedded by the answering path's embedder, both searches, fusion and the passages; each
 question runs on both backends back to back, in alternating order, so both meet the same load.
-PostgreSQL is measured twice: with the server's default `shared_buffers` (128 MB), then
+Writing is measured twice: filling the empty store (PostgreSQL builds its HNSW index once, at
+the end, as a first ingest does), then 1,000 more chunks into the full store (PostgreSQL
+inserts each vector into the graph, as every later ingest does). PostgreSQL is measured twice: with the server's default `shared_buffers` (128 MB), then
 restarted with `--shared-buffers` (an IT group sizes it to the machine; the HNSW graph of 100K
 chunks does not fit in the default).
 """
@@ -47,7 +49,7 @@ Q = TypeVar("Q")
 R = TypeVar("R")
 
 ROOT = Path(__file__).resolve().parents[1]
-DIM, PER_DOC, QUERIES, K = 384, 50, 200, 40
+DIM, PER_DOC, QUERIES, K, GROW = 384, 50, 200, 40, 1000
 
 
 def collection(n: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray]:
@@ -58,16 +60,19 @@ def collection(n: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray]
     return texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-def fill(store: Store, texts: list[str], vectors: np.ndarray) -> float:
+def fill(store: Store, texts: list[str], vectors: np.ndarray, first: int = 0) -> float:
+    """Seconds to write the chunks as documents of PER_DOC, as an ingest does (the first
+    filling of an empty store defers PostgreSQL's HNSW index to the end, as ingest does)."""
     started = time.perf_counter()
-    with store.writing():
+    with store.writing(), store.filling():
         for start in range(0, len(texts), PER_DOC):
             chunks = [Chunk(ordinal=i, text=t, section="", start=0, end=1, page_start=1,
                             page_end=1, char_start=0, char_end=1)
                       for i, t in enumerate(texts[start:start + PER_DOC])]
-            store.put_document(f"d{start}", path=f"/d{start}.md", kind="markdown",
-                               sha256=str(start), size_bytes=1, pages=1, paginated=False,
-                               metadata=DocumentMetadata(title=f"doc {start}"), warnings=[],
+            doc = f"d{first + start}"
+            store.put_document(doc, path=f"/{doc}.md", kind="markdown",
+                               sha256=doc, size_bytes=1, pages=1, paginated=False,
+                               metadata=DocumentMetadata(title=f"doc {doc}"), warnings=[],
                                chunks=chunks, vectors=vectors[start:start + PER_DOC])
     return time.perf_counter() - started
 
@@ -218,6 +223,12 @@ def main() -> None:
             results[name]["question"] = times
             print(f"{name}: a question's retrieval, embedding included: p50 {times['p50_ms']} "
                   f"ms, p95 {times['p95_ms']} ms")
+        more_texts, more_vectors = collection(GROW, rng)
+        for name, store in stores.items():  # into a full store: PostgreSQL grows its graph
+            seconds = fill(store, more_texts, more_vectors, first=args.chunks)
+            results[name]["grow_chunks_per_s"] = round(GROW / seconds, 1)
+            print(f"{name}: {GROW} more chunks into the full store: "
+                  f"{results[name]['grow_chunks_per_s']} chunks/s")
         shared.close()
         restart(server, args.shared_buffers)
         tuned = PostgresStore.open(settings, embedder=identity)
