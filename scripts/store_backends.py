@@ -14,9 +14,10 @@ embedded by the answering path's embedder, both searches, fusion and the passage
 question runs on both backends back to back, in alternating order, so both meet the same load.
 Writing is measured twice: filling the empty store (PostgreSQL builds its HNSW index once, at
 the end, as a first ingest does), then 1,000 more chunks into the full store (PostgreSQL
-inserts each vector into the graph, as every later ingest does). PostgreSQL is measured twice: with the server's default `shared_buffers` (128 MB), then
-restarted with `--shared-buffers` (an IT group sizes it to the machine; the HNSW graph of 100K
-chunks does not fit in the default).
+inserts each vector into the graph, as every later ingest does). PostgreSQL's searches are
+measured twice: with the server's default `shared_buffers` (128 MB), then restarted with
+`--shared-buffers` (an IT group sizes it to the machine; the HNSW graph of 100K chunks does not
+fit in the default).
 """
 
 from __future__ import annotations
@@ -60,21 +61,33 @@ def collection(n: int, rng: np.random.Generator) -> tuple[list[str], np.ndarray]
     return texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
+def put(store: Store, doc_id: str, texts: list[str], vectors: np.ndarray) -> None:
+    chunks = [Chunk(ordinal=i, text=t, section="", start=0, end=1, page_start=1, page_end=1,
+                    char_start=0, char_end=1) for i, t in enumerate(texts)]
+    store.put_document(doc_id, path=f"/{doc_id}.md", kind="markdown", sha256=doc_id,
+                       size_bytes=1, pages=1, paginated=False,
+                       metadata=DocumentMetadata(title=f"doc {doc_id}"), warnings=[],
+                       chunks=chunks, vectors=vectors)
+
+
 def fill(store: Store, texts: list[str], vectors: np.ndarray, first: int = 0) -> float:
     """Seconds to write the chunks as documents of PER_DOC, as an ingest does (the first
     filling of an empty store defers PostgreSQL's HNSW index to the end, as ingest does)."""
     started = time.perf_counter()
     with store.writing(), store.filling():
         for start in range(0, len(texts), PER_DOC):
-            chunks = [Chunk(ordinal=i, text=t, section="", start=0, end=1, page_start=1,
-                            page_end=1, char_start=0, char_end=1)
-                      for i, t in enumerate(texts[start:start + PER_DOC])]
-            doc = f"d{first + start}"
-            store.put_document(doc, path=f"/{doc}.md", kind="markdown",
-                               sha256=doc, size_bytes=1, pages=1, paginated=False,
-                               metadata=DocumentMetadata(title=f"doc {doc}"), warnings=[],
-                               chunks=chunks, vectors=vectors[start:start + PER_DOC])
+            put(store, f"d{first + start}", texts[start:start + PER_DOC],
+                vectors[start:start + PER_DOC])
     return time.perf_counter() - started
+
+
+def first_search_after(store: Store, change: Callable[[], object], terms: list[str]) -> float:
+    """Milliseconds of the first BM25 search after `change`, written in its own transaction."""
+    with store.writing():
+        change()
+    started = time.perf_counter()
+    store.lexical_search(terms, K)
+    return round((time.perf_counter() - started) * 1000, 1)
 
 
 def timed(call: Callable[[Q], R], queries: Iterable[Q]) -> tuple[float, float, list[R]]:
@@ -148,14 +161,23 @@ def restart(server: PostgresServer, shared_buffers: str) -> None:
 def measure(name: str, store: Store, texts: list[str], vectors: np.ndarray,
             dense_queries: np.ndarray, lexical_queries: list[list[str]],
             truth: list[set[int]]) -> dict[str, object]:
-    """Write the collection, then time each kind of search; the first BM25 search after the
-    write (which builds the postings in memory) is timed alone."""
+    """Write the collection, then time each kind of search. The first BM25 search after the
+    write (which builds the postings in memory) is timed alone, and so are the first after
+    one more document is added, after one is replaced and after the added one is removed
+    (each brings the postings up to date from the chunks written and removed alone)."""
     write_s = round(fill(store, texts, vectors), 2)
     result: dict[str, object] = {"write_s": write_s,
                                  "chunks_per_s": round(len(texts) / write_s, 1)}
     started = time.perf_counter()
     store.lexical_search(lexical_queries[0], K)
     result["bm25_first_after_write_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    more, extra = (texts[:PER_DOC], vectors[:PER_DOC]), f"d{len(texts)}"
+    result["bm25_first_after_adding_one_ms"] = first_search_after(
+        store, lambda: put(store, extra, *more), lexical_queries[1])
+    result["bm25_first_after_replacing_one_ms"] = first_search_after(
+        store, lambda: put(store, "d0", *more), lexical_queries[2])
+    result["bm25_first_after_removing_one_ms"] = first_search_after(
+        store, lambda: store.remove_document(extra), lexical_queries[3])
     p50, p95, dense_hits = timed(lambda q: store.dense_search(q, K), list(dense_queries))
     result["dense_p50_ms"], result["dense_p95_ms"] = round(p50, 2), round(p95, 2)
     result[f"dense_recall_at_{K}"] = round(recall(store, dense_hits, truth), 3)
@@ -166,7 +188,10 @@ def measure(name: str, store: Store, texts: list[str], vectors: np.ndarray,
     result["hybrid_p50_ms"], result["hybrid_p95_ms"] = round(p50, 2), round(p95, 2)
     print(f"{name}: wrote {len(texts)} chunks in {result['write_s']} s "
           f"({result['chunks_per_s']} chunks/s); first BM25 search after it "
-          f"{result['bm25_first_after_write_ms']} ms")
+          f"{result['bm25_first_after_write_ms']} ms, after adding one more document "
+          f"{result['bm25_first_after_adding_one_ms']} ms, after replacing one "
+          f"{result['bm25_first_after_replacing_one_ms']} ms, after removing one "
+          f"{result['bm25_first_after_removing_one_ms']} ms")
     for kind in ("dense", "bm25", "hybrid"):
         print(f"{name}: {kind} top-{K} p50 {result[f'{kind}_p50_ms']} ms, "
               f"p95 {result[f'{kind}_p95_ms']} ms")

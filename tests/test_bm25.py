@@ -16,6 +16,10 @@ def _postings(docs: list[dict[int, int]], vocabulary: int) -> bm25.Postings:
                       vocabulary)
 
 
+def _score(postings: bm25.Postings, term_ids: list[int]) -> np.ndarray:
+    return bm25.score([postings], [np.ones(len(postings), dtype=bool)], term_ids)
+
+
 def test_idf_is_lucenes_and_never_negative() -> None:
     got = bm25.idf(np.array([1, 2, 3]), 3)
     want = [math.log(1 + (3 - df + 0.5) / (df + 0.5)) for df in (1, 2, 3)]
@@ -33,11 +37,11 @@ def test_scores_match_the_formula_by_hand() -> None:
     def w(tf: int, length: int, idf: float) -> float:
         return idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * length / avg))
 
-    assert bm25.score(postings, [0]) == pytest.approx([w(2, 3, idf0), 0.0], rel=1e-5)
-    both = bm25.score(postings, [0, 1])
+    assert _score(postings, [0]) == pytest.approx([w(2, 3, idf0), 0.0], rel=1e-5)
+    both = _score(postings, [0, 1])
     assert both == pytest.approx([w(2, 3, idf0) + w(1, 3, idf1), w(1, 1, idf1)], rel=1e-5)
-    assert bm25.score(postings, [2]).tolist() == [0.0, 0.0]  # known term, in no document
-    assert bm25.score(postings, [99]).tolist() == [0.0, 0.0]  # unknown id
+    assert _score(postings, [2]).tolist() == [0.0, 0.0]  # known term, in no document
+    assert _score(postings, [99]).tolist() == [0.0, 0.0]  # unknown id
 
 
 def test_top_k_orders_best_first_and_skips_non_matches() -> None:
@@ -56,11 +60,29 @@ def test_query_terms_count_each_term_once() -> None:
 
 def test_empty_collection_scores_nothing() -> None:
     postings = _postings([], vocabulary=1)
-    assert bm25.score(postings, [0]).tolist() == []
-    assert bm25.top_k(bm25.score(postings, [0]), 3)[0].tolist() == []
+    assert _score(postings, [0]).tolist() == []
+    assert bm25.top_k(_score(postings, [0]), 3)[0].tolist() == []
 
 
 def test_counts_round_trip_through_the_stored_blob() -> None:
     blob = bm25.encode_counts([4, 7], [2, 1])
     assert np.frombuffer(blob, dtype=np.int32).reshape(-1, 2).tolist() == [[4, 2], [7, 1]]
     assert bm25.encode_counts([], []) == b""
+
+
+def test_dead_rows_score_as_if_never_there() -> None:
+    docs = [{0: 2, 1: 1}, {1: 3}, {1: 1, 2: 1}]
+    gone = _postings(docs, vocabulary=3)
+    alive = np.array([True, False, True])
+    got = bm25.score([gone], [alive], [0, 1, 2])
+    want = _score(_postings([docs[0], docs[2]], vocabulary=3), [0, 1, 2])
+    assert got[1] == 0.0 and got[[0, 2]].tolist() == want.tolist()
+
+
+def test_merge_and_compact_give_what_build_gives() -> None:
+    docs = [{0: 2, 1: 1}, {1: 3}, {1: 1, 4: 1}, {2: 5}]
+    first, second = _postings(docs[:2], vocabulary=2), _postings(docs[2:], vocabulary=5)
+    merged = bm25.merge(bm25.compact(first, np.array([True, False])), second)
+    want = _postings([docs[0]] + docs[2:], vocabulary=5)
+    for field in ("lengths", "ptr", "rows", "tf"):
+        assert getattr(merged, field).tolist() == getattr(want, field).tolist(), field

@@ -17,7 +17,9 @@ check for each backend:
   gets `IndexLockedError` naming the holder.
 - **Readers never blocked** by a writer; the reads inside one `snapshot()` all see the same
   generation, so a passage never comes with the record of another version of its document.
-- **Chunk ids never reused**: an old citation cannot point at a newer chunk's text.
+- **Chunk ids never reused**: an old citation cannot point at a newer chunk's text. They only
+  grow, so a process's BM25 postings catch up with a write by reading the chunks above the
+  largest id they hold (ingest/store/postings.py).
 - **Refused, not misread**: an index of another format or embedding model is refused on
   opening with `IndexFormatError`, a damaged one with `IndexDamagedError`.
 """

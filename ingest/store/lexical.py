@@ -1,5 +1,5 @@
 """BM25 over a SQLite store: the vocabulary table, each chunk's stored term counts, and the
-in-memory postings built from them (the scoring itself is ingest/bm25.py)."""
+reads that keep the in-memory postings (ingest/store/postings.py) up to date with them."""
 
 from __future__ import annotations
 
@@ -40,41 +40,39 @@ def known_terms(db: sqlite3.Connection, wanted: Iterable[str]) -> dict[str, int]
     return found
 
 
-class LexicalIndex:
-    """The BM25 postings of one store, built when a search first needs them and again after
-    the store's generation moves. The caller holds the store's lock."""
+class ChunkTerms:
+    """The reads a refresh of the postings (ingest/store/postings.py) makes of a SQLite store,
+    inside the caller's read transaction."""
 
-    def __init__(self) -> None:
-        self._postings: bm25.Postings | None = None
-        self._generation = -1
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
 
-    def postings(self, db: sqlite3.Connection, generation: int) -> bm25.Postings:
-        """The postings for `generation`, read inside the caller's snapshot of it."""
-        if self._postings is not None and self._generation == generation:
-            return self._postings
-        self._postings = None  # let the old one go before building the new
+    # Ids alone are read from the chunks' (document, ordinal) index, which holds each row's id:
+    # a range of the table itself would read every row's vector and text with it.
+    def summary(self, last: int) -> tuple[int, int]:
+        count, total = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(id), 0) FROM chunks INDEXED BY chunks_document "
+            "WHERE id <= ?", (last,)).fetchone()
+        return int(count), int(total)
+
+    def ids(self, last: int) -> np.ndarray:
+        rows = self.db.execute(
+            "SELECT id FROM chunks INDEXED BY chunks_document WHERE id <= ?", (last,))
+        return np.sort(np.array([r[0] for r in rows], dtype=np.int64))
+
+    def after(self, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         # Batch by batch into arrays: a large index's blobs held at once as Python objects
         # would leave freed heap that the process keeps for good.
         ids: list[int] = []
         lengths: list[int] = []
         parts: list[np.ndarray] = []
-        cursor = db.execute("SELECT id, terms FROM chunks ORDER BY id")
+        cursor = self.db.execute("SELECT id, terms FROM chunks WHERE id > ? ORDER BY id", (last,))
         while rows := cursor.fetchmany(_BATCH):
             ids.extend(chunk_id for chunk_id, _ in rows)
             lengths.extend(len(blob) // 8 for _, blob in rows)
             parts.append(np.frombuffer(b"".join(blob for _, blob in rows), dtype=np.int32))
             del rows
         pairs = np.concatenate(parts).reshape(-1, 2) if parts else np.zeros((0, 2), np.int32)
-        del parts
-        vocabulary = int(db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM terms").fetchone()[0])
-        self._postings = bm25.build(np.asarray(ids, dtype=np.int64),
-                                    np.asarray(lengths, dtype=np.int64), pairs, vocabulary)
-        self._generation = generation
-        return_freed_heap()
-        return self._postings
-
-
-def search(postings: bm25.Postings, term_ids: Iterable[int], k: int) -> list[tuple[int, float]]:
-    """(chunk id, BM25 score) of the k best chunks for the query's term ids, best first."""
-    rows, scores = bm25.top_k(bm25.score(postings, list(term_ids)), k)
-    return [(int(postings.chunk_ids[r]), float(s)) for r, s in zip(rows, scores)]
+        if len(ids) > _BATCH:
+            return_freed_heap()
+        return np.asarray(ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64), pairs

@@ -2,8 +2,9 @@
 
 Everything lives in the database (ingest/store/postgres_schema.py): documents, chunks with
 their vectors in a pgvector column under an HNSW index and their term counts. Lexical search
-is our BM25 (ingest/bm25.py) over postings each process builds from those counts and rebuilds
-when the store's generation moves (postgres_terms.py), so it scores as the embedded store does
+is our BM25 (ingest/bm25.py) over postings each process holds from those counts and brings up
+to date, reading only the chunks written or removed, when the store's generation moves
+(ingest/store/postings.py, postgres_terms.py), so it scores as the embedded store does
 and every reader sees each committed document. A document's chunks go in by one binary COPY,
 vectors in pgvector's binary form. Each document is written in one transaction; writers are
 serialised by an advisory lock, which PostgreSQL drops when its session ends however it ends;
@@ -36,6 +37,7 @@ from ingest.store.postgres_schema import (
     migrate,
     register_vector,
 )
+from ingest.store.postings import LivePostings
 from ingest.store.records import (
     CHUNK_COLUMNS,
     DOCUMENT_COLUMNS,
@@ -91,7 +93,7 @@ class PostgresStore(Store):
         self._location = redact(settings.url or "")
         self._lock = threading.RLock()
         self._writer = False
-        self._lexical = postgres_terms.LexicalIndex()
+        self._lexical = LivePostings()
         self._vector_oid = vector_oid
 
     @classmethod
@@ -331,7 +333,7 @@ class PostgresStore(Store):
             if generation != self._lexical.generation:
                 with self.snapshot():
                     generation, term_ids = postgres_terms.lookup(self.conn, terms)
-                    self._lexical.build(self.conn, generation)
+                    self._lexical.refresh(postgres_terms.ChunkTerms(self.conn), generation)
             return self._lexical.search(term_ids, k)
 
     # --- upkeep ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """BM25 in a PostgreSQL store: the vocabulary in `terms`, each chunk's (term id, count) pairs
-in its `terms` column, written by the writer inside the document's transaction, and in each
-process the postings ingest/bm25.py builds from them, as the embedded store does. A process
-rebuilds its postings when the store's generation has moved, which it reads with each query's
-term ids in one statement, so every reader scores the committed state."""
+in its `terms` column, written by the writer inside the document's transaction, and the reads
+that keep each process's postings (ingest/store/postings.py) up to date with them, as the
+embedded store does. A process refreshes its postings when the store's generation has moved,
+which it reads with each query's term ids in one statement, so every reader scores the
+committed state."""
 
 from __future__ import annotations
 
@@ -11,12 +12,9 @@ from collections.abc import Sequence
 import numpy as np
 import psycopg
 
-from ingest import bm25
-
 # The pairs are int32 in network byte order, as PostgreSQL's own int4send writes them.
 PAIR = np.dtype(">i4")
 _BATCH = 4096
-_NONE = bm25.build(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros((0, 2), np.int32), 1)
 
 
 def encode(conn: psycopg.Connection[tuple], counts: Sequence[dict[str, int]]) -> list[bytes]:
@@ -41,39 +39,37 @@ def lookup(conn: psycopg.Connection[tuple], terms: Sequence[str]) -> tuple[int, 
     return int(row[0]), list(row[1])
 
 
-class LexicalIndex:
-    """The BM25 postings of one database in this process, for the generation they were built
-    at. The caller holds the store's lock."""
+class ChunkTerms:
+    """The reads a refresh of the postings (ingest/store/postings.py) makes of the database,
+    inside the caller's snapshot."""
 
-    def __init__(self) -> None:
-        self._postings = _NONE
-        self.generation = -1
+    def __init__(self, conn: psycopg.Connection[tuple]) -> None:
+        self.conn = conn
 
-    def search(self, term_ids: Sequence[int], k: int) -> list[tuple[int, float]]:
-        """(chunk id, BM25 score) of the k best chunks for the query's term ids, best first."""
-        rows, scores = bm25.top_k(bm25.score(self._postings, term_ids), k)
-        return [(int(self._postings.chunk_ids[r]), float(s)) for r, s in zip(rows, scores)]
+    def summary(self, last: int) -> tuple[int, int]:
+        row = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(id), 0) FROM chunks "
+                                "WHERE id <= %s", (last,)).fetchone()
+        assert row is not None  # an aggregate: always one row
+        return int(row[0]), int(row[1])
 
-    def build(self, conn: psycopg.Connection[tuple], generation: int) -> None:
-        """The postings of every chunk, read batch by batch inside the caller's snapshot of
-        `generation`."""
-        self._postings, self.generation = _NONE, -1  # let the old go before building anew
+    def ids(self, last: int) -> np.ndarray:
+        rows = self.conn.execute("SELECT id FROM chunks WHERE id <= %s ORDER BY id",
+                                 (last,)).fetchall()
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def after(self, last: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ids: list[int] = []
         lengths: list[int] = []
         parts: list[np.ndarray] = []
-        with conn.cursor(binary=True) as cursor:
-            cursor.execute("SELECT id, terms FROM chunks ORDER BY id")
+        with self.conn.cursor(binary=True) as cursor:
+            cursor.execute("SELECT id, terms FROM chunks WHERE id > %s ORDER BY id", (last,))
             while rows := cursor.fetchmany(_BATCH):
                 ids.extend(chunk_id for chunk_id, _ in rows)
                 lengths.extend(len(blob) // 8 for _, blob in rows)
                 parts.append(np.frombuffer(b"".join(blob for _, blob in rows), dtype=PAIR))
         pairs = (np.concatenate(parts).astype(np.int32).reshape(-1, 2) if parts
                  else np.zeros((0, 2), np.int32))
-        row = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM terms").fetchone()
-        vocabulary = int(row[0]) if row else 1
-        self._postings = bm25.build(np.asarray(ids, dtype=np.int64),
-                                    np.asarray(lengths, dtype=np.int64), pairs, vocabulary)
-        self.generation = generation
+        return np.asarray(ids, dtype=np.int64), np.asarray(lengths, dtype=np.int64), pairs
 
 
 def problems(conn: psycopg.Connection[tuple]) -> list[str]:

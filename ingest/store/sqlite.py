@@ -25,6 +25,7 @@ from ingest.store.base import Embedding, Store
 from ingest.store.health import damaged, guarded, sqlite_error
 from ingest.store.lock import lock_folder, unlock
 from ingest.store.migrations import DB_NAME, check_identity, migrate
+from ingest.store.postings import LivePostings
 from ingest.store.records import (
     CHUNK_COLUMNS,
     CHUNK_FIELDS,
@@ -69,7 +70,7 @@ class SQLiteStore(Store):
         self._identity = identity
         self._lock = threading.RLock()
         self._vectors = VectorCache(folder, identity.dim, settings)
-        self._lexical = lexical.LexicalIndex()
+        self._lexical = LivePostings()
         self._lock_handle: int | None = None
 
     # --- opening -----------------------------------------------------------------------------
@@ -311,6 +312,6 @@ class SQLiteStore(Store):
             return []
         with self._lock:
             with self.snapshot():
-                postings = self._lexical.postings(self.db, self.generation)
-            known = lexical.known_terms(self.db, terms)
-        return lexical.search(postings, known.values(), k)
+                self._lexical.refresh(lexical.ChunkTerms(self.db), self.generation)
+                known = lexical.known_terms(self.db, terms)
+            return self._lexical.search(list(known.values()), k)
