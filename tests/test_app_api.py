@@ -187,3 +187,29 @@ def test_the_app_says_when_the_api_cannot_be_reached(
     assert not at.exception
     assert any("cannot be reached" in e.value and "meditron-rag serve" in e.value
                for e in at.error), [e.value for e in at.error]
+
+
+def test_the_apps_client_hears_its_place_in_the_line(starter_data: Path, tmp_path: Path) -> None:
+    """With the model writing another's answer, the app's question waits and is told where."""
+    from meditron_rag.config import load_config
+    from rag import Filters
+    from ui.api_client import ApiClient
+
+    server = start_serve(starter_data, tmp_path / "serve.log",
+                         {"MEDITRON_RAG_GENERATION_ANSWER_MODE": "generative"})
+    try:
+        client = ApiClient(load_config(overrides={"ui": {"api_url": server.url}}))
+        first = client.ask("Who should get RSV vaccine?", [], 2, Filters(), 256)
+        for step in first:
+            if step.kind == "token":  # the first holds the model now
+                break
+        second = [(s.kind, s.data) for s in client.ask(
+            "At what age should colorectal cancer screening start?", [], 2, Filters(), 32)]
+        rest = [s.kind for s in first]
+    finally:
+        server.stop()
+    kinds = [k for k, _ in second]
+    assert kinds[:2] == ["search", "sources"]
+    assert ("queue", 1) in second, kinds
+    assert kinds.index("queue") < kinds.index("answer") and kinds[-1] == "answer"
+    assert rest[-1] == "answer"
