@@ -172,13 +172,22 @@ def eval_command(state: State, dataset: str | None, questions: Path | None,
               show_default=True, help="Seconds of load.")
 @click.option("--upload-every", "upload_every_s", type=click.FloatRange(1), default=20,
               show_default=True, help="Seconds between the writer's uploads.")
+@click.option("--answer-mode", type=click.Choice(["auto", "extractive", "generative"]),
+              default="auto", show_default=True,
+              help="The server's generation.answer_mode: generative makes the embedded model "
+                   "write every answer, so sources are timed while the model is busy.")
+@click.option("--n-threads", type=click.IntRange(1), default=None,
+              help="The server's llm.n_threads (default: the config's): fewer than the "
+                   "cores leaves one for search while the model writes.")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False),
-              help="Save the results as OUT/results/bench-serve.json.")
+              help="Save the results as OUT/results/bench-serve.json (with --answer-mode "
+                   "generative: bench-serve-generative.json).")
 @pass_state
 def serve_command(state: State, clients: int, duration_s: float, upload_every_s: float,
-                  out: Path | None) -> None:
+                  answer_mode: str, n_threads: int | None, out: Path | None) -> None:
     """Many clients at once against the real HTTP API (`meditron-rag serve`) on a copy of
-    the index: errors, 429s, lost uploads, time to sources and to text, memory."""
+    the index: errors, 429s, lost uploads, time to sources and to text, how busy the model
+    was, memory."""
     import shutil
     import tempfile
 
@@ -189,9 +198,11 @@ def serve_command(state: State, clients: int, duration_s: float, upload_every_s:
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
         shutil.copytree(state.config.index_dir, data / "index")
-        result = serve_bench(data, clients, duration_s, upload_every_s, log_stderr)
+        result = serve_bench(data, clients, duration_s, upload_every_s, answer_mode,
+                             n_threads, log_stderr)
     result.update(machine=machine(), command=_command())
-    _save(result, out, "bench-serve.json")
+    name = "bench-serve-generative.json" if answer_mode == "generative" else "bench-serve.json"
+    _save(result, out, name)
 
 
 @bench.command("followups")

@@ -7,7 +7,10 @@ Records time to sources (search: the response; ask: the `sources` event; chat: t
 chunk, which carries them), time to the first answer text (ask: the first `token` or, for an
 extractive answer, `verdicts` event; chat: the first content), deliberate 429s (after which a
 client waits Retry-After, as a well-behaved one does), every other error, and the server's
-resident memory at the start and the end.
+resident memory at the start and the end. A watcher reads `/healthz` every second, so the
+result says how often the model was busy (someone holding the line) while sources were timed.
+`answer_mode` is the server's generation.answer_mode: `generative` makes the embedded
+SmolLM2 really write every answer, so sources are timed with the model working.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Tally:
         self.refused = 0
         self.errors: list[str] = []
         self.uploads = {"sent": 0, "listed": 0}
+        self.line: list[int] = []  # the model's line length, once a second
 
 
 async def _search(client: httpx.AsyncClient, question: str, tally: Tally) -> None:
@@ -148,6 +152,15 @@ async def _writer(url: str, until: float, every_s: float, tally: Tally) -> None:
                 tally.uploads["listed"] += 1
 
 
+async def _watch(url: str, until: float, tally: Tally) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        while time.monotonic() < until:
+            r = await client.get("/healthz")
+            if r.status_code == 200:
+                tally.line.append(int(r.json()["queue"]["length"]))
+            await asyncio.sleep(1.0)
+
+
 def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -163,12 +176,16 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
 
 
 def serve_bench(data_dir: Path, clients: int, duration_s: float, upload_every_s: float,
-                log: Log) -> dict[str, Any]:
-    """Run the load against a server on a copy-free `data_dir` (uploads land in it)."""
+                answer_mode: str, n_threads: int | None, log: Log) -> dict[str, Any]:
+    """Run the load against a server on a copy-free `data_dir` (uploads land in it), its
+    answers in `answer_mode`, llama.cpp on `n_threads` (None: the config's)."""
     port = _port()
     url = f"http://127.0.0.1:{port}"
     env = {**os.environ, "MEDITRON_RAG_DATA_DIR": str(data_dir),
-           "MEDITRON_RAG_API_TOKEN": TOKEN, "PYTHONPATH": str(ROOT)}
+           "MEDITRON_RAG_API_TOKEN": TOKEN, "PYTHONPATH": str(ROOT),
+           "MEDITRON_RAG_GENERATION_ANSWER_MODE": answer_mode}
+    if n_threads:
+        env["MEDITRON_RAG_LLM_N_THREADS"] = str(n_threads)
     proc = subprocess.Popen([sys.executable, "-m", "ui", "serve", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -178,25 +195,34 @@ def serve_bench(data_dir: Path, clients: int, duration_s: float, upload_every_s:
         httpx.post(url + "/v1/ask", json={"question": "Who should get RSV vaccine?"}, timeout=120)
         server = psutil.Process(proc.pid)
         rss_start = server.memory_info().rss
-        log(f"{clients} clients for {duration_s:.0f} s against {url}")
+        load_start = os.getloadavg()[0]
+        log(f"{clients} clients for {duration_s:.0f} s against {url} ({answer_mode} answers)")
         tally = Tally()
         until = time.monotonic() + duration_s
 
         async def run() -> None:
             await asyncio.gather(*(_client(url, i, until, tally) for i in range(clients)),
-                                 _writer(url, until, upload_every_s, tally))
+                                 _writer(url, until, upload_every_s, tally),
+                                 _watch(url, until, tally))
 
         started = time.perf_counter()
         asyncio.run(run())
         wall = time.perf_counter() - started
         rss_end = server.memory_info().rss
+        load_end = os.getloadavg()[0]
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     every = [v for values in tally.sources.values() for v in values]
     texts = [v for values in tally.first_text.values() for v in values]
+    busy = [n for n in tally.line if n > 0]
     return {
         "clients": clients, "duration_s": round(wall, 1), "mix": dict(MIX),
+        "answer_mode": answer_mode, "llm_n_threads": n_threads or "config (one per CPU)",
+        "model_line": {"samples": len(tally.line),
+                       "busy_share": round(len(busy) / len(tally.line), 3) if tally.line else None,
+                       "mean_length": round(sum(tally.line) / len(tally.line), 2)
+                       if tally.line else None},
         "requests": tally.done, "refused_429": tally.refused,
         "errors": len(tally.errors), "error_samples": tally.errors[:5],
         "uploads": {**tally.uploads, "lost": tally.uploads["sent"] - tally.uploads["listed"]},
@@ -204,4 +230,6 @@ def serve_bench(data_dir: Path, clients: int, duration_s: float, upload_every_s:
                               **{f"{k}_p95": _pct(v, 0.95) for k, v in tally.sources.items()}},
         "time_to_first_text_s": {"p50": _pct(texts, 0.5), "p95": _pct(texts, 0.95)},
         "rss_mb": {"start": round(rss_start / 2**20, 1), "end": round(rss_end / 2**20, 1)},
+        # The machine's 1-minute load average: how many other jobs shared its cores.
+        "load_average": {"start": round(load_start, 2), "end": round(load_end, 2)},
     }

@@ -168,6 +168,19 @@ class UIConfig(_Section):
     port: int = Field(8501, ge=1, le=65535)
     # The browser's upload limit; a file is also held to ingest.max_file_mb when it is indexed.
     max_upload_mb: int = Field(10, ge=1)
+    # A running `meditron-rag serve` (http://host:port) the app asks and keeps its library
+    # through, so that app and API share one model process; None: the app loads its own.
+    api_url: str | None = None
+    api_timeout_s: float = Field(60.0, gt=0, le=3600)
+
+    @field_validator("api_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if not re.match(r"^https?://[^\s/]+", value.strip()):
+            raise ValueError(f"{value!r} is not an http:// or https:// URL")
+        return value.strip().rstrip("/")
 
 
 class ServeConfig(_Section):
@@ -272,6 +285,23 @@ def _describe(error: ValidationError, origin: str) -> str:
         else:
             parts.append(f"'{key}': {item['msg']} (got {item.get('input')!r})")
     return redact(f"Bad config in {origin}: " + "; ".join(parts) + ".")
+
+
+def api_token(config: Config) -> str:
+    """The token from the environment, else the first line of serve.token_file; "" if none."""
+    if token := os.environ.get(API_TOKEN_ENV, "").strip():
+        return token
+    path = config.serve.token_file
+    if path is None:
+        return ""
+    try:
+        lines = path.expanduser().read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ConfigError(f"serve.token_file {path} cannot be read: {exc.strerror}.") from None
+    token = lines[0].strip() if lines else ""
+    if not token:
+        raise ConfigError(f"serve.token_file {path} is empty: put the token on its first line.")
+    return token
 
 
 def load_config(

@@ -90,7 +90,7 @@ def test_passage_html_escapes_before_highlighting() -> None:
 def test_app_args_only_under_streamlit_run() -> None:
     assert app_args(["pytest", "--config", "x"])["config"] is None
     args = app_args(["/p/ui/app.py", "--data-dir", "/d", "--model", "m", "--other"])
-    assert args == {"data_dir": "/d", "config": None, "model": "m"}
+    assert args == {"data_dir": "/d", "config": None, "model": "m", "api": None}
 
 
 # --- the app -----------------------------------------------------------------------------------

@@ -10,7 +10,9 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -47,23 +49,31 @@ pytestmark = [
 ]
 
 
-def serve_app(isolated: Path, embedder, env: dict[str, str]) -> Iterator[str]:
-    """`meditron-rag ui` on a free port over a two-document index, with `env`; its URL."""
+def index_two(data_dir: Path, embedder) -> None:  # type: ignore[no-untyped-def]
+    """A two-document index (a PDF, a Markdown file) in `data_dir`."""
     from ingest import ingest
     from ingest.store import SQLiteStore
 
-    store = SQLiteStore.open(isolated / "index", embedder=embedder)
+    store = SQLiteStore.open(data_dir / "index", embedder=embedder)
     with store.writing():
         ingest([STARTER / "who-hand-hygiene-2009.pdf",
                 STARTER / "uspstf-colorectal-cancer-screening-2021.md"], store, embedder, 200, 32)
     store.close()
+
+
+def serve_app(isolated: Path, embedder, env: dict[str, str],  # type: ignore[no-untyped-def]
+              args: tuple[str, ...] = (), index: bool = True) -> Iterator[str]:
+    """`meditron-rag ui` on a free port (over a two-document index unless `index` is False),
+    with `env` and further `args`; its URL."""
+    if index:
+        index_two(isolated, embedder)
     port = free_port()
     script = Path(sys.executable).with_name("meditron-rag")
     env = {**os.environ, "MEDITRON_RAG_GENERATION_MAX_TOKENS": "16",
            "MEDITRON_RAG_RETRIEVAL_TOP_K": "3", **env}
     log = (isolated.parent / "server.log").open("wb")
-    proc = subprocess.Popen([str(script), "ui", "--port", str(port), "--host", "127.0.0.1"],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    proc = subprocess.Popen([str(script), "ui", "--port", str(port), "--host", "127.0.0.1",
+                             *args], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -174,3 +184,47 @@ def test_a_wrong_draft_is_struck_in_chromium(isolated: Path, embedder, scripted_
                    ).to_be_visible()
             page.screenshot(path=str(ARTIFACTS / "browser-struck.png"), full_page=True)
             browser.close()
+
+
+def test_the_app_through_a_running_serve_in_chromium(isolated: Path, tmp_path: Path,
+                                                     embedder) -> None:
+    """`meditron-rag ui --api URL`: the page answers from the server's index and model (the
+    app's own data directory stays empty), and a follow-up shows the query it searched."""
+    import httpx
+    from playwright.sync_api import expect, sync_playwright
+
+    index_two(isolated, embedder)
+    port = free_port()
+    api = f"http://127.0.0.1:{port}"
+    log = (tmp_path / "serve.log").open("wb")
+    serve = subprocess.Popen([str(Path(sys.executable).with_name("meditron-rag")), "serve",
+                              "--port", str(port)], cwd=ROOT, stdout=log,
+                             stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        for _ in range(240):
+            try:
+                if httpx.get(api + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert serve.poll() is None, (tmp_path / "serve.log").read_text()
+            time.sleep(0.5)
+        app_data = tmp_path / "app-data"
+        app = serve_app(app_data, embedder, {"MEDITRON_RAG_DATA_DIR": str(app_data)},
+                        ("--api", api), index=False)
+        url = next(app)
+        ARTIFACTS.mkdir(exist_ok=True)
+        with closing(app), sync_playwright() as p:
+            browser, page = open_page(p, url)
+            expect(page.get_by_text(f"Answered by the API at {api}").first).to_be_visible()
+            ask(page, "Who should be screened for colorectal cancer?")
+            expect(page.get_by_text(re.compile(r"\[\d\] Colorectal Cancer")).first
+                   ).to_be_visible()
+            ask(page, "And at what age should it stop?")
+            expect(page.get_by_text(re.compile(r"Searched for: And at what age should it stop\? "
+                                               r"\(.*colorectal.*\)")).first).to_be_visible()
+            page.screenshot(path=str(ARTIFACTS / "browser-api-follow-up.png"), full_page=True)
+            browser.close()
+        assert not (app_data / "index").exists()
+    finally:
+        stop(serve, 10)
+        log.close()

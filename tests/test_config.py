@@ -79,3 +79,11 @@ def test_bad_environment_value_is_refused():
 def test_missing_explicit_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml", environ={})
+
+
+def test_the_apps_api_url_is_an_http_url_or_nothing():
+    url = load_config(None, environ={"MEDITRON_RAG_UI_API_URL": "http://127.0.0.1:8000/"})
+    assert url.ui.api_url == "http://127.0.0.1:8000"
+    assert load_config(None, environ={"MEDITRON_RAG_UI_API_URL": ""}).ui.api_url is None
+    with pytest.raises(ConfigError, match="ui.api_url"):
+        load_config(None, environ={"MEDITRON_RAG_UI_API_URL": "127.0.0.1:8000"})

@@ -9,7 +9,6 @@ with serve.token_for_reads. The token is compared in constant time and never log
 from __future__ import annotations
 
 import hmac
-import os
 import threading
 from typing import Annotated
 
@@ -18,30 +17,13 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from meditron_rag import NOT_FOR_CLINICAL_USE, __version__
-from meditron_rag.config import API_TOKEN_ENV, Config
-from meditron_rag.errors import ConfigError, MeditronRagError, QuestionError
+from meditron_rag.config import API_TOKEN_ENV, Config, api_token
+from meditron_rag.errors import MeditronRagError, QuestionError
 from rag import Engine
 from rag.queue import GenerationQueue
 
 _bearer = HTTPBearer(auto_error=False)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
-
-
-def api_token(config: Config) -> str:
-    """The token from the environment, else the first line of serve.token_file; "" if none."""
-    if token := os.environ.get(API_TOKEN_ENV, "").strip():
-        return token
-    path = config.serve.token_file
-    if path is None:
-        return ""
-    try:
-        lines = path.expanduser().read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ConfigError(f"serve.token_file {path} cannot be read: {exc.strerror}.") from None
-    token = lines[0].strip() if lines else ""
-    if not token:
-        raise ConfigError(f"serve.token_file {path} is empty: put the token on its first line.")
-    return token
 
 
 class Service:

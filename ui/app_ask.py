@@ -2,20 +2,25 @@
 
 Each answer is kept in `st.session_state["history"]` and drawn again on every rerun: the text
 sentence by sentence (unsupported ones marked), its warnings, then each source with the
-passage (supporting sentences highlighted) and a way to open the original at that page.
+passage (supporting sentences highlighted) and a way to open the original at that page. The
+history is a conversation: a follow-up is searched with the subject of the questions before
+it, and the query searched is shown. Answers come from `ui.app_source` (this process's Engine,
+or a running `meditron-rag serve`, whose line for the model the app then waits in, saying so).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
 
 from meditron_rag.errors import MeditronRagError
-from rag import Answer, Engine, Passage
+from rag import Answer, Passage
 from ui.app_common import matching_spans, passage_html, plain
 from ui.app_settings import Settings
+from ui.app_source import Source
 
 
 def history() -> list[Answer | dict[str, str]]:
@@ -82,31 +87,52 @@ def render_answer(answer: Answer, key: str) -> None:
     render_sources(answer.passages, answer, key)
 
 
-def _ask(engine: Engine, question: str, settings: Settings) -> Answer | None:
+def searched() -> dict[int, str]:
+    """The search query of each answer in the history that was not its question as asked."""
+    return st.session_state.setdefault("searched", {})
+
+
+def _searched_caption(query: str) -> None:
+    st.caption(f"Searched for: {plain(query)} (read after the questions before it)")
+
+
+def _ask(source: Source, question: str, settings: Settings) -> Answer | None:
+    earlier = [item.question if isinstance(item, Answer) else item["question"]
+               for item in history()]
+    waiting = st.empty()
     sources = st.container()
     found: list[Answer] = []
 
     def tokens() -> Iterator[str]:
-        for event in engine.stream(question, settings.top_k, settings.filters or None,
-                                   settings.max_tokens):
-            if isinstance(event.data, list):
+        for step in source.ask(question, earlier, settings.top_k, settings.filters,
+                               settings.max_tokens):
+            if step.kind == "search" and step.data != question:
+                searched()[len(history())] = str(step.data)
+                with sources:
+                    _searched_caption(str(step.data))
+            elif isinstance(step.data, list):
                 # Unfolded while the answer is written: the evidence is on screen at once.
                 with sources:
                     st.markdown("**Sources found**")
-                    for p in event.data:
+                    for p in step.data:
                         with st.expander(plain(p.source_line()), expanded=True):
                             st.markdown(passage_html(p.text, []), unsafe_allow_html=True)
-            elif isinstance(event.data, str):
-                yield event.data
-            else:
-                found.append(event.data)
+            elif step.kind == "queue":
+                waiting.info(f"Waiting for the model: {step.data} question(s) ahead of yours.")
+            elif isinstance(step.data, Answer):
+                waiting.empty()
+                # The history keeps the question as asked; the query searched is beside it.
+                found.append(dataclasses.replace(step.data, question=question))
+            elif step.kind == "token":
+                waiting.empty()
+                yield str(step.data)
 
     with st.container():
         st.write_stream(tokens())
     return found[0] if found else None
 
 
-def render(engine: Engine, settings: Settings) -> None:
+def render(source: Source, settings: Settings) -> None:
     for n, item in enumerate(history()):
         if isinstance(item, dict):
             with st.chat_message("user"):
@@ -117,19 +143,28 @@ def render(engine: Engine, settings: Settings) -> None:
         with st.chat_message("user"):
             st.text(item.question)
         with st.chat_message("assistant"):
+            if n in searched():
+                _searched_caption(searched()[n])
             render_answer(item, f"a{n}")
+    if history() and st.button("New conversation", key="new_conversation",
+                               help="Forget the questions so far: the next question is "
+                                    "searched on its own."):
+        st.session_state["history"] = []
+        st.session_state["searched"] = {}
+        st.rerun()
     question = st.chat_input("Ask about the guidelines, e.g. When should colorectal cancer "
                              "screening start?")
     if not question:
         if not history():
             st.caption("Answers cite numbered passages from the indexed guidelines; open each "
-                       "source to check it.")
+                       "source to check it. A follow-up such as \"and for men?\" is searched "
+                       "with the subject of the questions before it.")
         return
     with st.chat_message("user"):
         st.text(question)
     with st.chat_message("assistant"):
         try:
-            answer = _ask(engine, question, settings)
+            answer = _ask(source, question, settings)
         except MeditronRagError as exc:
             history().append({"question": question, "error": str(exc)})
             st.rerun()

@@ -29,14 +29,16 @@ CUTOFFS = {
 
 
 def app_args(argv: Sequence[str]) -> dict[str, str | None]:
-    """`--data-dir`, `--config`, `--model` after `streamlit run ui/app.py --`. Under other
-    runners (AppTest, pytest) argv is theirs: read nothing and let the environment decide."""
+    """`--data-dir`, `--config`, `--model`, `--api` after `streamlit run ui/app.py --`. Under
+    other runners (AppTest, pytest) argv is theirs: read nothing and let the environment
+    decide."""
     if not argv or Path(argv[0]).name != "app.py":
-        return {"data_dir": None, "config": None, "model": None}
+        return {"data_dir": None, "config": None, "model": None, "api": None}
     parser = argparse.ArgumentParser(allow_abbrev=False, add_help=False)
     parser.add_argument("--data-dir")
     parser.add_argument("--config")
     parser.add_argument("--model")
+    parser.add_argument("--api")
     known, _ = parser.parse_known_args(list(argv[1:]))
     return vars(known)
 
@@ -50,6 +52,8 @@ def base_config() -> Config:
         overrides["data_dir"] = args["data_dir"]
     if args["model"]:
         overrides["llm"] = {"model": args["model"]}
+    if args["api"]:
+        overrides["ui"] = {"api_url": args["api"]}
     return load_config(args["config"], overrides)
 
 

@@ -2,7 +2,8 @@
 
 Uploads are checked and kept as ui.uploads says, and ingested with a progress bar while other
 sessions keep asking: the store writes one document per transaction and the retriever re-reads
-the documents when the generation changes.
+the documents when the generation changes. With `ui.api_url` the files go to the API, which
+holds them to the same checks.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from typing import TYPE_CHECKING, cast
 import streamlit as st
 
 from ingest import DocumentRecord
-from rag import Engine
+from meditron_rag.config import Config
+from ui.api_client import ApiClient
 from ui.app_common import plain, write_lock
+from ui.app_source import Local
 from ui.uploads import Batch, Upload, display_name, limit_mb
 from ui.uploads import remove as uploads_remove
 from ui.uploads import save_and_ingest as uploads_save_and_ingest
@@ -22,8 +25,14 @@ if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 
-def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -> Batch:
-    """`uploads.save_and_ingest` with a progress bar, under this process's ingest lock."""
+def save_and_ingest(source: Local | ApiClient, uploads: list[Upload], replaces: str = ""
+                    ) -> Batch:
+    """`uploads.save_and_ingest` with a progress bar, under this process's ingest lock; or
+    the upload sent to the API, which checks and ingests it there."""
+    if isinstance(source, ApiClient):
+        with st.spinner(f"Sending and indexing {len(uploads)} file(s)…"):
+            return source.upload(uploads, replaces)
+    engine = source.engine
     bar = st.progress(0.0, text=f"Indexing {len(uploads)} file(s)…")
 
     def progress(name: str, n: int, total: int, status: str) -> None:
@@ -36,8 +45,10 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -
         bar.empty()
 
 
-def remove(engine: Engine, doc_id: str) -> bool:
-    return uploads_remove(engine, doc_id, write_lock(str(engine.config.data_dir)))
+def remove(source: Local | ApiClient, doc_id: str) -> bool:
+    if isinstance(source, ApiClient):
+        return source.remove(doc_id)
+    return uploads_remove(source.engine, doc_id, write_lock(str(source.engine.config.data_dir)))
 
 
 def _show_batch() -> None:
@@ -62,15 +73,16 @@ def _uploader(label: str, key: str, multiple: bool) -> list[UploadedFile]:
     return chosen if isinstance(chosen, list) else [chosen]
 
 
-def render(engine: Engine, docs: list[DocumentRecord]) -> None:
-    config = engine.config
+def render(config: Config, source: Local | ApiClient, docs: list[DocumentRecord]) -> None:
+    kept = (f"the API at {config.ui.api_url}" if isinstance(source, ApiClient)
+            else str(config.data_dir / "uploads"))
     st.caption(f"PDF, HTML, Markdown or text, up to {limit_mb(config)} MB each. Files are "
-               f"kept in {config.data_dir / 'uploads'}.")
+               f"kept by {kept}.")
     round_ = st.session_state.setdefault("upload_round", 0)
     files = _uploader("Add documents", f"upload-{round_}", multiple=True)
     if st.button("Add to the library", type="primary", disabled=not files):
         uploads = [Upload(f.name, f.getvalue()) for f in files]
-        st.session_state["last_batch"] = save_and_ingest(engine, uploads)
+        st.session_state["last_batch"] = save_and_ingest(source, uploads)
         st.session_state["upload_round"] = round_ + 1
         st.rerun()
     _show_batch()
@@ -97,7 +109,7 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
                                       if doc.warnings else ""))
     left, right = st.columns(2)
     if left.button(f"Remove {doc.id}", key="lib_remove"):
-        removed = remove(engine, doc.id)
+        removed = remove(source, doc.id)
         st.session_state["last_batch"] = Batch(
             summary=f"Removed {doc.id}." if removed else f"{doc.id} was already gone.")
         st.rerun()
@@ -106,6 +118,6 @@ def render(engine: Engine, docs: list[DocumentRecord]) -> None:
                         multiple=False)
     if new and right.button("Replace", key="lib_replace"):
         st.session_state["last_batch"] = save_and_ingest(
-            engine, [Upload(f.name, f.getvalue()) for f in new], replaces=doc.id)
+            source, [Upload(f.name, f.getvalue()) for f in new], replaces=doc.id)
         st.session_state["upload_round"] = round_ + 1
         st.rerun()

@@ -64,18 +64,11 @@ def current(config: Config) -> Settings:
 def render(config: Config, docs: list[DocumentRecord]) -> None:
     st.caption(f"Defaults from {config.source or 'built-in defaults'}; changes last for this "
                "session only.")
-    st.text_input(
-        "Model", key="set_model",
-        help="A registered name (smollm2, meditron-7b once pulled) or the path to a .gguf file. "
-             "Anything else is ignored and the configured model is kept.",
-    )
-    wanted = str(st.session_state["set_model"]).strip()
-    if wanted and wanted not in REGISTRY and not Path(wanted).expanduser().is_file():
-        st.warning(f"No model file at {wanted}: still using {config.llm.model}.")
-    st.radio("Answer", list(ANSWER_MODES), key="set_mode", format_func=ANSWER_MODES.get,
-             help="Quoted answers need no model and take a fraction of a second; written "
-                  "ones take as long as the model does. Either way, only what the sources "
-                  "support is shown as the answer.")
+    if config.ui.api_url:
+        st.caption(f"The model and the answer mode are those of the API at "
+                   f"{config.ui.api_url}, which every client shares.")
+    else:
+        _model_and_mode(config)
     st.slider("Passages per answer", 1, 20, key="set_top_k")
     st.slider("Answer length (tokens)", 16, 1024, step=16, key="set_max_tokens")
     st.subheader("Filters")
@@ -91,3 +84,19 @@ def render(config: Config, docs: list[DocumentRecord]) -> None:
     left, right = st.columns(2)
     left.text_input("Dated from", key="set_from", placeholder="YYYY or YYYY-MM")
     right.text_input("Dated until", key="set_to", placeholder="YYYY or YYYY-MM")
+
+
+def _model_and_mode(config: Config) -> None:
+    """The model and answer mode of this session (the app alone: it loads them itself)."""
+    st.text_input(
+        "Model", key="set_model",
+        help="A registered name (smollm2, meditron-7b once pulled) or the path to a .gguf file. "
+             "Anything else is ignored and the configured model is kept.",
+    )
+    wanted = str(st.session_state["set_model"]).strip()
+    if wanted and wanted not in REGISTRY and not Path(wanted).expanduser().is_file():
+        st.warning(f"No model file at {wanted}: still using {config.llm.model}.")
+    st.radio("Answer", list(ANSWER_MODES), key="set_mode", format_func=ANSWER_MODES.get,
+             help="Quoted answers need no model and take a fraction of a second; written "
+                  "ones take as long as the model does. Either way, only what the sources "
+                  "support is shown as the answer.")

@@ -110,10 +110,27 @@ def ingest_command(state: State, paths: tuple[Path, ...], prune: bool, rebuild: 
 @click.option("--host", help="Address to listen on (default: ui.host).")
 @click.option("--seed", type=click.Path(path_type=Path, file_okay=False),
               help="Ingest this folder first if the index has no documents yet.")
+@click.option("--api", "api_url", metavar="URL",
+              help="Ask and keep the library through this running `meditron-rag serve` "
+                   "(default: ui.api_url): the app then loads no model and shares the "
+                   "server's.")
 @pass_state
-def ui_command(state: State, port: int | None, host: str | None, seed: Path | None) -> None:
-    """Serve the browser app (Streamlit) and print its URL."""
+def ui_command(state: State, port: int | None, host: str | None, seed: Path | None,
+               api_url: str | None) -> None:
+    """Serve the browser app (Streamlit) and print its URL.
+
+    With --api (or ui.api_url) the app answers through a running `meditron-rag serve`, so the
+    app and the API's clients share one model and its line; the token for uploads comes from
+    MEDITRON_RAG_API_TOKEN or serve.token_file.
+    """
     config = state.config
+    if api_url:
+        state.overrides.setdefault("ui", {})["api_url"] = api_url
+        state.reload()
+        config = state.config
+    if seed is not None and config.ui.api_url:
+        raise click.UsageError("--seed indexes into this machine's index: with --api, upload "
+                               "through the app's library or the API instead.")
     if seed is not None and not _has_documents(state):
         click.echo(f"First run: indexing {seed} ...", err=True)
         code = run_ingest(state, [seed], prune=False, rebuild=False, quiet=False, as_json=False)
@@ -133,6 +150,8 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
         args += ["--config", env_config]
     if state.overrides.get("llm", {}).get("model"):
         args += ["--model", state.overrides["llm"]["model"]]
+    if config.ui.api_url:
+        args += ["--api", config.ui.api_url]
     if os.name != "posix":
         sys.exit(subprocess.call(args))
     # Become the server rather than wait beside it: this process may hold PyTorch and the

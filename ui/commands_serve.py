@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from meditron_rag.config import API_TOKEN_ENV
+from meditron_rag.config import API_TOKEN_ENV, api_token
 from meditron_rag.errors import MeditronRagError
 from ui.state import State, pass_state
 
@@ -21,7 +21,7 @@ def serve_command(state: State, port: int | None, host: str | None) -> None:
     without one the API is read-only.
     """
     try:
-        from ui.api import api_token, serve
+        from ui.api import serve
     except ImportError as exc:
         raise MeditronRagError(f"The HTTP API needs {exc.name}: pip install "
                                '"meditron-rag[api]"') from None

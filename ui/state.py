@@ -18,6 +18,10 @@ class State:
         self.overrides = overrides
         self._config: Config | None = None
 
+    def reload(self) -> None:
+        """Read the config again at its next use, after a command changed `overrides`."""
+        self._config = None
+
     @property
     def config(self) -> Config:
         if self._config is None:

@@ -1,0 +1,46 @@
+"""Where the app's answers and library come from: this process's own Engine, or a running
+`meditron-rag serve` (`ui.api_url`, ui/api_client.py). Both answer a question as the same
+steps, the search query first: a follow-up ("and for men?") is searched with the subject of
+the conversation's earlier questions (rag/followup.py), and the app shows the query it used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from ingest import DocumentRecord
+from rag import Answer, Engine, Filters
+from rag.followup import search_query
+from ui.api_client import Step
+
+
+class Source(Protocol):
+    """What the Ask and Library tabs need of whoever holds the index and the model."""
+
+    def documents(self) -> list[DocumentRecord]: ...
+
+    def ask(self, question: str, earlier: Sequence[str], top_k: int, filters: Filters,
+            max_tokens: int) -> Iterator[Step]: ...
+
+
+class Local:
+    """The app alone: its own Engine, shared by the sessions of this process."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def documents(self) -> list[DocumentRecord]:
+        return self.engine.store.documents()
+
+    def ask(self, question: str, earlier: Sequence[str], top_k: int, filters: Filters,
+            max_tokens: int) -> Iterator[Step]:
+        query = search_query([*earlier, question])
+        yield Step("search", query)
+        for event in self.engine.stream(query, top_k, filters or None, max_tokens):
+            if isinstance(event.data, list):
+                yield Step("sources", event.data)
+            elif isinstance(event.data, Answer):
+                yield Step("answer", event.data)
+            else:
+                yield Step("token", event.data)
