@@ -95,6 +95,15 @@ class IngestConfig(_Section):
         return self.max_file_mb * 1024 * 1024
 
 
+class OcrConfig(_Section):
+    # Scanned pages (no text layer, or a garbage one) are read by this engine; "off" refuses
+    # a scanned file as before. config.yaml says why tesseract.
+    engine: Literal["tesseract", "rapidocr", "off"] = "tesseract"
+    dpi: int = Field(300, ge=72, le=600)
+    # Tesseract's language codes, joined by "+" ("eng+fra"); RapidOCR's models are fixed.
+    language: str = Field("eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
+
+
 class IndexConfig(_Section):
     kind: Literal["auto", "flat", "ivf"] = "auto"
     approximate_above: int = Field(50_000, ge=1_000)
@@ -174,6 +183,7 @@ class Config(_Section):
     embedding: EmbeddingConfig = EmbeddingConfig()
     llm: LLMConfig = LLMConfig()
     ingest: IngestConfig = IngestConfig()
+    ocr: OcrConfig = OcrConfig()
     chunking: ChunkingConfig = ChunkingConfig()
     index: IndexConfig = IndexConfig()
     store: StoreConfig = StoreConfig()

@@ -16,7 +16,7 @@ from pypdf import PdfReader, PdfWriter
 from ingest.chunking import chunk_document
 from ingest.document import LoadedDocument
 from ingest.loaders import SUPPORTED_SUFFIXES, load_document, sniff_kind
-from meditron_rag.config import ChunkingConfig
+from meditron_rag.config import ChunkingConfig, OcrConfig
 from meditron_rag.errors import LoadError
 
 PDFS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdfs"
@@ -308,7 +308,7 @@ def test_damaged_pdfs_raise_only_load_errors(tmp_path: Path, guide: Path) -> Non
             chunk_document(doc, words, **ChunkingConfig().model_dump())
 
 
-def test_pdf_with_only_images_needs_ocr(tmp_path: Path) -> None:
+def test_pdf_with_only_images_is_refused_with_ocr_off(tmp_path: Path) -> None:
     from PIL import Image, ImageDraw
 
     image = Image.new("RGB", (600, 200), "white")
@@ -319,8 +319,9 @@ def test_pdf_with_only_images_needs_ocr(tmp_path: Path) -> None:
         pdf.image(image, x=10, y=10, w=180)
     scanned = tmp_path / "scanned.pdf"
     scanned.write_bytes(bytes(pdf.output()))
-    with pytest.raises(LoadError, match=r"scanned PDF with no text layer: run OCR"):
-        load_document(scanned)
+    with pytest.raises(LoadError, match=r"scanned PDF with no text layer: set ocr.engine to "
+                                        r"tesseract or rapidocr to index it"):
+        load_document(scanned, ocr=OcrConfig(engine="off"))
 
 
 @pytest.mark.parametrize("content", [b"", b"  \n\t\r\n  "])
