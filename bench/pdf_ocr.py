@@ -5,11 +5,11 @@ JPEG images and back into an image-only PDF (a "scan", kept in a cache folder, n
 repository), then:
 
 1. engines: every N-th page of each scan read by each engine (Tesseract and RapidOCR, at
-   `ocr.dpi`): word recall against the page's text layer in the original (multiset of
+   `pdf.ocr_dpi`): word recall against the page's text layer in the original (multiset of
    lowercased letter-and-digit words; each reference word counts once per occurrence) and
    pages per second of OCR alone (rendering excluded, one thread of work at a time);
 2. product: the whole CDC guide ingested twice into throw-away stores, from the text PDF and
-   from its scan (OCR by the configured engine), the document-level word recall of the second
+   from its scan (OCR by pdf.ocr_engine), the document-level word recall of the second
    against the first, and recall@5 (hybrid retrieval) of the questions in
    bench/data/cdc-outpatient-questions.jsonl: a hit is a top-5 passage on one of the pages
    the question's answer is on.
@@ -144,7 +144,7 @@ def product_figures(config: Config, source: Path) -> dict[str, object]:
             with store.writing():
                 report = ingest([folder], store, embedder, config.chunking.chunk_tokens,
                                 config.chunking.overlap_tokens, max_bytes=2**30,
-                                ocr=config.ocr)
+                                pdf=config.pdf)
             seconds = time.perf_counter() - started
             failed = [f.reason for f in report.files if f.status == "failed"]
             if failed:
@@ -166,7 +166,7 @@ def product_figures(config: Config, source: Path) -> dict[str, object]:
             store.close()
             log_stderr(f"{label}: {result[label]}")
     text_doc = load_document(source)
-    scan_doc = load_document(scanned_copy(source), max_bytes=2**30, ocr=config.ocr)
+    scan_doc = load_document(scanned_copy(source), max_bytes=2**30, pdf=config.pdf)
     hit, count = recall(words(text_doc.text), words(scan_doc.text))
     result["word_recall"] = round(hit / count, 4)
     pages = [recall(words(text_doc.page_text(n)), words(scan_doc.page_text(n)))
@@ -191,16 +191,16 @@ def main() -> None:
     engines: dict[str, OcrEngine] = {}
     for name in args.engines.split(","):
         engines[name] = RapidOcrEngine() if name == "rapidocr" else TesseractEngine(
-            config.ocr.language)
+            config.pdf.ocr_language)
     sources = sorted(args.pdfs.glob("*.pdf"))
     results: dict[str, object] = {
         "command": "python -m bench.pdf_ocr " + " ".join(
             f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()
             if k in ("step", "engines")),
         "scan": {"dpi": SCAN_DPI, "jpeg_quality": SCAN_QUALITY, "greyscale": True},
-        "ocr_dpi": config.ocr.dpi,
+        "ocr_dpi": config.pdf.ocr_dpi,
         "machine": {**machine(), "shared": True},
-        "engines": engine_figures(sources, args.step, engines, config.ocr.dpi),
+        "engines": engine_figures(sources, args.step, engines, config.pdf.ocr_dpi),
     }
     if not args.skip_product:
         results["product"] = product_figures(config, args.pdfs / CDC)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from PIL import Image
 
-from meditron_rag.config import OcrConfig
+from meditron_rag.config import PdfConfig
 
 # What to install, by engine, for the message on a scanned file that cannot be read.
 INSTALL = {
@@ -128,9 +128,9 @@ class RapidOcrEngine:
         return OcrPage(lines, words)
 
 
-def missing(config: OcrConfig) -> str:
-    """What to install for `config.engine` to run; "" when it runs (or OCR is off)."""
-    if config.engine == "tesseract":
+def missing(config: PdfConfig) -> str:
+    """What to install for `config.ocr_engine` to run; "" when it runs (or OCR is off)."""
+    if config.ocr_engine == "tesseract":
         try:
             import pytesseract  # noqa: F401
         except ImportError:
@@ -138,11 +138,11 @@ def missing(config: OcrConfig) -> str:
         if shutil.which("tesseract") is None:
             return INSTALL["tesseract"]
         languages = set(pytesseract.get_languages(config=""))
-        absent = [code for code in config.language.split("+") if code not in languages]
+        absent = [code for code in config.ocr_language.split("+") if code not in languages]
         if absent:
             return " and ".join(f"tesseract's '{code}' language data (apt-get install "
                                 f"tesseract-ocr-{code})" for code in absent)
-    if config.engine == "rapidocr":
+    if config.ocr_engine == "rapidocr":
         try:
             import rapidocr  # noqa: F401
         except ImportError:
@@ -150,11 +150,11 @@ def missing(config: OcrConfig) -> str:
     return ""
 
 
-def open_engine(config: OcrConfig) -> OcrEngine:
+def open_engine(config: PdfConfig) -> OcrEngine:
     """The configured engine; call `missing` first."""
-    if config.engine == "rapidocr":
+    if config.ocr_engine == "rapidocr":
         return RapidOcrEngine()
-    return TesseractEngine(config.language)
+    return TesseractEngine(config.ocr_language)
 
 
 def read_pages(data: bytes, pages: list[int], engine: OcrEngine, dpi: int

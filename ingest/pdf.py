@@ -23,7 +23,7 @@ from ingest.pdf_headings import TextRun, assemble, bookmarks, merge_numbered, pl
 from ingest.pdf_pages import clean_pages
 from ingest.pdf_scan import needs_ocr, page_list, recognise
 from ingest.text import LIGATURES, clean_title, iso_date, numbered_headings
-from meditron_rag.config import OcrConfig
+from meditron_rag.config import PdfConfig
 from meditron_rag.errors import LoadError
 
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -31,10 +31,10 @@ _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf reports harmless repairs as warnings
 
 
-def load_pdf(path: Path, data: bytes, ocr: OcrConfig | None = None) -> LoadedDocument:
+def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDocument:
     """A PDF's pages as one text; `LoadError` when it is damaged or locked, or scanned with no
-    OCR engine to read it. Pages without a usable text layer are read by `ocr`'s engine."""
-    ocr = ocr or OcrConfig()
+    OCR engine to read it. Pages without a usable text layer are read by `pdf.ocr_engine`."""
+    pdf = pdf or PdfConfig()
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -70,7 +70,7 @@ def load_pdf(path: Path, data: bytes, ocr: OcrConfig | None = None) -> LoadedDoc
                if i + 1 not in failed and needs_ocr(page)]
     extra: dict[str, str] = {}
     if scanned:
-        extra = _recognise(path, data, scanned, raw_pages, runs, ocr, warnings,
+        extra = _recognise(path, data, scanned, raw_pages, runs, pdf, warnings,
                            everything=len(scanned) + len(failed) == page_count)
 
     pages = clean_pages(raw_pages)
@@ -87,11 +87,11 @@ def load_pdf(path: Path, data: bytes, ocr: OcrConfig | None = None) -> LoadedDoc
 
 
 def _recognise(path: Path, data: bytes, scanned: list[int], raw_pages: list[list[str]],
-               runs: list[list[TextRun]], ocr: OcrConfig, warnings: list[str],
+               runs: list[list[TextRun]], pdf: PdfConfig, warnings: list[str],
                everything: bool) -> dict[str, str]:
     """OCR the `scanned` pages in place; the document's OCR record, or a warning (or, when
     `everything` is scanned, a `LoadError`) naming what to install."""
-    result = recognise(data, scanned, ocr)
+    result = recognise(data, scanned, pdf)
     if isinstance(result, str):  # the engine is off or not installed
         if everything:
             raise LoadError(path, f"scanned PDF with no text layer: {result}")

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from ingest.ocr import OcrPage, missing, open_engine, read_pages
-from meditron_rag.config import OcrConfig
+from meditron_rag.config import PdfConfig
 
 _MIN_CHARS = 10  # below this, a page has no real text layer
 _MIN_WORDS = 20  # a page needs this many words before its vowel-less share is judged
@@ -56,15 +56,15 @@ class ScanResult:
         }
 
 
-def recognise(data: bytes, pages: list[int], config: OcrConfig) -> ScanResult | str:
+def recognise(data: bytes, pages: list[int], config: PdfConfig) -> ScanResult | str:
     """The OCR of `pages`, or why it cannot run ("install X to index it")."""
-    if config.engine == "off":
-        return "set ocr.engine to tesseract or rapidocr to index it"
+    if config.ocr_engine == "off":
+        return "set pdf.ocr_engine to tesseract or rapidocr to index it"
     need = missing(config)
     if need:
         return f"install {need} to index it"
     engine = open_engine(config)
-    return ScanResult(engine.name, config.dpi, read_pages(data, pages, engine, config.dpi))
+    return ScanResult(engine.name, config.ocr_dpi, read_pages(data, pages, engine, config.ocr_dpi))
 
 
 def page_list(pages: list[int]) -> str:

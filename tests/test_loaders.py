@@ -16,7 +16,7 @@ from pypdf import PdfReader, PdfWriter
 from ingest.chunking import chunk_document
 from ingest.document import LoadedDocument
 from ingest.loaders import SUPPORTED_SUFFIXES, load_document, sniff_kind
-from meditron_rag.config import ChunkingConfig, OcrConfig
+from meditron_rag.config import ChunkingConfig, PdfConfig
 from meditron_rag.errors import LoadError
 
 PDFS = Path(__file__).resolve().parents[2] / "shared" / "data" / "pdfs"
@@ -319,9 +319,9 @@ def test_pdf_with_only_images_is_refused_with_ocr_off(tmp_path: Path) -> None:
         pdf.image(image, x=10, y=10, w=180)
     scanned = tmp_path / "scanned.pdf"
     scanned.write_bytes(bytes(pdf.output()))
-    with pytest.raises(LoadError, match=r"scanned PDF with no text layer: set ocr.engine to "
+    with pytest.raises(LoadError, match=r"scanned PDF with no text layer: set pdf.ocr_engine to "
                                         r"tesseract or rapidocr to index it"):
-        load_document(scanned, ocr=OcrConfig(engine="off"))
+        load_document(scanned, pdf=PdfConfig(ocr_engine="off"))
 
 
 @pytest.mark.parametrize("content", [b"", b"  \n\t\r\n  "])

@@ -13,7 +13,7 @@ from PIL import Image
 from ingest.chunking import chunk_document
 from ingest.loaders import load_document
 from ingest.pdf_scan import needs_ocr, page_ranges
-from meditron_rag.config import OcrConfig
+from meditron_rag.config import PdfConfig
 from meditron_rag.errors import LoadError
 
 needs_tesseract = pytest.mark.skipif(
@@ -99,20 +99,20 @@ def test_a_scanned_pdf_without_its_engine_names_what_to_install(tmp_path: Path) 
     path.write_bytes(scanned(text_pdf()))
     if shutil.which("tesseract") is None:
         hint = "install tesseract-ocr"
-        config = OcrConfig()
+        config = PdfConfig()
     else:  # a language whose data no Tesseract has
         hint = r"install tesseract's 'zzz' language data \(apt-get install tesseract-ocr-zzz\)"
-        config = OcrConfig(language="zzz")
+        config = PdfConfig(ocr_language="zzz")
     with pytest.raises(LoadError, match=r"scanned PDF with no text layer: " + hint):
-        load_document(path, ocr=config)
+        load_document(path, pdf=config)
 
 
 def test_a_partly_scanned_pdf_without_ocr_is_indexed_with_a_warning(tmp_path: Path) -> None:
     path = tmp_path / "mixed.pdf"
     path.write_bytes(scanned(text_pdf(), keep_text=frozenset({1, 3})))
-    doc = load_document(path, ocr=OcrConfig(engine="off"))
+    doc = load_document(path, pdf=PdfConfig(ocr_engine="off"))
     assert "ocr" not in doc.metadata.extra
-    assert doc.warnings == ["pages 2 have no text (blank or scanned): set ocr.engine to "
+    assert doc.warnings == ["pages 2 have no text (blank or scanned): set pdf.ocr_engine to "
                             "tesseract or rapidocr to index it"]
 
 

@@ -141,7 +141,7 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -
         with store.writing():
             report = ingest(paths, store, engine.embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
-                            max_bytes=_limit_mb(config) * 2**20, ocr=config.ocr,
+                            max_bytes=_limit_mb(config) * 2**20, pdf=config.pdf,
                             progress=progress)
             ok = [f for f in report.files if f.status != "failed"]
             replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
