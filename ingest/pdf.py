@@ -22,6 +22,7 @@ from ingest.document import DocumentMetadata, Heading, LoadedDocument
 from ingest.pdf_headings import TextRun, assemble, bookmarks, merge_numbered, place_headings
 from ingest.pdf_pages import clean_pages
 from ingest.pdf_scan import needs_ocr, page_list, recognise
+from ingest.pdf_tables import find_tables, place_tables, ruled_pages
 from ingest.text import LIGATURES, clean_title, iso_date, numbered_headings
 from meditron_rag.config import PdfConfig
 from meditron_rag.errors import LoadError
@@ -74,6 +75,11 @@ def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDoc
                            everything=len(scanned) + len(failed) == page_count)
 
     pages = clean_pages(raw_pages)
+    if pdf.tables:
+        ocrd = {int(n) for n in re.findall(r"(\d+):", extra.get("ocr_page_confidence", ""))}
+        text_pages = [n for n in range(1, page_count + 1) if n not in ocrd and pages[n - 1]]
+        for number, tables in find_tables(data, ruled_pages(data, text_pages)).items():
+            pages[number - 1] = place_tables(pages[number - 1], tables, pdf.table_chars)
     outline = bookmarks(reader)
     placed = place_headings(pages, outline, runs)
     text, page_starts, headings = assemble(pages, placed)
