@@ -40,15 +40,15 @@ def _squashed_chars(textpage: Any) -> tuple[str, list[int]]:
 
 
 def _line_boxes(textpage: Any, indexes: Sequence[int], height: float) -> list[Box]:
-    """The characters' boxes merged line by line (a new line where a box starts lower down)."""
+    """The characters' boxes merged line by line: a character that shares most of its height
+    with the box before it widens that box (fonts may draw a line's glyphs in any order)."""
     boxes: list[Box] = []
     for index in indexes:
         left, bottom, right, top = textpage.get_charbox(index)
         box = (left, height - top, right, height - bottom)
-        if boxes and abs(box[1] - boxes[-1][1]) < 0.5 * (box[3] - box[1]) and (
-                box[0] >= boxes[-1][0] - 1):
-            last = boxes[-1]
-            boxes[-1] = (last[0], min(last[1], box[1]), max(last[2], box[2]),
+        last = boxes[-1] if boxes else None
+        if last and min(last[3], box[3]) - max(last[1], box[1]) > 0.5 * (box[3] - box[1]):
+            boxes[-1] = (min(last[0], box[0]), min(last[1], box[1]), max(last[2], box[2]),
                          max(last[3], box[3]))
         else:
             boxes.append(box)
@@ -65,7 +65,7 @@ def locate(path: Path, pages: Sequence[int], sentence: str) -> Found | None:
         return None
     try:
         pdf = pdfium.PdfDocument(path)
-    except pdfium.PdfiumError:
+    except (pdfium.PdfiumError, OSError):  # damaged, moved or deleted since it was indexed
         return None
     try:
         for number in pages:
