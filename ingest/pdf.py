@@ -1,5 +1,8 @@
 """PDF files: text per page, running headers and footers dropped, headings and metadata.
 
+Pages without a usable text layer are read by OCR (`ingest.pdf_scan`), and ruled tables
+become Markdown tables in place of their flattened text (`ingest.pdf_tables`); docs/pdf.md.
+
 Text comes from pypdf's default ("plain") extraction, which follows the content stream: on the
 real guideline PDFs it keeps the two columns of a page apart, where "layout" mode interleaves
 their lines. Running headers, footers and page numbers are dropped, words hyphenated across line
@@ -76,8 +79,7 @@ def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDoc
 
     pages = clean_pages(raw_pages)
     if pdf.tables:
-        ocrd = {int(n) for n in re.findall(r"(\d+):", extra.get("ocr_page_confidence", ""))}
-        text_pages = [n for n in range(1, page_count + 1) if n not in ocrd and pages[n - 1]]
+        text_pages = [n for n in range(1, page_count + 1) if n not in scanned and pages[n - 1]]
         for number, tables in find_tables(data, ruled_pages(data, text_pages)).items():
             pages[number - 1] = place_tables(pages[number - 1], tables, pdf.table_chars)
     outline = bookmarks(reader)
