@@ -124,3 +124,14 @@ def test_pages_that_need_ocr() -> None:
     assert needs_ocr(["\ue000\ue001\ue002" * 10])  # private-use glyphs
     assert needs_ocr(["Hfzlth wrkrs shld clnz thr hndz bfrz tchng pttnt " * 3])  # wrong letters
     assert page_ranges([1, 2, 3, 5, 7, 8]) == "1-3, 5, 7-8"
+
+
+def test_rapidocr_reads_a_scanned_page_too(tmp_path: Path) -> None:
+    pytest.importorskip("rapidocr", reason="rapidocr is not installed: pip install -e "
+                                           ".[rapidocr]")
+    path = tmp_path / "scan.pdf"
+    path.write_bytes(scanned(text_pdf(), keep_text=frozenset({1, 3})))
+    doc = load_document(path, pdf=PdfConfig(ocr_engine="rapidocr"))
+    assert doc.metadata.extra["ocr"].startswith("rapidocr ")
+    assert doc.metadata.extra["ocr_pages"] == "2"
+    assert "Never reuse a needle or syringe" in " ".join(doc.page_text(2).split())
