@@ -20,7 +20,7 @@ from ingest.document import LoadedDocument
 from ingest.html import load_html
 from ingest.pdf import load_pdf
 from ingest.text import decode, load_markdown, load_text, looks_like_utf16, merge_metadata
-from meditron_rag.config import IngestConfig
+from meditron_rag.config import IngestConfig, PdfConfig
 from meditron_rag.errors import LoadError
 
 SUPPORTED_SUFFIXES = (".pdf", ".md", ".markdown", ".html", ".htm", ".txt", ".text")
@@ -30,14 +30,16 @@ _MB = 1024 * 1024
 _SNIFF_BYTES = 8192
 
 
-def load_document(path: Path, max_bytes: int = IngestConfig().max_file_bytes) -> LoadedDocument:
+def load_document(path: Path, max_bytes: int = IngestConfig().max_file_bytes,
+                  pdf: PdfConfig | None = None) -> LoadedDocument:
     """Read one document; raise `LoadError` with a one-sentence reason when it cannot be read
-    (a file over `max_bytes`, by default ingest.max_file_mb's default, is not read)."""
+    (a file over `max_bytes`, by default ingest.max_file_mb's default, is not read). PDFs are
+    read with `pdf`'s settings (by default the `pdf` section's defaults)."""
     path = Path(path)
     data = _read_bytes(path, max_bytes)
     kind = _kind_of(path, data[:_SNIFF_BYTES])
     if kind == "pdf":
-        doc = load_pdf(path, data)
+        doc = load_pdf(path, data, pdf)
     else:
         text, warnings = decode(data)
         if not text.strip():

@@ -1,5 +1,8 @@
 """PDF files: text per page, running headers and footers dropped, headings and metadata.
 
+Pages without a usable text layer are read by OCR (`ingest.pdf_scan`), and ruled tables
+become Markdown tables in place of their flattened text (`ingest.pdf_tables`); docs/pdf.md.
+
 Text comes from pypdf's default ("plain") extraction, which follows the content stream: on the
 real guideline PDFs it keeps the two columns of a page apart, where "layout" mode interleaves
 their lines. Running headers, footers and page numbers are dropped, words hyphenated across line
@@ -21,17 +24,21 @@ from pypdf.errors import DependencyError, FileNotDecryptedError
 from ingest.document import DocumentMetadata, Heading, LoadedDocument
 from ingest.pdf_headings import TextRun, assemble, bookmarks, merge_numbered, place_headings
 from ingest.pdf_pages import clean_pages
+from ingest.pdf_scan import needs_ocr, page_list, recognise
+from ingest.pdf_tables import find_tables, place_tables, ruled_pages
 from ingest.text import LIGATURES, clean_title, iso_date, numbered_headings
+from meditron_rag.config import PdfConfig
 from meditron_rag.errors import LoadError
 
-_MIN_CHARS_PER_PAGE = 10  # below this on average, a PDF has no real text layer
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf reports harmless repairs as warnings
 
 
-def load_pdf(path: Path, data: bytes) -> LoadedDocument:
-    """A PDF's pages as one text; `LoadError` when it is damaged, locked or has no text layer."""
+def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDocument:
+    """A PDF's pages as one text; `LoadError` when it is damaged or locked, or scanned with no
+    OCR engine to read it. Pages without a usable text layer are read by `pdf.ocr_engine`."""
+    pdf = pdf or PdfConfig()
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
@@ -62,16 +69,19 @@ def load_pdf(path: Path, data: bytes) -> LoadedDocument:
         raise LoadError(path, "corrupt or truncated PDF: no page could be read; re-download "
                               "or re-export it")
     if failed:
-        warnings.append(f"pages {_page_list(failed)} could not be read and are left empty")
-    chars = sum(len(re.sub(r"\s", "", "\n".join(page))) for page in raw_pages)
-    if chars < _MIN_CHARS_PER_PAGE * page_count:
-        raise LoadError(path, "scanned PDF with no text layer: run OCR (e.g. ocrmypdf) first")
-    blank = [i + 1 for i, page in enumerate(raw_pages)
-             if not "".join(page).strip() and i + 1 not in failed]
-    if blank and len(blank) < page_count:
-        warnings.append(f"pages {_page_list(blank)} have no text (blank or scanned)")
+        warnings.append(f"pages {page_list(failed)} could not be read and are left empty")
+    scanned = [i + 1 for i, page in enumerate(raw_pages)
+               if i + 1 not in failed and needs_ocr(page)]
+    extra: dict[str, str] = {}
+    if scanned:
+        extra = _recognise(path, data, scanned, raw_pages, runs, pdf, warnings,
+                           everything=len(scanned) + len(failed) == page_count)
 
     pages = clean_pages(raw_pages)
+    if pdf.tables:
+        text_pages = [n for n in range(1, page_count + 1) if n not in scanned and pages[n - 1]]
+        for number, tables in find_tables(data, ruled_pages(data, text_pages)).items():
+            pages[number - 1] = place_tables(pages[number - 1], tables, pdf.table_chars)
     outline = bookmarks(reader)
     placed = place_headings(pages, outline, runs)
     text, page_starts, headings = assemble(pages, placed)
@@ -80,12 +90,38 @@ def load_pdf(path: Path, data: bytes) -> LoadedDocument:
     elif not headings:
         headings = numbered_headings(text)
     meta = _pdf_metadata(reader, path, runs[0] if runs else [], headings)
+    meta.extra.update(extra)
     return LoadedDocument(path, "pdf", text, page_starts, headings, meta, True, warnings)
 
 
-def _page_list(pages: list[int]) -> str:
-    shown = ", ".join(str(p) for p in pages[:10])
-    return shown + (f" and {len(pages) - 10} more" if len(pages) > 10 else "")
+def _recognise(path: Path, data: bytes, scanned: list[int], raw_pages: list[list[str]],
+               runs: list[list[TextRun]], pdf: PdfConfig, warnings: list[str],
+               everything: bool) -> dict[str, str]:
+    """OCR the `scanned` pages in place; the document's OCR record, or a warning (or, when
+    `everything` is scanned, a `LoadError`) naming what to install."""
+    result = recognise(data, scanned, pdf)
+    if isinstance(result, str):  # the engine is off or not installed
+        if everything:
+            raise LoadError(path, f"scanned PDF with no text layer: {result}")
+        warnings.append(f"pages {page_list(scanned)} have no text (blank or scanned): "
+                        f"{result}")
+        return {}
+    for number, page in result.pages.items():
+        raw_pages[number - 1] = page.lines
+        runs[number - 1] = []
+    unread = [n for n in scanned if n not in result.pages]
+    empty = [n for n, page in result.pages.items() if not page.words]
+    if everything and len(unread) == len(scanned):
+        raise LoadError(path, "corrupt or truncated PDF: its pages could not be rendered for "
+                              "OCR; re-download or re-export it")
+    if everything and len(unread) + len(empty) == len(scanned):
+        raise LoadError(path, "scanned PDF in which OCR found no text: check the scan")
+    if unread:
+        warnings.append(f"pages {page_list(unread)} could not be rendered for OCR and are "
+                        "left empty")
+    if empty:
+        warnings.append(f"pages {page_list(empty)} have no text (blank), even to OCR")
+    return result.record()
 
 
 def _extract_pages(reader: PdfReader) -> tuple[list[list[str]], list[list[TextRun]], list[int]]:

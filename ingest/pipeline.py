@@ -26,7 +26,7 @@ from ingest.document import LoadedDocument
 from ingest.embedder import Embedder
 from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from ingest.store import Store
-from meditron_rag.config import IngestConfig
+from meditron_rag.config import IngestConfig, PdfConfig
 from meditron_rag.errors import LoadError
 
 
@@ -180,7 +180,7 @@ class _Parsed:
     error: str = ""
 
 
-def _parse(path: Path, store: Store, max_bytes: int) -> _Parsed:
+def _parse(path: Path, store: Store, max_bytes: int, pdf: PdfConfig | None) -> _Parsed:
     if _leads_nowhere(path):
         return _Parsed(path, "", error=_broken_link(path))
     try:
@@ -202,7 +202,8 @@ def _parse(path: Path, store: Store, max_bytes: int) -> _Parsed:
     if known is not None and known.sha256 == sha:
         return _Parsed(path, sha, size)
     try:
-        return _Parsed(path, sha, size, document=load_document(path, max_bytes=max_bytes))
+        return _Parsed(path, sha, size, document=load_document(path, max_bytes=max_bytes,
+                                                                 pdf=pdf))
     except LoadError as exc:
         return _Parsed(path, sha, size, error=exc.reason)
     except OSError as exc:
@@ -212,13 +213,14 @@ def _parse(path: Path, store: Store, max_bytes: int) -> _Parsed:
                                               f"{str(exc)[:120]}); report it with the file")
 
 
-def _prefetch(paths: list[Path], store: Store, max_bytes: int) -> Iterator[_Parsed]:
+def _prefetch(paths: list[Path], store: Store, max_bytes: int, pdf: PdfConfig | None
+              ) -> Iterator[_Parsed]:
     """Parse the next file while the caller embeds the current one."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
         pending: Future[_Parsed] | None = None
         for i in range(len(paths)):
-            current = pending or pool.submit(_parse, paths[i], store, max_bytes)
-            pending = pool.submit(_parse, paths[i + 1], store, max_bytes) if i + 1 < len(
+            current = pending or pool.submit(_parse, paths[i], store, max_bytes, pdf)
+            pending = pool.submit(_parse, paths[i + 1], store, max_bytes, pdf) if i + 1 < len(
                 paths) else None
             yield current.result()
 
@@ -232,17 +234,19 @@ def ingest(
     *,
     prune: bool = False,
     max_bytes: int = IngestConfig().max_file_bytes,
+    pdf: PdfConfig | None = None,
     progress: Progress | None = None,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
     whose file under one of the given folders is gone. Files over `max_bytes` (by default
-    ingest.max_file_mb's default) fail. The caller holds `store.writing()`."""
+    ingest.max_file_mb's default) fail. PDFs are read with `pdf`'s settings (by default
+    the `pdf` section's defaults). The caller holds `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
     files = discover(roots)
     report = IngestReport()
     chunk_tokens = min(chunk_tokens, embedder.max_tokens)
-    for n, parsed in enumerate(_prefetch(files, store, max_bytes), start=1):
+    for n, parsed in enumerate(_prefetch(files, store, max_bytes, pdf), start=1):
         result = _store_one(parsed, store, embedder, chunk_tokens, overlap_tokens)
         report.files.append(result)
         if progress:

@@ -97,6 +97,19 @@ class IngestConfig(_Section):
         return self.max_file_mb * 1024 * 1024
 
 
+class PdfConfig(_Section):
+    # Scanned pages (no text layer, or a garbage one) are read by this OCR engine; "off"
+    # refuses a scanned file. config.yaml says why tesseract.
+    ocr_engine: Literal["tesseract", "rapidocr", "off"] = "tesseract"
+    ocr_dpi: int = Field(300, ge=72, le=600)
+    # Tesseract's language codes, joined by "+" ("eng+fra"); RapidOCR's models are fixed.
+    ocr_language: str = Field("eng", pattern=r"^[A-Za-z_]+(\+[A-Za-z_]+)*$")
+    # Ruled tables are kept as Markdown tables, cut into pieces of at most table_chars
+    # characters, each with the caption and the header row.
+    tables: bool = True
+    table_chars: int = Field(800, ge=100, le=20000)
+
+
 class IndexConfig(_Section):
     kind: Literal["auto", "flat", "ivf"] = "auto"
     approximate_above: int = Field(50_000, ge=1_000)
@@ -203,6 +216,7 @@ class Config(_Section):
     embedding: EmbeddingConfig = EmbeddingConfig()
     llm: LLMConfig = LLMConfig()
     ingest: IngestConfig = IngestConfig()
+    pdf: PdfConfig = PdfConfig()
     chunking: ChunkingConfig = ChunkingConfig()
     index: IndexConfig = IndexConfig()
     store: StoreConfig = StoreConfig()

@@ -148,6 +148,10 @@ def test_ask_shows_answer_sources_and_notice(at: AppTest) -> None:
     labels = [e.label for e in at.expander]
     assert any("Hand Hygiene" in label and "p. " in as_read(label) for label in labels), labels
     assert any(b.label.startswith("Open PDF (p. ") for b in at.get("download_button")), labels
+    assert any(t.label == "Show on the page" for t in at.toggle), labels
+    captions = [image.proto.imgs[0].caption for image in at.get("image")]
+    assert any(re.match(r"Page \d+ of who-hand-hygiene-2009\.pdf: the sentence the answer "
+                        r"rests on is highlighted", c) for c in captions), captions
     assert at.chat_message[0].name == "user"
     history = at.session_state["history"]
     assert history[-1].passages and history[-1].question.startswith("How long")

@@ -2,10 +2,11 @@
 
 Each answer is kept in `st.session_state["history"]` and drawn again on every rerun: the text
 sentence by sentence (unsupported ones marked), its warnings, then each source with the
-passage (supporting sentences highlighted) and a way to open the original at that page. The
-history is a conversation: a follow-up is searched with the subject of the questions before
-it, and the query searched is shown. Answers come from `ui.app_source` (this process's Engine,
-or a running `meditron-rag serve`, whose line for the model the app then waits in, saying so).
+passage (supporting sentences highlighted), a way to open the original at that page, and for
+a PDF the page itself with those sentences boxed. The history is a conversation: a follow-up
+is searched with the subject of the questions before it, and the query searched is shown.
+Answers come from `ui.app_source` (this process's Engine, or a running `meditron-rag serve`,
+whose line for the model the app then waits in, saying so).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import streamlit as st
 from meditron_rag.errors import MeditronRagError
 from rag import Answer, Passage
 from ui.app_common import matching_spans, passage_html, plain
+from ui.app_page import show_page
 from ui.app_settings import Settings
 from ui.app_source import Source
 
@@ -55,9 +57,11 @@ def render_sources(passages: list[Passage], answer: Answer | None, key: str) -> 
             st.caption(plain(f"{meta} · {p.document_id}"))
             if p.superseded_by:
                 st.warning(f"Superseded by {plain(p.superseded_by)}.")
-            st.markdown(passage_html(p.text, matching_spans(p.text, claims)),
-                        unsafe_allow_html=True)
+            spans = matching_spans(p.text, claims)
+            st.markdown(passage_html(p.text, spans), unsafe_allow_html=True)
             _open_original(p, f"{key}-open-{p.number}")
+            if spans:
+                show_page(p, [p.text[a:b] for a, b in spans], f"{key}-page-{p.number}")
 
 
 _LABELS = {"contradicted": "contradicted by the cited passage",

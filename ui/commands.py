@@ -65,7 +65,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
                 done = ingest(
                     paths, store, embedder, config.chunking.chunk_tokens,
                     config.chunking.overlap_tokens, prune=prune, progress=progress,
-                    max_bytes=config.ingest.max_file_bytes,
+                    max_bytes=config.ingest.max_file_bytes, pdf=config.pdf,
                 )
         finally:
             store.close()

@@ -140,7 +140,8 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], lock: threading.Lock,
         with store.writing():
             report = ingest(paths, store, engine.embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
-                            max_bytes=limit_mb(config) * 2**20, progress=each)
+                            max_bytes=limit_mb(config) * 2**20, pdf=config.pdf,
+                            progress=each)
             ok = [f for f in report.files if f.status != "failed"]
             replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
                             and store.remove_document(replaces))

@@ -146,7 +146,8 @@ class Harness:
         corpus = self.corpus_folder(evalset)
         self.log(f"Indexing {corpus} at {chunk_tokens} tokens per chunk ...")
         with store.writing(), store.filling():
-            report = ingest([corpus], store, self.embedder, chunk_tokens, overlap_tokens)
+            report = ingest([corpus], store, self.embedder, chunk_tokens, overlap_tokens,
+                            pdf=self.config.pdf)
         docs = store.documents()
         ids = {d.name: d.id for d in docs} | {Path(d.name).stem: d.id for d in docs}
         self.log(report.summary())
