@@ -132,7 +132,7 @@ def raw_encode(embedder: Embedder, texts: list[str], batch_size: int) -> float:
 def _parts(paths: list[Path], count: int) -> list[list[Path]]:
     """`paths` in `count` runs of consecutive files (fewer when there are fewer files)."""
     count = max(1, min(count, len(paths)))
-    size = -(-len(paths) // count)
+    size = max(1, -(-len(paths) // count))
     return [paths[i:i + size] for i in range(0, len(paths), size)]
 
 
@@ -256,8 +256,8 @@ def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 20
     }
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         root = Path(tmp)
-        if pdf_dir is not None:
-            pdfs = sorted(Path(pdf_dir).glob("*.pdf"))
+        pdfs = sorted(Path(pdf_dir).glob("*.pdf")) if pdf_dir is not None else []
+        if pdfs:
             threads = sorted({1, cpus, torch.get_num_threads()})
             result["real_pdfs"] = _run(_parts(pdfs, len(pdfs)), root / "real", config,
                                        embedder, threads)
