@@ -109,15 +109,16 @@ class BatchRunner:
             self._send()
         self._flush()
 
-    def close(self) -> None:
-        """Embed what is left, write it, and stop the worker."""
-        try:
-            while self.queued:
-                self._send()
-            self._collect()
-            self._flush()
-        finally:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+    def drain(self) -> None:
+        """Embed what is left and write it."""
+        while self.queued:
+            self._send()
+        self._collect()
+        self._flush()
+
+    def stop(self) -> None:
+        """Stop the worker; after an error, nothing more is embedded or written."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def _send(self) -> None:
         batch: list[tuple[_Entry, int]] = []

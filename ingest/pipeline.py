@@ -290,8 +290,9 @@ def ingest(
     try:
         for item in _prefetch(files, known, chunker, PARSE_AHEAD):
             runner.take(item)
+        runner.drain()
     finally:
-        runner.close()
+        runner.stop()
     if prune:
         folders = [str(r.resolve()) for r in roots if r.is_dir()]
         for doc in store.documents():

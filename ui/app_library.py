@@ -29,7 +29,7 @@ from ui.app_common import plain, write_lock
 if TYPE_CHECKING:
     from streamlit.runtime.uploaded_file_manager import UploadedFile
 
-    from ingest.pipeline import FileResult
+    from ingest.pipeline import ChunkProgress, FileResult
 
 MAX_NAME_CHARS = 255  # what most file systems allow in one name
 
@@ -134,14 +134,26 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], replaces: str = "") -
     try:
         store = engine.store
 
+        finished = [0]  # files done so far
+
         def progress(result: FileResult, n: int, total: int) -> None:
+            finished[0] = n
             name = plain(display_name(names.get(result.path, Path(result.path).name)))
             bar.progress(n / total, text=f"{n}/{total}: {name} {result.status}")
+
+        def chunk_progress(step: ChunkProgress) -> None:
+            """Within a large upload: its passages embedded of those found, and the rate."""
+            name = plain(display_name(names.get(step.path, Path(step.path).name)))
+            bar.progress(min(1.0, (finished[0] + step.embedded / step.found) / len(paths)),
+                         text=f"{name}: {step.embedded:,} of {step.found:,} passages embedded "
+                              f"({step.chunks_per_s:.1f}/s)")
 
         with store.writing():
             report = ingest(paths, store, engine.embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
-                            max_bytes=_limit_mb(config) * 2**20, progress=progress)
+                            max_bytes=_limit_mb(config) * 2**20, progress=progress,
+                            chunk_progress=chunk_progress,
+                            batch_size=config.embedding.batch_size)
             ok = [f for f in report.files if f.status != "failed"]
             replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
                             and store.remove_document(replaces))
