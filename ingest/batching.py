@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +46,7 @@ class ChunkProgress:
 
 
 Progress = Callable[[FileResult, int, int], None]
+Encode = Callable[[Sequence[str]], np.ndarray]
 ChunkProgressFn = Callable[[ChunkProgress], None]
 
 
@@ -77,13 +78,13 @@ class _Entry:
 
 class BatchRunner:
     """Feeds the chunks of the files it is given (`take`) to the encoder in batches of
-    `batch_size`, and hands each file, in order, to `finish(item, vectors)` once it is complete
-    (vectors None when it needs none, or when they must be made for it alone); `report` gets
-    what `finish` returns."""
+    `batch_size`, and hands each file, in order, to `finish(item, vectors, encode)` once it is
+    complete (vectors None when it needs none, or when they must be made for it alone, with
+    `encode`); `report` gets what `finish` returns."""
 
     def __init__(self, embedder: Embedder, batch_size: int, *,
                  needs_vectors: Callable[[Prepared, set[str]], bool],
-                 finish: Callable[[Prepared, np.ndarray | None], FileResult],
+                 finish: Callable[[Prepared, np.ndarray | None, Encode], FileResult],
                  report: Callable[[FileResult], None],
                  chunk_progress: ChunkProgressFn | None) -> None:
         self.embedder = embedder
@@ -162,4 +163,9 @@ class BatchRunner:
             entry = self.entries.popleft()
             vectors = (np.stack(entry.vectors) if entry.wanted and not entry.retry
                        else None)
-            self.report(self.finish(entry.item, vectors))
+            self.report(self.finish(entry.item, vectors, self._encode_alone))
+
+    def _encode_alone(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts embedded in the worker, after the batch in flight: one thread uses the
+        encoder (and its tokenizer, whose settings are shared state) at a time."""
+        return self.pool.submit(self.embedder.encode, texts).result()

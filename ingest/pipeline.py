@@ -30,6 +30,7 @@ from ingest.batching import (
     BatchRunner,
     ChunkProgress,
     ChunkProgressFn,
+    Encode,
     FileResult,
     Prepared,
     Progress,
@@ -285,7 +286,7 @@ def ingest(
     runner = BatchRunner(
         embedder, batch_size,
         needs_vectors=lambda item, pending: _needs_vectors(item, pending, store),
-        finish=lambda item, vectors: _store_one(item, vectors, store, embedder),
+        finish=lambda item, vectors, encode: _store_one(item, vectors, store, encode),
         report=done, chunk_progress=chunk_progress)
     try:
         for item in _prefetch(files, known, chunker, PARSE_AHEAD):
@@ -319,7 +320,7 @@ def _needs_vectors(item: Prepared, pending: set[str], store: Store) -> bool:
 
 
 def _store_one(item: Prepared, vectors: np.ndarray | None, store: Store,
-               embedder: Embedder) -> FileResult:
+               encode: Encode) -> FileResult:
     """Write one document in its own transaction, with `vectors` made for its chunks (embedded
     here, alone, when there are none: its batch failed, or it copied a file that then failed)."""
     path = str(item.path)
@@ -341,7 +342,7 @@ def _store_one(item: Prepared, vectors: np.ndarray | None, store: Store,
                           reason=f"same content as {moved.path} (indexed as {moved.id})")
     if vectors is None:
         try:
-            vectors = embedder.encode(item.texts)
+            vectors = encode(item.texts)
         except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
             return FileResult(path, "failed", reason=f"could not be embedded "
                                                      f"({type(exc).__name__}: {str(exc)[:120]})")
