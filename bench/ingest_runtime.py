@@ -1,12 +1,12 @@
 """Which runtime should embed at ingest: PyTorch (sentence-transformers) or llama.cpp (the same
 weights converted to GGUF, `ingest.gguf_embedder`)?
 
-`python -m bench.ingest_runtime [PDF_DIR] [OUT.json]` chunks the PDFs as ingest does, then embeds
-the same chunk texts with each runtime in alternating rounds (so both share the machine's load),
-and reports each one's chunks/s and the lowest cosine between its vectors and PyTorch's (the
-equality test in tests/test_gguf_embedder.py asks for more than 0.9999). llama.cpp runs with the
-batch the question path uses (one input's tokens) and with larger ones, which put several inputs
-in one pass.
+`python -m bench.ingest_runtime [PDF_DIR] [OUT.json] [LIMIT]` chunks the PDFs as ingest does,
+then embeds the first LIMIT chunk texts (all by default) with each runtime in alternating rounds
+(so all share the machine's load), and reports each one's chunks/s and the lowest cosine
+between its vectors and PyTorch's (the equality test in tests/test_gguf_embedder.py asks for
+more than 0.9999). llama.cpp runs with the batch the question path uses (one input's tokens)
+and with a larger one, which puts several inputs in one pass.
 """
 
 from __future__ import annotations
@@ -42,13 +42,15 @@ def chunk_texts(paths: list[Path], count_tokens: Callable[[str], int], config: C
     return texts
 
 
-def compare(config: Config, pdf_dir: Path, rounds: int = 2,
-            batches: tuple[int, ...] = (256, 1024)) -> dict[str, object]:
-    """Chunks/s of each runtime on the chunks of `pdf_dir`'s PDFs, and cosine to PyTorch's."""
+def compare(config: Config, pdf_dir: Path, rounds: int = 2, batches: tuple[int, ...] = (
+            256, 1024), limit: int = 0) -> dict[str, object]:
+    """Chunks/s of each runtime on the chunks of `pdf_dir`'s PDFs (the first `limit`, when
+    given), and the lowest cosine of its vectors to PyTorch's; each round is logged to stderr."""
     import torch
 
     reference = load_embedder(config)
     texts = chunk_texts(sorted(pdf_dir.glob("*.pdf")), reference.count_tokens, config)
+    texts = texts[:limit] if limit else texts
     folder = resolve(config.embedding.model, "embedding", config)
     target = converted_path(folder, config.embedding.model)
     if not target.exists():
@@ -65,7 +67,9 @@ def compare(config: Config, pdf_dir: Path, rounds: int = 2,
         for name, runtime in runtimes.items():
             started = time.perf_counter()
             vectors[name] = runtime.encode(texts)
-            seconds[name] += time.perf_counter() - started
+            took = time.perf_counter() - started
+            seconds[name] += took
+            print(f"{name}: {len(texts) / took:.2f} chunks/s", file=sys.stderr, flush=True)
     base = vectors["pytorch"]
     return {
         "chunks": len(texts), "rounds": rounds, "threads": threads,
@@ -81,7 +85,7 @@ def compare(config: Config, pdf_dir: Path, rounds: int = 2,
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     pdf_dir = Path(args[0]) if args else ROOT.parent / "shared" / "data" / "pdfs"
-    result = compare(load_config(), pdf_dir)
+    result = compare(load_config(), pdf_dir, limit=int(args[2]) if len(args) > 2 else 0)
     text = json.dumps(result, indent=2)
     if len(args) > 1:
         Path(args[1]).write_text(text + "\n")
