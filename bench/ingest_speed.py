@@ -1,10 +1,14 @@
 """`bench ingest`: how fast ingestion runs and how far one machine goes.
 
-`bench_ingest(config, pdf_dir)` ingests (1) the real PDFs in `pdf_dir` and (2) a generated corpus
-of guideline-like PDFs (fpdf2, 40 files of 50 pages by default) into throw-away stores, then
-times a no-op re-ingest, checks an IVF index's recall against exact search on the stored vectors,
-and measures memory and search latency of both index kinds at 100,000 chunks. It returns a dict;
-`python -m bench.ingest_speed [PDF_DIR]` prints it as JSON.
+`bench_ingest(config, pdf_dir)` ingests (1) the real PDFs in `pdf_dir`, (2) a generated corpus
+of guideline-like PDFs (fpdf2, 40 files of 50 pages by default) and (3) 2,000 one-paragraph
+files into throw-away stores, and after each gives the same chunk texts to the bare encoder in
+the same process: ingest can be no faster than the encoder, and the ratio of the two rates,
+measured minutes apart, holds on a shared machine where absolute rates do not. It then times a
+no-op re-ingest of the small files, checks an IVF index's recall against exact search on the
+stored vectors, and measures memory and search latency of both index kinds at 100,000 chunks.
+It returns a dict; `python -m bench ingest` saves and reports it, `python -m bench.ingest_speed
+[PDF_DIR] [PAGES]` prints it as JSON.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from bench.child import peak_rss_mb
 from ingest import Embedder, ingest, load_embedder
+from ingest.pipeline import embedding_text
 from ingest.store import SQLiteStore
 from ingest.store.vectors import new_ivf_index
 from meditron_rag.config import Config, load_config
@@ -100,22 +105,86 @@ def _reset_peak() -> bool:
         return False
 
 
-def _run(paths: list[Path], folder: Path, config: Config, embedder: Embedder
-         ) -> dict[str, float]:
-    store = SQLiteStore.open(folder, embedder=embedder)
-    _reset_peak()
+def write_small_files(folder: Path, count: int) -> None:
+    """`count` short guideline notes, one paragraph each: a corpus of many files smaller than
+    one batch of the encoder."""
+    rng = random.Random(count)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        topic, terms = _TOPICS[i % len(_TOPICS)]
+        (folder / f"note-{i:04d}.md").write_text(
+            f"# {topic} note {i}\n\n{_paragraph(rng, topic, terms)}\n", encoding="utf-8")
+
+
+def raw_encode(embedder: Embedder, texts: list[str], batch_size: int) -> float:
+    """Seconds the encoder alone takes for `texts`, called once on all of them: for
+    sentence-transformers `SentenceTransformer.encode` itself, for llama.cpp its `embed`."""
+    model = getattr(embedder, "model", None)
     started = time.perf_counter()
-    with store.writing():
-        report = ingest(paths, store, embedder, config.chunking.chunk_tokens,
-                        config.chunking.overlap_tokens)
-    seconds = time.perf_counter() - started
+    if model is not None:
+        model.encode(texts, batch_size=batch_size, normalize_embeddings=True,
+                     convert_to_numpy=True, show_progress_bar=False)
+    else:
+        embedder.encode(texts)
+    return time.perf_counter() - started
+
+
+def _parts(paths: list[Path], count: int) -> list[list[Path]]:
+    """`paths` in `count` runs of consecutive files (fewer when there are fewer files)."""
+    count = max(1, min(count, len(paths)))
+    size = max(1, -(-len(paths) // count))
+    return [paths[i:i + size] for i in range(0, len(paths), size)]
+
+
+def _run(parts: list[list[Path]], folder: Path, config: Config, embedder: Embedder,
+         threads: list[int] | None = None) -> dict[str, object]:
+    """Ingest each part in turn into one new store at `folder`, and after each give the bare
+    encoder the same chunk texts (at each of `threads` torch threads, else the current count).
+    Alternating part by part, ingest and encoder share whatever load the machine has. On a
+    machine whose cores are oversubscribed the wall-clock ratio favours ingest, whose three
+    threads get a larger share of the cores than the encoder's one: the CPU seconds of each
+    (`cpu_s`, `raw_encode_cpu_s`) show the work ingest adds."""
+    import torch
+
+    now = torch.get_num_threads()
+    store = SQLiteStore.open(folder, embedder=embedder)
+    ingest_s = ingest_cpu = raw_cpu = peak = 0.0
+    raw_s = {count: 0.0 for count in threads or [now]}
+    files = failed = pages = chunks = 0
+    seen: set[str] = set()
+    for part in parts:
+        _reset_peak()  # the peak of ingest alone, not of the bare encoder's turns
+        started, cpu = time.perf_counter(), time.process_time()
+        with store.writing():
+            report = ingest(part, store, embedder, config.chunking.chunk_tokens,
+                            config.chunking.overlap_tokens,
+                            batch_size=config.embedding.batch_size)
+        ingest_s += time.perf_counter() - started
+        ingest_cpu += time.process_time() - cpu
+        peak = max(peak, peak_rss_mb())
+        files, failed = files + len(report.files), failed + report.count("failed")
+        pages, chunks = pages + report.pages, chunks + report.chunks
+        new = [d for d in store.documents() if d.id not in seen]
+        seen.update(d.id for d in new)
+        texts = [embedding_text(d.title, c.section, c.text)
+                 for d in new for c in store.document_chunks(d.id)]
+        for count in raw_s:
+            torch.set_num_threads(count)
+            cpu = time.process_time()
+            raw_s[count] += raw_encode(embedder, texts, config.embedding.batch_size)
+            raw_cpu += time.process_time() - cpu if count == now else 0.0
+        torch.set_num_threads(now)
     store.close()
+    raw = {str(count): round(chunks / seconds, 2) for count, seconds in raw_s.items()}
     return {
-        "files": len(report.files), "failed": report.count("failed"), "pages": report.pages,
-        "chunks": report.chunks, "seconds": round(seconds, 2),
-        "pages_per_s": round(report.pages / seconds, 2),
-        "chunks_per_s": round(report.chunks / seconds, 2),
-        "peak_rss_mb": peak_rss_mb(),
+        "files": files, "failed": failed, "pages": pages, "chunks": chunks, "parts": len(parts),
+        "seconds": round(ingest_s, 2), "pages_per_s": round(pages / ingest_s, 2),
+        "chunks_per_s": round(chunks / ingest_s, 2),
+        "raw_encode_s": {str(c): round(v, 2) for c, v in raw_s.items()},
+        "raw_encode_chunks_per_s": raw,
+        "ingest_over_raw": round(raw_s[now] / ingest_s, 3) if now in raw_s else None,
+        "cpu_s": round(ingest_cpu, 2), "raw_encode_cpu_s": round(raw_cpu, 2),
+        "peak_rss_mb": peak, "load_average": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -168,23 +237,30 @@ def _scale(dim: int, n: int = 100_000, queries: int = 200) -> dict[str, object]:
     return out
 
 
-def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 2000) -> dict:
-    """Pages/s, chunks/s and peak RSS for the real PDFs and a generated corpus of
-    `generated_pages` pages (40 files), the time of a no-op re-ingest, IVF recall, and scale."""
+def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 2000,
+                 small_files: int = 2000) -> dict:
+    """Ingest rates beside the bare encoder's on the same chunks (ratio `ingest_over_raw`),
+    and peak RSS, for the real PDFs in `pdf_dir`, a generated corpus of `generated_pages`
+    pages (40 files) and `small_files` one-paragraph files; the time of a no-op re-ingest of
+    the small files; IVF recall; memory and latency at 100,000 chunks."""
     import torch
 
     embedder = load_embedder(config)
     embedder.encode(["warm up the model"])
+    cpus = os.cpu_count() or 1
     result: dict[str, object] = {
-        "machine": {"cpus": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "machine": {"cpus": cpus, "torch_threads": torch.get_num_threads(),
                     "load_average": [round(x, 2) for x in os.getloadavg()]},
         "embedding_model": embedder.name,
+        "batch_size": config.embedding.batch_size,
     }
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         root = Path(tmp)
-        if pdf_dir is not None:
-            pdfs = sorted(Path(pdf_dir).glob("*.pdf"))
-            result["real_pdfs"] = _run(pdfs, root / "real", config, embedder)
+        pdfs = sorted(Path(pdf_dir).glob("*.pdf")) if pdf_dir is not None else []
+        if pdfs:
+            threads = sorted({1, cpus, torch.get_num_threads()})
+            result["real_pdfs"] = _run(_parts(pdfs, len(pdfs)), root / "real", config,
+                                       embedder, threads)
         corpus = root / "corpus"
         corpus.mkdir()
         files = 40
@@ -193,13 +269,24 @@ def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 20
         for i in range(files):
             write_guideline_pdf(corpus / f"guideline-{i:02d}.pdf", per_file, seed=i)
         generate_s = time.perf_counter() - started
-        generated = _run([corpus], root / "generated", config, embedder)
+        generated = _run(_parts(sorted(corpus.glob("*.pdf")), 8), root / "generated", config,
+                         embedder)
         generated["generate_s"] = round(generate_s, 2)
         result["generated"] = generated
+
+        notes = root / "notes"
+        write_small_files(notes, small_files)
+        result["small_files"] = _run(_parts(sorted(notes.glob("*.md")), 8), root / "small",
+                                     config, embedder)
+        store = SQLiteStore.open(root / "small", embedder=embedder)
         started = time.perf_counter()
-        noop = _run([corpus], root / "generated", config, embedder)
-        result["noop_reingest_s"] = round(time.perf_counter() - started, 2)
-        result["noop_reingest_ingested"] = noop["chunks"]
+        with store.writing():
+            noop = ingest([notes], store, embedder, config.chunking.chunk_tokens,
+                          config.chunking.overlap_tokens)
+        result["noop_reingest"] = {"files": len(noop.files),
+                                   "unchanged": noop.count("unchanged"),
+                                   "seconds": round(time.perf_counter() - started, 3)}
+        store.close()
 
         store = SQLiteStore.open(root / "generated", embedder=embedder)
         rows = store.db.execute("SELECT embedding FROM chunks").fetchall()
@@ -210,6 +297,29 @@ def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 20
         store.close()
     result["scale_100k"] = _scale(embedder.dim)
     return result
+
+
+def ingest_table(result: dict) -> list[str]:
+    """The ingest rates beside the bare encoder's, one row per corpus, as Markdown."""
+    names = {"real_pdfs": "shared PDFs", "generated": "generated PDFs",
+             "small_files": "one-paragraph files"}
+    lines = ["| corpus | files | pages | chunks | ingest chunks/s | bare encoder chunks/s "
+             "(by torch threads) | ingest / encoder | CPU s: ingest / encoder | peak RSS (MB) |",
+             "| --- | ---: | ---: | ---: | ---: | --- | ---: | --- | ---: |"]
+    for key, name in names.items():
+        row = result.get(key)
+        if not row or "raw_encode_chunks_per_s" not in row:
+            continue
+        raw = ", ".join(f"{rate} ({threads})" for threads, rate in
+                        row["raw_encode_chunks_per_s"].items())
+        lines.append(f"| {name} | {row['files']:,} | {row['pages']:,} | {row['chunks']:,} | "
+                     f"{row['chunks_per_s']} | {raw} | {row['ingest_over_raw']} | "
+                     f"{row['cpu_s']} / {row['raw_encode_cpu_s']} | {row['peak_rss_mb']:.0f} |")
+    noop = result.get("noop_reingest")
+    if noop:
+        lines += ["", f"No-op re-ingest of {noop['files']:,} unchanged files: "
+                      f"{noop['seconds']} s."]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bench.ingest_speed import ingest_table
 from bench.report_targets import cpu_of, part_lines, targets_lines
 from rag.evaluation.claims import kinds_table
 from rag.evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
@@ -334,6 +335,7 @@ def write_benchmark_page(out: Path) -> Path:
     for r in results:
         if "ingest" in r:
             lines += ["## Ingestion", "", f"`{r.get('command')}`", "",
+                      *ingest_table(r["ingest"]), "",
                       "```json", json.dumps(r["ingest"], indent=2)[:4000], "```", "",
                       f"Machine: {_machine_line(r.get('machine') or {})}.", ""]
     for r in results:

@@ -82,7 +82,19 @@ class SentenceTransformerEmbedder:
         return int(self.model.max_seq_length) - 2
 
     def count_tokens(self, text: str) -> int:
-        return len(self.model.tokenizer.encode(text, add_special_tokens=False))
+        return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    @cached_property
+    def _counter(self) -> Any:
+        """A copy of the model's tokenizer for counting alone: ingest chunks in one thread
+        while it embeds in another, and a fast tokenizer's settings (truncation, padding) are
+        shared state that two threads must not change under each other."""
+        from tokenizers import Tokenizer
+
+        counter = Tokenizer.from_str(self.model.tokenizer.backend_tokenizer.to_str())
+        counter.no_truncation()
+        counter.no_padding()
+        return counter
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

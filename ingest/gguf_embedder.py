@@ -155,13 +155,14 @@ class GGUFEmbedder:
     over llama.cpp; one lock, because one llama.cpp context serves every thread."""
 
     def __init__(self, gguf_path: Path, name: str, max_tokens: int, *,
-                 threads: int | None) -> None:
-        """`threads` as embedding.threads: None is one per core."""
+                 threads: int | None, batch_tokens: int = 0) -> None:
+        """`threads` as embedding.threads: None is one per core. `batch_tokens`: tokens in one
+        pass, at least the longest input; 0 is exactly that."""
         from llama_cpp import LLAMA_POOLING_TYPE_MEAN
 
-        # A batch holds whole inputs, so it fits the longest one ([CLS], pieces, [SEP]); no
-        # larger, since llama.cpp's working memory grows with it.
-        batch = max_tokens + 2
+        # A batch holds whole inputs, so it fits the longest one ([CLS], pieces, [SEP]); by
+        # default no larger, since llama.cpp's working memory grows with it.
+        batch = max(batch_tokens, max_tokens + 2)
         try:
             self.llm = load_llama(gguf_path, embedding=True, n_ctx=batch, n_batch=batch,
                                   n_ubatch=batch, n_seq_max=64,

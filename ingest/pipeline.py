@@ -1,7 +1,9 @@
 """Ingest files into the store: incremental by content hash, one transaction per document.
 
-Files are parsed one ahead in a worker thread while the current one is embedded, and only one
-parsed document waits in memory at a time, so a folder of hundreds of PDFs streams through.
+Three things run at once: a thread parses and chunks the next files, the encoder embeds a
+batch of chunks (filled across files, `ingest.batching`), and the caller's thread writes each
+document whose chunks are all embedded. Only a few parsed documents wait in memory at a time,
+so a folder of hundreds of PDFs streams through.
 
 A file that cannot be read (damaged, locked, empty, scanned, too large, gone) is reported with
 its reason and the batch goes on; whatever was indexed from it before stays. A crash or a kill
@@ -16,28 +18,29 @@ import os
 import re
 import stat
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
+from ingest.batching import (
+    BatchRunner,
+    ChunkProgress,
+    ChunkProgressFn,
+    Encode,
+    FileResult,
+    Prepared,
+    Progress,
+)
 from ingest.chunking import chunk_document
-from ingest.document import LoadedDocument
 from ingest.embedder import Embedder
 from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
 from ingest.store import Store
-from meditron_rag.config import IngestConfig, PdfConfig
+from meditron_rag.config import EmbeddingConfig, IngestConfig, PdfConfig
 from meditron_rag.errors import LoadError
-
-
-@dataclass
-class FileResult:
-    path: str
-    status: str  # "added", "replaced", "unchanged" or "duplicate" (skipped), "failed"
-    document_id: str = ""
-    reason: str = ""
-    pages: int = 0
-    chunks: int = 0
 
 
 @dataclass
@@ -91,9 +94,6 @@ class IngestReport:
             "chunks": self.chunks,
             "seconds": round(self.seconds, 3),
         }
-
-
-Progress = Callable[[FileResult, int, int], None]
 
 
 def discover(paths: Iterable[Path]) -> list[Path]:
@@ -171,58 +171,89 @@ def embedding_text(title: str, section: str, text: str) -> str:
     return f"{header}\n{text}" if header else text
 
 
-@dataclass
-class _Parsed:
-    path: Path
-    sha256: str
-    size_bytes: int = 0
-    document: LoadedDocument | None = None
-    error: str = ""
+PARSE_AHEAD = 2  # files parsed beyond the one being taken: enough to fill a batch, few in memory
 
 
-def _parse(path: Path, store: Store, max_bytes: int, pdf: PdfConfig | None) -> _Parsed:
+@dataclass(frozen=True)
+class _Chunker:
+    """How the parsing thread cuts documents: the embedder's tokenizer and the sizes."""
+
+    count_tokens: Callable[[str], int]
+    chunk_tokens: int
+    overlap_tokens: int
+    max_bytes: int
+    pdf: PdfConfig | None
+
+
+def _parse(path: Path, known: dict[str, str], max_bytes: int, pdf: PdfConfig | None
+           ) -> Prepared:
+    """Hash and load one file; `known` maps each indexed path to its content hash, so an
+    unchanged file is never read past its hash."""
     if _leads_nowhere(path):
-        return _Parsed(path, "", error=_broken_link(path))
+        return Prepared(path, "", error=_broken_link(path))
     try:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            return _Parsed(path, "", error="not a regular file (a pipe, socket or device): "
-                                           "copy the document into a file")
+            return Prepared(path, "", error="not a regular file (a pipe, socket or device): "
+                                            "copy the document into a file")
         if info.st_size > max_bytes:  # refused by size before reading it
             mb = 1024 * 1024
-            return _Parsed(path, "", error=f"file too large ({info.st_size / mb:.1f} MB > "
-                                           f"{max_bytes / mb:.1f} MB limit): split it or "
-                                           "raise the limit")
+            return Prepared(path, "", error=f"file too large ({info.st_size / mb:.1f} MB > "
+                                            f"{max_bytes / mb:.1f} MB limit): split it or "
+                                            "raise the limit")
         sha, size = file_hash(path), info.st_size
     except FileNotFoundError:
-        return _Parsed(path, "", error="file not found (moved or deleted?): check the path")
+        return Prepared(path, "", error="file not found (moved or deleted?): check the path")
     except OSError as exc:
-        return _Parsed(path, "", error=f"cannot read the file ({exc.strerror or exc})")
-    known = store.document_by_path(str(path))
-    if known is not None and known.sha256 == sha:
-        return _Parsed(path, sha, size)
+        return Prepared(path, "", error=f"cannot read the file ({exc.strerror or exc})")
+    if known.get(str(path)) == sha:
+        return Prepared(path, sha, size)
     try:
-        return _Parsed(path, sha, size, document=load_document(path, max_bytes=max_bytes,
-                                                                 pdf=pdf))
+        return Prepared(path, sha, size,
+                        document=load_document(path, max_bytes=max_bytes, pdf=pdf))
     except LoadError as exc:
-        return _Parsed(path, sha, size, error=exc.reason)
+        return Prepared(path, sha, size, error=exc.reason)
     except OSError as exc:
-        return _Parsed(path, sha, size, error=f"cannot read the file ({exc.strerror or exc})")
+        return Prepared(path, sha, size, error=f"cannot read the file ({exc.strerror or exc})")
     except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not stop the batch
-        return _Parsed(path, sha, size, error=f"could not be parsed ({type(exc).__name__}: "
-                                              f"{str(exc)[:120]}); report it with the file")
+        return Prepared(path, sha, size, error=f"could not be parsed ({type(exc).__name__}: "
+                                               f"{str(exc)[:120]}); report it with the file")
 
 
-def _prefetch(paths: list[Path], store: Store, max_bytes: int, pdf: PdfConfig | None
-              ) -> Iterator[_Parsed]:
-    """Parse the next file while the caller embeds the current one."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
-        pending: Future[_Parsed] | None = None
-        for i in range(len(paths)):
-            current = pending or pool.submit(_parse, paths[i], store, max_bytes, pdf)
-            pending = pool.submit(_parse, paths[i + 1], store, max_bytes, pdf) if i + 1 < len(
-                paths) else None
-            yield current.result()
+def _prepare(path: Path, known: dict[str, str], chunker: _Chunker) -> Prepared:
+    """A file parsed and chunked, with the texts its chunks are embedded as."""
+    item = _parse(path, known, chunker.max_bytes, chunker.pdf)
+    doc = item.document
+    if doc is None:
+        return item
+    try:
+        item.chunks = chunk_document(doc, chunker.count_tokens,
+                                     chunk_tokens=chunker.chunk_tokens,
+                                     overlap_tokens=chunker.overlap_tokens)
+    except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
+        item.error = f"could not be chunked ({type(exc).__name__}: {str(exc)[:120]})"
+        return item
+    if not item.chunks:
+        item.error = "no text to index after parsing"
+    item.texts = [embedding_text(doc.metadata.title, c.section, c.text) for c in item.chunks]
+    return item
+
+
+def _prefetch(paths: list[Path], known: dict[str, str], chunker: _Chunker,
+              ahead: int) -> Iterator[Prepared]:
+    """Parse and chunk up to `ahead` files beyond the one the caller holds."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
+    try:
+        pending: deque[Future[Prepared]] = deque()
+        upcoming = iter(paths)
+        for path in upcoming:
+            pending.append(pool.submit(_prepare, path, known, chunker))
+            if len(pending) > ahead:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def ingest(
@@ -236,21 +267,38 @@ def ingest(
     max_bytes: int = IngestConfig().max_file_bytes,
     pdf: PdfConfig | None = None,
     progress: Progress | None = None,
+    chunk_progress: ChunkProgressFn | None = None,
+    batch_size: int = EmbeddingConfig().batch_size,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
     whose file under one of the given folders is gone. Files over `max_bytes` (by default
-    ingest.max_file_mb's default) fail. PDFs are read with `pdf`'s settings (by default
-    the `pdf` section's defaults). The caller holds `store.writing()`."""
+    ingest.max_file_mb's default) fail. PDFs are read with `pdf`'s settings (by default the
+    `pdf` section's defaults). `progress` hears of each file in order as it is done,
+    `chunk_progress` of each batch of chunks embedded. The caller holds `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
     files = discover(roots)
     report = IngestReport()
-    chunk_tokens = min(chunk_tokens, embedder.max_tokens)
-    for n, parsed in enumerate(_prefetch(files, store, max_bytes, pdf), start=1):
-        result = _store_one(parsed, store, embedder, chunk_tokens, overlap_tokens)
+    chunker = _Chunker(embedder.count_tokens, min(chunk_tokens, embedder.max_tokens),
+                       overlap_tokens, max_bytes, pdf)
+    known = {doc.path: doc.sha256 for doc in store.documents()}
+
+    def done(result: FileResult) -> None:
         report.files.append(result)
         if progress:
-            progress(result, n, len(files))
+            progress(result, len(report.files), len(files))
+
+    runner = BatchRunner(
+        embedder, batch_size,
+        needs_vectors=lambda item, pending: _needs_vectors(item, pending, store),
+        finish=lambda item, vectors, encode: _store_one(item, vectors, store, encode),
+        report=done, chunk_progress=chunk_progress)
+    try:
+        for item in _prefetch(files, known, chunker, PARSE_AHEAD):
+            runner.take(item)
+        runner.drain()
+    finally:
+        runner.stop()
     if prune:
         folders = [str(r.resolve()) for r in roots if r.is_dir()]
         for doc in store.documents():
@@ -262,41 +310,58 @@ def ingest(
     return report
 
 
-def _store_one(
-    parsed: _Parsed, store: Store, embedder: Embedder, chunk_tokens: int, overlap_tokens: int
-) -> FileResult:
-    path = str(parsed.path)
-    if parsed.error:
-        return FileResult(path, "failed", reason=parsed.error)
+def _needs_vectors(item: Prepared, pending: set[str], store: Store) -> bool:
+    """Whether `item`'s chunks go to the encoder: not when it failed, is unchanged, or is a
+    copy of an indexed file or of one waiting to be written (`pending` hashes)."""
+    if item.document is None or item.error or not item.texts:
+        return False
+    if item.sha256 in pending:
+        return False
+    known = store.document_by_path(str(item.path))
+    if known is not None:
+        return known.sha256 != item.sha256
+    moved = store.document_by_hash(item.sha256)
+    return moved is None or not Path(moved.path).exists()
+
+
+def _store_one(item: Prepared, vectors: np.ndarray | None, store: Store,
+               encode: Encode) -> FileResult:
+    """Write one document in its own transaction, with `vectors` made for its chunks (embedded
+    here, alone, when there are none: its batch failed, or it copied a file that then failed)."""
+    path = str(item.path)
+    if item.error:
+        return FileResult(path, "failed", reason=item.error)
     known = store.document_by_path(path)
-    if parsed.document is None and known is not None:
-        return FileResult(path, "unchanged", known.id, pages=known.pages, chunks=known.chunk_count)
-    doc = parsed.document
-    assert doc is not None
-    moved = store.document_by_hash(parsed.sha256) if known is None else None
+    doc = item.document
+    if known is not None and (doc is None or known.sha256 == item.sha256):
+        return FileResult(path, "unchanged", known.id, pages=known.pages,
+                          chunks=known.chunk_count)
+    if doc is None:  # unchanged when parsing began, removed since
+        return FileResult(path, "failed", reason="removed from the index during the ingest: "
+                                                 "ingest it again")
+    moved = store.document_by_hash(item.sha256) if known is None else None
     if moved is not None and Path(moved.path).exists():
         # A copy of an indexed file: a second copy would only repeat its passages and
         # double its words' document frequency in BM25.
         return FileResult(path, "duplicate", moved.id,
                           reason=f"same content as {moved.path} (indexed as {moved.id})")
+    if vectors is None:
+        try:
+            vectors = encode(item.texts)
+        except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
+            return FileResult(path, "failed", reason=f"could not be embedded "
+                                                     f"({type(exc).__name__}: {str(exc)[:120]})")
     # The same file, moved: it keeps its id, and put_document replaces the old row in the same
     # transaction, so a crash leaves it at the old path or the new one.
     doc_id = moved.id if moved else known.id if known else store.free_id(
-        slug(parsed.path.name), path)
-    try:
-        chunks = chunk_document(doc, embedder.count_tokens, chunk_tokens=chunk_tokens,
-                                overlap_tokens=overlap_tokens)
-        if not chunks:
-            return FileResult(path, "failed", reason="no text to index after parsing")
-        title = doc.metadata.title
-        vectors = embedder.encode([embedding_text(title, c.section, c.text) for c in chunks])
-    except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
-        return FileResult(path, "failed", reason=f"could not be chunked or embedded "
-                                                 f"({type(exc).__name__}: {str(exc)[:120]})")
+        slug(item.path.name), path)
     store.put_document(
-        doc_id, path=path, kind=doc.kind, sha256=parsed.sha256, size_bytes=parsed.size_bytes,
+        doc_id, path=path, kind=doc.kind, sha256=item.sha256, size_bytes=item.size_bytes,
         pages=doc.page_count, paginated=doc.paginated, metadata=doc.metadata,
-        warnings=doc.warnings, chunks=chunks, vectors=vectors,
+        warnings=doc.warnings, chunks=item.chunks, vectors=vectors,
     )
     status = "replaced" if known or moved else "added"
-    return FileResult(path, status, doc_id, pages=doc.page_count, chunks=len(chunks))
+    return FileResult(path, status, doc_id, pages=doc.page_count, chunks=len(item.chunks))
+
+
+__all__ = ["ChunkProgress", "FileResult", "IngestReport", "Progress", "discover", "ingest"]

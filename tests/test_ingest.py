@@ -17,13 +17,14 @@ from pathlib import Path
 
 import faiss
 import numpy as np
+import pytest
 from click.testing import CliRunner
 from conftest import ROOT, run_cli
 from fpdf import FPDF
 from PIL import Image
 from pypdf import PdfReader, PdfWriter
 
-from ingest import ingest
+from ingest import ingest, pipeline
 from ingest.bm25 import query_terms
 from ingest.store import SQLiteStore
 from ui.cli import cli
@@ -155,8 +156,8 @@ def test_bad_files_are_reported_by_name_and_the_batch_goes_on(
     assert_whole(store)
 
 
-def test_files_too_large_gone_or_not_files_fail_alone(isolated: Path, embedder,
-                                                      tmp_path: Path) -> None:
+def test_files_too_large_gone_or_not_files_fail_alone(isolated: Path, embedder, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "docs"
     folder.mkdir()
     for name in "abcd":
@@ -165,11 +166,17 @@ def test_files_too_large_gone_or_not_files_fail_alone(isolated: Path, embedder,
     pipe = tmp_path / "pipe.txt"
     os.mkfifo(pipe)
     seen: list[str] = []
+    found = pipeline.discover
+
+    def discover_then_lose_one(paths):  # type: ignore[no-untyped-def]
+        files = found(paths)
+        (folder / "d.md").unlink()  # found, then gone before it is read
+        return files
+
+    monkeypatch.setattr(pipeline, "discover", discover_then_lose_one)
 
     def progress(result, n: int, total: int) -> None:  # type: ignore[no-untyped-def]
         seen.append(result.status)
-        if n == 1:  # d.md was found, then vanishes before its turn comes
-            (folder / "d.md").unlink()
 
     store = open_store(isolated, embedder)
     with store.writing():

@@ -35,12 +35,21 @@ def save_and_ingest(source: Local | ApiClient, uploads: list[Upload], replaces: 
     engine = source.engine
     bar = st.progress(0.0, text=f"Indexing {len(uploads)} file(s)…")
 
+    finished = [0]  # files done so far
+
     def progress(name: str, n: int, total: int, status: str) -> None:
+        finished[0] = n
         bar.progress(n / total, text=f"{n}/{total}: {plain(name)} {status}")
+
+    def passages(name: str, embedded: int, found: int, per_s: float) -> None:
+        """Within a large upload: its passages embedded of those found, and the rate."""
+        done = min(1.0, (finished[0] + embedded / max(found, 1)) / len(uploads))
+        bar.progress(done, text=f"{plain(name)}: {embedded:,} of {found:,} passages embedded "
+                                f"({per_s:.1f}/s)")
 
     try:
         return uploads_save_and_ingest(engine, uploads, write_lock(str(engine.config.data_dir)),
-                                       replaces, progress)
+                                       replaces, progress, passages)
     finally:
         bar.empty()
 

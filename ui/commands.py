@@ -21,6 +21,7 @@ from ui.commands_store import store_group
 from ui.state import State, echo_json, pass_state
 
 EXIT_PARTIAL_INGEST = 7
+CHUNK_LINE_SECONDS = 5.0  # between two progress lines of one large file
 APP = Path(__file__).with_name("app.py")
 
 
@@ -31,7 +32,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
     """Ingest `paths`; returns the exit code (7 when some files failed). A rebuild writes a
     new index beside the old one and swaps it in under the writer lock (`ingest.rebuild`)."""
     from ingest import IngestReport, ingest, load_embedder
-    from ingest.pipeline import FileResult
+    from ingest.pipeline import ChunkProgress, FileResult
     from ingest.rebuild import rebuild as rebuild_index
     from ingest.store import SQLiteStore, open_store
 
@@ -57,6 +58,20 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
             line += f" ({result.pages} pages, {result.chunks} chunks)"
         click.echo(f"{line}   [{n / elapsed:.1f} files/s]", err=True)
 
+    shown: dict[str, float] = {}  # file -> when its last chunk line was printed
+
+    def chunk_progress(step: ChunkProgress) -> None:
+        """A line for a file that takes more than one batch: on its first batch, then every
+        few seconds, so a large file never looks stuck."""
+        if quiet or as_json or step.embedded >= step.found:
+            return
+        now = time.perf_counter()
+        if now - shown.get(step.path, float("-inf")) < CHUNK_LINE_SECONDS:
+            return
+        shown[step.path] = now
+        click.echo(f"      {Path(step.path).name}: {step.embedded:,}/{step.found:,} chunks "
+                   f"embedded   [{step.chunks_per_s:.1f} chunks/s]", err=True)
+
     def build(folder: Path | None) -> IngestReport:
         store = (open_store(config, embedder) if folder is None
                  else SQLiteStore.open(folder, config.index, embedder=embedder))
@@ -65,7 +80,8 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
                 done = ingest(
                     paths, store, embedder, config.chunking.chunk_tokens,
                     config.chunking.overlap_tokens, prune=prune, progress=progress,
-                    max_bytes=config.ingest.max_file_bytes, pdf=config.pdf,
+                    chunk_progress=chunk_progress, max_bytes=config.ingest.max_file_bytes,
+                    batch_size=config.embedding.batch_size, pdf=config.pdf,
                 )
         finally:
             store.close()

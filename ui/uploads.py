@@ -25,7 +25,7 @@ from meditron_rag.errors import MeditronRagError
 from rag import Engine
 
 if TYPE_CHECKING:
-    from ingest.pipeline import FileResult
+    from ingest.pipeline import ChunkProgress, FileResult
 
 MAX_NAME_CHARS = 255  # what most file systems allow in one name
 
@@ -99,13 +99,16 @@ def check_upload(name: str, size: int, max_bytes: int, head: bytes) -> str:
 
 
 Progress = Callable[[str, int, int, str], None]  # (name shown, n, total, status)
+Passages = Callable[[str, int, int, float], None]  # (name shown, embedded, found, per second)
 
 
 def save_and_ingest(engine: Engine, uploads: list[Upload], lock: threading.Lock,
-                    replaces: str = "", progress: Progress | None = None) -> Batch:
+                    replaces: str = "", progress: Progress | None = None,
+                    passages: Passages | None = None) -> Batch:
     """Check and save `uploads` and ingest them under `lock` (refused at once, not queued,
     while another ingest holds it); with `replaces`, remove that document once its
-    replacement is in. `progress` hears of each file as it is done."""
+    replacement is in. `progress` hears of each file as it is done, `passages` of each batch
+    of a file's passages embedded."""
     config = engine.config
     folder = config.data_dir / "uploads"
     folder.mkdir(parents=True, exist_ok=True)
@@ -137,11 +140,17 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], lock: threading.Lock,
                 name = display_name(names.get(result.path, Path(result.path).name))
                 progress(name, n, total, result.status)
 
+        def each_batch(step: ChunkProgress) -> None:
+            if passages is not None:
+                name = display_name(names.get(step.path, Path(step.path).name))
+                passages(name, step.embedded, step.found, step.chunks_per_s)
+
         with store.writing():
             report = ingest(paths, store, engine.embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
                             max_bytes=limit_mb(config) * 2**20, pdf=config.pdf,
-                            progress=each)
+                            progress=each, chunk_progress=each_batch,
+                            batch_size=config.embedding.batch_size)
             ok = [f for f in report.files if f.status != "failed"]
             replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
                             and store.remove_document(replaces))

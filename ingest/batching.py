@@ -1,0 +1,171 @@
+"""Embed chunks in full batches across files, and write each document whole when its last
+vector is in.
+
+The encoder is fastest on full batches, and most files hold fewer chunks than a batch: so the
+chunks of consecutive documents share batches, and a document is written (one transaction, as
+always) as soon as every one of its chunks has its vector. One batch is embedded in a worker
+thread while the caller writes the documents the previous batch completed and takes the next
+parsed files, so store writes and FAISS updates overlap the encoder instead of pausing it.
+Results are reported in file order.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ingest.document import Chunk, LoadedDocument
+from ingest.embedder import Embedder
+
+
+@dataclass
+class FileResult:
+    path: str
+    status: str  # "added", "replaced", "unchanged" or "duplicate" (skipped), "failed"
+    document_id: str = ""
+    reason: str = ""
+    pages: int = 0
+    chunks: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkProgress:
+    """How far the embedding of one file has come: `embedded` of its `found` chunks, and the
+    ingest's rate so far in chunks per second of wall time."""
+
+    path: str
+    embedded: int
+    found: int
+    chunks_per_s: float
+
+
+Progress = Callable[[FileResult, int, int], None]
+Encode = Callable[[Sequence[str]], np.ndarray]
+ChunkProgressFn = Callable[[ChunkProgress], None]
+
+
+@dataclass
+class Prepared:
+    """A file as the parsing thread leaves it: parsed and chunked, or why it could not be."""
+
+    path: Path
+    sha256: str
+    size_bytes: int = 0
+    document: LoadedDocument | None = None  # None when unchanged or failed
+    chunks: list[Chunk] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+@dataclass
+class _Entry:
+    item: Prepared
+    vectors: list[np.ndarray] = field(default_factory=list)
+    embedded: int = 0
+    wanted: bool = False  # its chunks were queued for embedding
+    retry: bool = False  # the batch holding some of its chunks failed: embed it alone
+
+    @property
+    def ready(self) -> bool:
+        return not self.wanted or self.retry or self.embedded == len(self.item.texts)
+
+
+class BatchRunner:
+    """Feeds the chunks of the files it is given (`take`) to the encoder in batches of
+    `batch_size`, and hands each file, in order, to `finish(item, vectors, encode)` once it is
+    complete (vectors None when it needs none, or when they must be made for it alone, with
+    `encode`); `report` gets what `finish` returns."""
+
+    def __init__(self, embedder: Embedder, batch_size: int, *,
+                 needs_vectors: Callable[[Prepared, set[str]], bool],
+                 finish: Callable[[Prepared, np.ndarray | None, Encode], FileResult],
+                 report: Callable[[FileResult], None],
+                 chunk_progress: ChunkProgressFn | None) -> None:
+        self.embedder = embedder
+        self.batch_size = batch_size
+        self.needs_vectors = needs_vectors
+        self.finish = finish
+        self.report = report
+        self.chunk_progress = chunk_progress
+        self.entries: deque[_Entry] = deque()
+        self.queued: deque[tuple[_Entry, int]] = deque()  # (entry, chunk index) not yet sent
+        self.inflight: tuple[Future[np.ndarray], list[tuple[_Entry, int]]] | None = None
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self.started = time.perf_counter()
+        self.done_chunks = 0
+
+    def take(self, item: Prepared) -> None:
+        pending = {e.item.sha256 for e in self.entries if e.wanted}
+        entry = _Entry(item, wanted=self.needs_vectors(item, pending))
+        self.entries.append(entry)
+        if entry.wanted:
+            self.queued.extend((entry, i) for i in range(len(item.texts)))
+        while len(self.queued) >= self.batch_size:
+            self._send()
+        self._flush()
+
+    def drain(self) -> None:
+        """Embed what is left and write it."""
+        while self.queued:
+            self._send()
+        self._collect()
+        self._flush()
+
+    def stop(self) -> None:
+        """Stop the worker; after an error, nothing more is embedded or written."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _send(self) -> None:
+        batch: list[tuple[_Entry, int]] = []
+        while self.queued and len(batch) < self.batch_size:
+            entry, i = self.queued.popleft()
+            if not entry.retry:  # a failed batch sent it back to be embedded alone
+                batch.append((entry, i))
+        if not batch:
+            return
+        future = self.pool.submit(self.embedder.encode, [e.item.texts[i] for e, i in batch])
+        self._collect()  # the previous batch, while this one is embedded
+        self.inflight = (future, batch)
+
+    def _collect(self) -> None:
+        if self.inflight is None:
+            return
+        future, batch = self.inflight
+        self.inflight = None
+        try:
+            vectors = future.result()
+        except Exception:  # noqa: BLE001 - one bad document must not stop the batch
+            for entry, _ in batch:
+                entry.retry = True  # embedded alone when written, which names the bad one
+            self._flush()
+            return
+        touched: dict[int, _Entry] = {}
+        for (entry, _), vector in zip(batch, vectors):
+            entry.vectors.append(vector)
+            entry.embedded += 1
+            touched[id(entry)] = entry
+        self.done_chunks += len(batch)
+        if self.chunk_progress:
+            rate = self.done_chunks / max(time.perf_counter() - self.started, 1e-6)
+            for entry in touched.values():
+                self.chunk_progress(ChunkProgress(str(entry.item.path), entry.embedded,
+                                                  len(entry.item.texts), rate))
+        self._flush()
+
+    def _flush(self) -> None:
+        while self.entries and self.entries[0].ready:
+            entry = self.entries.popleft()
+            vectors = (np.stack(entry.vectors) if entry.wanted and not entry.retry
+                       else None)
+            self.report(self.finish(entry.item, vectors, self._encode_alone))
+
+    def _encode_alone(self, texts: Sequence[str]) -> np.ndarray:
+        """Texts embedded in the worker, after the batch in flight: one thread uses the
+        encoder (and its tokenizer, whose settings are shared state) at a time."""
+        return self.pool.submit(self.embedder.encode, texts).result()
