@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.ingest_speed import ingest_table
+from bench.report_store import store_lines
 from bench.report_targets import cpu_of, part_lines, targets_lines
 from rag.evaluation.claims import kinds_table
 from rag.evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
@@ -414,6 +415,7 @@ def write_benchmark_page(out: Path) -> Path:
             lines[-1] += f" Machine: {_machine_line(r.get('machine') or {})}."
         lines.append("")
     lines += part_lines(results, out, _machine_line, _save_figure)
+    lines += store_lines(out)
     page = out / "benchmarks.md"
     page.write_text("\n".join(lines))
     return page
