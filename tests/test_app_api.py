@@ -5,7 +5,6 @@ are read by the server, and its uploads are held to the server's checks."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -17,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 from streamlit.testing.v1 import AppTest
+
+from tests.test_app import as_read, ask, button
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,20 +104,6 @@ def test_uploads_replace_an_earlier_document(served: Served) -> None:
     assert found["passages"][0]["document_id"] == "wombat-v2"
     assert all("for 5 minutes" not in p["text"] for p in found["passages"])
 
-
-def as_read(markdown: str) -> str:
-    """What a reader sees of Markdown whose punctuation the app escaped."""
-    return re.sub(r"\\(.)", r"\1", markdown)
-
-
-def button(at: AppTest, label: str):  # type: ignore[no-untyped-def]
-    return next(b for b in at.button if b.label == label)
-
-
-def ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question).run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 @pytest.fixture

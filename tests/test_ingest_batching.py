@@ -9,19 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import run_cli
 
 from ingest import ingest
 from ingest.pipeline import ChunkProgress
-
-SENTENCES = [
-    "Clean your hands before and after every patient contact.",
-    "Use an alcohol-based hand rub unless hands are visibly soiled.",
-    "Screen adults aged 50 to 75 years for colorectal cancer.",
-    "Measure blood pressure at home before starting treatment.",
-    "Offer influenza vaccination every autumn to adults over 65.",
-    "Review inhaler technique and adherence at every visit.",
-]
+from tests.conftest import run_cli
+from tests.test_ingest import SENTENCES
 
 
 class Watched:
