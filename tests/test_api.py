@@ -3,6 +3,7 @@ starter index, called with httpx and the openai client."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -30,26 +31,35 @@ class Server:
 
 @pytest.fixture
 def server(starter_data: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    import uvicorn
-
     from ui.api import create_app
 
     monkeypatch.setenv("MEDITRON_RAG_API_TOKEN", TOKEN)
     monkeypatch.setenv("MEDITRON_RAG_SERVE_QUEUE_WAITING", "1")
     app = create_app(load_config())
+    with running(app) as url:
+        yield Server(url, app.state.service)
+
+
+@contextlib.contextmanager
+def running(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`app` served by the real uvicorn in a thread on a free localhost port: its URL."""
+    import uvicorn
+
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=uv.run, daemon=True)
     thread.start()
-    deadline = time.time() + 30
+    deadline = time.time() + 60
     while not uv.started:
         assert time.time() < deadline, "the server did not start"
         time.sleep(0.05)
-    yield Server(f"http://127.0.0.1:{port}", app.state.service)
-    uv.should_exit = True
-    thread.join(10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        uv.should_exit = True
+        thread.join(10)
 
 
 def events(response: httpx.Response) -> list[tuple[str, dict]]:

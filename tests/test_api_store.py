@@ -4,9 +4,6 @@ uvicorn on a free localhost port."""
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import httpx
 import pytest
 
 from meditron_rag.config import load_config
-from tests.test_api import events
+from tests.test_api import events, running
 
 pytestmark = pytest.mark.slow
 TOKEN = "store-token-52d7"
@@ -25,7 +22,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 def api(backend: str, corpus: Path, store_factory, embedder,  # type: ignore[no-untyped-def]
         monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The URL of the API over the corpus's three documents in the backend's store."""
-    import uvicorn
 
     from ingest import ingest
     from ui.api import create_app
@@ -37,20 +33,8 @@ def api(backend: str, corpus: Path, store_factory, embedder,  # type: ignore[no-
     store.close()
     monkeypatch.setenv("MEDITRON_RAG_API_TOKEN", TOKEN)
     app = create_app(load_config())
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 60
-    while not server.started:
-        assert time.time() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with running(app) as url:
+        yield url
     app.state.service.engine.store.close()
 
 
