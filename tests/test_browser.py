@@ -219,6 +219,9 @@ def test_the_app_through_a_running_serve_in_chromium(isolated: Path, tmp_path: P
             ask(page, "Who should be screened for colorectal cancer?")
             expect(page.get_by_text(re.compile(r"\[\d\] Colorectal Cancer")).first
                    ).to_be_visible()
+            # Sources show while the answer is written; the question joins the conversation
+            # when the answer is done, and the button to forget it appears with it.
+            expect(page.get_by_role("button", name="New conversation")).to_be_visible()
             ask(page, "And at what age should it stop?")
             expect(page.get_by_text(re.compile(r"Searched for: And at what age should it stop\? "
                                                r"\(.*colorectal.*\)")).first).to_be_visible()
