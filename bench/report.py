@@ -143,7 +143,8 @@ def _backends_section(results: list[dict]) -> list[str]:
     if lines:
         lines += ["", "PostgreSQL runs: " + "; ".join(
             f"`{r.get('command', '')}` with `MEDITRON_RAG_STORE_BACKEND=postgres` "
-            f"({r.get('seconds')} s)" for r in results if _store(r) != "sqlite") + ".", ""]
+            f"({r.get('seconds')} s; {cpu_of(r.get('machine'))})"
+            for r in results if _store(r) != "sqlite") + ".", ""]
     return lines
 
 
