@@ -25,7 +25,7 @@ from ingest import Embedder, GGUFEmbedder, load_embedder
 from ingest.chunking import chunk_document
 from ingest.gguf_embedder import convert, converted_path
 from ingest.loaders import load_document
-from ingest.pipeline import embedding_text
+from ingest.parsing import embedding_text
 from meditron_rag.config import Config, load_config
 from meditron_rag.models import resolve
 

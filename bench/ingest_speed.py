@@ -26,7 +26,7 @@ import numpy as np
 
 from bench.child import peak_rss_mb
 from ingest import Embedder, ingest, load_embedder
-from ingest.pipeline import embedding_text
+from ingest.parsing import embedding_text
 from ingest.store import SQLiteStore
 from ingest.store.vectors import new_ivf_index
 from meditron_rag.config import Config, load_config

@@ -33,7 +33,7 @@ from ingest.bm25 import query_terms
 from ingest.chunking import chunk_document
 from ingest.document import DocumentMetadata, LoadedDocument
 from ingest.embedder import Embedder
-from ingest.pipeline import embedding_text
+from ingest.parsing import embedding_text
 from ingest.store import SQLiteStore
 from meditron_rag.config import RetrievalConfig, load_config
 from rag.fusion import reciprocal_rank_fusion, score_fusion
