@@ -1,16 +1,27 @@
 """Read files ahead of the encoder: hash each one, and parse and chunk the changed ones, a few
-files ahead of the one being embedded."""
+files ahead of the one being embedded.
+
+PDFs are parsed in a child process when an ingest holds more than one file. pypdf and
+pdfplumber are pure Python: in a thread of the ingest's own process they hold the interpreter
+lock that the encoder's thread needs between every step of the model, and the encoder waits.
+In a process of its own the parser costs only the CPU it uses, and a native crash in it fails
+that one file instead of the ingest. A single file is parsed in a thread: nothing runs beside
+its parsing, and starting the child would only add to it.
+"""
 
 from __future__ import annotations
 
 import errno
 import hashlib
 import os
+import pickle
 import stat
+import subprocess
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.batching import Prepared
@@ -70,10 +81,8 @@ class Chunker:
     pdf: PdfConfig | None
 
 
-def _parse(path: Path, known: dict[str, str], max_bytes: int, pdf: PdfConfig | None
-           ) -> Prepared:
-    """Hash and load one file; `known` maps each indexed path to its content hash, so an
-    unchanged file is never read past its hash."""
+def _check(path: Path, max_bytes: int) -> Prepared:
+    """Hash one file, or say why it cannot be read."""
     if leads_nowhere(path):
         return Prepared(path, "", error=_broken_link(path))
     try:
@@ -91,23 +100,69 @@ def _parse(path: Path, known: dict[str, str], max_bytes: int, pdf: PdfConfig | N
         return Prepared(path, "", error="file not found (moved or deleted?): check the path")
     except OSError as exc:
         return Prepared(path, "", error=f"cannot read the file ({exc.strerror or exc})")
-    if known.get(str(path)) == sha:
-        return Prepared(path, sha, size)
+    return Prepared(path, sha, size)
+
+
+def load_item(item: Prepared, max_bytes: int, pdf: PdfConfig | None) -> Prepared:
+    """`item` with its document read, or with why it cannot be."""
     try:
-        return Prepared(path, sha, size,
-                        document=load_document(path, max_bytes=max_bytes, pdf=pdf))
+        return replace(item, document=load_document(item.path, max_bytes=max_bytes, pdf=pdf))
     except LoadError as exc:
-        return Prepared(path, sha, size, error=exc.reason)
+        return replace(item, error=exc.reason)
     except OSError as exc:
-        return Prepared(path, sha, size, error=f"cannot read the file ({exc.strerror or exc})")
+        return replace(item, error=f"cannot read the file ({exc.strerror or exc})")
     except Exception as exc:  # noqa: BLE001 - a parser bug on one file must not stop the batch
-        return Prepared(path, sha, size, error=f"could not be parsed ({type(exc).__name__}: "
-                                               f"{str(exc)[:120]}); report it with the file")
+        return replace(item, error=f"could not be parsed ({type(exc).__name__}: "
+                                   f"{str(exc)[:120]}); report it with the file")
 
 
-def _prepare(path: Path, known: dict[str, str], chunker: Chunker) -> Prepared:
-    """A file parsed and chunked, with the texts its chunks are embedded as."""
-    item = _parse(path, known, chunker.max_bytes, chunker.pdf)
+class Loader:
+    """Reads documents here, or (`child`) PDFs in a child process started on the first one: a
+    process of its own (`python -m ingest.parse_child`), not a multiprocessing worker, which
+    would import the caller's main script again."""
+
+    def __init__(self, child: bool) -> None:
+        self.child = child
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def load(self, item: Prepared, max_bytes: int, pdf: PdfConfig | None) -> Prepared:
+        if not self.child or item.path.suffix.lower() != ".pdf":
+            return load_item(item, max_bytes, pdf)
+        if self.process is None:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+            self.process = subprocess.Popen([sys.executable, "-m", "ingest.parse_child"],
+                                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                            env=env)
+        process = self.process
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            pickle.dump((item, max_bytes, pdf), process.stdin)
+            process.stdin.flush()
+            loaded: Prepared = pickle.load(process.stdout)
+            return loaded
+        except (BrokenPipeError, EOFError, pickle.UnpicklingError):
+            code = process.wait()
+            self.process = None  # the next PDF gets a new process
+            how = f"signal {-code}" if code < 0 else f"exit status {code}"
+            return replace(item, error=f"the PDF parser crashed on this file ({how}): report it "
+                                       "with the file")
+
+    def close(self) -> None:
+        if self.process is not None:
+            assert self.process.stdin is not None and self.process.stdout is not None
+            self.process.stdin.close()  # the child reads the end, and exits
+            self.process.wait()
+            self.process.stdout.close()
+            self.process = None
+
+
+def _prepare(path: Path, known: dict[str, str], chunker: Chunker, loader: Loader) -> Prepared:
+    """A file parsed and chunked, with the texts its chunks are embedded as; `known` maps each
+    indexed path to its content hash, so an unchanged file is never read past its hash."""
+    item = _check(path, chunker.max_bytes)
+    if item.error or known.get(str(path)) == item.sha256:
+        return item
+    item = loader.load(item, chunker.max_bytes, chunker.pdf)
     doc = item.document
     if doc is None:
         return item
@@ -125,17 +180,18 @@ def _prepare(path: Path, known: dict[str, str], chunker: Chunker) -> Prepared:
 
 
 def prefetch(paths: list[Path], known: dict[str, str], chunker: Chunker,
-              ahead: int) -> Iterator[Prepared]:
+             ahead: int) -> Iterator[Prepared]:
     """Parse and chunk up to `ahead` files beyond the one the caller holds."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
+    loader = Loader(child=len(paths) > 1)
     try:
         pending: deque[Future[Prepared]] = deque()
-        upcoming = iter(paths)
-        for path in upcoming:
-            pending.append(pool.submit(_prepare, path, known, chunker))
+        for path in paths:
+            pending.append(pool.submit(_prepare, path, known, chunker, loader))
             if len(pending) > ahead:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+        loader.close()

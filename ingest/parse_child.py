@@ -1,0 +1,28 @@
+"""The child process that reads PDFs for an ingest (see ingest.parsing): it takes a pickled
+(file, size limit, PDF settings) on stdin and answers each with the file parsed, or with why it
+cannot be, pickled on stdout. Run as `python -m ingest.parse_child` by the ingest only."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+
+from ingest.parsing import load_item
+
+
+def main() -> None:
+    answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a library's print must not break replies
+    requests = sys.stdin.buffer
+    while True:
+        try:
+            item, max_bytes, pdf = pickle.load(requests)
+        except EOFError:  # the ingest is done
+            return
+        pickle.dump(load_item(item, max_bytes, pdf), answers)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    main()
