@@ -1,6 +1,7 @@
 """The store backends' section of docs/benchmarks.md, from the results of
 `scripts/store_backends.py` (store-backends-*.json), `scripts/store_soak.py`
-(store-soak-*.json) and eval runs on both backends (eval-*.json and eval-*-postgres.json)."""
+(store-soak-*.json), `scripts/ingest_backends.py` (ingest-backends*.json) and eval runs on
+both backends (eval-*.json and eval-*-postgres.json)."""
 
 from __future__ import annotations
 
@@ -77,12 +78,32 @@ def _recall_rows(out: Path) -> list[str]:
             "MRR PostgreSQL |", "| --- | --- | ---: | ---: | ---: | ---: |", *rows]
 
 
+def _ingest_rows(runs: list[dict]) -> list[str]:
+    rows = ["| corpus | files, chunks | embedded: s (chunks/s) | PostgreSQL: s (chunks/s) | "
+            "ratio PostgreSQL / embedded | CPU s, ingest: embedded / PostgreSQL (server) | "
+            "same index | no-op re-ingest (s) | CPU |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | --- |"]
+    for run in runs:
+        for name, r in run.items():
+            if not isinstance(r, dict) or "postgres_over_sqlite" not in r:
+                continue
+            a, b, noop = r["sqlite"], r["postgres"], r["noop_reingest_s"]
+            rows.append(
+                f"| {name.replace('_', ' ')} | {r['files']}, {r['chunks']} | {a['seconds']} "
+                f"({a['chunks_per_s']}) | {b['seconds']} ({b['chunks_per_s']}) | "
+                f"{r['postgres_over_sqlite']:.2f} | {a['cpu_s']} / {b['cpu_s']} "
+                f"({b['server_cpu_s']}) | {'yes' if r['same_index'] else 'NO'} | "
+                f"{noop['sqlite']} / {noop['postgres']} | {run['cpu']} |")
+    return rows
+
+
 def store_lines(out: Path) -> list[str]:
     """The section, or nothing when no store result is saved."""
     latency = _read(out, "store-backends-*.json")
     soak = _read(out, "store-soak-*.json")
+    ingested = _read(out, "ingest-backends*.json")
     recall = _recall_rows(out)
-    if not (latency or soak or recall):
+    if not (latency or soak or recall or ingested):
         return []
     lines = ["## Store backends: embedded (SQLite + FAISS) and PostgreSQL + pgvector", ""]
     if recall:
@@ -97,6 +118,11 @@ def store_lines(out: Path) -> list[str]:
                   "vectors: " + "; ".join(f"`{r['command']}`" for r in latency) + ". Method and "
                   "the other figures: docs/ingestion.md, \"Moving to PostgreSQL\".", "",
                   *_latency_rows(latency), ""]
+    if ingested:
+        lines += ["Ingest, end to end (parsing, embedding, writing), the same files into each "
+                  "backend, part by part in alternating order, and both indexes compared "
+                  "chunk by chunk afterwards: " + "; ".join(f"`{r['command']}`" for r in ingested)
+                  + ".", "", *_ingest_rows(ingested), ""]
     if soak:
         lines += ["Readers and a writer at once on one store, for minutes (each reader its "
                   "own process asking what retrieval asks of the store, and checking what it "
