@@ -358,7 +358,7 @@ def _store_one(item: Prepared, vectors: np.ndarray | None, store: Store,
     store.put_document(
         doc_id, path=path, kind=doc.kind, sha256=item.sha256, size_bytes=item.size_bytes,
         pages=doc.page_count, paginated=doc.paginated, metadata=doc.metadata,
-        warnings=doc.warnings, chunks=item.chunks, vectors=vectors,
+        warnings=doc.warnings, chunks=item.chunks, vectors=vectors, page_words=doc.page_words,
     )
     status = "replaced" if known or moved else "added"
     return FileResult(path, status, doc_id, pages=doc.page_count, chunks=len(item.chunks))
