@@ -37,7 +37,13 @@ from ingest.batching import (
 )
 from ingest.chunking import chunk_document
 from ingest.embedder import Embedder
-from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, load_document
+from ingest.loaders import (
+    SIDECAR_SUFFIX,
+    SUPPORTED_SUFFIXES,
+    load_document,
+    size_limit,
+    too_large,
+)
 from ingest.store import Store
 from meditron_rag.config import EmbeddingConfig, IngestConfig, PdfConfig
 from meditron_rag.errors import LoadError
@@ -182,11 +188,11 @@ class _Chunker:
     chunk_tokens: int
     overlap_tokens: int
     max_bytes: int
+    max_pdf_bytes: int
     pdf: PdfConfig | None
 
 
-def _parse(path: Path, known: dict[str, str], max_bytes: int, pdf: PdfConfig | None
-           ) -> Prepared:
+def _parse(path: Path, known: dict[str, str], chunker: _Chunker) -> Prepared:
     """Hash and load one file; `known` maps each indexed path to its content hash, so an
     unchanged file is never read past its hash."""
     if _leads_nowhere(path):
@@ -196,11 +202,11 @@ def _parse(path: Path, known: dict[str, str], max_bytes: int, pdf: PdfConfig | N
         if not stat.S_ISREG(info.st_mode):
             return Prepared(path, "", error="not a regular file (a pipe, socket or device): "
                                             "copy the document into a file")
-        if info.st_size > max_bytes:  # refused by size before reading it
-            mb = 1024 * 1024
-            return Prepared(path, "", error=f"file too large ({info.st_size / mb:.1f} MB > "
-                                            f"{max_bytes / mb:.1f} MB limit): split it or "
-                                            "raise the limit")
+        with path.open("rb") as handle:  # refused by size before reading it
+            limit, setting = size_limit(handle.read(1024), chunker.max_bytes,
+                                        chunker.max_pdf_bytes)
+        if info.st_size > limit:
+            return Prepared(path, "", error=too_large(info.st_size, limit, setting))
         sha, size = file_hash(path), info.st_size
     except FileNotFoundError:
         return Prepared(path, "", error="file not found (moved or deleted?): check the path")
@@ -210,7 +216,9 @@ def _parse(path: Path, known: dict[str, str], max_bytes: int, pdf: PdfConfig | N
         return Prepared(path, sha, size)
     try:
         return Prepared(path, sha, size,
-                        document=load_document(path, max_bytes=max_bytes, pdf=pdf))
+                        document=load_document(path, max_bytes=chunker.max_bytes,
+                                               pdf=chunker.pdf,
+                                               max_pdf_bytes=chunker.max_pdf_bytes))
     except LoadError as exc:
         return Prepared(path, sha, size, error=exc.reason)
     except OSError as exc:
@@ -222,7 +230,7 @@ def _parse(path: Path, known: dict[str, str], max_bytes: int, pdf: PdfConfig | N
 
 def _prepare(path: Path, known: dict[str, str], chunker: _Chunker) -> Prepared:
     """A file parsed and chunked, with the texts its chunks are embedded as."""
-    item = _parse(path, known, chunker.max_bytes, chunker.pdf)
+    item = _parse(path, known, chunker)
     doc = item.document
     if doc is None:
         return item
@@ -265,22 +273,25 @@ def ingest(
     *,
     prune: bool = False,
     max_bytes: int = IngestConfig().max_file_bytes,
+    max_pdf_bytes: int = IngestConfig().max_pdf_bytes,
     pdf: PdfConfig | None = None,
     progress: Progress | None = None,
     chunk_progress: ChunkProgressFn | None = None,
     batch_size: int = EmbeddingConfig().batch_size,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
-    whose file under one of the given folders is gone. Files over `max_bytes` (by default
-    ingest.max_file_mb's default) fail. PDFs are read with `pdf`'s settings (by default the
-    `pdf` section's defaults). `progress` hears of each file in order as it is done,
-    `chunk_progress` of each batch of chunks embedded. The caller holds `store.writing()`."""
+    whose file under one of the given folders is gone. Files over their size limit fail:
+    `max_pdf_bytes` for a PDF, `max_bytes` for any other and for a PDF's text (by default
+    ingest.max_pdf_mb's and ingest.max_file_mb's defaults). PDFs are read with `pdf`'s
+    settings (by default the `pdf` section's defaults). `progress` hears of each file in order
+    as it is done, `chunk_progress` of each batch of chunks embedded. The caller holds
+    `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
     files = discover(roots)
     report = IngestReport()
     chunker = _Chunker(embedder.count_tokens, min(chunk_tokens, embedder.max_tokens),
-                       overlap_tokens, max_bytes, pdf)
+                       overlap_tokens, max_bytes, max_pdf_bytes, pdf)
     known = {doc.path: doc.sha256 for doc in store.documents()}
 
     def done(result: FileResult) -> None:
