@@ -138,3 +138,32 @@ def test_the_store_keeps_ocr_words_and_chunk_confidence(store_factory) -> None: 
         assert store.remove_document("scan")
     assert store.document_page_words("scan") == {}
     assert store.verify() == []
+
+
+def test_the_api_serves_a_scanned_pages_words_to_the_app(embedder, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The app, run against `meditron-rag serve`, gets the OCR words it boxes a sentence with
+    from the API; a page read from its text layer has none."""
+    from ingest.store import open_store
+    from meditron_rag.config import load_config
+    from tests.test_api import running
+    from ui.api import create_app
+    from ui.api_client import ApiClient
+
+    store = open_store(load_config(), embedder)
+    chunk = Chunk(ordinal=0, text="word0 word1 word2", section="", start=0, end=17,
+                  page_start=2, page_end=2, char_start=0, char_end=17, ocr_confidence=0.91)
+    with store.writing():
+        store.put_document("scan", path="/scan.pdf", kind="pdf", sha256="x", size_bytes=1,
+                           pages=2, paginated=True, metadata=DocumentMetadata(title="S"),
+                           warnings=[], chunks=[chunk], page_words={2: page_words()},
+                           vectors=embedder.encode([chunk.text]))
+    store.close()
+    app = create_app(load_config())
+    with running(app) as url:
+        monkeypatch.setenv("MEDITRON_RAG_UI_API_URL", url)
+        client = ApiClient(load_config())
+        words = client.page_words("scan", 2)
+        assert words is not None and words.texts == page_words().texts
+        assert (words.boxes == page_words().boxes).all() and words.dpi == 300
+        assert client.page_words("scan", 1) is None and client.page_words("gone", 2) is None
+    app.state.service.engine.store.close()
