@@ -15,6 +15,7 @@ from ingest.loaders import load_document
 from ingest.page_words import PageWords, squash
 from ingest.pdf_locate import Box, locate, locate_words, render_page
 from ingest.store import Identity
+from tests.conftest import run_cli
 from tests.test_ocr import PAGES, needs_tesseract, scanned, text_pdf
 
 SENTENCE = "Never reuse a needle or syringe for more than one patient."
@@ -158,6 +159,8 @@ def test_the_api_serves_a_scanned_pages_words_to_the_app(embedder, monkeypatch) 
                            warnings=[], chunks=[chunk], page_words={2: page_words()},
                            vectors=embedder.encode([chunk.text]))
     store.close()
+    shown = run_cli("docs", "show", "scan", "--chunks")
+    assert "--- chunk 0 · p. 2-2 ·  · scanned, read by OCR with confidence 0.91" in shown.stdout
     app = create_app(load_config())
     with running(app) as url:
         monkeypatch.setenv("MEDITRON_RAG_UI_API_URL", url)
@@ -167,3 +170,17 @@ def test_the_api_serves_a_scanned_pages_words_to_the_app(embedder, monkeypatch) 
         assert (words.boxes == page_words().boxes).all() and words.dpi == 300
         assert client.page_words("scan", 1) is None and client.page_words("gone", 2) is None
     app.state.service.engine.store.close()
+
+
+def test_a_source_read_by_ocr_says_so_with_its_confidence() -> None:
+    from rag.records import Passage
+
+    where = dict(text="t", section="", page_start=3, page_end=3, char_start=0, char_end=1)
+    passage = Passage(chunk_id=1, document_id="d", title="Guide", organisation="WHO",
+                      date="2016", url="", path="/g.pdf", paginated=True, number=2,
+                      ocr_confidence=0.934, **where)
+    assert passage.source_line() == ("[2] Guide (WHO, 2016), p. 3 (scanned, read by OCR with "
+                                     "confidence 0.93)")
+    passage.ocr_confidence = None
+    assert passage.source_line() == "[2] Guide (WHO, 2016), p. 3"
+    assert passage.to_dict()["ocr_confidence"] is None
