@@ -51,6 +51,15 @@ def test_a_sentence_on_a_scanned_page_is_boxed_where_the_text_was(tmp_path: Path
     pdf.close()
     # ... and the boxes hold little else: the sentence is one line of the 190 mm text width.
     assert sum((b[2] - b[0]) * (b[3] - b[1]) for b in found.boxes) < 2 * 540 * 20
+    # The app's page view finds it the same way, from the words its source gives.
+    from rag.records import Passage
+    from ui.app_page import find_sentences
+
+    passage = Passage(chunk_id=1, document_id="scan", title="S", organisation="", date="",
+                      url="", path=str(scan), paginated=True, text="", section="",
+                      page_start=1, page_end=3, char_start=0, char_end=0, ocr_confidence=0.9)
+    shown = find_sentences(passage, [SENTENCE], lambda doc_id, n: doc.page_words.get(n))
+    assert [(f.page, f.boxes) for f in shown] == [(2, found.boxes)]
     image = render_page(scan, found.page, found.boxes, scale=1.0)
     left, top, right, _ = (round(v) for v in found.boxes[0])
     assert image.getpixel(((left + right) // 2, top - 1)) != (255, 255, 255)  # the outline
