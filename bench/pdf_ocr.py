@@ -110,7 +110,7 @@ def engine_figures(sources: list[Path], step: int, engines: dict[str, OcrEngine]
             image = scan[index].render(scale=dpi / 72, grayscale=True).to_pil()
             for name, engine in engines.items():
                 started = time.perf_counter()
-                page = engine.read(image, dpi / 72)
+                page = engine.read(image)
                 seconds = time.perf_counter() - started
                 hit, count = recall(reference, words(" ".join(page.lines)))
                 tally = tallies[name]

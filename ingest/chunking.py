@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ingest.document import Chunk, Heading, LoadedDocument
+from ingest.page_words import squash
 from meditron_rag.text import Span, item_spans, paragraph_spans, sentence_spans
 
 
@@ -179,4 +180,26 @@ def _chunk(doc: LoadedDocument, ordinal: int, start: int, end: int, section: str
         page_end=page_end,
         char_start=start - doc.page_starts[page_start - 1],
         char_end=end - doc.page_starts[page_end - 1],
+        ocr_confidence=_ocr_confidence(doc, start, end, page_start, page_end),
     )
+
+
+def _ocr_confidence(doc: LoadedDocument, start: int, end: int, page_start: int,
+                    page_end: int) -> float | None:
+    """The mean OCR confidence of the words of `doc.text[start:end]` on OCR'd pages; None
+    where none of its pages was OCR'd. Each page's part of the text is found among that page's
+    OCR words (by letters and digits: the cleaning joined hyphens and dropped running
+    headers); a part not found counts as its whole page."""
+    found: list[float] = []
+    for number in range(page_start, page_end + 1):
+        words = doc.page_words.get(number)
+        if words is None:
+            continue
+        begin = max(start, doc.page_starts[number - 1])
+        stop = min(end, doc.page_starts[number] if number < doc.page_count else len(doc.text))
+        part = doc.text[begin:stop]
+        if not squash(part):
+            continue
+        indexes = words.find(part) or range(len(words.texts))
+        found.extend(words.confidences[list(indexes)].tolist())
+    return round(sum(found) / len(found) / 100, 3) if found else None

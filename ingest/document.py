@@ -10,7 +10,10 @@ from __future__ import annotations
 import bisect
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from ingest.page_words import PageWords
 
 
 @dataclass
@@ -36,7 +39,8 @@ class Heading:
 
 @dataclass
 class LoadedDocument:
-    """A parsed file. Non-paginated formats (Markdown, HTML, text) have one page."""
+    """A parsed file. Non-paginated formats (Markdown, HTML, text) have one page. A PDF's
+    OCR'd pages keep their words, boxes and confidences in `page_words` (by page number)."""
 
     path: Path
     kind: str  # "pdf", "html", "markdown" or "text"
@@ -46,6 +50,7 @@ class LoadedDocument:
     metadata: DocumentMetadata
     paginated: bool = False
     warnings: list[str] = field(default_factory=list)
+    page_words: dict[int, PageWords] = field(default_factory=dict)
 
     @property
     def page_count(self) -> int:
@@ -66,6 +71,8 @@ class Excerpt:
     """Text of a document and where it lies: what a chunk, a stored chunk and a retrieved
     passage share. `page_start`/`char_start` and `page_end`/`char_end` are its first and last
     positions as (page, offset inside that page's text); `section` is its heading path.
+    `ocr_confidence` is None for text from a text layer; for text read by OCR (wholly or in
+    part), the engine's mean confidence over its OCR'd words, 0 to 1.
     """
 
     text: str
@@ -74,6 +81,7 @@ class Excerpt:
     page_end: int
     char_start: int
     char_end: int
+    ocr_confidence: float | None = None
 
     # Keys that `to_dict` puts first: a subclass keeps the order its JSON has always had,
     # though a dataclass lists inherited fields before its own.

@@ -11,6 +11,7 @@ The formats live in `ingest.pdf`, `ingest.html` and `ingest.text`; this module i
 from __future__ import annotations
 
 import codecs
+import os
 import stat
 from pathlib import Path
 
@@ -31,15 +32,22 @@ _SNIFF_BYTES = 8192
 
 
 def load_document(path: Path, max_bytes: int = IngestConfig().max_file_bytes,
-                  pdf: PdfConfig | None = None) -> LoadedDocument:
-    """Read one document; raise `LoadError` with a one-sentence reason when it cannot be read
-    (a file over `max_bytes`, by default ingest.max_file_mb's default, is not read). PDFs are
-    read with `pdf`'s settings (by default the `pdf` section's defaults)."""
+                  pdf: PdfConfig | None = None,
+                  max_pdf_bytes: int = IngestConfig().max_pdf_bytes) -> LoadedDocument:
+    """Read one document; raise `LoadError` with a one-sentence reason when it cannot be read.
+    A file over its size limit is not read: `max_pdf_bytes` for a PDF, `max_bytes` for any
+    other (by default ingest.max_pdf_mb's and ingest.max_file_mb's defaults); a PDF whose text
+    is over `max_bytes` is refused once read. PDFs are read with `pdf`'s settings (by default
+    the `pdf` section's defaults)."""
     path = Path(path)
-    data = _read_bytes(path, max_bytes)
+    data = _read_bytes(path, max_bytes, max_pdf_bytes)
     kind = _kind_of(path, data[:_SNIFF_BYTES])
     if kind == "pdf":
         doc = load_pdf(path, data, pdf)
+        if len(doc.text) > max_bytes:
+            raise LoadError(path, f"too much text ({len(doc.text) / _MB:.1f} MB of text > "
+                                  f"{max_bytes / _MB:.1f} MB limit, ingest.max_file_mb): split "
+                                  "it or raise the limit")
     else:
         text, warnings = decode(data)
         if not text.strip():
@@ -71,25 +79,38 @@ def sniff_kind(path: Path) -> str:
 # Reading, sniffing and decoding
 
 
-def _read_bytes(path: Path, max_bytes: int) -> bytes:
+def size_limit(head: bytes, max_bytes: int, max_pdf_bytes: int) -> tuple[int, str]:
+    """The size limit of a file that starts with `head`, and the setting that sets it. A PDF's
+    bytes are mostly images and fonts (a scan's are all images), so a PDF has a limit of its
+    own; any other file's bytes are its text."""
+    if b"%PDF-" in head[:1024]:
+        return max_pdf_bytes, "ingest.max_pdf_mb"
+    return max_bytes, "ingest.max_file_mb"
+
+
+def too_large(size: int, limit: int, setting: str) -> str:
+    return (f"file too large ({size / _MB:.1f} MB > {limit / _MB:.1f} MB limit): split it or "
+            f"raise the limit ({setting})")
+
+
+def _read_bytes(path: Path, max_bytes: int, max_pdf_bytes: int) -> bytes:
     try:
         info = path.stat()
-        size = info.st_size
         if stat.S_ISDIR(info.st_mode):
             raise LoadError(path, "is a folder, not a document")
         if not stat.S_ISREG(info.st_mode):
             raise LoadError(path, "not a regular file (a pipe, socket or device): copy the "
                                   "document into a file")
-        if size > max_bytes:
-            raise LoadError(
-                path, f"file too large ({size / _MB:.1f} MB > {max_bytes / _MB:.1f} MB limit): "
-                      "split it or raise the limit"
-            )
         with path.open("rb") as handle:
-            data = handle.read(max_bytes + 1)
-        if len(data) > max_bytes:  # it grew after the size check
-            raise LoadError(path, f"file too large (over the {max_bytes / _MB:.1f} MB limit): "
-                                  "split it or raise the limit")
+            head = handle.read(1024)
+            limit, setting = size_limit(head, max_bytes, max_pdf_bytes)
+            size = os.fstat(handle.fileno()).st_size
+            if size > limit:
+                raise LoadError(path, too_large(size, limit, setting))
+            data = head + handle.read(limit + 1 - len(head))
+        if len(data) > limit:  # it grew after the size check
+            raise LoadError(path, f"file too large (over the {limit / _MB:.1f} MB limit): "
+                                  f"split it or raise the limit ({setting})")
     except OSError as exc:
         raise LoadError(path, _os_reason(exc)) from exc
     if not data.strip():

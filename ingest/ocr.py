@@ -3,7 +3,8 @@
 Two engines, both offline: Tesseract (Debian's `tesseract-ocr`, through pytesseract), the
 default, whose layout analysis reads a two-column page column by column; and RapidOCR (ONNX
 models inside its wheel), which reads text lines top to bottom across the columns. Each page
-keeps its words' boxes in PDF points (origin top left), for locating a cited sentence later.
+keeps its words' boxes in the pixels of the image the engine read (origin top left), for
+locating a cited sentence later (`ingest.page_words`).
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ INSTALL = {
 
 @dataclass
 class OcrWord:
-    """A recognised word and its box in PDF points from the page's top left corner."""
+    """A recognised word and its box in pixels of the page image, from its top left corner."""
 
     text: str
-    box: tuple[float, float, float, float]  # left, top, right, bottom
+    box: tuple[int, int, int, int]  # left, top, right, bottom
     confidence: float  # 0 to 1
 
 
@@ -51,8 +52,8 @@ class OcrPage:
 class OcrEngine(Protocol):
     name: str  # with its version, as recorded on OCR'd documents
 
-    def read(self, image: Image.Image, scale: float) -> OcrPage:
-        """The text of a page image rendered at `scale` pixels per PDF point."""
+    def read(self, image: Image.Image) -> OcrPage:
+        """The text of a page image."""
         ...
 
 
@@ -66,7 +67,7 @@ class TesseractEngine:
         self.language = language
         self.name = f"tesseract {pytesseract.get_tesseract_version()}"
 
-    def read(self, image: Image.Image, scale: float) -> OcrPage:
+    def read(self, image: Image.Image) -> OcrPage:
         data = self._tess.image_to_data(image, lang=self.language,
                                         output_type=self._tess.Output.DICT)
         lines: list[str] = []
@@ -86,8 +87,8 @@ class TesseractEngine:
                     lines.append("")  # a new paragraph
                 current, line_key = [], key
             current.append(text)
-            left, top = data["left"][i] / scale, data["top"][i] / scale
-            box = (left, top, left + data["width"][i] / scale, top + data["height"][i] / scale)
+            left, top = int(data["left"][i]), int(data["top"][i])
+            box = (left, top, left + int(data["width"][i]), top + int(data["height"][i]))
             words.append(OcrWord(text, box, confidence / 100))
         if current:
             lines.append(" ".join(current))
@@ -108,14 +109,14 @@ class RapidOcrEngine:
 
         self.name = f"rapidocr {version('rapidocr')}"
 
-    def read(self, image: Image.Image, scale: float) -> OcrPage:
+    def read(self, image: Image.Image) -> OcrPage:
         result: Any = self._ocr(image.convert("RGB"))
         if result.boxes is None:
             return OcrPage([])
         lines: list[str] = []
         words: list[OcrWord] = []
         for box, text, score in zip(result.boxes, result.txts, result.scores, strict=True):
-            xs, ys = [p[0] / scale for p in box], [p[1] / scale for p in box]
+            xs, ys = [p[0] for p in box], [p[1] for p in box]
             lines.append(text)
             parts = text.split()
             width = (max(xs) - min(xs)) / max(1, len(text))
@@ -123,8 +124,9 @@ class RapidOcrEngine:
             for part in parts:  # each word's share of the line box, by characters
                 begin = text.index(part, offset)
                 offset = begin + len(part)
-                words.append(OcrWord(part, (min(xs) + begin * width, min(ys),
-                                            min(xs) + offset * width, max(ys)), float(score)))
+                words.append(OcrWord(part, (round(min(xs) + begin * width), round(min(ys)),
+                                            round(min(xs) + offset * width), round(max(ys))),
+                                     float(score)))
         return OcrPage(lines, words)
 
 
@@ -175,7 +177,7 @@ def read_pages(data: bytes, pages: list[int], engine: OcrEngine, dpi: int
                 page = pdf[number - 1]
                 image = page.render(scale=scale, grayscale=True).to_pil()
                 page.close()
-                found[number] = engine.read(image, scale)
+                found[number] = engine.read(image)
             except Exception:  # noqa: BLE001 - a damaged page, or the engine failing on it
                 continue
     finally:

@@ -1,5 +1,5 @@
 """The child process that reads PDFs for an ingest (see ingest.parsing): it takes a pickled
-(file, size limit, PDF settings) on stdin and answers each with the file parsed, or with why it
+(file, limits and PDF settings) on stdin and answers each with the file parsed, or with why it
 cannot be, pickled on stdout. Run as `python -m ingest.parse_child` by the ingest only."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ def main() -> None:
     requests = sys.stdin.buffer
     while True:
         try:
-            item, max_bytes, pdf = pickle.load(requests)
+            item, reading = pickle.load(requests)
         except EOFError:  # the ingest is done
             return
-        pickle.dump(load_item(item, max_bytes, pdf), answers)
+        pickle.dump(load_item(item, reading), answers)
         answers.flush()
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ingest.batching import Prepared
 from ingest.chunking import chunk_document
-from ingest.loaders import SIDECAR_SUFFIX, load_document
+from ingest.loaders import SIDECAR_SUFFIX, load_document, size_limit, too_large
 from meditron_rag.config import PdfConfig
 from meditron_rag.errors import LoadError
 
@@ -71,17 +71,26 @@ PARSE_AHEAD = 2  # files parsed beyond the one being taken: enough to fill a bat
 
 
 @dataclass(frozen=True)
+class Reading:
+    """How files are read: the size limits and the PDF settings (what the parse child gets)."""
+
+    max_bytes: int
+    max_pdf_bytes: int
+    pdf: PdfConfig | None
+
+
+@dataclass(frozen=True)
 class Chunker:
-    """How the parsing thread cuts documents: the embedder's tokenizer and the sizes."""
+    """How the parsing thread reads files and cuts documents: the embedder's tokenizer and the
+    sizes."""
 
     count_tokens: Callable[[str], int]
     chunk_tokens: int
     overlap_tokens: int
-    max_bytes: int
-    pdf: PdfConfig | None
+    reading: Reading
 
 
-def _check(path: Path, max_bytes: int) -> Prepared:
+def _check(path: Path, max_bytes: int, max_pdf_bytes: int) -> Prepared:
     """Hash one file, or say why it cannot be read."""
     if leads_nowhere(path):
         return Prepared(path, "", error=_broken_link(path))
@@ -90,11 +99,10 @@ def _check(path: Path, max_bytes: int) -> Prepared:
         if not stat.S_ISREG(info.st_mode):
             return Prepared(path, "", error="not a regular file (a pipe, socket or device): "
                                             "copy the document into a file")
-        if info.st_size > max_bytes:  # refused by size before reading it
-            mb = 1024 * 1024
-            return Prepared(path, "", error=f"file too large ({info.st_size / mb:.1f} MB > "
-                                            f"{max_bytes / mb:.1f} MB limit): split it or "
-                                            "raise the limit")
+        with path.open("rb") as handle:  # refused by size before reading it
+            limit, setting = size_limit(handle.read(1024), max_bytes, max_pdf_bytes)
+        if info.st_size > limit:
+            return Prepared(path, "", error=too_large(info.st_size, limit, setting))
         sha, size = file_hash(path), info.st_size
     except FileNotFoundError:
         return Prepared(path, "", error="file not found (moved or deleted?): check the path")
@@ -103,10 +111,12 @@ def _check(path: Path, max_bytes: int) -> Prepared:
     return Prepared(path, sha, size)
 
 
-def load_item(item: Prepared, max_bytes: int, pdf: PdfConfig | None) -> Prepared:
+def load_item(item: Prepared, reading: Reading) -> Prepared:
     """`item` with its document read, or with why it cannot be."""
     try:
-        return replace(item, document=load_document(item.path, max_bytes=max_bytes, pdf=pdf))
+        return replace(item, document=load_document(item.path, max_bytes=reading.max_bytes,
+                                                    pdf=reading.pdf,
+                                                    max_pdf_bytes=reading.max_pdf_bytes))
     except LoadError as exc:
         return replace(item, error=exc.reason)
     except OSError as exc:
@@ -125,9 +135,9 @@ class Loader:
         self.child = child
         self.process: subprocess.Popen[bytes] | None = None
 
-    def load(self, item: Prepared, max_bytes: int, pdf: PdfConfig | None) -> Prepared:
+    def load(self, item: Prepared, reading: Reading) -> Prepared:
         if not self.child or item.path.suffix.lower() != ".pdf":
-            return load_item(item, max_bytes, pdf)
+            return load_item(item, reading)
         if self.process is None:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             self.process = subprocess.Popen([sys.executable, "-m", "ingest.parse_child"],
@@ -136,7 +146,7 @@ class Loader:
         process = self.process
         assert process.stdin is not None and process.stdout is not None
         try:
-            pickle.dump((item, max_bytes, pdf), process.stdin)
+            pickle.dump((item, reading), process.stdin)
             process.stdin.flush()
             loaded: Prepared = pickle.load(process.stdout)
             return loaded
@@ -159,10 +169,10 @@ class Loader:
 def _prepare(path: Path, known: dict[str, str], chunker: Chunker, loader: Loader) -> Prepared:
     """A file parsed and chunked, with the texts its chunks are embedded as; `known` maps each
     indexed path to its content hash, so an unchanged file is never read past its hash."""
-    item = _check(path, chunker.max_bytes)
+    item = _check(path, chunker.reading.max_bytes, chunker.reading.max_pdf_bytes)
     if item.error or known.get(str(path)) == item.sha256:
         return item
-    item = loader.load(item, chunker.max_bytes, chunker.pdf)
+    item = loader.load(item, chunker.reading)
     doc = item.document
     if doc is None:
         return item

@@ -22,6 +22,7 @@ from pypdf import PdfReader
 from pypdf.errors import DependencyError, FileNotDecryptedError
 
 from ingest.document import DocumentMetadata, Heading, LoadedDocument
+from ingest.page_words import PageWords
 from ingest.pdf_headings import TextRun, assemble, bookmarks, merge_numbered, place_headings
 from ingest.pdf_pages import clean_pages
 from ingest.pdf_scan import needs_ocr, page_list, recognise
@@ -73,9 +74,10 @@ def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDoc
     scanned = [i + 1 for i, page in enumerate(raw_pages)
                if i + 1 not in failed and needs_ocr(page)]
     extra: dict[str, str] = {}
+    words: dict[int, PageWords] = {}
     if scanned:
-        extra = _recognise(path, data, scanned, raw_pages, runs, pdf, warnings,
-                           everything=len(scanned) + len(failed) == page_count)
+        extra, words = _recognise(path, data, scanned, raw_pages, runs, pdf, warnings,
+                                  everything=len(scanned) + len(failed) == page_count)
 
     pages = clean_pages(raw_pages)
     if pdf.tables:
@@ -91,21 +93,21 @@ def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDoc
         headings = numbered_headings(text)
     meta = _pdf_metadata(reader, path, runs[0] if runs else [], headings)
     meta.extra.update(extra)
-    return LoadedDocument(path, "pdf", text, page_starts, headings, meta, True, warnings)
+    return LoadedDocument(path, "pdf", text, page_starts, headings, meta, True, warnings, words)
 
 
 def _recognise(path: Path, data: bytes, scanned: list[int], raw_pages: list[list[str]],
                runs: list[list[TextRun]], pdf: PdfConfig, warnings: list[str],
-               everything: bool) -> dict[str, str]:
-    """OCR the `scanned` pages in place; the document's OCR record, or a warning (or, when
-    `everything` is scanned, a `LoadError`) naming what to install."""
+               everything: bool) -> tuple[dict[str, str], dict[int, PageWords]]:
+    """OCR the `scanned` pages in place; the document's OCR record and the OCR'd pages' words,
+    or a warning (or, when `everything` is scanned, a `LoadError`) naming what to install."""
     result = recognise(data, scanned, pdf)
     if isinstance(result, str):  # the engine is off or not installed
         if everything:
             raise LoadError(path, f"scanned PDF with no text layer: {result}")
         warnings.append(f"pages {page_list(scanned)} have no text (blank or scanned): "
                         f"{result}")
-        return {}
+        return {}, {}
     for number, page in result.pages.items():
         raw_pages[number - 1] = page.lines
         runs[number - 1] = []
@@ -121,7 +123,9 @@ def _recognise(path: Path, data: bytes, scanned: list[int], raw_pages: list[list
                         "left empty")
     if empty:
         warnings.append(f"pages {page_list(empty)} have no text (blank), even to OCR")
-    return result.record()
+    words = {number: PageWords.from_ocr(page, result.dpi)
+             for number, page in result.pages.items() if page.words}
+    return result.record(), words
 
 
 def _extract_pages(reader: PdfReader) -> tuple[list[list[str]], list[list[TextRun]], list[int]]:

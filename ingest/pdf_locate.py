@@ -3,20 +3,21 @@
 The indexed text of a PDF page is cleaned (running headers dropped, hyphenated words joined,
 tables made Markdown), so a sentence is found among the page's characters by its letters and
 digits alone, lowercased; pdfium gives each character's box, and the boxes of one line are
-merged. A page without a text layer (an OCR'd scan) has no characters to find.
+merged. A page without a text layer (an OCR'd scan) has no characters to find: there the
+sentence is found among the OCR words kept at ingest (`ingest.page_words`), whose boxes, in
+pixels of the scanned image, become points of the page.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PIL import Image, ImageDraw
 
-Box = tuple[float, float, float, float]  # left, top, right, bottom in points from top left
+from ingest.page_words import Box, PageWords, merge_lines, squash
 
 
 @dataclass
@@ -40,19 +41,12 @@ def _squashed_chars(textpage: Any) -> tuple[str, list[int]]:
 
 
 def _line_boxes(textpage: Any, indexes: Sequence[int], height: float) -> list[Box]:
-    """The characters' boxes merged line by line: a character that shares most of its height
-    with the box before it widens that box (fonts may draw a line's glyphs in any order)."""
+    """The characters' boxes (pdfium's origin is bottom left) merged line by line."""
     boxes: list[Box] = []
     for index in indexes:
         left, bottom, right, top = textpage.get_charbox(index)
-        box = (left, height - top, right, height - bottom)
-        last = boxes[-1] if boxes else None
-        if last and min(last[3], box[3]) - max(last[1], box[1]) > 0.5 * (box[3] - box[1]):
-            boxes[-1] = (min(last[0], box[0]), min(last[1], box[1]), max(last[2], box[2]),
-                         max(last[3], box[3]))
-        else:
-            boxes.append(box)
-    return boxes
+        boxes.append((left, height - top, right, height - bottom))
+    return merge_lines(boxes)
 
 
 def locate(path: Path, pages: Sequence[int], sentence: str) -> Found | None:
@@ -60,7 +54,7 @@ def locate(path: Path, pages: Sequence[int], sentence: str) -> Found | None:
     none of them (or the file cannot be opened)."""
     import pypdfium2 as pdfium
 
-    target = re.sub(r"[^0-9a-z]", "", sentence.lower())
+    target = squash(sentence)
     if not target:
         return None
     try:
@@ -80,6 +74,18 @@ def locate(path: Path, pages: Sequence[int], sentence: str) -> Found | None:
                 return Found(number, _line_boxes(textpage, indexes, page.get_height()))
     finally:
         pdf.close()
+    return None
+
+
+def locate_words(pages: Iterable[int], words: Callable[[int], PageWords | None],
+                 sentence: str) -> Found | None:
+    """The first of `pages` whose OCR words (`words(page)`, None for a page not OCR'd) hold
+    `sentence`, with the words' boxes in points, one a line; None where none does."""
+    for number in pages:
+        page = words(number)
+        found = page.find(sentence) if page is not None else []
+        if page is not None and found:
+            return Found(number, page.line_boxes(found))
     return None
 
 

@@ -31,7 +31,7 @@ from ingest.batching import (
 )
 from ingest.embedder import Embedder
 from ingest.loaders import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES
-from ingest.parsing import PARSE_AHEAD, Chunker, leads_nowhere, prefetch
+from ingest.parsing import PARSE_AHEAD, Chunker, Reading, leads_nowhere, prefetch
 from ingest.store import Store
 from meditron_rag.config import EmbeddingConfig, IngestConfig, PdfConfig
 
@@ -137,22 +137,25 @@ def ingest(
     *,
     prune: bool = False,
     max_bytes: int = IngestConfig().max_file_bytes,
+    max_pdf_bytes: int = IngestConfig().max_pdf_bytes,
     pdf: PdfConfig | None = None,
     progress: Progress | None = None,
     chunk_progress: ChunkProgressFn | None = None,
     batch_size: int = EmbeddingConfig().batch_size,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
-    whose file under one of the given folders is gone. Files over `max_bytes` (by default
-    ingest.max_file_mb's default) fail. PDFs are read with `pdf`'s settings (by default the
-    `pdf` section's defaults). `progress` hears of each file in order as it is done,
-    `chunk_progress` of each batch of chunks embedded. The caller holds `store.writing()`."""
+    whose file under one of the given folders is gone. Files over their size limit fail:
+    `max_pdf_bytes` for a PDF, `max_bytes` for any other and for a PDF's text (by default
+    ingest.max_pdf_mb's and ingest.max_file_mb's defaults). PDFs are read with `pdf`'s
+    settings (by default the `pdf` section's defaults). `progress` hears of each file in order
+    as it is done, `chunk_progress` of each batch of chunks embedded. The caller holds
+    `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
     files = discover(roots)
     report = IngestReport()
     chunker = Chunker(embedder.count_tokens, min(chunk_tokens, embedder.max_tokens),
-                       overlap_tokens, max_bytes, pdf)
+                      overlap_tokens, Reading(max_bytes, max_pdf_bytes, pdf))
     known = {doc.path: doc.sha256 for doc in store.documents()}
 
     def done(result: FileResult) -> None:
@@ -230,7 +233,7 @@ def _store_one(item: Prepared, vectors: np.ndarray | None, store: Store,
     store.put_document(
         doc_id, path=path, kind=doc.kind, sha256=item.sha256, size_bytes=item.size_bytes,
         pages=doc.page_count, paginated=doc.paginated, metadata=doc.metadata,
-        warnings=doc.warnings, chunks=item.chunks, vectors=vectors,
+        warnings=doc.warnings, chunks=item.chunks, vectors=vectors, page_words=doc.page_words,
     )
     status = "replaced" if known or moved else "added"
     return FileResult(path, status, doc_id, pages=doc.page_count, chunks=len(item.chunks))

@@ -90,11 +90,18 @@ class LLMConfig(_Section):
 class IngestConfig(_Section):
     # A cap on one file's ingest time as much as on its size (config.yaml says why).
     max_file_mb: int = Field(10, ge=1)
+    # A PDF's own size limit: its bytes are mostly images (config.yaml says why).
+    max_pdf_mb: int = Field(200, ge=1)
 
     @property
     def max_file_bytes(self) -> int:
         """The file size limit as the loaders compare it."""
         return self.max_file_mb * 1024 * 1024
+
+    @property
+    def max_pdf_bytes(self) -> int:
+        """The PDF size limit as the loaders compare it."""
+        return self.max_pdf_mb * 1024 * 1024
 
 
 class PdfConfig(_Section):

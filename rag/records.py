@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from typing import ClassVar
 
 from ingest.document import Excerpt
+from ingest.page_words import ocr_note
 
 
 @dataclass(kw_only=True)
@@ -47,7 +48,9 @@ class Passage(Excerpt):
 
     def source_line(self) -> str:
         who = ", ".join(x for x in (self.organisation, self.date) if x)
-        return f"[{self.number}] {self.title}" + (f" ({who})" if who else "") + f", {self.location}"
+        return (f"[{self.number}] {self.title}" + (f" ({who})" if who else "")
+                + f", {self.location}" + (f" ({ocr_note(self.ocr_confidence)})"
+                                          if self.ocr_confidence is not None else ""))
 
 
 @dataclass

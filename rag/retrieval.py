@@ -189,7 +189,7 @@ class Retriever:
             organisation=doc.organisation, date=doc.date, url=doc.url, path=doc.path,
             section=chunk.section, page_start=chunk.page_start, page_end=chunk.page_end,
             paginated=doc.paginated, char_start=chunk.char_start, char_end=chunk.char_end,
-            text=chunk.text, score=round(score, 6),
+            text=chunk.text, ocr_confidence=chunk.ocr_confidence, score=round(score, 6),
             superseded_by=f"{newer.title} ({newer.date})" if newer else "",
             superseded_by_id=newer.id if newer else "",
         )

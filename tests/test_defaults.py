@@ -31,6 +31,7 @@ UNSET = getattr(click.core, "UNSET", None)  # an option without a default, in cl
 ALIASES: dict[str, tuple[str, Callable[[Any], Any]]] = {
     "k": ("retrieval.top_k", lambda v: v),
     "max_bytes": ("ingest.max_file_mb", lambda v: v * MB),
+    "max_pdf_bytes": ("ingest.max_pdf_mb", lambda v: v * MB),
     "timeout_s": ("llm.server_timeout_s", lambda v: v),
 }
 # One place where a name stands for another setting than it does elsewhere.

@@ -334,8 +334,24 @@ def test_empty_file(tmp_path: Path, content: bytes) -> None:
 def test_file_too_large(tmp_path: Path) -> None:
     big = tmp_path / "big.txt"
     big.write_text("hand hygiene " * 2000, encoding="utf-8")
-    with pytest.raises(LoadError, match=r"file too large \(0\.0 MB > 0\.0 MB limit\)"):
+    with pytest.raises(LoadError, match=r"file too large \(0\.0 MB > 0\.0 MB limit\): split "
+                                        r"it or raise the limit \(ingest.max_file_mb\)"):
         load_document(big, max_bytes=1000)
+
+
+def test_a_pdf_is_held_to_its_own_size_limit_and_its_text_to_the_file_limit(
+        guide: Path) -> None:
+    """A PDF's bytes are mostly images and fonts: a PDF larger than the text limit is read
+    while its text is within it, and refused by its own limit, or by its text."""
+    size = guide.stat().st_size
+    doc = load_document(guide, max_bytes=len(load_document(guide).text) + 1,
+                        max_pdf_bytes=size)
+    assert doc.page_count == 4 and size > len(doc.text)
+    with pytest.raises(LoadError, match=r"file too large .* \(ingest.max_pdf_mb\)"):
+        load_document(guide, max_pdf_bytes=size - 1)
+    with pytest.raises(LoadError, match=r"too much text \(0\.0 MB of text > 0\.0 MB limit, "
+                                        r"ingest.max_file_mb\)"):
+        load_document(guide, max_bytes=len(doc.text) - 1, max_pdf_bytes=size)
 
 
 def test_binary_junk_and_missing_files(tmp_path: Path) -> None:

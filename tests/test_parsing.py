@@ -13,8 +13,10 @@ from conftest import ROOT
 from test_ingest import guideline_pdf
 
 from ingest.batching import Prepared
-from ingest.parsing import Loader, file_hash, load_item
+from ingest.parsing import Loader, Reading, file_hash, load_item
 from meditron_rag.config import PdfConfig
+
+READING = Reading(10**7, 10**8, PdfConfig())
 
 
 def _item(path: Path) -> Prepared:
@@ -24,10 +26,10 @@ def _item(path: Path) -> Prepared:
 def test_a_pdf_parsed_in_the_child_is_the_document_parsed_here(tmp_path: Path) -> None:
     path = tmp_path / "guide.pdf"
     path.write_bytes(guideline_pdf("Hypertension in adults", pages=3))
-    here = load_item(_item(path), 10**7, PdfConfig())
+    here = load_item(_item(path), READING)
     loader = Loader(child=True)
     try:
-        there = loader.load(_item(path), 10**7, PdfConfig())
+        there = loader.load(_item(path), READING)
         assert loader.process is not None and loader.process.poll() is None
         assert there.error == "" and there.document == here.document
         assert there.document is not None and there.document.page_count == 3
@@ -43,15 +45,15 @@ def test_a_parser_that_dies_fails_its_file_and_the_next_gets_a_new_one(tmp_path:
         paths[-1].write_bytes(guideline_pdf(f"Guide {name}", seed=len(paths)))
     loader = Loader(child=True)
     try:
-        assert loader.load(_item(paths[0]), 10**7, None).document is not None
+        assert loader.load(_item(paths[0]), READING).document is not None
         assert loader.process is not None
         os.kill(loader.process.pid, signal.SIGSEGV)  # a native crash, as a bad PDF can cause
         loader.process.wait()
-        failed = loader.load(_item(paths[1]), 10**7, None)
+        failed = loader.load(_item(paths[1]), READING)
         assert failed.document is None
         assert failed.error == ("the PDF parser crashed on this file (signal 11): report it "
                                 "with the file")
-        again = loader.load(_item(paths[1]), 10**7, None)
+        again = loader.load(_item(paths[1]), READING)
         assert again.error == "" and again.document is not None
     finally:
         loader.close()
@@ -65,9 +67,10 @@ def test_a_script_without_a_main_guard_can_ingest_a_batch(tmp_path: Path) -> Non
     script = tmp_path / "script.py"
     script.write_text(
         "from pathlib import Path\n"
-        "from ingest.parsing import Chunker, prefetch\n"
+        "from ingest.parsing import Chunker, Reading, prefetch\n"
         f"paths = sorted(Path({str(tmp_path)!r}).glob('*.pdf'))\n"
-        "chunker = Chunker(lambda text: len(text.split()), 200, 20, 10**7, None)\n"
+        "reading = Reading(10**7, 10**8, None)\n"
+        "chunker = Chunker(lambda text: len(text.split()), 200, 20, reading)\n"
         "items = list(prefetch(paths, {}, chunker, 2))\n"
         "print(len(items), all(item.chunks and not item.error for item in items))\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,

@@ -193,11 +193,13 @@ def test_records_keep_their_json_keys_in_order() -> None:
     where = dict(text="t", section="s", page_start=1, page_end=2, char_start=3, char_end=4)
     chunk = ChunkRecord(id=7, document_id="d", ordinal=0, start=5, end=6, **where)
     assert list(chunk.to_dict()) == ["id", "document_id", "ordinal", "text", "section", "start",
-                                     "end", "page_start", "page_end", "char_start", "char_end"]
+                                     "end", "page_start", "page_end", "char_start", "char_end",
+                                     "ocr_confidence"]
     passage = Passage(chunk_id=7, document_id="d", title="T", organisation="O", date="2024",
                       url="", path="/d.md", paginated=True, **where)
     keys = ["chunk_id", "document_id", "title", "organisation", "date", "url", "path", "section",
-            "page_start", "page_end", "paginated", "char_start", "char_end", "text", "score",
+            "page_start", "page_end", "paginated", "char_start", "char_end", "text",
+            "ocr_confidence", "score",
             "scores", "number", "superseded_by", "superseded_by_id", "highlights"]
     assert list(passage.to_dict()) == keys
     answer = Answer(question="q", text="", sentences=[], passages=[passage], notice="",

@@ -258,3 +258,39 @@ def test_a_killed_ingest_leaves_whole_documents_and_a_rerun_completes_it(
         assert vector_index(on_postgres)
     finally:
         store.close()
+
+
+def test_a_database_from_before_ocr_words_marks_its_ocrd_chunks(postgres_url: str,
+                                                                 on_postgres: str) -> None:
+    """A database of schema 2 gains the OCR words table, and the chunks of a document OCR'd
+    then take the mean confidence of their pages from the document's record."""
+    import psycopg
+
+    from ingest.store.postgres_schema import MIGRATIONS
+
+    extra = '{"ocr_page_confidence": "1:0.9 2:0.8", "ocr_pages": "1-2"}'
+    with psycopg.connect(postgres_url, autocommit=True) as conn, conn.transaction():
+        conn.execute("CREATE TABLE migrations (number integer PRIMARY KEY)")
+        for number, migration in enumerate(MIGRATIONS[:2], start=1):
+            conn.execute(migration)
+            conn.execute("INSERT INTO migrations VALUES (%s)", (number,))
+        conn.execute("INSERT INTO meta VALUES ('format_version', '1'), "
+                     "('embedding_model', 'tiny'), ('embedding_dim', '2')")
+        chunk_id = 0
+        for doc_id, record in (("scan", extra), ("typed", "{}")):
+            conn.execute("INSERT INTO documents VALUES (%s, %s, 'x.pdf', 'pdf', 'x', 1, 3, true, "
+                         "'T', '', '', '', '', %s, '[]', 3, '')", (doc_id, f"/{doc_id}.pdf",
+                                                                   record))
+            for ordinal, (first, last) in enumerate([(1, 1), (1, 2), (3, 3)]):
+                chunk_id += 1
+                conn.execute("INSERT INTO chunks VALUES (%s, %s, %s, 'text', '', 0, 4, %s, %s, "
+                             "0, 4, '[1,0]', ''::bytea)", (chunk_id, doc_id, ordinal, first, last))
+        conn.execute("UPDATE state SET chunks = 6")
+    store = open_postgres(Identity("tiny", 2))
+    try:
+        assert [c.ocr_confidence for c in store.document_chunks("scan")] == [0.9, 0.85, None]
+        assert [c.ocr_confidence for c in store.document_chunks("typed")] == [None] * 3
+        assert store.document_page_words("scan") == {}
+        assert store.verify() == []
+    finally:
+        store.close()

@@ -12,7 +12,7 @@ import pytest
 
 from ingest import ingest
 from ingest.bm25 import query_terms
-from ingest.store import SQLiteStore
+from ingest.store import Identity, SQLiteStore
 from ingest.store.lock import LOCK_NAME
 from ingest.store.migrations import DB_NAME, FORMAT_VERSION, MIGRATIONS
 from meditron_rag.config import IndexConfig
@@ -211,3 +211,35 @@ def test_a_store_from_before_in_memory_bm25_is_migrated_and_searchable(tmp_path:
     assert "chunks_fts" not in tables
     store.close()
 
+
+
+def test_a_store_from_before_ocr_words_marks_its_ocrd_chunks(tmp_path: Path) -> None:
+    """A store of schema 4 gains the OCR words table, and the chunks of a document OCR'd then
+    take the mean confidence of their pages from the document's record."""
+    folder = tmp_path / "old"
+    folder.mkdir()
+    db = sqlite3.connect(folder / DB_NAME)
+    db.execute("CREATE TABLE migrations (number INTEGER PRIMARY KEY)")
+    for number, migration in enumerate(MIGRATIONS[:4], start=1):
+        migration(db)
+        db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
+    db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
+        ("format_version", str(FORMAT_VERSION)), ("embedding_model", "tiny"),
+        ("embedding_dim", "2"), ("generation", "1")])
+    extra = '{"ocr_page_confidence": "1:0.9 2:0.8", "ocr_pages": "1-2"}'
+    for doc_id, record in (("scan", extra), ("typed", "{}")):
+        db.execute("INSERT INTO documents VALUES (?, ?, 'x.pdf', 'pdf', 'x', 1, 3, 1, 'T', '', "
+                   "'', '', '', ?, '[]', 3, '')", (doc_id, f"/{doc_id}.pdf", record))
+        for ordinal, (first, last) in enumerate([(1, 1), (1, 2), (3, 3)]):
+            db.execute("INSERT INTO chunks(document_id, ordinal, text, section, start, \"end\", "
+                       "page_start, page_end, char_start, char_end, embedding) VALUES "
+                       "(?, ?, 'text', '', 0, 4, ?, ?, 0, 4, ?)",
+                       (doc_id, ordinal, first, last, np.ones(2, np.float32).tobytes()))
+    db.commit()
+    db.close()
+
+    store = SQLiteStore.open(folder, embedder=Identity("tiny", 2))
+    assert [c.ocr_confidence for c in store.document_chunks("scan")] == [0.9, 0.85, None]
+    assert [c.ocr_confidence for c in store.document_chunks("typed")] == [None] * 3
+    assert store.document_page_words("scan") == {}  # boxes come with the next ingest
+    store.close()

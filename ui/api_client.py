@@ -14,10 +14,12 @@ import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
 from ingest import DocumentRecord
+from ingest.page_words import PageWords
 from meditron_rag.config import Config, api_token
 from meditron_rag.errors import MeditronRagError
 from rag import Answer, Filters, Passage
@@ -107,6 +109,19 @@ class ApiClient:
         if response.status_code != 200:
             raise self._refusal(response)
         return [_record(DocumentRecord, d) for d in response.json()]
+
+    def page_words(self, doc_id: str, page: int) -> PageWords | None:
+        """The words OCR read on a scanned page; None for a page read from its text layer (or
+        a server too old to say)."""
+        response = self._request("GET", f"/v1/documents/{quote(doc_id)}/pages/{page}/words")
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._refusal(response)
+        try:
+            return PageWords.from_dict(response.json())
+        except ValueError:
+            return None
 
     def upload(self, uploads: Sequence[Upload], replaces: str = "") -> Batch:
         """What the server did with the files: its summary, each refusal with its reason."""

@@ -55,6 +55,17 @@ async def upload(service: Writer,
     return JSONResponse(body, status_code=409 if busy else 422)
 
 
+@router.get("/{doc_id}/pages/{page}/words")
+async def page_words(doc_id: str, page: int, service: Reader) -> dict[str, object]:
+    """The words OCR read on a scanned page, with their boxes (pixels of the image read at
+    `dpi`) and confidences: what the app needs to box a cited sentence on a scan. 404 for a
+    page read from its text layer."""
+    words = await run_in_threadpool(service.engine.store.page_words, doc_id, page)
+    if words is None:
+        raise HTTPException(404, f"Page {page} of {doc_id!r} was not read by OCR.")
+    return words.to_dict()
+
+
 @router.delete("/{doc_id}", status_code=204)
 async def delete(doc_id: str, service: Writer) -> Response:
     """Remove a document and its passages; 404 if there is none by that id."""

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from ingest.page_words import ocr_note
 from meditron_rag.errors import MeditronRagError
 from rag import Answer, Passage
 from ui.app_common import matching_spans, passage_html, plain
-from ui.app_page import show_page
+from ui.app_page import PageWordsFn, show_page
 from ui.app_settings import Settings
 from ui.app_source import Source
 
@@ -46,12 +47,15 @@ def _open_original(passage: Passage, key: str) -> None:
         right.link_button("Original on the web", passage.url + anchor)
 
 
-def render_sources(passages: list[Passage], answer: Answer | None, key: str) -> None:
+def render_sources(passages: list[Passage], answer: Answer | None, key: str,
+                   words: PageWordsFn) -> None:
     for p in passages:
         claims = [s.text for s in answer.sentences if p.number in s.citations or
                   s.best_passage == p.number] if answer else []
         cited = bool(claims)
         label = plain(f"[{p.number}] {p.title} · {p.location}") + (" · cited" if cited else "")
+        if p.ocr_confidence is not None:
+            label += " · " + plain(ocr_note(p.ocr_confidence))
         with st.expander(label, expanded=cited):
             meta = " · ".join(x for x in (p.organisation, p.date or "undated") if x)
             st.caption(plain(f"{meta} · {p.document_id}"))
@@ -61,7 +65,7 @@ def render_sources(passages: list[Passage], answer: Answer | None, key: str) -> 
             st.markdown(passage_html(p.text, spans), unsafe_allow_html=True)
             _open_original(p, f"{key}-open-{p.number}")
             if spans:
-                show_page(p, [p.text[a:b] for a, b in spans], f"{key}-page-{p.number}")
+                show_page(p, [p.text[a:b] for a, b in spans], f"{key}-page-{p.number}", words)
 
 
 _LABELS = {"contradicted": "contradicted by the cited passage",
@@ -70,7 +74,7 @@ _LABELS = {"contradicted": "contradicted by the cited passage",
            "not_a_claim": "not a claim"}
 
 
-def render_answer(answer: Answer, key: str) -> None:
+def render_answer(answer: Answer, key: str, words: PageWordsFn) -> None:
     """The verified answer, then the model's sentences set apart (struck, with the reason)."""
     if answer.status in ("no_evidence", "not_covered") or not answer.sentences:
         st.info(plain(answer.text))
@@ -88,7 +92,7 @@ def render_answer(answer: Answer, key: str) -> None:
     st.caption(f"{plain(answer.model)} · {answer.timings.get('total_s', 0):.1f} s · "
                f"{answer.notice}")
     st.markdown("**Sources**")
-    render_sources(answer.passages, answer, key)
+    render_sources(answer.passages, answer, key, words)
 
 
 def searched() -> dict[int, str]:
@@ -149,7 +153,7 @@ def render(source: Source, settings: Settings) -> None:
         with st.chat_message("assistant"):
             if n in searched():
                 _searched_caption(searched()[n])
-            render_answer(item, f"a{n}")
+            render_answer(item, f"a{n}", source.page_words)
     if history() and st.button("New conversation", key="new_conversation",
                                help="Forget the questions so far: the next question is "
                                     "searched on its own."):

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from ingest import DocumentRecord
+from ingest.page_words import PageWords
 from rag import Answer, Engine, Filters
 from rag.followup import search_query
 from ui.api_client import Step
@@ -19,6 +20,8 @@ class Source(Protocol):
     """What the Ask and Library tabs need of whoever holds the index and the model."""
 
     def documents(self) -> list[DocumentRecord]: ...
+
+    def page_words(self, doc_id: str, page: int) -> PageWords | None: ...
 
     def ask(self, question: str, earlier: Sequence[str], top_k: int, filters: Filters,
             max_tokens: int) -> Iterator[Step]: ...
@@ -32,6 +35,9 @@ class Local:
 
     def documents(self) -> list[DocumentRecord]:
         return self.engine.store.documents()
+
+    def page_words(self, doc_id: str, page: int) -> PageWords | None:
+        return self.engine.store.page_words(doc_id, page)
 
     def ask(self, question: str, earlier: Sequence[str], top_k: int, filters: Filters,
             max_tokens: int) -> Iterator[Step]:

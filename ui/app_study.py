@@ -31,6 +31,7 @@ def document_passages(store: Store, doc: DocumentRecord) -> list[Passage]:
             organisation=doc.organisation, date=doc.date, url=doc.url, path=doc.path,
             section=c.section, page_start=c.page_start, page_end=c.page_end,
             paginated=doc.paginated, char_start=c.char_start, char_end=c.char_end, text=c.text,
+            ocr_confidence=c.ocr_confidence,
         )
         for c in store.document_chunks(doc.id)
     ]

@@ -81,6 +81,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
                     paths, store, embedder, config.chunking.chunk_tokens,
                     config.chunking.overlap_tokens, prune=prune, progress=progress,
                     chunk_progress=chunk_progress, max_bytes=config.ingest.max_file_bytes,
+                    max_pdf_bytes=config.ingest.max_pdf_bytes,
                     batch_size=config.embedding.batch_size, pdf=config.pdf,
                 )
         finally:

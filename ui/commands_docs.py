@@ -47,6 +47,8 @@ def docs_list(state: State, as_json: bool) -> None:
 @pass_state
 def docs_show(state: State, doc_id: str, as_json: bool, with_chunks: bool) -> None:
     """One document's metadata (and chunks)."""
+    from ingest.page_words import ocr_note
+
     store = _store(state)
     doc = store.document(doc_id)
     if doc is None:
@@ -58,7 +60,8 @@ def docs_show(state: State, doc_id: str, as_json: bool, with_chunks: bool) -> No
     for key, value in doc.to_dict().items():
         click.echo(f"{key:>13}: {value}")
     for c in chunks:
-        click.echo(f"\n--- chunk {c.ordinal} · p. {c.page_start}-{c.page_end} · {c.section}")
+        ocr = f" · {ocr_note(c.ocr_confidence)}" if c.ocr_confidence is not None else ""
+        click.echo(f"\n--- chunk {c.ordinal} · p. {c.page_start}-{c.page_end} · {c.section}{ocr}")
         click.echo(c.text)
 
 

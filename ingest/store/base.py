@@ -20,6 +20,8 @@ check for each backend:
 - **Chunk ids never reused**: an old citation cannot point at a newer chunk's text. They only
   grow, so a process's BM25 postings catch up with a write by reading the chunks above the
   largest id they hold (ingest/store/postings.py).
+- **OCR'd pages keep their words** (`page_words`): written and removed with their document,
+  in its transaction, so the page viewer can box a cited sentence on a scan.
 - **Refused, not misread**: an index of another format or embedding model is refused on
   opening with `IndexFormatError`, a damaged one with `IndexDamagedError`.
 """
@@ -38,6 +40,7 @@ from typing import Protocol
 import numpy as np
 
 from ingest.document import Chunk, DocumentMetadata
+from ingest.page_words import PageWords
 from ingest.store.records import ChunkRecord, DocumentRecord, Identity
 from meditron_rag.errors import IndexFormatError
 
@@ -136,9 +139,10 @@ class Store(abc.ABC):
 
     def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
                      pages: int, paginated: bool, metadata: DocumentMetadata,
-                     warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
-        """Insert or replace one document with its chunks (one vector each), atomically.
-        The caller holds `writing()`."""
+                     warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray,
+                     page_words: Mapping[int, PageWords] | None = None) -> None:
+        """Insert or replace one document with its chunks (one vector each) and its OCR'd
+        pages' words, atomically. The caller holds `writing()`."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
@@ -150,13 +154,16 @@ class Store(abc.ABC):
                metadata.licence, json.dumps(metadata.extra, sort_keys=True),
                json.dumps(warnings), len(chunks),
                datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        self._put(row, chunks, vectors, metadata.title)
+        encoded = {number: words.encode()
+                   for number, words in sorted((page_words or {}).items())}
+        self._put(row, chunks, vectors, metadata.title, encoded)
 
     @abc.abstractmethod
     def _put(self, row: tuple[object, ...], chunks: Sequence[Chunk], vectors: np.ndarray,
-             title: str) -> None:
+             title: str, pages: Mapping[int, bytes]) -> None:
         """Replace the document of `row` (its columns in DOCUMENT_FIELDS order) with `chunks`
-        and their float32 `vectors` in one transaction; `title` joins each chunk's terms."""
+        and their float32 `vectors`, and its OCR'd `pages` (encoded words by page number), in
+        one transaction; `title` joins each chunk's terms."""
 
     @abc.abstractmethod
     def remove_document(self, doc_id: str) -> bool:
@@ -190,6 +197,27 @@ class Store(abc.ABC):
     def lexical_search(self, terms: Sequence[str], k: int) -> list[tuple[int, float]]:
         """(chunk id, BM25 score) of the k best chunks for query terms (ingest.bm25.query_terms),
         best first; chunks sharing no term with the query are not returned."""
+
+    # --- OCR'd pages ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _page_blobs(self, doc_id: str, page: int | None) -> dict[int, bytes]:
+        """The encoded words of a document's OCR'd `page` (every one when None), by page."""
+
+    def page_words(self, doc_id: str, page: int) -> PageWords | None:
+        """The words of a document's page as OCR read them; None for a page read from its text
+        layer, or whose record cannot be read."""
+        return self.document_page_words(doc_id, page).get(page)
+
+    def document_page_words(self, doc_id: str, page: int | None = None
+                            ) -> dict[int, PageWords]:
+        """The words of a document's OCR'd pages (only `page`, when given), by page; a record
+        that cannot be read is left out (the page then shows no box)."""
+        found: dict[int, PageWords] = {}
+        for number, blob in self._page_blobs(doc_id, page).items():
+            with contextlib.suppress(ValueError):
+                found[number] = PageWords.decode(blob)
+        return found
 
     # --- upkeep ------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
 from meditron_rag.errors import IndexDamagedError, IndexError_
 
-TABLES = ("meta", "documents", "chunks", "terms", "migrations")
+TABLES = ("meta", "documents", "chunks", "terms", "migrations", "page_words")
 
 _P = ParamSpec("_P")
 _T = TypeVar("_T")

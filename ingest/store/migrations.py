@@ -6,6 +6,7 @@ the fix, not misread.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,7 @@ from ingest.store.base import Embedding, recorded_identity
 from ingest.store.health import damaged
 from ingest.store.lexical import encode_terms
 from ingest.store.lock import waiting_for_lock
-from ingest.store.records import Identity
+from ingest.store.records import Identity, page_confidences
 from meditron_rag.errors import IndexFormatError
 
 FORMAT_VERSION = 1
@@ -132,8 +133,38 @@ def _m004_term_counts(db: sqlite3.Connection) -> None:
                    [(blob, row[0]) for row, blob in zip(rows, blobs)])
 
 
+def _m005_ocr_words(db: sqlite3.Connection) -> None:
+    """OCR'd pages keep their words' boxes and confidences (ingest/page_words.py), so the page
+    viewer boxes a cited sentence on a scan; each chunk keeps the mean confidence of its OCR'd
+    words (NULL: read from a text layer). A chunk of a document OCR'd before this gets the
+    mean of its pages' confidences, which the document recorded; its boxes need a new ingest."""
+    db.executescript(
+        """
+        ALTER TABLE chunks ADD COLUMN ocr_confidence REAL;
+        CREATE TABLE page_words (
+            document_id TEXT NOT NULL REFERENCES documents(id),
+            page INTEGER NOT NULL,
+            words BLOB NOT NULL,
+            PRIMARY KEY (document_id, page)
+        );
+        """
+    )
+    for doc_id, extra in db.execute("SELECT id, extra FROM documents").fetchall():
+        pages = page_confidences(json.loads(extra))
+        if not pages:
+            continue
+        for chunk_id, first, last in db.execute(
+                "SELECT id, page_start, page_end FROM chunks WHERE document_id=?",
+                (doc_id,)).fetchall():
+            found = [pages[n] for n in range(first, last + 1) if n in pages]
+            if found:
+                db.execute("UPDATE chunks SET ocr_confidence=? WHERE id=?",
+                           (round(sum(found) / len(found), 3), chunk_id))
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial, _m002_chunk_id_counter, _m003_title_in_lexical_index, _m004_term_counts,
+    _m005_ocr_words,
 ]
 
 

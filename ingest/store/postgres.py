@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Concatenate, ParamSpec, TypeVar
 
 import numpy as np
@@ -52,7 +52,8 @@ from meditron_rag.errors import EmptyIndexError, IndexError_, IndexLockedError
 
 # The types of CHUNK_FIELDS' columns, for binary COPY.
 _CHUNK_TYPES: list[int | str] = ["bigint", "text", "integer", "text", "text", "integer",
-                                 "integer", "integer", "integer", "integer", "integer"]
+                                 "integer", "integer", "integer", "integer", "integer",
+                                 "float8"]
 _EF_SEARCH_MAX = 1000  # pgvector's ceiling for hnsw.ef_search
 
 _P = ParamSpec("_P")
@@ -235,7 +236,7 @@ class PostgresStore(Store):
 
     @guarded
     def _put(self, row: tuple[object, ...], chunks: Sequence[Chunk], vectors: np.ndarray,
-             title: str) -> None:
+             title: str, pages: Mapping[int, bytes]) -> None:
         doc_id = str(row[0])
         counts = [bm25.term_counts((c.text, c.section, title)) for c in chunks]
         with self._lock, self.conn.transaction():
@@ -245,6 +246,11 @@ class PostgresStore(Store):
                 row)
             if chunks:
                 self._copy_chunks(doc_id, chunks, postgres_terms.encode(self.conn, counts), vectors)
+            if pages:
+                with self.conn.cursor() as cursor:
+                    cursor.executemany(
+                        "INSERT INTO page_words(document_id, page, words) VALUES (%s, %s, %s)",
+                        [(doc_id, number, words) for number, words in pages.items()])
             self._bump(len(chunks))
 
     def _copy_chunks(self, doc_id: str, chunks: Sequence[Chunk], terms: list[bytes],
@@ -258,8 +264,8 @@ class PostgresStore(Store):
             copy.set_types(_CHUNK_TYPES + ["bytea", self._vector_oid])
             for chunk_id, c, pairs, v in zip(ids, chunks, terms, vectors):
                 copy.write_row((chunk_id, doc_id, c.ordinal, c.text, c.section, c.start, c.end,
-                                c.page_start, c.page_end, c.char_start, c.char_end, pairs,
-                                v))
+                                c.page_start, c.page_end, c.char_start, c.char_end,
+                                c.ocr_confidence, pairs, v))
 
     @guarded
     def remove_document(self, doc_id: str) -> bool:
@@ -277,6 +283,7 @@ class PostgresStore(Store):
             "SELECT COUNT(*) FROM gone", (doc_id,)).fetchone()
         if row and row[0]:
             self._bump(-int(row[0]), generation=0)
+        self.conn.execute("DELETE FROM page_words WHERE document_id = %s", (doc_id,))
         return self.conn.execute("DELETE FROM documents WHERE id = %s RETURNING id",
                                  (doc_id,)).fetchone() is not None
 
@@ -300,6 +307,12 @@ class PostgresStore(Store):
         rows = self._query(f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id = %s "
                            "ORDER BY ordinal", (doc_id,))
         return [chunk_from_row(row) for row in rows]
+
+    def _page_blobs(self, doc_id: str, page: int | None) -> dict[int, bytes]:
+        rows = self._query("SELECT page, words FROM page_words WHERE document_id = %s "
+                           "AND (%s::integer IS NULL OR page = %s) ORDER BY page",
+                           (doc_id, page, page))
+        return {int(number): bytes(words) for number, words in rows}
 
     def document_vectors(self, doc_id: str) -> np.ndarray:
         rows = self._query("SELECT embedding::real[] FROM chunks WHERE document_id = %s "

@@ -126,7 +126,29 @@ ALTER TABLE terms DROP COLUMN df;
 ALTER TABLE state DROP COLUMN total_length;
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL, _M002_TERMS_BESIDE_CHUNKS]
+# OCR'd pages keep their words' boxes and confidences (ingest/page_words.py), so the page
+# viewer boxes a cited sentence on a scan; each chunk keeps the mean confidence of its OCR'd
+# words (NULL: read from a text layer). A chunk of a document OCR'd before this gets the mean
+# of its pages' confidences, which the document recorded ("1:0.91 2:0.96" in its extra); its
+# boxes need a new ingest.
+_M003_OCR_WORDS = """
+ALTER TABLE chunks ADD COLUMN ocr_confidence double precision;
+CREATE TABLE page_words (
+    document_id text NOT NULL REFERENCES documents(id),
+    page integer NOT NULL,
+    words bytea NOT NULL,
+    PRIMARY KEY (document_id, page)
+);
+UPDATE chunks c SET ocr_confidence = s.confidence FROM (
+    SELECT c.id, round(avg(split_part(p, ':', 2)::numeric), 3)::double precision AS confidence
+    FROM chunks c JOIN documents d ON d.id = c.document_id,
+         regexp_split_to_table(d.extra::jsonb ->> 'ocr_page_confidence', ' ') AS p
+    WHERE split_part(p, ':', 1)::integer BETWEEN c.page_start AND c.page_end
+    GROUP BY c.id) s
+WHERE s.id = c.id;
+"""
+
+MIGRATIONS: list[str] = [_M001_INITIAL, _M002_TERMS_BESIDE_CHUNKS, _M003_OCR_WORDS]
 
 
 def connect(settings: StoreConfig) -> psycopg.Connection[tuple]:

@@ -58,7 +58,7 @@ class ChunkRecord(Chunk):
 
 DOCUMENT_FIELDS = tuple(f.name for f in fields(DocumentRecord))
 CHUNK_FIELDS = ("id", "document_id", "ordinal", "text", "section", "start", "end",
-                "page_start", "page_end", "char_start", "char_end")
+                "page_start", "page_end", "char_start", "char_end", "ocr_confidence")
 # The same as SQL select lists (both backends name their columns alike; "end" is a keyword).
 DOCUMENT_COLUMNS = ", ".join(DOCUMENT_FIELDS)
 CHUNK_COLUMNS = ", ".join(f'"{name}"' for name in CHUNK_FIELDS)
@@ -76,3 +76,15 @@ def document_from_row(row: Sequence[Any]) -> DocumentRecord:
 def chunk_from_row(row: Sequence[Any]) -> ChunkRecord:
     """A stored chunk from its columns in CHUNK_FIELDS order."""
     return ChunkRecord(**dict(zip(CHUNK_FIELDS, row)))
+
+
+def page_confidences(extra: dict[str, str]) -> dict[int, float]:
+    """Each OCR'd page's mean confidence from a document's record ("1:0.91 2:0.96")."""
+    found: dict[int, float] = {}
+    for part in extra.get("ocr_page_confidence", "").split():
+        page, _, value = part.partition(":")
+        try:
+            found[int(page)] = float(value)
+        except ValueError:
+            continue
+    return found

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import faiss
@@ -192,7 +192,7 @@ class SQLiteStore(Store):
 
     @guarded
     def _put(self, row: tuple[object, ...], chunks: Sequence[Chunk], vectors: np.ndarray,
-             title: str) -> None:
+             title: str, pages: Mapping[int, bytes]) -> None:
         doc_id = str(row[0])
         with self._lock:
             with self.db:
@@ -212,11 +212,15 @@ class SQLiteStore(Store):
                         (
                             chunk_id, doc_id, chunk.ordinal, chunk.text, chunk.section,
                             chunk.start, chunk.end, chunk.page_start, chunk.page_end,
-                            chunk.char_start, chunk.char_end, vector.tobytes(), blob,
+                            chunk.char_start, chunk.char_end, chunk.ocr_confidence,
+                            vector.tobytes(), blob,
                         )
                         for chunk_id, chunk, vector, blob in zip(ids, chunks, vectors, terms)
                     ],
                 )
+                self.db.executemany(
+                    "INSERT INTO page_words(document_id, page, words) VALUES (?, ?, ?)",
+                    [(doc_id, number, words) for number, words in pages.items()])
                 self.db.execute("UPDATE meta SET value=? WHERE key='next_chunk_id'",
                                 (str(first + len(chunks)),))
                 self._bump_generation()
@@ -238,6 +242,7 @@ class SQLiteStore(Store):
         rows = self.db.execute("SELECT id FROM chunks WHERE document_id=?", (doc_id,))
         old = [r[0] for r in rows]
         self.db.execute("DELETE FROM chunks WHERE document_id=?", (doc_id,))
+        self.db.execute("DELETE FROM page_words WHERE document_id=?", (doc_id,))
         self.db.execute("DELETE FROM documents WHERE id=?", (doc_id,))
         return old
 
@@ -263,6 +268,11 @@ class SQLiteStore(Store):
             f"SELECT {CHUNK_COLUMNS} FROM chunks WHERE document_id=? ORDER BY ordinal", (doc_id,)
         )
         return [chunk_from_row(row) for row in rows]
+
+    def _page_blobs(self, doc_id: str, page: int | None) -> dict[int, bytes]:
+        rows = self._query("SELECT page, words FROM page_words WHERE document_id=? "
+                           "AND (? IS NULL OR page=?) ORDER BY page", (doc_id, page, page))
+        return {int(number): bytes(words) for number, words in rows}
 
     def document_vectors(self, doc_id: str) -> np.ndarray:
         rows = self._query("SELECT embedding FROM chunks WHERE document_id=? ORDER BY ordinal",

@@ -2,10 +2,11 @@
 
 Each document is copied with its chunks and their stored vectors, in its own transaction of
 the target; the target's term counts are counted again from the same text, so BM25 scores the
-same. Chunk ids are the target's own (each backend hands out ids that are never reused), and
-a document's `ingested_at` is the time of the copy. The copy is checked by a fingerprint that
-both stores must share: their counts, and a SHA-256 over every document's record and chunks
-and the bytes of every vector.
+same; OCR'd pages' words go with their document. Chunk ids are the target's own (each
+backend hands out ids that are never reused), and a document's `ingested_at` is the time of
+the copy. The copy is checked by a fingerprint that both stores must share: their counts, and
+a SHA-256 over every document's record and chunks, the bytes of every vector and every OCR'd
+page's words.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def fingerprint(store: Store) -> Fingerprint:
                 digest.update(json.dumps(fields, sort_keys=True).encode())
                 chunks += 1
             digest.update(store.document_vectors(doc.id).tobytes())
+            for number, words in store.document_page_words(doc.id).items():
+                digest.update(number.to_bytes(4, "little") + words.encode())
     return Fingerprint(len(docs), chunks, digest.hexdigest())
 
 
@@ -103,11 +106,12 @@ def copy_store(source: Store, target: Store,
                     record = source.document(doc.id) or doc
                     chunks = source.document_chunks(doc.id)
                     vectors = source.document_vectors(doc.id)
+                    page_words = source.document_page_words(doc.id)
                 target.put_document(
                     doc.id, path=record.path, kind=record.kind, sha256=record.sha256,
                     size_bytes=record.size_bytes, pages=record.pages,
                     paginated=record.paginated, warnings=record.warnings, chunks=chunks,
-                    vectors=vectors,
+                    vectors=vectors, page_words=page_words,
                     metadata=DocumentMetadata(
                         title=record.title, organisation=record.organisation, date=record.date,
                         url=record.url, licence=record.licence, extra=record.extra),
