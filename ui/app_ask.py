@@ -13,7 +13,7 @@ the chat input is disabled: `submit_mode="disable"` has the browser disable it t
 question is sent, and `disabled` keeps it so on every rerun until the answer has joined the
 history (Streamlit then also ignores a value sent for it). The answer itself is written by a
 worker thread (`ui.app_turn`), so a click elsewhere, whose rerun cuts the script short, only
-redraws it; "Stop" ends it and keeps what was written so far, marked as stopped.
+redraws it; "Stop the answer" ends it and keeps what was written so far, marked as stopped.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _draw_turn(turn: Turn) -> None:
         st.text(turn.question)
     with st.chat_message("assistant"):
         waiting, sources, text = st.empty(), st.container(), st.container()
-        st.button("Stop", key="stop", on_click=_stop,
+        st.button("Stop the answer", key="stop", on_click=_stop,
                   help="End this answer: what was written so far stays in the conversation, "
                        "marked as stopped.")
 
