@@ -300,9 +300,10 @@ SLOW_DRAFT = " ".join([f"Colonoscopy is done every 10 years, says sentence {n}."
 @pytest.mark.parametrize("through", ["app", "api"])
 def test_stop_keeps_what_was_written_in_chromium(through: str, isolated: Path, tmp_path: Path,
                                                  embedder, scripted_model) -> None:
-    """A model that writes slowly (scripted: one word every 0.3 s) is stopped mid-answer: what
-    it wrote stays in the conversation, marked as stopped, and the next question is answered
-    after it, by the app's own pipeline and through `meditron-rag serve`."""
+    """A model that writes slowly (scripted: one word every 0.3 s) goes on writing through a
+    change of setting (a rerun) and is stopped mid-answer: what it wrote stays in the
+    conversation, marked as stopped, and the next question is answered after it, by the app's
+    own pipeline and through `meditron-rag serve`."""
     from playwright.sync_api import expect, sync_playwright
 
     env = {"MEDITRON_RAG_LLM_SERVER_URL": scripted_model(SLOW_DRAFT, pause_s=0.3)}
@@ -319,6 +320,13 @@ def test_stop_keeps_what_was_written_in_chromium(through: str, isolated: Path, t
         messages = page.get_by_test_id("stChatMessage")
         ask(page, "How often should a colonoscopy be repeated?")
         expect(messages.nth(1).get_by_text("Colonoscopy is done every").first).to_be_visible()
+        # A setting changed meanwhile reruns the script: the answer goes on being written.
+        page.get_by_role("tab", name="Settings").click()
+        until = page.get_by_label("Dated until")
+        until.fill("2030")
+        until.press("Enter")
+        page.get_by_role("tab", name="Ask").click()
+        expect(messages.nth(1)).to_contain_text("says sentence 3.")
         page.get_by_role("button", name="Stop the answer").click()
         stopped = messages.nth(1).get_by_text("Stopped before the answer was finished")
         expect(stopped).to_be_visible()
