@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -183,9 +184,11 @@ def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 300,
 
 class _ScriptedCompletions(BaseHTTPRequestHandler):
     """An OpenAI-compatible completion endpoint that streams a fixed draft: the one thing a
-    test cannot get from a real model is a model that writes a chosen wrong sentence."""
+    test cannot get from a real model is a model that writes a chosen wrong sentence (or
+    writes slowly enough, `pause_s` between words, to be interrupted while it writes)."""
 
     draft = ""
+    pause_s = 0.0
 
     def do_POST(self) -> None:  # noqa: N802 - the http.server interface
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -195,11 +198,16 @@ class _ScriptedCompletions(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.end_headers()
-        for piece in self.draft.split(" "):
-            chunk = {"choices": [{"text": piece + " ", "finish_reason": None}]}
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        done = {"choices": [{"text": "", "finish_reason": "stop"}]}
-        self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+        try:
+            for piece in self.draft.split(" "):
+                chunk = {"choices": [{"text": piece + " ", "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(self.pause_s)
+            done = {"choices": [{"text": "", "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the reader stopped the answer and closed the stream
 
     def log_message(self, *args: object) -> None:
         pass
@@ -208,14 +216,15 @@ class _ScriptedCompletions(BaseHTTPRequestHandler):
 @pytest.fixture
 def scripted_model():
     """Start a completion server that writes `draft`; yields a function that sets the draft
-    and returns the server's URL (for llm.server_url)."""
+    (and the pause after each word) and returns the server's URL (for llm.server_url)."""
     handler = type("Handler", (_ScriptedCompletions,), {})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
 
-    def serve(draft: str) -> str:
+    def serve(draft: str, pause_s: float = 0.0) -> str:
         handler.draft = draft
+        handler.pause_s = pause_s
         return f"http://127.0.0.1:{server.server_address[1]}/v1"
 
     yield serve

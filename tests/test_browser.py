@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import closing
+from contextlib import ExitStack, closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -186,12 +186,11 @@ def test_a_wrong_draft_is_struck_in_chromium(isolated: Path, embedder, scripted_
             browser.close()
 
 
-def test_the_app_through_a_running_serve_in_chromium(isolated: Path, tmp_path: Path,
-                                                     embedder) -> None:
-    """`meditron-rag ui --api URL`: the page answers from the server's index and model (the
-    app's own data directory stays empty), and a follow-up shows the query it searched."""
+@contextmanager
+def running_serve(isolated: Path, tmp_path: Path, embedder,  # type: ignore[no-untyped-def]
+                  env: dict[str, str]) -> Iterator[str]:
+    """`meditron-rag serve` over a two-document index in `isolated`, with `env`; its URL."""
     import httpx
-    from playwright.sync_api import expect, sync_playwright
 
     index_two(isolated, embedder)
     port = free_port()
@@ -199,7 +198,8 @@ def test_the_app_through_a_running_serve_in_chromium(isolated: Path, tmp_path: P
     log = (tmp_path / "serve.log").open("wb")
     serve = subprocess.Popen([str(Path(sys.executable).with_name("meditron-rag")), "serve",
                               "--port", str(port)], cwd=ROOT, stdout=log,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+                             stderr=subprocess.STDOUT, start_new_session=True,
+                             env={**os.environ, **env})
     try:
         for _ in range(240):
             try:
@@ -208,26 +208,136 @@ def test_the_app_through_a_running_serve_in_chromium(isolated: Path, tmp_path: P
             except httpx.HTTPError:
                 assert serve.poll() is None, (tmp_path / "serve.log").read_text()
             time.sleep(0.5)
-        app_data = tmp_path / "app-data"
-        app = serve_app(app_data, embedder, {"MEDITRON_RAG_DATA_DIR": str(app_data)},
-                        ("--api", api), index=False)
-        url = next(app)
-        ARTIFACTS.mkdir(exist_ok=True)
-        with closing(app), sync_playwright() as p:
-            browser, page = open_page(p, url)
-            expect(page.get_by_text(f"Answered by the API at {api}").first).to_be_visible()
-            ask(page, "Who should be screened for colorectal cancer?")
-            expect(page.get_by_text(re.compile(r"\[\d\] Colorectal Cancer")).first
-                   ).to_be_visible()
-            # Sources show while the answer is written; the question joins the conversation
-            # when the answer is done, and the button to forget it appears with it.
-            expect(page.get_by_role("button", name="New conversation")).to_be_visible()
-            ask(page, "And at what age should it stop?")
-            expect(page.get_by_text(re.compile(r"Searched for: And at what age should it stop\? "
-                                               r"\(.*colorectal.*\)")).first).to_be_visible()
-            page.screenshot(path=str(ARTIFACTS / "browser-api-follow-up.png"), full_page=True)
-            browser.close()
-        assert not (app_data / "index").exists()
+        yield api
     finally:
         stop(serve, 10)
         log.close()
+
+
+@contextmanager
+def app_on(api: str, tmp_path: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """`meditron-rag ui --api API` with a data directory of its own, left empty; its URL."""
+    app_data = tmp_path / "app-data"
+    app = serve_app(app_data, embedder, {"MEDITRON_RAG_DATA_DIR": str(app_data)},
+                    ("--api", api), index=False)
+    with closing(app):
+        yield next(app)
+    assert not (app_data / "index").exists()
+
+
+# A caption only a finished answer has: "<model> · <seconds> s · <notice>".
+FINISHED = re.compile(r" · \d+\.\d s · ")
+
+
+def ask_while_the_answer_is_written(page, first: str,  # type: ignore[no-untyped-def]
+                                    second: str) -> None:
+    """Ask `first`, then try to send `second` while its answer is written: the box is disabled
+    until the first answer has joined the conversation whole; then `second` is answered after
+    it."""
+    from playwright.sync_api import expect
+
+    box = page.get_by_test_id("stChatInputTextArea")
+    messages = page.get_by_test_id("stChatMessage")
+    ask(page, first)
+    expect(box).to_be_disabled()  # at once: the answer takes seconds
+    box.fill(second)  # waits while the box is disabled: until the first answer is done
+    expect(messages).to_have_count(2)
+    expect(messages.nth(0)).to_contain_text(first)
+    expect(messages.nth(1).get_by_text(FINISHED)).to_be_visible()
+    expect(page.get_by_role("button", name="Stop the answer")).to_have_count(0)
+    box.press("Enter")
+    expect(messages).to_have_count(4)
+    expect(messages.nth(3).get_by_text(FINISHED)).to_be_visible()
+    expect(messages.nth(2)).to_contain_text(second)
+    expect(messages.nth(1).get_by_text(FINISHED)).to_be_visible()  # the first stays whole
+
+
+def test_a_question_sent_while_an_answer_is_written_waits_for_it_in_chromium(
+        isolated: Path, embedder) -> None:
+    """The embedded SmolLM2 writes its answer (generative mode, so it streams) while a
+    second question is tried."""
+    from playwright.sync_api import sync_playwright
+
+    env = {"MEDITRON_RAG_GENERATION_ANSWER_MODE": "generative"}
+    for url in serve_app(isolated, embedder, env):
+        with sync_playwright() as p:
+            browser, page = open_page(p, url)
+            ask_while_the_answer_is_written(page, "Who should be screened for colorectal "
+                                            "cancer?", "At what age should screening stop?")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "browser-second-question.png"),
+                            full_page=True)
+            browser.close()
+
+
+def test_the_app_through_a_running_serve_in_chromium(isolated: Path, tmp_path: Path,
+                                                     embedder) -> None:
+    """`meditron-rag ui --api URL`: the page answers from the server's index and model (the
+    app's own data directory stays empty); a follow-up tried while the first answer is written
+    waits for it, and shows the query it searched."""
+    from playwright.sync_api import expect, sync_playwright
+
+    env = {"MEDITRON_RAG_GENERATION_ANSWER_MODE": "generative"}
+    with running_serve(isolated, tmp_path, embedder, env) as api, \
+            app_on(api, tmp_path, embedder) as url, sync_playwright() as p:
+        ARTIFACTS.mkdir(exist_ok=True)
+        browser, page = open_page(p, url)
+        expect(page.get_by_text(f"Answered by the API at {api}").first).to_be_visible()
+        ask_while_the_answer_is_written(page, "Who should be screened for colorectal cancer?",
+                                        "And at what age should it stop?")
+        expect(page.get_by_text(re.compile(r"\[\d\] Colorectal Cancer")).first).to_be_visible()
+        expect(page.get_by_text(re.compile(r"Searched for: And at what age should it stop\? "
+                                           r"\(.*colorectal.*\)")).first).to_be_visible()
+        page.screenshot(path=str(ARTIFACTS / "browser-api-follow-up.png"), full_page=True)
+        browser.close()
+
+
+# No sentence repeated: the generator ends a stream that loops.
+SLOW_DRAFT = " ".join([f"Colonoscopy is done every 10 years, says sentence {n}." for n in range(12)]
+                      + ["Last-word-of-the-draft."])
+
+
+@pytest.mark.parametrize("through", ["app", "api"])
+def test_stop_keeps_what_was_written_in_chromium(through: str, isolated: Path, tmp_path: Path,
+                                                 embedder, scripted_model) -> None:
+    """A model that writes slowly (scripted: one word every 0.3 s) goes on writing through a
+    change of setting (a rerun) and is stopped mid-answer: what it wrote stays in the
+    conversation, marked as stopped, and the next question is answered after it, by the app's
+    own pipeline and through `meditron-rag serve`."""
+    from playwright.sync_api import expect, sync_playwright
+
+    env = {"MEDITRON_RAG_LLM_SERVER_URL": scripted_model(SLOW_DRAFT, pause_s=0.3)}
+    with ExitStack() as stack:
+        if through == "api":
+            api = stack.enter_context(running_serve(isolated, tmp_path, embedder, env))
+            url = stack.enter_context(app_on(api, tmp_path, embedder))
+        else:
+            app = serve_app(isolated, embedder, env)
+            url = next(app)
+            stack.enter_context(closing(app))
+        p = stack.enter_context(sync_playwright())
+        browser, page = open_page(p, url)
+        messages = page.get_by_test_id("stChatMessage")
+        ask(page, "How often should a colonoscopy be repeated?")
+        expect(messages.nth(1).get_by_text("Colonoscopy is done every").first).to_be_visible()
+        # A setting changed meanwhile reruns the script: the answer goes on being written.
+        page.get_by_role("tab", name="Settings").click()
+        until = page.get_by_label("Dated until")
+        until.fill("2030")
+        until.press("Enter")
+        page.get_by_role("tab", name="Ask").click()
+        expect(messages.nth(1)).to_contain_text("says sentence 3.")
+        page.get_by_role("button", name="Stop the answer").click()
+        stopped = messages.nth(1).get_by_text("Stopped before the answer was finished")
+        expect(stopped).to_be_visible()
+        expect(messages.nth(1)).to_contain_text("Colonoscopy is done every")
+        expect(messages.nth(1)).not_to_contain_text("Last-word-of-the-draft.")
+        expect(page.get_by_test_id("stChatInputTextArea")).to_be_enabled()
+        scripted_model("Colonoscopy is done every 10 years.")  # the next answer, at once
+        ask(page, "And a sigmoidoscopy?")
+        expect(messages).to_have_count(4)
+        expect(messages.nth(3).get_by_text(FINISHED)).to_be_visible()
+        expect(stopped).to_be_visible()
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"browser-stop-{through}.png"), full_page=True)
+        browser.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -143,7 +143,7 @@ class ApiClient:
         return True
 
     def ask(self, question: str, earlier: Sequence[str], top_k: int, filters: Filters,
-            max_tokens: int) -> Iterator[Step]:
+            max_tokens: int) -> Generator[Step, None, None]:
         """The answer as the server streams it; `earlier` are the conversation's questions."""
         body = {"question": question, "top_k": top_k, "max_tokens": max_tokens, "stream": True,
                 "messages": [{"role": "user", "content": q} for q in earlier],

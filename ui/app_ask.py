@@ -7,26 +7,32 @@ a PDF the page itself with those sentences boxed. The history is a conversation:
 is searched with the subject of the questions before it, and the query searched is shown.
 Answers come from `ui.app_source` (this process's Engine, or a running `meditron-rag serve`,
 whose line for the model the app then waits in, saying so).
+
+One question at a time, and nothing asked or answered is lost. While an answer is written,
+the chat input is disabled: `submit_mode="disable"` has the browser disable it the moment a
+question is sent, and `disabled` keeps it so on every rerun until the answer has joined the
+history (Streamlit then also ignores a value sent for it). The answer itself is written by a
+worker thread (`ui.app_turn`), so a click elsewhere, whose rerun cuts the script short, only
+redraws it; "Stop the answer" ends it and keeps what was written so far, marked as stopped.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
 import streamlit as st
 
 from ingest.page_words import ocr_note
-from meditron_rag.errors import MeditronRagError
 from rag import Answer, Passage
 from ui.app_common import matching_spans, passage_html, plain
 from ui.app_page import PageWordsFn, show_page
 from ui.app_settings import Settings
 from ui.app_source import Source
+from ui.app_turn import Stopped, Turn
 
 
-def history() -> list[Answer | dict[str, str]]:
+def history() -> list[Answer | Stopped | dict[str, str]]:
     return st.session_state.setdefault("history", [])
 
 
@@ -104,78 +110,123 @@ def _searched_caption(query: str) -> None:
     st.caption(f"Searched for: {plain(query)} (read after the questions before it)")
 
 
-def _ask(source: Source, question: str, settings: Settings) -> Answer | None:
-    earlier = [item.question if isinstance(item, Answer) else item["question"]
-               for item in history()]
-    waiting = st.empty()
-    sources = st.container()
-    found: list[Answer] = []
+def running() -> Turn | None:
+    """The question being answered, until it joins the history."""
+    turn: Turn | None = st.session_state.get("turn")
+    return turn
 
-    def tokens() -> Iterator[str]:
-        for step in source.ask(question, earlier, settings.top_k, settings.filters,
-                               settings.max_tokens):
-            if step.kind == "search" and step.data != question:
-                searched()[len(history())] = str(step.data)
-                with sources:
-                    _searched_caption(str(step.data))
-            elif isinstance(step.data, list):
-                # Unfolded while the answer is written: the evidence is on screen at once.
-                with sources:
-                    st.markdown("**Sources found**")
-                    for p in step.data:
-                        with st.expander(plain(p.source_line()), expanded=True):
-                            st.markdown(passage_html(p.text, []), unsafe_allow_html=True)
-            elif step.kind == "queue":
-                waiting.info(f"Waiting for the model: {step.data} question(s) ahead of yours.")
-            elif isinstance(step.data, Answer):
-                waiting.empty()
-                # The history keeps the question as asked; the query searched is beside it.
-                found.append(dataclasses.replace(step.data, question=question))
-            elif step.kind == "token":
-                waiting.empty()
-                yield str(step.data)
 
-    with st.container():
-        st.write_stream(tokens())
-    return found[0] if found else None
+def _take() -> None:
+    """The chat input's callback: runs before the script, so the run it starts already draws
+    the input disabled and the question as being answered."""
+    st.session_state["turn"] = Turn(str(st.session_state["question"]))
+
+
+def _finish(turn: Turn) -> None:
+    """`turn` joins the conversation: its answer, its error, or what was written until it was
+    stopped."""
+    if (query := turn.query()) and query != turn.question:
+        searched()[len(history())] = query
+    history().append(turn.record())
+    st.session_state["turn"] = None
+
+
+def _stop() -> None:
+    """The Stop button's callback: the worker ends at its next step; what it wrote is kept."""
+    if (turn := running()) is not None:
+        turn.stop.set()
+        _finish(turn)
+
+
+def _draw_turn(turn: Turn) -> None:
+    """The question and its answer so far, then each step as the worker writes it."""
+    with st.chat_message("user"):
+        st.text(turn.question)
+    with st.chat_message("assistant"):
+        waiting, sources, text = st.empty(), st.container(), st.container()
+        st.button("Stop the answer", key="stop", on_click=_stop,
+                  help="End this answer: what was written so far stays in the conversation, "
+                       "marked as stopped.")
+
+        def tokens() -> Iterator[str]:
+            notice = ""
+            for step in turn.follow():
+                if step is None:
+                    # Drawn again while nothing comes: a click (Stop) can end this run here.
+                    if notice:
+                        waiting.info(notice)
+                    else:
+                        waiting.empty()
+                elif step.kind == "search":
+                    if step.data != turn.question:
+                        with sources:
+                            _searched_caption(str(step.data))
+                elif isinstance(step.data, list):
+                    # Unfolded while the answer is written: the evidence is on screen at once.
+                    with sources:
+                        st.markdown("**Sources found**")
+                        for p in step.data:
+                            with st.expander(plain(p.source_line()), expanded=True):
+                                st.markdown(passage_html(p.text, []), unsafe_allow_html=True)
+                elif step.kind == "queue":
+                    notice = f"Waiting for the model: {step.data} question(s) ahead of yours."
+                    waiting.info(notice)
+                elif step.kind == "token":
+                    notice = ""
+                    waiting.empty()
+                    yield str(step.data)
+
+        with text:
+            st.write_stream(tokens())
+
+
+def _render_stopped(item: Stopped, key: str, words: PageWordsFn) -> None:
+    if item.text.strip():
+        st.markdown(plain(item.text))
+    st.warning("Stopped before the answer was finished: what was written so far is kept, "
+               "but it was not checked against the sources.")
+    if item.passages:
+        st.markdown("**Sources**")
+        render_sources(item.passages, None, key, words)
 
 
 def render(source: Source, settings: Settings) -> None:
+    turn = running()
     for n, item in enumerate(history()):
-        if isinstance(item, dict):
-            with st.chat_message("user"):
-                st.text(item["question"])
-            with st.chat_message("assistant"):
-                st.error(plain(item["error"]))
-            continue
         with st.chat_message("user"):
-            st.text(item.question)
+            st.text(item["question"] if isinstance(item, dict) else item.question)
         with st.chat_message("assistant"):
             if n in searched():
                 _searched_caption(searched()[n])
-            render_answer(item, f"a{n}", source.page_words)
+            if isinstance(item, dict):
+                st.error(plain(item["error"]))
+            elif isinstance(item, Stopped):
+                _render_stopped(item, f"a{n}", source.page_words)
+            else:
+                render_answer(item, f"a{n}", source.page_words)
     if history() and st.button("New conversation", key="new_conversation",
+                               disabled=turn is not None,
                                help="Forget the questions so far: the next question is "
                                     "searched on its own."):
         st.session_state["history"] = []
         st.session_state["searched"] = {}
         st.rerun()
-    question = st.chat_input("Ask about the guidelines, e.g. When should colorectal cancer "
-                             "screening start?")
-    if not question:
+    live = st.container()  # above the input, drawn after it: the input is disabled at once
+    st.chat_input("Ask about the guidelines, e.g. When should colorectal cancer screening "
+                  "start?", key="question", on_submit=_take, disabled=turn is not None,
+                  submit_mode="disable")
+    if turn is None:
         if not history():
             st.caption("Answers cite numbered passages from the indexed guidelines; open each "
                        "source to check it. A follow-up such as \"and for men?\" is searched "
                        "with the subject of the questions before it.")
         return
-    with st.chat_message("user"):
-        st.text(question)
-    with st.chat_message("assistant"):
-        try:
-            answer = _ask(source, question, settings)
-        except MeditronRagError as exc:
-            history().append({"question": question, "error": str(exc)})
-            st.rerun()
-        if answer is not None:
-            history().append(answer)
-            st.rerun()
+    if not turn.started:
+        turn.start(source, settings, [item["question"] if isinstance(item, dict)
+                                      else item.question for item in history()])
+    with live:
+        _draw_turn(turn)
+    _finish(turn)
+    if turn.failure is not None:
+        raise turn.failure
+    st.rerun()

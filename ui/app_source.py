@@ -6,7 +6,7 @@ the conversation's earlier questions (rag/followup.py), and the app shows the qu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import Protocol
 
 from ingest import DocumentRecord
@@ -24,7 +24,9 @@ class Source(Protocol):
     def page_words(self, doc_id: str, page: int) -> PageWords | None: ...
 
     def ask(self, question: str, earlier: Sequence[str], top_k: int, filters: Filters,
-            max_tokens: int) -> Iterator[Step]: ...
+            max_tokens: int) -> Generator[Step, None, None]:
+        """The answer's steps; closing the generator ends the answer (the app's Stop)."""
+        ...
 
 
 class Local:
@@ -40,7 +42,7 @@ class Local:
         return self.engine.store.page_words(doc_id, page)
 
     def ask(self, question: str, earlier: Sequence[str], top_k: int, filters: Filters,
-            max_tokens: int) -> Iterator[Step]:
+            max_tokens: int) -> Generator[Step, None, None]:
         query = search_query([*earlier, question])
         yield Step("search", query)
         for event in self.engine.stream(query, top_k, filters or None, max_tokens):
