@@ -12,6 +12,9 @@ from ingest.parsing import load_item
 
 
 def main() -> None:
+    # pytesseract imports pandas whenever it is installed (Streamlit installs it), for a
+    # DataFrame output that OCR here never asks for: 67 MB this process has no other use for.
+    sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a library's print must not break replies
     requests = sys.stdin.buffer

@@ -108,9 +108,14 @@ def find_tables(data: bytes, pages: list[int]) -> dict[int, list[Table]]:
             for number in pages:
                 try:
                     page = pdf.pages[number - 1]
+                except Exception:  # noqa: BLE001 - a page pdfplumber cannot open: no tables
+                    continue
+                try:
                     tables = [_table(page, number, t) for t in page.find_tables()]
                 except Exception:  # noqa: BLE001 - a page pdfplumber cannot parse: no tables
                     continue
+                finally:
+                    page.close()  # its parsed objects, otherwise kept until the file closes
                 kept = sorted((t for t in tables if t is not None), key=lambda t: t.top)
                 if kept:
                     found[number] = kept
