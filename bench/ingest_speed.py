@@ -190,7 +190,7 @@ def _run(parts: list[list[Path]], folder: Path, config: Config, embedder: Embedd
         with store.writing():
             report = ingest(part, store, embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
-                            batch_size=config.embedding.batch_size)
+                            window=config.embedding.ingest_window)
         ingest_s += time.perf_counter() - started
         ingest_cpu += time.process_time() - cpu
         peak = max(peak, peak_rss_mb())

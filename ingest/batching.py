@@ -1,12 +1,13 @@
 """Embed chunks in full batches across files, and write each document whole when its last
 vector is in.
 
-The encoder is fastest on full batches, and most files hold fewer chunks than a batch: so the
-chunks of consecutive documents share batches, and a document is written (one transaction, as
-always) as soon as every one of its chunks has its vector. One batch is embedded in a worker
-thread while the caller writes the documents the previous batch completed and takes the next
-parsed files, so store writes and FAISS updates overlap the encoder instead of pausing it.
-Results are reported in file order.
+The encoder is fastest on full batches of texts of like length, and most files hold fewer
+chunks than a batch: so the chunks of consecutive documents are handed to the encoder a window
+of several batches at a time (it sorts a call's texts by length, so short chunks are not padded
+to long ones), and a document is written (one transaction, as always) as soon as every one of
+its chunks has its vector. One window is embedded in a worker thread while the caller writes the
+documents the previous one completed and takes the next parsed files, so store writes and FAISS
+updates overlap the encoder instead of pausing it. Results are reported in file order.
 """
 
 from __future__ import annotations
@@ -78,17 +79,18 @@ class _Entry:
 
 class BatchRunner:
     """Feeds the chunks of the files it is given (`take`) to the encoder in batches of
-    `batch_size`, and hands each file, in order, to `finish(item, vectors, encode)` once it is
+    `window` (the encoder sorts the texts of one call by length into its own batches), and
+    hands each file, in order, to `finish(item, vectors, encode)` once it is
     complete (vectors None when it needs none, or when they must be made for it alone, with
     `encode`); `report` gets what `finish` returns."""
 
-    def __init__(self, embedder: Embedder, batch_size: int, *,
+    def __init__(self, embedder: Embedder, window: int, *,
                  needs_vectors: Callable[[Prepared, set[str]], bool],
                  finish: Callable[[Prepared, np.ndarray | None, Encode], FileResult],
                  report: Callable[[FileResult], None],
                  chunk_progress: ChunkProgressFn | None) -> None:
         self.embedder = embedder
-        self.batch_size = batch_size
+        self.window = window
         self.needs_vectors = needs_vectors
         self.finish = finish
         self.report = report
@@ -106,7 +108,7 @@ class BatchRunner:
         self.entries.append(entry)
         if entry.wanted:
             self.queued.extend((entry, i) for i in range(len(item.texts)))
-        while len(self.queued) >= self.batch_size:
+        while len(self.queued) >= self.window:
             self._send()
         self._flush()
 
@@ -123,7 +125,7 @@ class BatchRunner:
 
     def _send(self) -> None:
         batch: list[tuple[_Entry, int]] = []
-        while self.queued and len(batch) < self.batch_size:
+        while self.queued and len(batch) < self.window:
             entry, i = self.queued.popleft()
             if not entry.retry:  # a failed batch sent it back to be embedded alone
                 batch.append((entry, i))

@@ -141,14 +141,15 @@ def ingest(
     pdf: PdfConfig | None = None,
     progress: Progress | None = None,
     chunk_progress: ChunkProgressFn | None = None,
-    batch_size: int = EmbeddingConfig().batch_size,
+    window: int = EmbeddingConfig().ingest_window,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
     whose file under one of the given folders is gone. Files over their size limit fail:
     `max_pdf_bytes` for a PDF, `max_bytes` for any other and for a PDF's text (by default
     ingest.max_pdf_mb's and ingest.max_file_mb's defaults). PDFs are read with `pdf`'s
     settings (by default the `pdf` section's defaults). `progress` hears of each file in order
-    as it is done, `chunk_progress` of each batch of chunks embedded. The caller holds
+    as it is done, `chunk_progress` of each window of chunks embedded (`window` chunks handed to
+    the encoder at once, by default embedding.ingest_window's default). The caller holds
     `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
@@ -164,7 +165,7 @@ def ingest(
             progress(result, len(report.files), len(files))
 
     runner = BatchRunner(
-        embedder, batch_size,
+        embedder, window,
         needs_vectors=lambda item, pending: _needs_vectors(item, pending, store),
         finish=lambda item, vectors, encode: _store_one(item, vectors, store, encode),
         report=done, chunk_progress=chunk_progress)

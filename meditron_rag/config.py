@@ -58,6 +58,7 @@ class EmbeddingConfig(_Section):
     # GGUF; no PyTorch in that process) or sentence-transformers. Ingest always uses the latter.
     runtime: Literal["llama.cpp", "sentence-transformers"] = "llama.cpp"
     batch_size: int = Field(32, ge=1, le=4096)
+    ingest_window: int = Field(128, ge=1, le=65536)
     device: str = "cpu"
     threads: int | None = Field(None, ge=1)
 

@@ -31,7 +31,7 @@ from ingest.store import SQLiteStore, Store
 from ingest.store.postgres import PostgresStore
 from ingest.store.postgres_schema import scratch_database
 from meditron_rag.config import Config, StoreConfig, load_config
-from scripts.store_backends import cpu
+from rag.evaluation.results import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = 4
@@ -79,7 +79,7 @@ def ingest_into(store: Store, files: list[Path], config: Config, embedder: Embed
     with store.writing(), store.filling():
         report = ingest(files, store, embedder, config.chunking.chunk_tokens,
                         config.chunking.overlap_tokens, max_bytes=config.ingest.max_file_bytes,
-                        batch_size=config.embedding.batch_size, pdf=config.pdf)
+                        window=config.embedding.ingest_window, pdf=config.pdf)
     failed = [f"{f.path}: {f.reason}" for f in report.files if f.status == "failed"]
     if failed:
         raise SystemExit("ingest failed: " + "; ".join(failed))
@@ -175,7 +175,8 @@ def main() -> None:
         args.json.write_text(json.dumps({
             "command": f"python -m scripts.ingest_backends --pages {args.pages}"
                        + (f" --pdf-dir {args.pdf_dir}" if "real_pdfs" in corpora else ""),
-            "cpu": cpu(), "embedding_model": embedder.name, **results}, indent=2) + "\n")
+            "cpu": "{cpu}, {cores} cores".format(**machine()), "embedding_model": embedder.name,
+            **results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

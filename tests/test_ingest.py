@@ -203,9 +203,12 @@ def _watch(process: subprocess.Popen[str], lines: list[str]) -> threading.Thread
 
 
 def _kill_when(folder: Path, ready: Callable[[list[str]], bool], after: float) -> list[str]:
-    """Start `meditron-rag ingest`; SIGKILL it `after` seconds once `ready(lines)` is true."""
+    """Start `meditron-rag ingest`; SIGKILL it `after` seconds once `ready(lines)` is true.
+    The encoder takes a few chunks at a time, so small documents are written one by one and
+    the kill lands between and inside their writes."""
     script = Path(sys.executable).with_name("meditron-rag")
-    process = subprocess.Popen([str(script), "ingest", str(folder)], cwd=ROOT,
+    env = {**os.environ, "MEDITRON_RAG_EMBEDDING_INGEST_WINDOW": "8"}
+    process = subprocess.Popen([str(script), "ingest", str(folder)], cwd=ROOT, env=env,
                                stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     lines: list[str] = []
     reader = _watch(process, lines)

@@ -62,7 +62,7 @@ def test_batches_are_full_across_files_and_progress_counts_each_files_chunks(
     files: list[str] = []
     store = store_factory(embedder)
     with store.writing():
-        report = ingest([folder], store, watched, 40, 8, batch_size=4,
+        report = ingest([folder], store, watched, 40, 8, window=4,
                         progress=lambda r, n, total: files.append(Path(r.path).name),
                         chunk_progress=steps.append)
     assert report.count("failed") == 0 and report.ingested == 7
@@ -87,7 +87,7 @@ def test_a_batch_that_fails_costs_only_the_document_that_broke_it(
     store = store_factory(embedder)
     with store.writing():
         report = ingest([folder], store, Watched(embedder, fail_on="POISON"), 40, 8,
-                        batch_size=4)
+                        window=4)
     failed = {Path(f.path).name: f.reason for f in report.files if f.status == "failed"}
     # Its batch fails; each document of that batch is then embedded alone, so only the one
     # the encoder cannot read fails, with the reason, and the others are in.
@@ -104,12 +104,12 @@ def test_a_crash_mid_batch_leaves_whole_documents_and_the_next_run_does_the_rest
     store = store_factory(embedder)
     crash = Watched(embedder, fail_on="Note 9", error=KeyboardInterrupt())
     with pytest.raises(KeyboardInterrupt), store.writing():
-        ingest([folder], store, crash, 40, 8, batch_size=4)
+        ingest([folder], store, crash, 40, 8, window=4)
     assert sum(crash.batches) > 0
     assert 0 < len(store.documents()) < 13
     assert_whole(store)
     with store.writing():
-        report = ingest([folder], store, embedder, 40, 8, batch_size=4)
+        report = ingest([folder], store, embedder, 40, 8, window=4)
     assert report.count("failed") == 0
     assert report.count("unchanged") == len(store.documents()) - report.ingested
     assert len(store.documents()) == 13
@@ -119,7 +119,7 @@ def test_a_crash_mid_batch_leaves_whole_documents_and_the_next_run_does_the_rest
 def test_cli_shows_progress_inside_a_large_file(isolated: Path, tmp_path: Path) -> None:
     folder = tmp_path / "docs"
     write_corpus(folder, small=1, long_sentences=400)
-    result = run_cli("ingest", str(folder))
+    result = run_cli("ingest", str(folder), env={"MEDITRON_RAG_EMBEDDING_INGEST_WINDOW": "32"})
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if "chunks embedded" in line]
     assert lines and "long.md: 32/" in lines[0] and "chunks/s]" in lines[0]

@@ -150,7 +150,7 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], lock: threading.Lock,
                             config.chunking.overlap_tokens,
                             max_bytes=limit_mb(config) * 2**20, pdf=config.pdf,
                             progress=each, chunk_progress=each_batch,
-                            batch_size=config.embedding.batch_size)
+                            window=config.embedding.ingest_window)
             ok = [f for f in report.files if f.status != "failed"]
             replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
                             and store.remove_document(replaces))

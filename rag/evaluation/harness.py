@@ -147,7 +147,7 @@ class Harness:
         self.log(f"Indexing {corpus} at {chunk_tokens} tokens per chunk ...")
         with store.writing(), store.filling():
             report = ingest([corpus], store, self.embedder, chunk_tokens, overlap_tokens,
-                            pdf=self.config.pdf, batch_size=self.config.embedding.batch_size)
+                            pdf=self.config.pdf, window=self.config.embedding.ingest_window)
         docs = store.documents()
         ids = {d.name: d.id for d in docs} | {Path(d.name).stem: d.id for d in docs}
         self.log(report.summary())
