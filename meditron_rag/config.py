@@ -187,8 +187,8 @@ class GenerationConfig(_Section):
 class UIConfig(_Section):
     host: str = "localhost"
     port: int = Field(8501, ge=1, le=65535)
-    # The browser's upload limit; a file is also held to ingest.max_file_mb when it is indexed.
-    max_upload_mb: int = Field(10, ge=1)
+    # The operator's cap on one upload, over ingest's limits (config.yaml says why).
+    max_upload_mb: int = Field(200, ge=1)
     # A running `meditron-rag serve` (http://host:port) the app asks and keeps its library
     # through, so that app and API share one model process; None: the app loads its own.
     api_url: str | None = None

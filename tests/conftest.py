@@ -163,6 +163,27 @@ def store_factory(backend: str):
         store.close()
 
 
+@pytest.fixture(scope="session")
+def scan_sized_pdf() -> bytes:
+    """A one-page guideline PDF of 12 MB, over ingest.max_file_mb's 10 by its bytes as a scan
+    is: a paragraph of text (read from its text layer, so no OCR runs) and an image of random
+    noise, which no compression shrinks."""
+    import random
+
+    from fpdf import FPDF
+    from PIL import Image
+
+    side = 2048  # 2048 x 2048 RGB pixels: 12 MB
+    noise = Image.frombytes("RGB", (side, side), random.Random(20).randbytes(side * side * 3))
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("helvetica", size=12)
+    pdf.multi_cell(0, 6, "Okapi itch\n\nApply cool compresses to okapi itch twice a day for "
+                         "three days; give no antibiotics.")
+    pdf.image(noise, x=10, y=60, w=100)
+    return bytes(pdf.output())
+
+
 @pytest.fixture
 def starter_data(starter_index: Path, isolated: Path) -> Path:
     """A private copy of the starter index in this test's data directory."""

@@ -146,11 +146,36 @@ def test_uploads_are_held_to_the_apps_checks(server: Server) -> None:
 
     cases = {("a.exe", b"MZ"): "not supported", ("a.pdf", b"hello"): "not a PDF",
              ("a.txt", b"\x00\x01\x02"): "binary", ("a.md", b""): "empty",
-             ("big.md", b"x" * (10 * 2**20 + 1)): "over the 10 MB limit"}
+             ("big.md", b"x" * (12 * 2**20)): "file too large (12.0 MB > 10.0 MB limit): "
+                                              "split it or raise the limit (ingest.max_file_mb)"}
     for (name, data), reason in cases.items():
         r = post(name, data)
         assert r.status_code == 422 and reason in r.json()["failures"][0]["reason"], r.text
     assert not list((server.service.config.data_dir / "uploads").rglob("big.md"))  # type: ignore[attr-defined]
+
+
+def test_a_scan_sized_pdf_is_uploaded_within_max_upload_mb(
+        server: Server, scan_sized_pdf: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF is held to ingest.max_pdf_mb, not to the 10 MB of text a file may be, and to
+    ui.max_upload_mb, which a server's operator sets lower to keep large files off it."""
+    from ui.api import create_app
+
+    upload = {"files": ("okapi-scan.pdf", scan_sized_pdf, "application/pdf")}
+    added = httpx.post(f"{server.url}/v1/documents", files=upload, headers=AUTH, timeout=120)
+    assert added.status_code == 201, added.text
+    assert added.json()["documents"] == ["okapi-scan"]
+    hit = httpx.post(f"{server.url}/v1/search", json={"question": "okapi itch"}).json()
+    assert hit["passages"][0]["document_id"] == "okapi-scan"
+
+    monkeypatch.setenv("MEDITRON_RAG_UI_MAX_UPLOAD_MB", "11")
+    capped = create_app(load_config(), server.service.engine)  # type: ignore[attr-defined]
+    with running(capped) as url:
+        refused = httpx.post(f"{url}/v1/documents", files=upload, headers=AUTH, timeout=60)
+    assert refused.status_code == 422
+    [failure] = refused.json()["failures"]
+    assert failure["name"] == "okapi-scan.pdf" and failure["reason"] == (
+        f"file too large ({len(scan_sized_pdf) / 2**20:.1f} MB > 11.0 MB limit): split it or "
+        "raise the limit (ui.max_upload_mb)")
 
 
 def test_reads_need_the_token_when_configured(starter_data: Path,

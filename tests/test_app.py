@@ -13,8 +13,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from meditron_rag import NOT_FOR_CLINICAL_USE
+from meditron_rag.config import Config, IngestConfig, UIConfig
 from ui.app_common import app_args, matching_spans, passage_html
-from ui.uploads import check_upload, display_name, safe_name, upload_path
+from ui.uploads import check_upload, display_name, limits_text, safe_name, upload_path
 
 ROOT = Path(__file__).resolve().parents[1]
 STARTER = ROOT / "corpora" / "starter"
@@ -61,15 +62,36 @@ def test_safe_name_keeps_every_script_and_upload_path_keeps_uploads_apart() -> N
 
 
 def test_check_upload_type_size_and_content() -> None:
-    assert check_upload("a.md", 10, 100, b"# hi") == ""
-    assert "not supported" in check_upload("a.exe", 10, 100, b"MZ")
-    assert "over the" in check_upload("a.md", 2**21, 2**20, b"# hi")
-    assert "not a PDF" in check_upload("a.pdf", 10, 100, b"hello")
-    assert "binary" in check_upload("a.txt", 10, 100, b"\x00\x01")
-    assert "empty" in check_upload("a.txt", 0, 100, b"")
-    assert "control character" in check_upload("a\x00.md", 10, 100, b"# hi")
-    assert "control character" in check_upload("a\nb.md", 10, 100, b"# hi")
-    assert "5003 characters long" in check_upload("x" * 5000 + ".md", 10, 100, b"# hi")
+    config = Config()
+    assert check_upload("a.md", 10, b"# hi", config) == ""
+    assert "not supported" in check_upload("a.exe", 10, b"MZ", config)
+    assert "not a PDF" in check_upload("a.pdf", 10, b"hello", config)
+    assert "binary" in check_upload("a.txt", 10, b"\x00\x01", config)
+    assert "empty" in check_upload("a.txt", 0, b"", config)
+    assert "control character" in check_upload("a\x00.md", 10, b"# hi", config)
+    assert "control character" in check_upload("a\nb.md", 10, b"# hi", config)
+    assert "5003 characters long" in check_upload("x" * 5000 + ".md", 10, b"# hi", config)
+
+
+def test_uploads_follow_ingests_limits_under_max_upload_mb(scan_sized_pdf: bytes) -> None:
+    """A PDF is held to ingest.max_pdf_mb and any other file to ingest.max_file_mb, as ingest
+    holds them, and both to ui.max_upload_mb; a refusal names the setting to raise."""
+    pdf, size = scan_sized_pdf[:4096], len(scan_sized_pdf)
+    mb = f"{size / 2**20:.1f} MB"
+    assert size > Config().ingest.max_file_bytes
+    assert check_upload("okapi-scan.pdf", size, pdf, Config()) == ""
+    assert check_upload("notes.md", 12 * 2**20, b"# Notes", Config()) == (
+        "file too large (12.0 MB > 10.0 MB limit): split it or raise the limit "
+        "(ingest.max_file_mb)")
+    capped = Config(ui=UIConfig(max_upload_mb=11))
+    assert check_upload("okapi-scan.pdf", size, pdf, capped) == (
+        f"file too large ({mb} > 11.0 MB limit): split it or raise the limit "
+        "(ui.max_upload_mb)")
+    small_pdfs = Config(ingest=IngestConfig(max_pdf_mb=11))
+    assert check_upload("okapi-scan.pdf", size, pdf, small_pdfs).endswith("(ingest.max_pdf_mb)")
+    assert limits_text(Config()) == "PDF up to 200 MB, HTML, Markdown or text up to 10 MB each"
+    assert limits_text(Config(ui=UIConfig(max_upload_mb=5))) == (
+        "PDF up to 5 MB, HTML, Markdown or text up to 5 MB each")
 
 
 def test_display_name_is_one_short_line() -> None:
@@ -187,6 +209,22 @@ def add(at: AppTest, files: list[tuple[str, bytes]]) -> AppTest:
     button(at, "Add to the library").click().run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+@pytest.mark.slow
+def test_a_scan_sized_pdf_is_added_and_a_large_text_file_refused(
+        at: AppTest, app_data: Path, scan_sized_pdf: bytes) -> None:
+    assert at.file_uploader(key="upload-0").help == (
+        "PDF up to 200 MB, HTML, Markdown or text up to 10 MB each.")
+    add(at, [("okapi-scan.pdf", scan_sized_pdf), ("notes.md", b"# Notes\n" * (12 * 2**17))])
+    [saved] = (app_data / "uploads").glob("*/okapi-scan.pdf")
+    assert saved.read_bytes() == scan_sized_pdf
+    assert not list((app_data / "uploads").glob("*/notes.md"))
+    assert any("1 ingested" in w.value for w in at.warning)
+    assert [as_read(e.value) for e in at.error] == [
+        "notes.md: file too large (12.0 MB > 10.0 MB limit): split it or raise the limit "
+        "(ingest.max_file_mb)"]
+    assert any(o.endswith("(okapi-scan)") for o in at.selectbox(key="lib_doc").options)
 
 
 @pytest.mark.slow

@@ -108,7 +108,8 @@ def ask(page, question: str) -> None:  # type: ignore[no-untyped-def]
     box.press("Enter")
 
 
-def test_ask_upload_and_study_in_chromium(server: str, isolated: Path) -> None:
+def test_ask_upload_and_study_in_chromium(server: str, isolated: Path,
+                                          scan_sized_pdf: bytes) -> None:
     from playwright.sync_api import expect, sync_playwright
 
     ARTIFACTS.mkdir(exist_ok=True)
@@ -134,16 +135,21 @@ def test_ask_upload_and_study_in_chromium(server: str, isolated: Path) -> None:
                .first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "browser-not-covered.png"), full_page=True)
 
-        # Library: upload a guideline, then ask about it.
+        # Library: upload a guideline and a scan-sized PDF (over 10 MB, which the browser
+        # allows: it is held to the PDF limit), then ask about the guideline.
         page.get_by_role("tab", name="Library").click()
         page.locator("input[type=file]").first.set_input_files(
-            files=[{"name": "zebra.md", "mimeType": "text/markdown", "buffer": UPLOAD}])
+            files=[{"name": "zebra.md", "mimeType": "text/markdown", "buffer": UPLOAD},
+                   {"name": "okapi-scan.pdf", "mimeType": "application/pdf",
+                    "buffer": scan_sized_pdf}])
         add = page.get_by_role("button", name="Add to the library")
         expect(add).to_be_enabled()
         add.click()
-        expect(page.get_by_text(re.compile(r"1 ingested"))).to_be_visible()
+        expect(page.get_by_text(re.compile(r"2 ingested"))).to_be_visible()
         [saved] = (isolated / "uploads").glob("*/zebra.md")  # one folder per content hash
         assert saved.read_bytes() == UPLOAD
+        [scan] = (isolated / "uploads").glob("*/okapi-scan.pdf")
+        assert scan.read_bytes() == scan_sized_pdf
         page.screenshot(path=str(ARTIFACTS / "browser-library.png"), full_page=True)
         page.get_by_role("tab", name="Ask").click()
         ask(page, "How often should adults with zebra fever receive striped quinine?")

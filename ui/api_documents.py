@@ -1,5 +1,9 @@
 """`GET/POST/DELETE /v1/documents`: the library, over HTTP. Uploads pass the app's checks
-(name, type, size, content: ui/uploads.py) and its limit; one ingest runs at a time."""
+(name, type, size, content: ui/uploads.py) and its limits, a PDF's and any other file's; one
+ingest runs at a time.
+
+Starlette keeps each uploaded file in a temporary file (in memory up to 1 MB) whatever its
+size, before the route runs; the route reads no more of a file into memory than its limit."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from ui.api import Reader, Writer
-from ui.uploads import Upload, check_upload, limit_mb, save_and_ingest
+from ui.uploads import Upload, check_upload, save_and_ingest, upload_limit
 from ui.uploads import remove as remove_document
 
 router = APIRouter(prefix="/v1/documents", tags=["documents"])
@@ -32,14 +36,16 @@ async def upload(service: Writer,
                  ) -> dict[str, Any] | JSONResponse:
     """Check, save and ingest the files. 201 when some are in; 422 when none is, with each
     file's reason; 409 while another upload is being indexed."""
-    limit = limit_mb(service.config) * 2**20
+    config = service.config
     uploads, refused = [], []
     for file in files:
         name = file.filename or ""
-        # Read no more than the limit allows: a larger file is refused by its size.
-        data = await file.read(limit + 1)
+        head = await file.read(4096)
+        # Read no more than its limit allows: a larger file is refused by its size.
+        limit, _ = upload_limit(config, head)
+        data = head + await file.read(limit + 1 - len(head))
         size = file.size if file.size is not None else len(data)
-        if reason := check_upload(name, size, limit, data[:4096]):
+        if reason := check_upload(name, size, data[:4096], config):
             refused.append((name, reason))
         else:
             uploads.append(Upload(name, data))

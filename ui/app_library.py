@@ -17,7 +17,7 @@ from meditron_rag.config import Config
 from ui.api_client import ApiClient
 from ui.app_common import plain, write_lock
 from ui.app_source import Local
-from ui.uploads import Batch, Upload, display_name, limit_mb
+from ui.uploads import Batch, Upload, display_name, limits_text
 from ui.uploads import remove as uploads_remove
 from ui.uploads import save_and_ingest as uploads_save_and_ingest
 
@@ -70,13 +70,13 @@ def _show_batch() -> None:
         st.error(f"{plain(display_name(name))}: {plain(reason)}")
 
 
-def _uploader(label: str, key: str, multiple: bool) -> list[UploadedFile]:
+def _uploader(label: str, key: str, multiple: bool, config: Config) -> list[UploadedFile]:
     """The files chosen in a `st.file_uploader` with no `type` (none: an empty list): with a
     `type`, Streamlit checks names itself before the script runs and a NUL in a name replaces
     the page with its exception; `check_upload` refuses a bad name or type with a reason
     instead (the file dialog then lists every file)."""
     chosen = st.file_uploader(label, accept_multiple_files=multiple, key=key,
-                              help="PDF, HTML, Markdown or text.")
+                              help=f"{limits_text(config)}.")
     if chosen is None:
         return []
     return chosen if isinstance(chosen, list) else [chosen]
@@ -85,10 +85,9 @@ def _uploader(label: str, key: str, multiple: bool) -> list[UploadedFile]:
 def render(config: Config, source: Local | ApiClient, docs: list[DocumentRecord]) -> None:
     kept = (f"the API at {config.ui.api_url}" if isinstance(source, ApiClient)
             else str(config.data_dir / "uploads"))
-    st.caption(f"PDF, HTML, Markdown or text, up to {limit_mb(config)} MB each. Files are "
-               f"kept by {kept}.")
+    st.caption(f"{limits_text(config)}. Files are kept by {kept}.")
     round_ = st.session_state.setdefault("upload_round", 0)
-    files = _uploader("Add documents", f"upload-{round_}", multiple=True)
+    files = _uploader("Add documents", f"upload-{round_}", multiple=True, config=config)
     if st.button("Add to the library", type="primary", disabled=not files):
         uploads = [Upload(f.name, f.getvalue()) for f in files]
         st.session_state["last_batch"] = save_and_ingest(source, uploads)
@@ -124,7 +123,7 @@ def render(config: Config, source: Local | ApiClient, docs: list[DocumentRecord]
         st.rerun()
     with right:
         new = _uploader("Replace with a new version", f"replace-{chosen}-{round_}",
-                        multiple=False)
+                        multiple=False, config=config)
     if new and right.button("Replace", key="lib_replace"):
         st.session_state["last_batch"] = save_and_ingest(
             source, [Upload(f.name, f.getvalue()) for f in new], replaces=doc.id)

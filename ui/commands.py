@@ -157,11 +157,15 @@ def ui_command(state: State, port: int | None, host: str | None, seed: Path | No
     host = host or config.ui.host
     click.echo(f"meditron-rag is at http://{host}:{port}  (Ctrl+C to stop)", err=True)
     env_config = str(config.source) if config.source else ""
+    # Streamlit refuses in the browser what no upload may be: over the larger of ingest's two
+    # limits, or over ui.max_upload_mb; ui/uploads.py holds each kind of file to its own.
+    largest_mb = min(config.ui.max_upload_mb,
+                     max(config.ingest.max_pdf_mb, config.ingest.max_file_mb))
     args = [
         sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port),
         "--server.address", host, "--server.headless", "true",
         "--browser.gatherUsageStats", "false", "--server.maxUploadSize",
-        str(config.ui.max_upload_mb), "--", "--data-dir", str(config.data_dir),
+        str(largest_mb), "--", "--data-dir", str(config.data_dir),
     ]
     if env_config:
         args += ["--config", env_config]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ingest import ingest
-from ingest.loaders import SUPPORTED_SUFFIXES
+from ingest.loaders import SUPPORTED_SUFFIXES, size_limit, too_large
 from meditron_rag.config import Config
 from meditron_rag.errors import MeditronRagError
 from rag import Engine
@@ -44,9 +44,21 @@ class Batch:
     failures: list[tuple[str, str]] = field(default_factory=list)
     done: list[str] = field(default_factory=list)
 
-def limit_mb(config: Config) -> int:
-    """The upload limit: the app's, but never above what ingest accepts."""
-    return min(config.ui.max_upload_mb, config.ingest.max_file_mb)
+
+def upload_limit(config: Config, head: bytes) -> tuple[int, str]:
+    """The size limit in bytes of an upload that starts with `head`, and the setting that sets
+    it: ingest's own for its kind (a PDF's bytes, any other file's text: `size_limit`), capped
+    by ui.max_upload_mb, the operator's cap on any one upload."""
+    limit, setting = size_limit(head, config.ingest.max_file_bytes, config.ingest.max_pdf_bytes)
+    cap = config.ui.max_upload_mb * 2**20
+    return (cap, "ui.max_upload_mb") if cap < limit else (limit, setting)
+
+
+def limits_text(config: Config) -> str:
+    """Both upload limits in words, a PDF's and any other file's, as the app states them."""
+    cap = config.ui.max_upload_mb
+    return (f"PDF up to {min(cap, config.ingest.max_pdf_mb)} MB, HTML, Markdown or text up to "
+            f"{min(cap, config.ingest.max_file_mb)} MB each")
 
 
 def safe_name(name: str) -> str:
@@ -77,8 +89,9 @@ def display_name(name: str, limit: int = 80) -> str:
     return shown if len(shown) <= limit else f"{shown[:limit - 21]}…{shown[-20:]}"
 
 
-def check_upload(name: str, size: int, max_bytes: int, head: bytes) -> str:
-    """Why an upload is refused, or "" when it may be ingested."""
+def check_upload(name: str, size: int, head: bytes, config: Config) -> str:
+    """Why an upload of `size` bytes that starts with `head` is refused, or "" when it may be
+    ingested; a file over its limit (`upload_limit`) is told the setting that sets it."""
     if len(name) > MAX_NAME_CHARS:
         return (f"the name is {len(name)} characters long, over the {MAX_NAME_CHARS} a file "
                 "system allows: rename the file")
@@ -89,8 +102,9 @@ def check_upload(name: str, size: int, max_bytes: int, head: bytes) -> str:
         return f"type {suffix or '(none)'} is not supported: use PDF, HTML, Markdown or text"
     if size == 0:
         return "the file is empty"
-    if size > max_bytes:
-        return f"{size / 2**20:.1f} MB is over the {max_bytes / 2**20:.0f} MB limit"
+    limit, setting = upload_limit(config, head)
+    if size > limit:
+        return too_large(size, limit, setting)
     if suffix == ".pdf" and not head.startswith(b"%PDF"):
         return "the file is named .pdf but is not a PDF"
     if suffix != ".pdf" and b"\x00" in head[:4096]:
@@ -115,8 +129,7 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], lock: threading.Lock,
     batch = Batch()
     names: dict[str, str] = {}  # saved path -> the name the user gave the file
     for upload in uploads:
-        reason = check_upload(upload.name, len(upload.data), limit_mb(config) * 2**20,
-                              upload.data[:4096])
+        reason = check_upload(upload.name, len(upload.data), upload.data[:4096], config)
         if reason:
             batch.failures.append((upload.name, reason))
             continue
@@ -148,7 +161,8 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], lock: threading.Lock,
         with store.writing():
             report = ingest(paths, store, engine.embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
-                            max_bytes=limit_mb(config) * 2**20, pdf=config.pdf,
+                            max_bytes=config.ingest.max_file_bytes,
+                            max_pdf_bytes=config.ingest.max_pdf_bytes, pdf=config.pdf,
                             progress=each, chunk_progress=each_batch,
                             window=config.embedding.ingest_window)
             ok = [f for f in report.files if f.status != "failed"]
