@@ -178,6 +178,22 @@ def test_a_scan_sized_pdf_is_uploaded_within_max_upload_mb(
         "raise the limit (ui.max_upload_mb)")
 
 
+def test_an_upload_without_the_token_is_refused_before_its_body_is_read(server: Server
+                                                                       ) -> None:
+    """Headers announcing a 100 MB upload, then only a few bytes of it: the refusal comes at
+    once, where reading the body first would wait for the rest."""
+    before = httpx.get(f"{server.url}/v1/documents").json()
+    host, port = server.url.removeprefix("http://").split(":")
+    for auth, status in (("", b"401"), ("Authorization: Bearer wrong\r\n", b"403")):
+        with socket.create_connection((host, int(port)), timeout=10) as conn:
+            conn.sendall(b"POST /v1/documents HTTP/1.1\r\nHost: x\r\n" + auth.encode()
+                         + b"Content-Type: multipart/form-data; boundary=b\r\n"
+                         b"Content-Length: 104857600\r\n\r\n--b\r\n")
+            reply = conn.recv(4096)
+        assert reply.split(b" ")[1] == status, reply
+    assert httpx.get(f"{server.url}/v1/documents").json() == before
+
+
 def test_reads_need_the_token_when_configured(starter_data: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     from fastapi.testclient import TestClient

@@ -15,6 +15,7 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from meditron_rag import NOT_FOR_CLINICAL_USE, __version__
 from meditron_rag.config import API_TOKEN_ENV, Config, api_token
@@ -73,6 +74,32 @@ Reader = Annotated[Service, Depends(reader)]
 Writer = Annotated[Service, Depends(writer)]
 
 
+class TokenBeforeBody:
+    """Checks the token of a request that would change the library before its body is read.
+    FastAPI parses an upload's form, and Starlette spools every file in it to a temporary file
+    with no size limit, before the route's `Writer` check runs: without this, a client with no
+    token could fill the server's disk."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (scope["type"] == "http" and scope["method"] in ("POST", "DELETE")
+                and scope["path"].startswith("/v1/documents")):
+            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            scheme, _, token = header.partition(" ")
+            credentials = (HTTPAuthorizationCredentials(scheme=scheme, credentials=token.strip())
+                           if scheme.lower() == "bearer" and token.strip() else None)
+            try:
+                scope["app"].state.service.check(credentials, write=True)
+            except HTTPException as exc:
+                refusal = JSONResponse({"detail": exc.detail}, status_code=exc.status_code,
+                                       headers=exc.headers)
+                await refusal(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_app(config: Config, engine: Engine | None = None) -> FastAPI:
     """The API's ASGI app; `engine` lets a caller that holds one share it."""
     from ui.api_answers import router as answers
@@ -83,6 +110,7 @@ def create_app(config: Config, engine: Engine | None = None) -> FastAPI:
                   description=f"Answers from clinical guidelines with checkable sources. "
                               f"{NOT_FOR_CLINICAL_USE}")
     app.state.service = Service(config, engine)
+    app.add_middleware(TokenBeforeBody)  # inside CORS, so a refusal carries its headers
     if config.serve.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 
