@@ -178,16 +178,22 @@ def test_index_kind_follows_collection_size(isolated: Path, embedder, corpus: Pa
     assert small.verify() == []
 
 
+def _old_schema(folder: Path, schema: int) -> sqlite3.Connection:
+    """A store database as a version that stopped at migration `schema` left it, empty."""
+    folder.mkdir()
+    db = sqlite3.connect(folder / DB_NAME)
+    db.execute("CREATE TABLE migrations (number INTEGER PRIMARY KEY)")
+    for number, migration in enumerate(MIGRATIONS[:schema], start=1):
+        migration(db)
+        db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
+    return db
+
+
 def test_a_store_from_before_in_memory_bm25_is_migrated_and_searchable(tmp_path: Path,
                                                                          embedder) -> None:
     """A store written with FTS5 (schema 3) gains term counts for every chunk on opening."""
     folder = tmp_path / "old"
-    folder.mkdir()
-    db = sqlite3.connect(folder / DB_NAME)
-    db.execute("CREATE TABLE migrations (number INTEGER PRIMARY KEY)")
-    for number, migration in enumerate(MIGRATIONS[:3], start=1):
-        migration(db)
-        db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
+    db = _old_schema(folder, 3)
     db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
         ("format_version", str(FORMAT_VERSION)), ("embedding_model", embedder.name),
         ("embedding_dim", str(embedder.dim)), ("generation", "1")])
@@ -217,12 +223,7 @@ def test_a_store_from_before_ocr_words_marks_its_ocrd_chunks(tmp_path: Path) -> 
     """A store of schema 4 gains the OCR words table, and the chunks of a document OCR'd then
     take the mean confidence of their pages from the document's record."""
     folder = tmp_path / "old"
-    folder.mkdir()
-    db = sqlite3.connect(folder / DB_NAME)
-    db.execute("CREATE TABLE migrations (number INTEGER PRIMARY KEY)")
-    for number, migration in enumerate(MIGRATIONS[:4], start=1):
-        migration(db)
-        db.execute("INSERT INTO migrations(number) VALUES (?)", (number,))
+    db = _old_schema(folder, 4)
     db.executemany("INSERT INTO meta(key, value) VALUES (?, ?)", [
         ("format_version", str(FORMAT_VERSION)), ("embedding_model", "tiny"),
         ("embedding_dim", "2"), ("generation", "1")])
