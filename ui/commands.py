@@ -61,7 +61,7 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
     shown: dict[str, float] = {}  # file -> when its last chunk line was printed
 
     def chunk_progress(step: ChunkProgress) -> None:
-        """A line for a file that takes more than one batch: on its first batch, then every
+        """A line for a file that takes more than one window: on its first window, then every
         few seconds, so a large file never looks stuck."""
         if quiet or as_json or step.embedded >= step.found:
             return
