@@ -161,7 +161,7 @@ def cli_peak_memory(pdfs: list[Path], data_dir: Path) -> dict[str, float]:
             "seconds": round(time.perf_counter() - started, 2)}
 
 
-def _parts(paths: list[Path], count: int) -> list[list[Path]]:
+def parts(paths: list[Path], count: int) -> list[list[Path]]:
     """`paths` in `count` runs of consecutive files (fewer when there are fewer files)."""
     count = max(1, min(count, len(paths)))
     size = max(1, -(-len(paths) // count))
@@ -302,14 +302,14 @@ def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 20
         for i in range(files):
             write_guideline_pdf(corpus / f"guideline-{i:02d}.pdf", per_file, seed=i)
         generate_s = time.perf_counter() - started
-        generated = _run(_parts(sorted(corpus.glob("*.pdf")), 2), root / "generated", config,
+        generated = _run(parts(sorted(corpus.glob("*.pdf")), 2), root / "generated", config,
                          embedder)
         generated["generate_s"] = round(generate_s, 2)
         result["generated"] = generated
 
         notes = root / "notes"
         write_small_files(notes, small_files)
-        result["small_files"] = _run(_parts(sorted(notes.glob("*.md")), 2), root / "small",
+        result["small_files"] = _run(parts(sorted(notes.glob("*.md")), 2), root / "small",
                                      config, embedder)
         store = SQLiteStore.open(root / "small", embedder=embedder)
         started = time.perf_counter()

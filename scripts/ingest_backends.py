@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from bench.ingest_speed import parts, write_guideline_pdf
 from ingest import Embedder, ingest, load_embedder
 from ingest.store import SQLiteStore, Store
 from ingest.store.postgres import PostgresStore
@@ -39,18 +40,11 @@ PARTS = 4
 
 def generated_corpus(folder: Path, pages: int, files: int = 20) -> list[Path]:
     """Guideline-like PDFs of `pages` pages in all, written as the ingest benchmark writes them."""
-    from bench.ingest_speed import write_guideline_pdf
-
     folder.mkdir()
     per_file = max(1, -(-pages // files))
     for i in range(files):
         write_guideline_pdf(folder / f"guideline-{i:02d}.pdf", per_file, seed=i)
     return sorted(folder.glob("*.pdf"))
-
-
-def parts(paths: list[Path], count: int) -> list[list[Path]]:
-    size = -(-len(paths) // count)
-    return [paths[i:i + size] for i in range(0, len(paths), size)]
 
 
 def server_cpu(server: psutil.Process) -> float:
@@ -105,7 +99,8 @@ def compare(name: str, files: list[Path], stores: dict[str, Store], config: Conf
             embedder: Embedder, server: psutil.Process) -> dict[str, object]:
     runs = {backend: {"seconds": 0.0, "cpu_s": 0.0, "server_cpu_s": 0.0, "chunks": 0}
             for backend in stores}
-    for number, part in enumerate(parts(files, PARTS)):
+    split = parts(files, PARTS)
+    for number, part in enumerate(split):
         order = list(stores) if number % 2 == 0 else list(stores)[::-1]
         for backend in order:
             with measured(runs[backend], server):
@@ -122,7 +117,7 @@ def compare(name: str, files: list[Path], stores: dict[str, Store], config: Conf
     print(f"{name}: both hold {docs} documents, {chunks} chunks: "
           + ("the same texts and vectors" if same else "DIFFERENT") + f" (min cosine {cosine:.6f})")
     ratio = runs["postgres"]["chunks_per_s"] / runs["sqlite"]["chunks_per_s"]
-    return {"files": len(files), "parts": min(PARTS, len(files)), "documents": docs,
+    return {"files": len(files), "parts": len(split), "documents": docs,
             "chunks": chunks, "same_index": same, "min_cosine": round(cosine, 6),
             "postgres_over_sqlite": round(ratio, 3),
             **{backend: {k: round(v, 2) for k, v in run.items()} for backend, run in runs.items()}}
