@@ -1,30 +1,33 @@
 """Ruled tables in PDFs, kept as Markdown tables in place of their flattened text.
 
-pdfplumber finds tables by their ruling lines and reads each cell. On a page with a table, the
-lines of the page text that are the table's cells flattened (as pypdf drew them) are taken out,
-and the table goes where they began, as Markdown under its caption. A table longer than the
-piece size is cut between rows into tables that each repeat the caption (marked "continued")
-and the header row, so a passage holding only some rows still says what its columns are.
+A table is found by its ruling lines: pdfium reads the lines and boxes a page draws (in C, in
+a moment), pdfplumber's grid search makes cells of them, and pdfium reads the text inside each
+cell. (pdfplumber reading the page itself, through pdfminer, took most of a PDF's parsing
+time.) On a page with a table, the lines of the page text that are the table's cells flattened
+(as pypdf drew them) are taken out, and the table goes where they began, as Markdown under its
+caption. A table longer than the piece size is cut between rows into tables that each repeat
+the caption (marked "continued") and the header row, so a passage holding only some rows still
+says what its columns are.
 """
 
 from __future__ import annotations
 
-import io
-import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from pdfplumber.page import Page
-    from pdfplumber.table import Table as PlumberTable
+    from pypdfium2 import PdfMatrix, PdfPage, PdfTextPage
 
 _CAPTION = re.compile(r"^(Table|Box|Annex table)\s+[A-Z0-9][\w.-]*", re.IGNORECASE)
 _CAPTION_GAP = 40.0  # points above the table a caption may sit
 _MIN_PATHS = 12  # lines and boxes a page draws before it is searched for tables (a 2x3 grid)
 _MIN_MATCH = 3  # a shorter common run of letters does not tie a line to a table
-
-logging.getLogger("pdfminer").setLevel(logging.ERROR)  # pdfminer warns about harmless quirks
+_TOLERANCE = 3.0  # points: pdfplumber's snapping, joining and crossing tolerance
+_STRAIGHT = 0.01  # points a segment's ends may differ across it and still be straight
+_FORM_DEPTH = 3  # Form XObjects nested deeper than this are not searched for lines
 
 
 @dataclass
@@ -61,7 +64,7 @@ def _cell(text: str | None) -> str:
     """A cell's text on one line; a pipe escaped so it stays inside its cell, control
     characters (drawn by some fonts for bullets) taken out."""
     text = re.sub(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]", " ", text or "")  # a bullet font's controls
-    text = re.sub(r"(?<=[a-z])-\n(?=[a-z])", "-", text)
+    text = re.sub(r"(?<=[A-Za-z])-\n(?=[a-z])", "-", text)
     return " ".join(text.split()).replace("|", "\\|")
 
 
@@ -100,47 +103,162 @@ def find_tables(data: bytes, pages: list[int]) -> dict[int, list[Table]]:
     """Ruled tables on `pages` (1-based) of the PDF in `data`, in order from the top of each
     page. A grid with fewer than two filled columns or rows, or mostly empty (a page frame or a
     layout box), is not a table."""
-    import pdfplumber
+    import pypdfium2 as pdfium
 
     found: dict[int, list[Table]] = {}
     try:
-        with pdfplumber.open(io.BytesIO(data)) as pdf:
-            for number in pages:
-                try:
-                    page = pdf.pages[number - 1]
-                except Exception:  # noqa: BLE001 - a page pdfplumber cannot open: no tables
-                    continue
-                try:
-                    tables = [_table(page, number, t) for t in page.find_tables()]
-                except Exception:  # noqa: BLE001 - a page pdfplumber cannot parse: no tables
-                    continue
-                finally:
-                    page.close()  # its parsed objects, otherwise kept until the file closes
-                kept = sorted((t for t in tables if t is not None), key=lambda t: t.top)
-                if kept:
-                    found[number] = kept
-    except Exception:  # noqa: BLE001 - a file pdfplumber cannot parse (or close): what it read
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError:
         return found
+    try:
+        for number in pages:
+            try:
+                page = pdf[number - 1]
+            except pdfium.PdfiumError:  # a damaged page: no tables on it
+                continue
+            try:
+                kept = _page_tables(page, number)
+            finally:
+                page.close()
+            if kept:
+                found[number] = kept
+    finally:
+        pdf.close()
     return found
 
 
-def _table(page: Page, number: int, found: PlumberTable) -> Table | None:
-    rows = [[_cell(c) for c in row] for row in found.extract()]
+def _page_tables(page: PdfPage, number: int) -> list[Table]:
+    """The tables of one page, from the top down: pdfplumber's grid search over the page's
+    ruling lines as pdfium reads them."""
+    from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells
+
+    height = float(page.get_mediabox()[3])
+    edges = _grid_edges(page, height)
+    grids = cells_to_tables(intersections_to_cells(edges_to_intersections(
+        edges, _TOLERANCE, _TOLERANCE)))
+    if not grids:
+        return []
+    text = page.get_textpage()
+    try:
+        tables = [_table(text, height, number, cells) for cells in grids]
+    finally:
+        text.close()
+    return sorted((t for t in tables if t is not None), key=lambda t: t.top)
+
+
+def _grid_edges(page: PdfPage, height: float) -> list[dict[str, Any]]:
+    """Every horizontal and vertical straight stretch the page draws (lines, boxes, the sides
+    of filled rules), as pdfplumber's edges (points, from the top of the page), snapped and
+    joined as its table finder does."""
+    from pdfplumber.table import merge_edges
+    from pdfplumber.utils import filter_edges
+
+    edges = []
+    for (x0, y0), (x1, y1) in _segments(page):
+        if abs(y0 - y1) < _STRAIGHT and abs(x1 - x0) >= 1:
+            left, right = sorted((x0, x1))
+            edges.append({"x0": left, "x1": right, "top": height - y0, "bottom": height - y0,
+                          "width": right - left, "height": 0.0, "orientation": "h",
+                          "object_type": "line"})
+        elif abs(x0 - x1) < _STRAIGHT and abs(y1 - y0) >= 1:
+            low, high = sorted((y0, y1))
+            edges.append({"x0": x0, "x1": x0, "top": height - high, "bottom": height - low,
+                          "width": 0.0, "height": high - low, "orientation": "v",
+                          "object_type": "line"})
+    merged = merge_edges(edges, _TOLERANCE, _TOLERANCE, _TOLERANCE, _TOLERANCE)
+    return list(filter_edges(merged, min_length=_TOLERANCE))
+
+
+Point = tuple[float, float]
+
+
+def _segments(page: PdfPage) -> Iterator[tuple[Point, Point]]:
+    """The straight segments of the page's paths, in page coordinates, Form XObjects
+    included (a curve moves the pen and draws no segment)."""
+    import pypdfium2 as pdfium
+    import pypdfium2.raw as pdfium_c
+
+    def children(parent: Any, form: bool) -> Iterator[Any]:
+        count, get = ((pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject)
+                      if form else (pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject))
+        for index in range(count(parent)):
+            yield get(parent, index)
+
+    def walk(objects: Iterator[Any], outer: PdfMatrix | None,
+             depth: int) -> Iterator[tuple[Point, Point]]:
+        for raw in objects:
+            kind = pdfium_c.FPDFPageObj_GetType(raw)
+            if kind not in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
+                continue
+            matrix = pdfium_c.FS_MATRIX()
+            if not pdfium_c.FPDFPageObj_GetMatrix(raw, matrix):
+                continue
+            own = pdfium.PdfMatrix.from_raw(matrix)
+            placed = own.multiply(outer) if outer is not None else own
+            if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
+                yield from _path_segments(raw, placed)
+            elif depth < _FORM_DEPTH:
+                yield from walk(children(raw, True), placed, depth + 1)
+
+    yield from walk(children(page, False), None, 0)
+
+
+def _path_segments(raw: Any, matrix: PdfMatrix) -> Iterator[tuple[Point, Point]]:
+    import ctypes
+
+    import pypdfium2.raw as pdfium_c
+
+    x, y = ctypes.c_float(), ctypes.c_float()
+    start = pen = None
+    for index in range(pdfium_c.FPDFPath_CountSegments(raw)):
+        segment = pdfium_c.FPDFPath_GetPathSegment(raw, index)
+        if not pdfium_c.FPDFPathSegment_GetPoint(segment, x, y):
+            continue
+        point = matrix.on_point(x.value, y.value)
+        kind = pdfium_c.FPDFPathSegment_GetType(segment)
+        if kind == pdfium_c.FPDF_SEGMENT_MOVETO:
+            start = point
+        elif kind == pdfium_c.FPDF_SEGMENT_LINETO and pen is not None:
+            yield pen, point
+        pen = point
+        if pdfium_c.FPDFPathSegment_GetClose(segment) and start is not None:
+            if pen != start:
+                yield pen, start
+            pen = start
+
+
+def _table(text: PdfTextPage, height: float, number: int,
+           cells: list[tuple[float, float, float, float]]) -> Table | None:
+    """A grid's cells (x0, top, x1, bottom) read as rows, columns by their left edges; a
+    cell spanning several columns fills the first of them."""
+    columns = sorted({cell[0] for cell in cells})
+    rows = []
+    for _, row in groupby(sorted(cells, key=lambda c: (c[1], c[0])), key=lambda c: c[1]):
+        by_left = {cell[0]: cell for cell in row}
+        rows.append([_cell(_text_in(text, height, *by_left[x])) if x in by_left else ""
+                     for x in columns])
     rows = [row for row in rows if any(row)]
     if len(rows) < 2:
         return None
     filled_columns = [i for i in range(len(rows[0])) if any(row[i] for row in rows)]
     rows = [[row[i] for i in filled_columns] for row in rows]
-    cells = [cell for row in rows for cell in row]
-    if len(filled_columns) < 2 or sum(bool(c) for c in cells) < 0.5 * len(cells):
+    flat = [cell for row in rows for cell in row]
+    if len(filled_columns) < 2 or sum(bool(c) for c in flat) < 0.5 * len(flat):
         return None
-    x0, top, x1 = (float(v) for v in found.bbox[:3])
-    above = page.crop((max(0.0, x0 - 2), max(0.0, top - _CAPTION_GAP), min(page.width, x1 + 2),
-                       top))
-    lines = [line.strip() for line in (above.extract_text() or "").splitlines() if line.strip()]
+    x0, top, x1 = min(c[0] for c in cells), min(c[1] for c in cells), max(c[2] for c in cells)
+    above = _text_in(text, height, x0 - 2, max(0.0, top - _CAPTION_GAP), x1 + 2, top)
+    lines = [line.strip() for line in above.splitlines() if line.strip()]
     caption = next((" ".join(lines[i:]) for i in range(len(lines))
                     if _CAPTION.match(lines[i])), "")
     return Table(number, rows, caption, top)
+
+
+def _text_in(text: PdfTextPage, height: float, x0: float, top: float, x1: float,
+             bottom: float) -> str:
+    """The text inside a box given from the top of the page, lines joined by newlines (pdfium
+    marks a hyphen that ends a line with \\x02)."""
+    found = text.get_text_bounded(left=x0, bottom=height - bottom, right=x1, top=height - top)
+    return found.replace("\r\n", "\n").replace("\r", "\n").replace("\x02", "-")
 
 
 def _squash(text: str) -> str:

@@ -81,3 +81,34 @@ def test_markdown_pieces() -> None:
     ]
     untitled = Table(1, [["a", "b"], ["1", "x"], ["2", "z"]]).markdown(10)
     assert untitled[1] == "(continued)\n| a | b |\n| --- | --- |\n| 2 | z |"  # not a new table
+
+
+def test_a_cell_read_across_its_line_break_keeps_its_words_and_hyphens(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    rows = [("Surface", "Product"), ("Exam table", "EPA-\nregistered hospital disinfectant"),
+            ("Instruments", "Enzymatic cleaner, then high-\nlevel disinfection"),
+            ("Floors", "Detergent"), ("Linen", "Hot wash"), ("Sharps", "Puncture-proof bin")]
+    with pdf.table(first_row_as_headings=True, col_widths=(30, 60)) as table:
+        for row in rows:  # six rows of two boxes: enough lines to be searched for a table
+            table.row(row)
+    path = tmp_path / "cells.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    text = load_document(path).text
+    assert "| Exam table | EPA-registered hospital disinfectant |" in text
+    assert "| Instruments | Enzymatic cleaner, then high-level disinfection |" in text
+
+
+def test_a_page_with_lines_but_no_grid_has_no_table(tmp_path: Path) -> None:
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    for i in range(14):  # rules under headings: many lines, no cells
+        pdf.cell(0, 8, f"Section {i + 1}. Hand hygiene before patient contact.",
+                 new_x="LMARGIN", new_y="NEXT")
+        pdf.line(10, pdf.get_y(), 200, pdf.get_y())
+    path = tmp_path / "rules.pdf"
+    path.write_bytes(bytes(pdf.output()))
+    doc = load_document(path)
+    assert "| --- |" not in doc.text and doc.text.count("Hand hygiene") == 14
