@@ -6,6 +6,14 @@ where it fits) are packed together up to the limit; a block too big is cut betwe
 table rows, then between sentences, then between words. Sizes are measured by `count_tokens`,
 the embedding model's tokenizer in production.
 
+Packing asks the size of many overlapping spans (a chunk as it grows, its trailing sentences),
+and tokenizing each one again took most of the chunking time. Given `token_spans` (the
+tokenizer's character offsets), a section is tokenized once and a span's size is the number of
+its tokens that lie inside the span: exact for a tokenizer that splits words at whitespace
+first, as WordPiece does. Each chunk cut that way is still measured by `count_tokens`, and a
+section with a chunk over the limit is cut again measuring every span, so any tokenizer gets
+the same guarantee.
+
 Rules worth knowing:
 - A chunk's text is a verbatim slice: `doc.text[chunk.start:chunk.end] == chunk.text`, with no
   surrounding whitespace. `char_start`/`char_end` are the same two offsets counted from the start
@@ -24,7 +32,8 @@ Rules worth knowing:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ingest.document import Chunk, Heading, LoadedDocument
@@ -39,22 +48,59 @@ class _Section:
     path: str
 
 
+Count = Callable[[int, int], int]  # tokens in the document's text[start:end]
+# A text's tokens as (start, end) offsets; None where the tokenizer gives no offsets.
+TokenSpans = Callable[[str], Sequence[tuple[int, int]] | None]
+
+
 def chunk_document(doc: LoadedDocument, count_tokens: Callable[[str], int], *,
-                   chunk_tokens: int, overlap_tokens: int) -> list[Chunk]:
+                   chunk_tokens: int, overlap_tokens: int,
+                   token_spans: TokenSpans | None = None) -> list[Chunk]:
     """Chunks in document order, numbered from 0; see the module docstring for the rules.
-    The sizes are chunking.chunk_tokens and chunking.overlap_tokens in the product."""
+    The sizes are chunking.chunk_tokens and chunking.overlap_tokens in the product;
+    `token_spans`, where the tokenizer gives offsets, makes measuring spans fast."""
     text = doc.text
 
-    def fits(span: Span) -> bool:
-        return count_tokens(text[span[0]:span[1]]) <= chunk_tokens
+    def exact(start: int, end: int) -> int:
+        return count_tokens(text[start:end])
 
     chunks: list[Chunk] = []
     for section in _sections(doc):
-        units = _units(text, section.start, section.end, fits)
-        for start, end in _pack(text, units, count_tokens, chunk_tokens, overlap_tokens):
+        spans = None
+        quick = _counter(text, section, token_spans) if token_spans else None
+        if quick is not None:
+            spans = _cut(text, section, quick, chunk_tokens, overlap_tokens)
+            if any(exact(start, end) > chunk_tokens and len(text[start:end].split()) > 1
+                   for start, end in spans):
+                spans = None  # the tokenizer's counts do not add up over spans
+        if spans is None:
+            spans = _cut(text, section, exact, chunk_tokens, overlap_tokens)
+        for start, end in spans:
             if any(ch.isalnum() for ch in text[start:end]):
                 chunks.append(_chunk(doc, len(chunks), start, end, section.path))
     return chunks
+
+
+def _counter(text: str, section: _Section, token_spans: TokenSpans) -> Count | None:
+    """Tokens of any span of `section`, from one tokenization of the whole section: those
+    that lie inside the span."""
+    spans = token_spans(text[section.start:section.end])
+    if spans is None:
+        return None
+    starts = [section.start + start for start, _ in spans]
+    ends = [section.start + end for _, end in spans]
+
+    def count(start: int, end: int) -> int:
+        return max(0, bisect_right(ends, end) - bisect_left(starts, start))
+
+    return count
+
+
+def _cut(text: str, section: _Section, count: Count, limit: int, overlap: int) -> list[Span]:
+    def fits(span: Span) -> bool:
+        return count(*span) <= limit
+
+    return _pack(text, _units(text, section.start, section.end, fits), count, limit, overlap)
 
 
 def section_paths(headings: list[Heading]) -> list[str]:
@@ -132,35 +178,33 @@ def _units(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> lis
     return units
 
 
-def _pack(text: str, units: list[Span], count: Callable[[str], int], limit: int,
-          overlap: int) -> list[Span]:
+def _pack(text: str, units: list[Span], count: Count, limit: int, overlap: int) -> list[Span]:
     """Consecutive units merged while they fit; each new chunk starts with an overlap."""
     chunks: list[Span] = []
     current: Span | None = None
     for unit in units:
         if current is None:
             current = unit
-        elif count(text[current[0]:unit[1]]) <= limit:
+        elif count(current[0], unit[1]) <= limit:
             current = (current[0], unit[1])
         else:
             chunks.append(current)
             begin = _overlap_start(text, current, count, overlap)
-            fitting = begin is not None and count(text[begin:unit[1]]) <= limit
+            fitting = begin is not None and count(begin, unit[1]) <= limit
             current = (begin, unit[1]) if fitting and begin is not None else unit
     if current is not None:
         chunks.append(current)
     return chunks
 
 
-def _overlap_start(text: str, chunk: Span, count: Callable[[str], int],
-                   overlap: int) -> int | None:
+def _overlap_start(text: str, chunk: Span, count: Count, overlap: int) -> int | None:
     """Start of the chunk's trailing whole sentences whose size is nearest `overlap`."""
     if overlap <= 0:
         return None
     sentences = sentence_spans(text, *chunk)
     best: tuple[int, int] | None = None  # (distance from overlap, start)
     for sentence in reversed(sentences[1:]):
-        size = count(text[sentence[0]:chunk[1]])
+        size = count(sentence[0], chunk[1])
         if size > 2 * overlap:
             break
         if best is None or abs(size - overlap) <= best[0]:

@@ -51,6 +51,11 @@ class Embedder(Protocol):
 
     def count_tokens(self, text: str) -> int: ...
 
+    def token_spans(self, text: str) -> Sequence[tuple[int, int]] | None:
+        """The text's tokens as (start, end) character offsets, None where the runtime's
+        tokenizer gives none: chunking measures spans with them."""
+        ...
+
     def encode(self, texts: Sequence[str]) -> np.ndarray: ...
 
     def encode_query(self, text: str) -> np.ndarray: ...
@@ -83,6 +88,9 @@ class SentenceTransformerEmbedder:
 
     def count_tokens(self, text: str) -> int:
         return len(self._counter.encode(text, add_special_tokens=False).ids)
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        return list(self._counter.encode(text, add_special_tokens=False).offsets)
 
     @cached_property
     def _counter(self) -> Any:

@@ -151,7 +151,8 @@ def converted_path(folder: Path, name: str, cache: Path | None = None) -> Path:
 
 
 class GGUFEmbedder:
-    """The embedder's interface (name, dim, max_tokens, count_tokens, encode, encode_query)
+    """The embedder's interface (name, dim, max_tokens, count_tokens, token_spans, encode,
+    encode_query)
     over llama.cpp; one lock, because one llama.cpp context serves every thread."""
 
     def __init__(self, gguf_path: Path, name: str, max_tokens: int, *,
@@ -186,6 +187,10 @@ class GGUFEmbedder:
     def count_tokens(self, text: str) -> int:
         with self._lock:
             return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def token_spans(self, text: str) -> None:
+        """llama.cpp's tokenizer gives no character offsets."""
+        return None
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ingest.batching import Prepared
-from ingest.chunking import chunk_document
+from ingest.chunking import TokenSpans, chunk_document
 from ingest.loaders import SIDECAR_SUFFIX, load_document, size_limit, too_large
 from meditron_rag.config import PdfConfig
 from meditron_rag.errors import LoadError
@@ -85,6 +85,7 @@ class Chunker:
     sizes."""
 
     count_tokens: Callable[[str], int]
+    token_spans: TokenSpans
     chunk_tokens: int
     overlap_tokens: int
     reading: Reading
@@ -179,7 +180,8 @@ def _prepare(path: Path, known: dict[str, str], chunker: Chunker, loader: Loader
     try:
         item.chunks = chunk_document(doc, chunker.count_tokens,
                                      chunk_tokens=chunker.chunk_tokens,
-                                     overlap_tokens=chunker.overlap_tokens)
+                                     overlap_tokens=chunker.overlap_tokens,
+                                     token_spans=chunker.token_spans)
     except Exception as exc:  # noqa: BLE001 - one bad document must not stop the batch
         item.error = f"could not be chunked ({type(exc).__name__}: {str(exc)[:120]})"
         return item

@@ -155,7 +155,8 @@ def ingest(
     roots = [Path(p) for p in paths]
     files = discover(roots)
     report = IngestReport()
-    chunker = Chunker(embedder.count_tokens, min(chunk_tokens, embedder.max_tokens),
+    chunker = Chunker(embedder.count_tokens, embedder.token_spans,
+                      min(chunk_tokens, embedder.max_tokens),
                       overlap_tokens, Reading(max_bytes, max_pdf_bytes, pdf))
     known = {doc.path: doc.sha256 for doc in store.documents()}
 

@@ -96,7 +96,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
     end = len(text) if end is None else end
     cuts = []
     for match in _SENTENCE_END.finditer(text, start, end):
-        word = text[text.rfind(" ", start, match.start()) + 1:match.start()].lstrip("([\"'")
+        begin = text.rfind(" ", start, match.start()) + 1 or start  # never before the span
+        word = text[begin:match.start()].lstrip("([\"'")
         word = re.split(r"\s", word)[-1]
         if word.lower() in _ABBREVIATIONS or _INITIALS.fullmatch(word):
             continue

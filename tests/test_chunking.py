@@ -23,9 +23,17 @@ def words(text: str) -> int:
     return len(text.split())
 
 
+_PIECE = re.compile(r"\w{1,4}|[^\w\s]")
+
+
 def pieces(text: str) -> int:
     """A stand-in for a sub-word tokenizer: word pieces of up to 4 characters, punctuation."""
-    return len(re.findall(r"\w{1,4}|[^\w\s]", text))
+    return len(_PIECE.findall(text))
+
+
+def piece_spans(text: str) -> list[tuple[int, int]]:
+    """The same pieces as character offsets, as a fast tokenizer gives them."""
+    return [match.span() for match in _PIECE.finditer(text)]
 
 
 def markdown(tmp_path: Path, text: str) -> LoadedDocument:
@@ -240,6 +248,24 @@ def test_property_chunks_are_verbatim_bounded_and_located(
         covered.update(range(chunk.start, chunk.end))
     for start, end in paragraphs:  # no text is lost
         assert all(i in covered for i in range(start, end) if doc.text[i].isalnum())
+    quick = chunk_document(doc, pieces, chunk_tokens=limit, overlap_tokens=overlap,
+                           token_spans=piece_spans)
+    assert quick == chunks  # spans measured from offsets are cut exactly the same
+
+
+def test_offsets_that_do_not_add_up_fall_back_to_measuring_every_span(tmp_path: Path) -> None:
+    doc = markdown(tmp_path, GUIDE + "\n" + "Wash hands before and after care. " * 40)
+    exact = chunk_document(doc, pieces, chunk_tokens=30, overlap_tokens=8)
+
+    def half(text: str) -> list[tuple[int, int]]:  # a tokenizer whose offsets undercount
+        return piece_spans(text)[::2]
+
+    chunks = chunk_document(doc, pieces, chunk_tokens=30, overlap_tokens=8, token_spans=half)
+    assert chunks == exact
+    for chunk in chunks:
+        check_chunk(doc, chunk, pieces, 30)
+    assert chunk_document(doc, pieces, chunk_tokens=30, overlap_tokens=8,
+                          token_spans=lambda text: None) == exact
 
 
 # --- The production tokenizer on a real guideline ---------------------------------------------
@@ -258,3 +284,5 @@ def test_real_pdf_with_the_embedding_tokenizer(embedder: Embedder) -> None:
         check_chunk(doc, chunk, embedder.count_tokens, 200)
     sizes = sorted(embedder.count_tokens(c.text) for c in chunks)
     assert sizes[len(sizes) // 2] > 100  # chunks are packed, not one per line
+    assert chunk_document(doc, embedder.count_tokens, chunk_tokens=200, overlap_tokens=32,
+                          token_spans=embedder.token_spans) == chunks

@@ -70,7 +70,7 @@ def test_a_script_without_a_main_guard_can_ingest_a_batch(tmp_path: Path) -> Non
         "from ingest.parsing import Chunker, Reading, prefetch\n"
         f"paths = sorted(Path({str(tmp_path)!r}).glob('*.pdf'))\n"
         "reading = Reading(10**7, 10**8, None)\n"
-        "chunker = Chunker(lambda text: len(text.split()), 200, 20, reading)\n"
+        "chunker = Chunker(lambda text: len(text.split()), lambda text: None, 200, 20, reading)\n"
         "items = list(prefetch(paths, {}, chunker, 2))\n"
         "print(len(items), all(item.chunks and not item.error for item in items))\n")
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
