@@ -190,7 +190,8 @@ def _run(parts: list[list[Path]], folder: Path, config: Config, embedder: Embedd
         with store.writing():
             report = ingest(part, store, embedder, config.chunking.chunk_tokens,
                             config.chunking.overlap_tokens,
-                            window=config.embedding.ingest_window)
+                            window=config.embedding.ingest_window,
+                            lookahead=config.embedding.ingest_lookahead)
         ingest_s += time.perf_counter() - started
         ingest_cpu += time.process_time() - cpu
         peak = max(peak, peak_rss_mb())

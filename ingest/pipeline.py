@@ -142,6 +142,7 @@ def ingest(
     progress: Progress | None = None,
     chunk_progress: ChunkProgressFn | None = None,
     window: int = EmbeddingConfig().ingest_window,
+    lookahead: int = EmbeddingConfig().ingest_lookahead,
 ) -> IngestReport:
     """Add new files, replace changed ones, skip unchanged ones; with `prune`, remove documents
     whose file under one of the given folders is gone. Files over their size limit fail:
@@ -149,7 +150,8 @@ def ingest(
     ingest.max_pdf_mb's and ingest.max_file_mb's defaults). PDFs are read with `pdf`'s
     settings (by default the `pdf` section's defaults). `progress` hears of each file in order
     as it is done, `chunk_progress` of each window of chunks embedded (`window` chunks handed to
-    the encoder at once, by default embedding.ingest_window's default). The caller holds
+    the encoder at once, from pools of `lookahead` sorted by length; by default
+    embedding.ingest_window's and ingest_lookahead's defaults). The caller holds
     `store.writing()`."""
     started = time.perf_counter()
     roots = [Path(p) for p in paths]
@@ -169,7 +171,7 @@ def ingest(
         embedder, window,
         needs_vectors=lambda item, pending: _needs_vectors(item, pending, store),
         finish=lambda item, vectors, encode: _store_one(item, vectors, store, encode),
-        report=done, chunk_progress=chunk_progress)
+        report=done, chunk_progress=chunk_progress, lookahead=lookahead)
     try:
         for item in prefetch(files, known, chunker, PARSE_AHEAD):
             runner.take(item)

@@ -59,6 +59,7 @@ class EmbeddingConfig(_Section):
     runtime: Literal["llama.cpp", "sentence-transformers"] = "llama.cpp"
     batch_size: int = Field(32, ge=1, le=4096)
     ingest_window: int = Field(128, ge=1, le=65536)
+    ingest_lookahead: int = Field(1024, ge=1, le=1_000_000)
     device: str = "cpu"
     threads: int | None = Field(None, ge=1)
 

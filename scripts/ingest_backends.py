@@ -73,7 +73,8 @@ def ingest_into(store: Store, files: list[Path], config: Config, embedder: Embed
     with store.writing(), store.filling():
         report = ingest(files, store, embedder, config.chunking.chunk_tokens,
                         config.chunking.overlap_tokens, max_bytes=config.ingest.max_file_bytes,
-                        window=config.embedding.ingest_window, pdf=config.pdf)
+                        window=config.embedding.ingest_window,
+                        lookahead=config.embedding.ingest_lookahead, pdf=config.pdf)
     failed = [f"{f.path}: {f.reason}" for f in report.files if f.status == "failed"]
     if failed:
         raise SystemExit("ingest failed: " + "; ".join(failed))

@@ -24,8 +24,9 @@ class Watched:
                  error: BaseException | None = None) -> None:
         self.real = real
         self.name, self.dim, self.max_tokens = real.name, real.dim, real.max_tokens
-        self.count_tokens = real.count_tokens
+        self.count_tokens, self.token_spans = real.count_tokens, real.token_spans
         self.batches: list[int] = []
+        self.lengths: list[list[int]] = []  # each batch's text lengths, in the order given
         self.fail_on = fail_on
         self.error = error
 
@@ -33,6 +34,7 @@ class Watched:
         if self.fail_on and any(self.fail_on in t for t in texts):
             raise self.error or ValueError("a text the encoder cannot read")
         self.batches.append(len(texts))
+        self.lengths.append([len(t) for t in texts])
         return self.real.encode(texts)
 
     def encode_query(self, text: str) -> np.ndarray:
@@ -62,12 +64,14 @@ def test_batches_are_full_across_files_and_progress_counts_each_files_chunks(
     files: list[str] = []
     store = store_factory(embedder)
     with store.writing():
-        report = ingest([folder], store, watched, 40, 8, window=4,
+        report = ingest([folder], store, watched, 40, 8, window=4, lookahead=16,
                         progress=lambda r, n, total: files.append(Path(r.path).name),
                         chunk_progress=steps.append)
     assert report.count("failed") == 0 and report.ingested == 7
-    # Every batch but the last is full, though most files hold one chunk.
+    # Every batch but the last is full, though most files hold one chunk, and holds chunks of
+    # like length (pooled across files and sorted), not chunks in file order.
     assert watched.batches[:-1] == [4] * (len(watched.batches) - 1)
+    assert all(lengths == sorted(lengths, reverse=True) for lengths in watched.lengths)
     assert sum(watched.batches) == report.chunks
     assert files == sorted(files)  # reported in file order
     long = next(f for f in report.files if f.path.endswith("long.md"))

@@ -82,7 +82,8 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
                     config.chunking.overlap_tokens, prune=prune, progress=progress,
                     chunk_progress=chunk_progress, max_bytes=config.ingest.max_file_bytes,
                     max_pdf_bytes=config.ingest.max_pdf_bytes,
-                    window=config.embedding.ingest_window, pdf=config.pdf,
+                    window=config.embedding.ingest_window,
+                    lookahead=config.embedding.ingest_lookahead, pdf=config.pdf,
                 )
         finally:
             store.close()

@@ -164,7 +164,8 @@ def save_and_ingest(engine: Engine, uploads: list[Upload], lock: threading.Lock,
                             max_bytes=config.ingest.max_file_bytes,
                             max_pdf_bytes=config.ingest.max_pdf_bytes, pdf=config.pdf,
                             progress=each, chunk_progress=each_batch,
-                            window=config.embedding.ingest_window)
+                            window=config.embedding.ingest_window,
+                            lookahead=config.embedding.ingest_lookahead)
             ok = [f for f in report.files if f.status != "failed"]
             replaced = bool(replaces and ok and all(f.document_id != replaces for f in ok)
                             and store.remove_document(replaces))

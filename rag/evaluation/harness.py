@@ -147,7 +147,8 @@ class Harness:
         self.log(f"Indexing {corpus} at {chunk_tokens} tokens per chunk ...")
         with store.writing(), store.filling():
             report = ingest([corpus], store, self.embedder, chunk_tokens, overlap_tokens,
-                            pdf=self.config.pdf, window=self.config.embedding.ingest_window)
+                            pdf=self.config.pdf, window=self.config.embedding.ingest_window,
+                            lookahead=self.config.embedding.ingest_lookahead)
         docs = store.documents()
         ids = {d.name: d.id for d in docs} | {Path(d.name).stem: d.id for d in docs}
         self.log(report.summary())
