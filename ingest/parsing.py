@@ -1,9 +1,10 @@
 """Read files ahead of the encoder: hash each one, and parse and chunk the changed ones, a few
 files ahead of the one being embedded.
 
-PDFs are parsed in a child process when an ingest holds more than one file. pypdf is pure
-Python: in a thread of the ingest's own process it holds the interpreter lock that the
-encoder's thread needs between every step of the model, and the encoder waits.
+PDFs are parsed in a child process when an ingest holds more than one file. Much of parsing
+is Python (pypdf opening the file, cleaning pages, placing headings): in a thread of the
+ingest's own process it holds the interpreter lock that the encoder's thread needs between
+every step of the model, and the encoder waits.
 In a process of its own the parser costs only the CPU it uses, and a native crash in it fails
 that one file instead of the ingest. A single file is parsed in a thread: nothing runs beside
 its parsing, and starting the child would only add to it.

@@ -3,18 +3,18 @@
 Pages without a usable text layer are read by OCR (`ingest.pdf_scan`), and ruled tables
 become Markdown tables in place of their flattened text (`ingest.pdf_tables`); docs/pdf.md.
 
-Text comes from pypdf's default ("plain") extraction, which follows the content stream: on the
-real guideline PDFs it keeps the two columns of a page apart, where "layout" mode interleaves
-their lines. Running headers, footers and page numbers are dropped, words hyphenated across line
-ends are joined, and headings come from the outline, else from font sizes, else from numbered
-lines. An encrypted PDF opens when its user password is empty (AES needs `cryptography`).
+pypdf opens the file (damage, encryption, the outline, the info dictionary); pdfium reads the
+text, in the order the content stream draws it (`ingest.pdf_text`): on the real guideline PDFs
+that keeps the two columns of a page apart. Running headers, footers and page numbers are
+dropped, words hyphenated across line ends are joined, and headings come from the outline,
+else from font sizes, else from numbered lines. An encrypted PDF opens when its user password
+is empty (AES needs `cryptography`).
 """
 
 from __future__ import annotations
 
 import io
 import logging
-import math
 import re
 from pathlib import Path
 
@@ -27,11 +27,10 @@ from ingest.pdf_headings import TextRun, assemble, bookmarks, merge_numbered, pl
 from ingest.pdf_pages import clean_pages
 from ingest.pdf_scan import needs_ocr, page_list, recognise
 from ingest.pdf_tables import find_tables, place_tables, ruled_pages
-from ingest.text import LIGATURES, clean_title, iso_date, numbered_headings
+from ingest.pdf_text import extract_pages
+from ingest.text import clean_title, iso_date, numbered_headings
 from meditron_rag.config import PdfConfig
 from meditron_rag.errors import LoadError
-
-_CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 logging.getLogger("pypdf").setLevel(logging.ERROR)  # pypdf reports harmless repairs as warnings
 
@@ -65,7 +64,7 @@ def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDoc
                               "re-export it")
 
     warnings: list[str] = []
-    raw_pages, runs, failed = _extract_pages(reader)
+    raw_pages, runs, failed = extract_pages(data, page_count)
     if len(failed) == page_count:
         raise LoadError(path, "corrupt or truncated PDF: no page could be read; re-download "
                               "or re-export it")
@@ -126,36 +125,6 @@ def _recognise(path: Path, data: bytes, scanned: list[int], raw_pages: list[list
     words = {number: PageWords.from_ocr(page, result.dpi)
              for number, page in result.pages.items() if page.words}
     return result.record(), words
-
-
-def _extract_pages(reader: PdfReader) -> tuple[list[list[str]], list[list[TextRun]], list[int]]:
-    """Each page's lines (plain extraction), its text runs with font sizes, and failed pages."""
-    pages: list[list[str]] = []
-    runs: list[list[TextRun]] = []
-    failed: list[int] = []
-    for number in range(1, len(reader.pages) + 1):
-        page_runs: list[TextRun] = []
-
-        def visit(text: str, cm: list[float], tm: list[float], font: object, size: float,
-                  page_runs: list[TextRun] = page_runs) -> None:
-            if text.strip():
-                scale = math.hypot(tm[2], tm[3]) * math.hypot(cm[2], cm[3])
-                name = str((font or {}).get("/BaseFont", "")) if isinstance(font, dict) else ""
-                family = re.split(r"[-,]", name.lstrip("/").split("+")[-1])[0]
-                y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
-                page_runs.append(TextRun(text, round(float(size) * scale, 1), family, float(y)))
-
-        try:
-            raw = reader.pages[number - 1].extract_text(visitor_text=visit)
-        except Exception:  # pypdf raises many types on a damaged page
-            failed.append(number)
-            raw, page_runs = "", []
-        raw = _CONTROL.sub("", (raw or "").translate(LIGATURES))
-        pages.append([line.rstrip() for line in raw.split("\n")])
-        runs.append(page_runs)
-    return pages, runs, failed
-
-
 
 
 def _pdf_metadata(reader: PdfReader, path: Path, first_page: list[TextRun],

@@ -16,7 +16,7 @@ from ingest.text import clean_title
 
 @dataclass
 class TextRun:
-    """A piece of text as pypdf drew it, with its rendered font size in points."""
+    """A piece of text as the page draws it, with its rendered font size in points."""
 
     text: str
     size: float

@@ -14,8 +14,10 @@ _EDGE_LINES = 3  # lines at the top and bottom of a page that may be running hea
 
 
 def _edge_key(line: str) -> str:
-    """A line as a running header sees it: no spaces, every number the same."""
-    return re.sub(r"\d+", "#", re.sub(r"\s+", "", line))
+    """A line as a running header sees it: no spaces, every number the same, and no page
+    number at either end (a header drawn beside its page number is read as one line, the
+    number before it on even pages and after it on odd ones)."""
+    return re.sub(r"^#|#$", "", re.sub(r"\d+", "#", re.sub(r"\s+", "", line)))
 
 
 def _boilerplate(pages: list[list[str]]) -> set[str]:

@@ -3,11 +3,11 @@
 A table is found by its ruling lines: pdfium reads the lines and boxes a page draws (in C, in
 a moment), pdfplumber's grid search makes cells of them, and pdfium reads the text inside each
 cell. (pdfplumber reading the page itself, through pdfminer, took most of a PDF's parsing
-time.) On a page with a table, the lines of the page text that are the table's cells flattened
-(as pypdf drew them) are taken out, and the table goes where they began, as Markdown under its
-caption. A table longer than the piece size is cut between rows into tables that each repeat
-the caption (marked "continued") and the header row, so a passage holding only some rows still
-says what its columns are.
+time.) On a page with a table, the lines of the page text that are the table's cells
+flattened (as the text layer reads them) are taken out, and the table goes where they began,
+as Markdown under its caption. A table longer than the piece size is cut between rows into
+tables that each repeat the caption (marked "continued") and the header row, so a passage
+holding only some rows still says what its columns are.
 """
 
 from __future__ import annotations
@@ -277,7 +277,7 @@ def _longest_prefix_inside(rest: str, piece: str) -> int:
 
 
 def _in_table(line: str, pieces: list[str]) -> bool:
-    """Whether `line` is made of runs of the table's cells (pypdf may join a row's cells on
+    """Whether `line` is made of runs of the table's cells (the text layer may join a row's cells on
     one line or split a cell's line), each run at least _MIN_MATCH letters long or a whole
     short cell."""
     rest = _squash(line)
