@@ -28,6 +28,7 @@ from ingest.loaders import load_document
 from ingest.parsing import embedding_text
 from meditron_rag.config import Config, load_config
 from meditron_rag.models import resolve
+from rag.evaluation.results import machine
 
 
 def chunk_texts(paths: list[Path], count_tokens: Callable[[str], int], config: Config
@@ -85,7 +86,9 @@ def compare(config: Config, pdf_dir: Path, rounds: int = 2, batches: tuple[int, 
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     pdf_dir = Path(args[0]) if args else ROOT.parent / "shared" / "data" / "pdfs"
-    result = compare(load_config(), pdf_dir, limit=int(args[2]) if len(args) > 2 else 0)
+    result = {"command": " ".join(["python -m bench.ingest_runtime", *args]),
+              "machine": machine(),
+              **compare(load_config(), pdf_dir, limit=int(args[2]) if len(args) > 2 else 0)}
     text = json.dumps(result, indent=2)
     if len(args) > 1:
         Path(args[1]).write_text(text + "\n")
