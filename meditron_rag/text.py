@@ -74,7 +74,7 @@ def spans_between(text: str, start: int, end: int, cuts: Iterable[int]) -> list[
 
 def paragraph_spans(text: str, start: int, end: int) -> list[Span]:
     """Blocks of start..end separated by blank lines: paragraphs, lists, tables."""
-    cuts = [start + m.end() for m in _BLANK_LINE.finditer(text, start, end)]
+    cuts = [m.end() for m in _BLANK_LINE.finditer(text, start, end)]
     return spans_between(text, start, end, cuts)
 
 

@@ -243,6 +243,11 @@ def test_property_chunks_are_verbatim_bounded_and_located(
     assert all(a.start <= b.start for a, b in zip(chunks, chunks[1:], strict=False))
     for chunk in chunks:
         check_chunk(doc, chunk, pieces, limit)
+        text = doc.text
+        assert chunk.start == 0 or not (text[chunk.start - 1].isalnum()
+                                        and text[chunk.start].isalnum()), "cut inside a word"
+        assert chunk.end == len(text) or not (text[chunk.end - 1].isalnum()
+                                              and text[chunk.end].isalnum()), "cut inside a word"
     covered = set()
     for chunk in chunks:
         covered.update(range(chunk.start, chunk.end))

@@ -45,6 +45,14 @@ def test_paragraphs_and_items() -> None:
     block = t.paragraph_spans(text, 0, len(text))[1]
     assert pieces(t.item_spans(text, *block), text) == [
         "- one\n  more", "- two", "| a | b |", "## Head"]
+    later = text.index("- one")  # a range that starts inside the text is cut at its own gaps
+    assert pieces(t.paragraph_spans(text, later, len(text)), text) == [
+        "- one\n  more\n- two\n| a | b |\n## Head", "End"]
+
+
+def test_sentence_spans_of_a_range_with_no_space_before_its_first_stop() -> None:
+    text = "Give 5 mg. Dose.Then"  # "Dose." alone: its word is read from the range only
+    assert pieces(t.sentence_spans(text, 11, len(text)), text) == ["Dose.Then"]
 
 
 def test_clause_spans_cut_at_colons_semicolons_and_every_line() -> None:
