@@ -100,7 +100,8 @@ def _cut(text: str, section: _Section, count: Count, limit: int, overlap: int) -
     def fits(span: Span) -> bool:
         return count(*span) <= limit
 
-    return _pack(text, _units(text, section.start, section.end, fits), count, limit, overlap)
+    units = _units(text, section.start, section.end, fits, headed=bool(section.path))
+    return _pack(text, units, count, limit, overlap)
 
 
 def section_paths(headings: list[Heading]) -> list[str]:
@@ -159,10 +160,16 @@ def _words(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> lis
     return pieces
 
 
-def _units(text: str, start: int, end: int, fits: Callable[[Span], bool]) -> list[Span]:
-    """Pieces that each fit (but single words), from the coarsest structure that allows it."""
+def _units(text: str, start: int, end: int, fits: Callable[[Span], bool],
+           headed: bool = False) -> list[Span]:
+    """Pieces that each fit (but single words), from the coarsest structure that allows it. In
+    a `headed` section a heading line that is a paragraph of its own is one block with the
+    paragraph after it, so that it is never a chunk of its own."""
+    blocks = paragraph_spans(text, start, end)
+    if headed and len(blocks) > 1 and "\n" not in text[blocks[0][0]:blocks[0][1]]:
+        blocks = [(blocks[0][0], blocks[1][1]), *blocks[2:]]
     units: list[Span] = []
-    for block in paragraph_spans(text, start, end):
+    for block in blocks:
         if fits(block):
             units.append(block)
             continue

@@ -291,3 +291,16 @@ def test_real_pdf_with_the_embedding_tokenizer(embedder: Embedder) -> None:
     assert sizes[len(sizes) // 2] > 100  # chunks are packed, not one per line
     assert chunk_document(doc, embedder.count_tokens, chunk_tokens=200, overlap_tokens=32,
                           token_spans=embedder.token_spans) == chunks
+
+
+def test_a_heading_never_stands_alone_before_a_paragraph_that_fills_a_chunk(
+        tmp_path: Path) -> None:
+    items = "\n".join(f"- Option {i}: take the tablet with water every morning." for i in range(4))
+    doc = markdown(tmp_path, f"# Guide\n\nIntro.\n\n## First-line drug classes\n\n{items}\n")
+    limit = words(items) + 1  # the list fits alone, not with its heading
+    chunks = chunk_document(doc, words, chunk_tokens=limit, overlap_tokens=0)
+    section = [c for c in chunks if c.section.endswith("First-line drug classes")]
+    assert section[0].text.startswith("## First-line drug classes\n\n- Option 0")
+    assert all(c.text.strip() != "## First-line drug classes" for c in chunks)
+    for chunk in chunks:
+        check_chunk(doc, chunk, words, limit)
