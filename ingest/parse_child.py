@@ -8,16 +8,22 @@ import os
 import pickle
 import sys
 
-from ingest.parsing import load_item
+from ingest.parsing import READY, load_item
 
 
 def main() -> None:
     # pytesseract imports pandas whenever it is installed (Streamlit installs it), for a
     # DataFrame output that OCR here never asks for: 67 MB this process has no other use for.
     sys.modules.setdefault("pandas", None)  # type: ignore[arg-type]
+    # The parsers a PDF needs, imported before the child says it is ready for one.
+    import pdfplumber.table  # noqa: F401
+    import pypdfium2  # noqa: F401
+
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())  # a library's print must not break replies
     requests = sys.stdin.buffer
+    answers.write(READY)
+    answers.flush()
     while True:
         try:
             item, reading = pickle.load(requests)

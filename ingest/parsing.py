@@ -7,7 +7,8 @@ ingest's own process it holds the interpreter lock that the encoder's thread nee
 every step of the model, and the encoder waits.
 In a process of its own the parser costs only the CPU it uses, and a native crash in it fails
 that one file instead of the ingest. A single file is parsed in a thread: nothing runs beside
-its parsing, and starting the child would only add to it.
+its parsing, and starting the child would only add to it. So are the first PDFs of a batch,
+while the child starts: the encoder has nothing to do until the first file is parsed.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import errno
 import hashlib
 import os
 import pickle
+import select
 import stat
 import subprocess
 import sys
@@ -69,6 +71,7 @@ def embedding_text(title: str, section: str, text: str) -> str:
 
 
 PARSE_AHEAD = 2  # files parsed beyond the one being taken: enough to fill a batch, few in memory
+READY = b"R"  # what the parse child writes once it has imported its parsers
 
 
 @dataclass(frozen=True)
@@ -129,35 +132,62 @@ def load_item(item: Prepared, reading: Reading) -> Prepared:
 
 
 class Loader:
-    """Reads documents here, or (`child`) PDFs in a child process started on the first one: a
-    process of its own (`python -m ingest.parse_child`), not a multiprocessing worker, which
-    would import the caller's main script again."""
+    """Reads documents here, or (`child`) PDFs in a child process: a process of its own
+    (`python -m ingest.parse_child`), not a multiprocessing worker, which would import the
+    caller's main script again. Until the child has imported its parsers (it says so with one
+    byte), PDFs are parsed here, so the first file of an ingest does not wait for it."""
 
     def __init__(self, child: bool) -> None:
         self.child = child
         self.process: subprocess.Popen[bytes] | None = None
+        self.ready = False
 
-    def load(self, item: Prepared, reading: Reading) -> Prepared:
-        if not self.child or item.path.suffix.lower() != ".pdf":
-            return load_item(item, reading)
-        if self.process is None:
+    def start(self) -> None:
+        """Start the child, if this loader has one and it is not running."""
+        if self.child and self.process is None:
             env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
             self.process = subprocess.Popen([sys.executable, "-m", "ingest.parse_child"],
                                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                             env=env)
+            self.ready = False
+
+    def started(self, timeout: float) -> bool:
+        """Whether the child is ready for files, waiting up to `timeout` seconds for it."""
         process = self.process
-        assert process.stdin is not None and process.stdout is not None
+        if process is None or self.ready:
+            return self.ready
+        assert process.stdout is not None
+        if select.select([process.stdout], [], [], timeout)[0]:
+            self.ready = process.stdout.read(1) == READY
+            if not self.ready:  # it died while starting: the next PDF starts another
+                self._end()
+        return self.ready
+
+    def load(self, item: Prepared, reading: Reading) -> Prepared:
+        if not self.child or item.path.suffix.lower() != ".pdf":
+            return load_item(item, reading)
+        self.start()
+        if not self.started(0):
+            return load_item(item, reading)
+        process = self.process
+        assert process is not None and process.stdin is not None and process.stdout is not None
         try:
             pickle.dump((item, reading), process.stdin)
             process.stdin.flush()
             loaded: Prepared = pickle.load(process.stdout)
             return loaded
         except (BrokenPipeError, EOFError, pickle.UnpicklingError):
-            code = process.wait()
-            self.process = None  # the next PDF gets a new process
+            code = self._end()
             how = f"signal {-code}" if code < 0 else f"exit status {code}"
             return replace(item, error=f"the PDF parser crashed on this file ({how}): report it "
                                        "with the file")
+
+    def _end(self) -> int:
+        """Forget a child that died; its exit status (negative: the signal)."""
+        assert self.process is not None
+        code = self.process.wait()
+        self.process, self.ready = None, False
+        return code
 
     def close(self) -> None:
         if self.process is not None:
@@ -197,6 +227,8 @@ def prefetch(paths: list[Path], known: dict[str, str], chunker: Chunker,
     """Parse and chunk up to `ahead` files beyond the one the caller holds."""
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse")
     loader = Loader(child=len(paths) > 1)
+    if any(path.suffix.lower() == ".pdf" for path in paths):
+        loader.start()  # it imports its parsers while the first files are read here
     try:
         pending: deque[Future[Prepared]] = deque()
         for path in paths:

@@ -29,6 +29,8 @@ def test_a_pdf_parsed_in_the_child_is_the_document_parsed_here(tmp_path: Path) -
     here = load_item(_item(path), READING)
     loader = Loader(child=True)
     try:
+        loader.start()
+        assert loader.started(timeout=60)
         there = loader.load(_item(path), READING)
         assert loader.process is not None and loader.process.poll() is None
         assert there.error == "" and there.document == here.document
@@ -45,6 +47,8 @@ def test_a_parser_that_dies_fails_its_file_and_the_next_gets_a_new_one(tmp_path:
         paths[-1].write_bytes(guideline_pdf(f"Guide {name}", seed=len(paths)))
     loader = Loader(child=True)
     try:
+        loader.start()
+        assert loader.started(timeout=60)
         assert loader.load(_item(paths[0]), READING).document is not None
         assert loader.process is not None
         os.kill(loader.process.pid, signal.SIGSEGV)  # a native crash, as a bad PDF can cause
@@ -53,8 +57,10 @@ def test_a_parser_that_dies_fails_its_file_and_the_next_gets_a_new_one(tmp_path:
         assert failed.document is None
         assert failed.error == ("the PDF parser crashed on this file (signal 11): report it "
                                 "with the file")
-        again = loader.load(_item(paths[1]), READING)
+        assert loader.process is None
+        again = loader.load(_item(paths[1]), READING)  # here, while a new child starts
         assert again.error == "" and again.document is not None
+        assert loader.process is not None and loader.started(timeout=60)
     finally:
         loader.close()
 
@@ -77,3 +83,17 @@ def test_a_script_without_a_main_guard_can_ingest_a_batch(tmp_path: Path) -> Non
                           cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["2", "True"]
+
+
+def test_pdfs_are_parsed_here_while_the_child_starts(tmp_path: Path) -> None:
+    path = tmp_path / "guide.pdf"
+    path.write_bytes(guideline_pdf("Asthma in children", pages=2))
+    loader = Loader(child=True)
+    try:
+        first = loader.load(_item(path), READING)  # the child is still importing its parsers
+        assert first.error == "" and first.document == load_item(_item(path), READING).document
+        assert loader.process is not None and not loader.ready
+        assert loader.started(timeout=60)
+        assert loader.load(_item(path), READING).document == first.document  # in the child
+    finally:
+        loader.close()
