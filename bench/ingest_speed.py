@@ -277,9 +277,9 @@ def bench_ingest(config: Config, pdf_dir: Path | None, generated_pages: int = 20
                  small_files: int = 2000) -> dict:
     """Ingest rates beside the bare encoder's on the same chunks (ratio `ingest_over_raw`),
     and peak RSS, for the real PDFs in `pdf_dir` (the median of REAL_ROUNDS rounds), a
-    generated corpus of `generated_pages`
-    pages (40 files) and `small_files` one-paragraph files; the time of a no-op re-ingest of
-    the small files; IVF recall; memory and latency at 100,000 chunks."""
+    generated corpus of `generated_pages` pages (40 files) and `small_files` one-paragraph
+    files; the time of a no-op re-ingest of the small files; IVF recall; memory and latency
+    at 100,000 chunks."""
     import torch
 
     embedder = load_embedder(config)
