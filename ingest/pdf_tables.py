@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import TYPE_CHECKING, Any
 
+from ingest.pdf_objects import placed_objects
+
 if TYPE_CHECKING:
     from pypdfium2 import PdfMatrix, PdfPage, PdfTextPage
 
@@ -27,7 +29,6 @@ _MIN_PATHS = 12  # lines and boxes a page draws before it is searched for tables
 _MIN_MATCH = 3  # a shorter common run of letters does not tie a line to a table
 _TOLERANCE = 3.0  # points: pdfplumber's snapping, joining and crossing tolerance
 _STRAIGHT = 0.01  # points a segment's ends may differ across it and still be straight
-_FORM_DEPTH = 3  # Form XObjects nested deeper than this are not searched for lines
 
 
 @dataclass
@@ -175,32 +176,10 @@ Point = tuple[float, float]
 def _segments(page: PdfPage) -> Iterator[tuple[Point, Point]]:
     """The straight segments of the page's paths, in page coordinates, Form XObjects
     included (a curve moves the pen and draws no segment)."""
-    import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
-    def children(parent: Any, form: bool) -> Iterator[Any]:
-        count, get = ((pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject)
-                      if form else (pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject))
-        for index in range(count(parent)):
-            yield get(parent, index)
-
-    def walk(objects: Iterator[Any], outer: PdfMatrix | None,
-             depth: int) -> Iterator[tuple[Point, Point]]:
-        for raw in objects:
-            kind = pdfium_c.FPDFPageObj_GetType(raw)
-            if kind not in (pdfium_c.FPDF_PAGEOBJ_PATH, pdfium_c.FPDF_PAGEOBJ_FORM):
-                continue
-            matrix = pdfium_c.FS_MATRIX()
-            if not pdfium_c.FPDFPageObj_GetMatrix(raw, matrix):
-                continue
-            own = pdfium.PdfMatrix.from_raw(matrix)
-            placed = own.multiply(outer) if outer is not None else own
-            if kind == pdfium_c.FPDF_PAGEOBJ_PATH:
-                yield from _path_segments(raw, placed)
-            elif depth < _FORM_DEPTH:
-                yield from walk(children(raw, True), placed, depth + 1)
-
-    yield from walk(children(page, False), None, 0)
+    for raw, matrix in placed_objects(page, pdfium_c.FPDF_PAGEOBJ_PATH):
+        yield from _path_segments(raw, matrix)
 
 
 def _path_segments(raw: Any, matrix: PdfMatrix) -> Iterator[tuple[Point, Point]]:

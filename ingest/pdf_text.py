@@ -16,15 +16,15 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from ingest.pdf_headings import TextRun
+from ingest.pdf_objects import placed_objects
 from ingest.text import LIGATURES
 
 if TYPE_CHECKING:
-    from pypdfium2 import PdfMatrix, PdfPage, PdfTextPage
+    from pypdfium2 import PdfPage, PdfTextPage
 
 _CONTROL = re.compile(r"[\x01-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _LINE_END_HYPHEN = re.compile("[\x02\ufffe]\n?")  # pdfium's mark for it, in its two forms
 _LONE_HYPHEN = re.compile(r"(?<=\S)\n-\n")  # a line-end hyphen drawn apart, read as a line
-_FORM_DEPTH = 3  # Form XObjects nested deeper than this are not read for runs
 
 
 def extract_pages(data: bytes, page_count: int
@@ -77,37 +77,14 @@ def _lines(raw: str) -> list[str]:
 def _runs(page: PdfPage, text: PdfTextPage) -> Iterator[TextRun]:
     """The page's text objects (Form XObjects' too) with their rendered font size, font family
     and baseline height."""
-    import pypdfium2 as pdfium
     import pypdfium2.raw as pdfium_c
 
     size = ctypes.c_float()
-
-    def children(parent: Any, form: bool) -> Iterator[Any]:
-        count, get = ((pdfium_c.FPDFFormObj_CountObjects, pdfium_c.FPDFFormObj_GetObject)
-                      if form else (pdfium_c.FPDFPage_CountObjects, pdfium_c.FPDFPage_GetObject))
-        for index in range(count(parent)):
-            yield get(parent, index)
-
-    def walk(objects: Iterator[Any], outer: PdfMatrix | None, depth: int) -> Iterator[TextRun]:
-        for raw in objects:
-            kind = pdfium_c.FPDFPageObj_GetType(raw)
-            if kind not in (pdfium_c.FPDF_PAGEOBJ_TEXT, pdfium_c.FPDF_PAGEOBJ_FORM):
-                continue
-            matrix = pdfium_c.FS_MATRIX()
-            if not pdfium_c.FPDFPageObj_GetMatrix(raw, matrix):
-                continue
-            own = pdfium.PdfMatrix.from_raw(matrix)
-            placed = own.multiply(outer) if outer is not None else own
-            if kind == pdfium_c.FPDF_PAGEOBJ_FORM:
-                if depth < _FORM_DEPTH:
-                    yield from walk(children(raw, True), placed, depth + 1)
-                continue
-            words = _object_text(raw, text)
-            if words.strip() and pdfium_c.FPDFTextObj_GetFontSize(raw, size):
-                scale = math.hypot(placed.c, placed.d)
-                yield TextRun(words, round(size.value * scale, 1), _family(raw), placed.f)
-
-    yield from walk(children(page, False), None, 0)
+    for raw, placed in placed_objects(page, pdfium_c.FPDF_PAGEOBJ_TEXT):
+        words = _object_text(raw, text)
+        if words.strip() and pdfium_c.FPDFTextObj_GetFontSize(raw, size):
+            scale = math.hypot(placed.c, placed.d)
+            yield TextRun(words, round(size.value * scale, 1), _family(raw), placed.f)
 
 
 def _object_text(raw: Any, text: PdfTextPage) -> str:
