@@ -70,9 +70,12 @@ class Prepared:
 class _Entry:
     item: Prepared
     vectors: dict[int, np.ndarray] = field(default_factory=dict)  # by chunk index
-    embedded: int = 0
     wanted: bool = False  # its chunks were queued for embedding
     retry: bool = False  # the batch holding some of its chunks failed: embed it alone
+
+    @property
+    def embedded(self) -> int:
+        return len(self.vectors)
 
     @property
     def ready(self) -> bool:
@@ -166,7 +169,6 @@ class BatchRunner:
             if entry.retry:
                 continue
             entry.vectors[index] = vector
-            entry.embedded += 1
             touched[id(entry)] = entry
         self.done_chunks += len(batch)
         if self.chunk_progress:

@@ -26,7 +26,7 @@ from ingest.page_words import PageWords
 from ingest.pdf_headings import TextRun, assemble, bookmarks, merge_numbered, place_headings
 from ingest.pdf_pages import clean_pages
 from ingest.pdf_scan import needs_ocr, page_list, recognise
-from ingest.pdf_tables import find_tables, place_tables, ruled_pages
+from ingest.pdf_tables import find_tables, place_tables
 from ingest.pdf_text import extract_pages
 from ingest.text import clean_title, iso_date, numbered_headings
 from meditron_rag.config import PdfConfig
@@ -81,7 +81,7 @@ def load_pdf(path: Path, data: bytes, pdf: PdfConfig | None = None) -> LoadedDoc
     pages = clean_pages(raw_pages)
     if pdf.tables:
         text_pages = [n for n in range(1, page_count + 1) if n not in scanned and pages[n - 1]]
-        for number, tables in find_tables(data, ruled_pages(data, text_pages)).items():
+        for number, tables in find_tables(data, text_pages).items():
             pages[number - 1] = place_tables(pages[number - 1], tables, pdf.table_chars)
     outline = bookmarks(reader)
     placed = place_headings(pages, outline, runs)

@@ -73,37 +73,11 @@ def _md_row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def ruled_pages(data: bytes, pages: list[int]) -> list[int]:
-    """Those of `pages` that draw enough lines or boxes to hold a ruled table: pdfium counts
-    them in a moment, where pdfplumber takes most of a second to read a page."""
-    import pypdfium2 as pdfium
-    import pypdfium2.raw as pdfium_c
-
-    try:
-        pdf = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError:
-        return []
-    ruled = []
-    try:
-        for number in pages:
-            try:
-                page = pdf[number - 1]
-                paths = page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_PATH], max_depth=3)
-                drawn = sum(1 for _ in zip(range(_MIN_PATHS), paths, strict=False))
-                page.close()
-            except pdfium.PdfiumError:  # a damaged page: no table found on it
-                continue
-            if drawn >= _MIN_PATHS:
-                ruled.append(number)
-    finally:
-        pdf.close()
-    return ruled
-
-
 def find_tables(data: bytes, pages: list[int]) -> dict[int, list[Table]]:
     """Ruled tables on `pages` (1-based) of the PDF in `data`, in order from the top of each
-    page. A grid with fewer than two filled columns or rows, or mostly empty (a page frame or a
-    layout box), is not a table."""
+    page. Only a page that draws `_MIN_PATHS` lines or boxes is searched. A grid with fewer
+    than two filled columns or rows, or mostly empty (a page frame or a layout box), is not a
+    table."""
     import pypdfium2 as pdfium
 
     found: dict[int, list[Table]] = {}
@@ -131,6 +105,11 @@ def find_tables(data: bytes, pages: list[int]) -> dict[int, list[Table]]:
 def _page_tables(page: PdfPage, number: int) -> list[Table]:
     """The tables of one page, from the top down: pdfplumber's grid search over the page's
     ruling lines as pdfium reads them."""
+    import pypdfium2.raw as pdfium_c
+
+    paths = placed_objects(page, pdfium_c.FPDF_PAGEOBJ_PATH)
+    if sum(1 for _ in zip(range(_MIN_PATHS), paths, strict=False)) < _MIN_PATHS:
+        return []  # too few lines for a table; pdfplumber is not even imported
     from pdfplumber.table import cells_to_tables, edges_to_intersections, intersections_to_cells
 
     height = float(page.get_mediabox()[3])
