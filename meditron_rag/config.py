@@ -216,6 +216,7 @@ class ServeConfig(_Section):
     queue_waiting: int = Field(16, ge=0, le=10_000)
     retry_after_s: int = Field(10, ge=1, le=3600)
     follow_ups: bool = True
+    keepalive_s: float = Field(15.0, gt=0, le=300)
 
 
 class Config(_Section):

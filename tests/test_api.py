@@ -17,6 +17,7 @@ import pytest
 from meditron_rag.config import load_config
 from rag.followup import is_follow_up, search_query
 from rag.queue import GenerationQueue, QueueFull
+from tests.test_ocr import needs_tesseract, scanned, text_pdf
 
 pytestmark = pytest.mark.slow
 TOKEN = "test-token-4f9a"
@@ -176,6 +177,58 @@ def test_a_scan_sized_pdf_is_uploaded_within_max_upload_mb(
     assert failure["name"] == "okapi-scan.pdf" and failure["reason"] == (
         f"file too large ({len(scan_sized_pdf) / 2**20:.1f} MB > 11.0 MB limit): split it or "
         "raise the limit (ui.max_upload_mb)")
+
+
+def test_a_streamed_upload_tells_its_progress_then_its_outcome(server: Server) -> None:
+    """Each file as it is done and its passages as they are embedded, then `done` with the
+    status and body an upload that is not streamed answers with."""
+    files = [("files", ("gout.md", b"# Gout\n\nGive colchicine for an acute gout flare.\n")),
+             ("files", ("a.exe", b"MZ"))]
+    with httpx.stream("POST", f"{server.url}/v1/documents", files=files, headers=AUTH,
+                      data={"stream": "true"}, timeout=120) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        got = events(response)
+    kinds = [kind for kind, _ in got]
+    assert kinds[-1] == "done" and kinds.count("done") == 1 and "passages" in kinds
+    assert ("file", {"name": "gout.md", "done": 1, "total": 1, "status": "added"}) in got
+    passages = next(data for kind, data in got if kind == "passages")
+    assert passages["name"] == "gout.md" and passages["embedded"] == passages["found"] == 1
+    done = got[-1][1]
+    assert done["status"] == 201 and done["documents"] == ["gout"]
+    assert done["failures"] == [{"name": "a.exe", "reason": "type .exe is not supported: use "
+                                 "PDF, HTML, Markdown or text"}]
+    with httpx.stream("POST", f"{server.url}/v1/documents", headers=AUTH, data={
+            "stream": "true"}, files={"files": ("a.md", b"")}, timeout=60) as response:
+        [(kind, refused)] = events(response)
+    assert kind == "done" and refused["status"] == 422 and refused["documents"] == []
+
+
+@needs_tesseract
+def test_an_upload_longer_than_the_clients_timeout_lands(
+        starter_data: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scanned PDF read by OCR, silent for longer than the app waits for a byte: the
+    keep-alives hold the connection, and the app's client hears the file land."""
+    from ui.api import create_app
+    from ui.api_client import ApiClient
+    from ui.uploads import Upload
+
+    monkeypatch.setenv("MEDITRON_RAG_API_TOKEN", TOKEN)
+    monkeypatch.setenv("MEDITRON_RAG_SERVE_KEEPALIVE_S", "0.1")
+    monkeypatch.setenv("MEDITRON_RAG_UI_API_TIMEOUT_S", "0.5")
+    app = create_app(load_config())
+    heard: list[tuple[str, int, int, str]] = []
+    with running(app) as url:
+        monkeypatch.setenv("MEDITRON_RAG_UI_API_URL", url)
+        client = ApiClient(load_config())
+        started = time.monotonic()
+        batch = client.upload([Upload("scan.pdf", scanned(text_pdf()))],
+                              progress=lambda *file: heard.append(file))
+        took = time.monotonic() - started
+        assert batch.done == ["scan"] and batch.failures == [], batch
+        assert heard == [("scan.pdf", 1, 1, "added")]
+        assert took > 4 * 0.5, "OCR was too quick to outlast the client's timeout"
+    app.state.service.engine.store.close()
 
 
 def test_an_upload_without_the_token_is_refused_before_its_body_is_read(server: Server

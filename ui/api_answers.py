@@ -72,4 +72,4 @@ async def ask(body: AskBody, service: Reader, request: Request
         except MeditronRagError as exc:
             yield {"event": "error", "data": _data({"detail": str(exc)})}
 
-    return EventSourceResponse(events(), ping=15)
+    return EventSourceResponse(events(), ping=service.config.serve.keepalive_s)

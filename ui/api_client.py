@@ -24,7 +24,7 @@ from meditron_rag.config import Config, api_token
 from meditron_rag.errors import MeditronRagError
 from rag import Answer, Filters, Passage
 from rag.records import SentenceSupport
-from ui.uploads import Batch, Upload
+from ui.uploads import Batch, Passages, Progress, Upload
 
 T = TypeVar("T")
 
@@ -123,16 +123,36 @@ class ApiClient:
         except ValueError:
             return None
 
-    def upload(self, uploads: Sequence[Upload], replaces: str = "") -> Batch:
-        """What the server did with the files: its summary, each refusal with its reason."""
+    def upload(self, uploads: Sequence[Upload], replaces: str = "",
+               progress: Progress | None = None, passages: Passages | None = None) -> Batch:
+        """What the server did with the files: its summary, each refusal with its reason.
+        The ingest is streamed, so however long it takes, the wait for each next event (a
+        file done, passages embedded, a keep-alive) is what `ui.api_timeout_s` bounds."""
         files = [("files", (u.name, u.data)) for u in uploads]
-        response = self._request("POST", "/v1/documents", files=files,
-                                 data={"replaces": replaces} if replaces else None)
-        if response.status_code not in (201, 409, 422) or "summary" not in response.text:
-            raise self._refusal(response)
-        body = response.json()
-        return Batch(summary=body["summary"], done=list(body["documents"]),
-                     failures=[(f["name"], f["reason"]) for f in body["failures"]])
+        form = {"stream": "true", **({"replaces": replaces} if replaces else {})}
+        try:
+            with httpx.stream("POST", self.url + "/v1/documents", files=files, data=form,
+                              headers=self._headers, timeout=self._timeout) as response:
+                if response.status_code != 200:
+                    response.read()
+                    raise self._refusal(response)
+                for kind, data in self._events(response.iter_lines()):
+                    if kind == "file" and progress is not None:
+                        progress(data["name"], data["done"], data["total"], data["status"])
+                    elif kind == "passages" and passages is not None:
+                        passages(data["name"], data["embedded"], data["found"], data["per_s"])
+                    elif kind == "error":
+                        raise ApiError(str(data.get("detail", "The upload failed.")))
+                    elif kind == "done":
+                        return Batch(summary=data["summary"], done=list(data["documents"]),
+                                     failures=[(f["name"], f["reason"])
+                                               for f in data["failures"]])
+        except httpx.HTTPError as exc:
+            raise ApiError(f"The API at {self.url} stopped answering during the upload "
+                           f"({type(exc).__name__}): the files may still be indexed there; "
+                           "look at the library before sending them again.") from None
+        raise ApiError(f"The API at {self.url} closed the upload before saying what it did: "
+                       "look at the library before sending the files again.")
 
     def remove(self, doc_id: str) -> bool:
         response = self._request("DELETE", f"/v1/documents/{doc_id}")
@@ -161,15 +181,18 @@ class ApiClient:
                            "is `meditron-rag serve` still running?") from None
 
     @staticmethod
-    def _steps(lines: Iterator[str]) -> Iterator[Step]:
+    def _events(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Server-sent events as (event, data); keep-alive comments are skipped."""
         kind = ""
         for line in lines:
             if line.startswith("event:"):
                 kind = line.split(":", 1)[1].strip()
-                continue
-            if not line.startswith("data:"):
-                continue
-            data = json.loads(line.split(":", 1)[1])
+            elif line.startswith("data:"):
+                yield kind, json.loads(line.split(":", 1)[1])
+
+    @classmethod
+    def _steps(cls, lines: Iterator[str]) -> Iterator[Step]:
+        for kind, data in cls._events(lines):
             if kind == "sources":
                 yield Step("search", str(data["search_query"]))
                 yield Step("sources", [passage_of(p) for p in data["passages"]])

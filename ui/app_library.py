@@ -27,12 +27,8 @@ if TYPE_CHECKING:
 
 def save_and_ingest(source: Local | ApiClient, uploads: list[Upload], replaces: str = ""
                     ) -> Batch:
-    """`uploads.save_and_ingest` with a progress bar, under this process's ingest lock; or
-    the upload sent to the API, which checks and ingests it there."""
-    if isinstance(source, ApiClient):
-        with st.spinner(f"Sending and indexing {len(uploads)} file(s)…"):
-            return source.upload(uploads, replaces)
-    engine = source.engine
+    """`uploads.save_and_ingest` under this process's ingest lock, or the upload sent to the
+    API, which checks and ingests it there; a progress bar either way."""
     bar = st.progress(0.0, text=f"Indexing {len(uploads)} file(s)…")
 
     finished = [0]  # files done so far
@@ -48,6 +44,9 @@ def save_and_ingest(source: Local | ApiClient, uploads: list[Upload], replaces: 
                                 f"({per_s:.1f}/s)")
 
     try:
+        if isinstance(source, ApiClient):
+            return source.upload(uploads, replaces, progress, passages)
+        engine = source.engine
         return uploads_save_and_ingest(engine, uploads, write_lock(str(engine.config.data_dir)),
                                        replaces, progress, passages)
     finally:
