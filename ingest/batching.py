@@ -30,7 +30,9 @@ from ingest.embedder import Embedder
 @dataclass
 class FileResult:
     path: str
-    status: str  # "added", "replaced", "unchanged" or "duplicate" (skipped), "failed"
+    # "added", "replaced" (new content), "rechunked" (the same content, chunked anew),
+    # "unchanged" or "duplicate" (skipped), "failed"
+    status: str
     document_id: str = ""
     reason: str = ""
     pages: int = 0

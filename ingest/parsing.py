@@ -71,6 +71,10 @@ def embedding_text(title: str, section: str, text: str) -> str:
 
 
 PARSE_AHEAD = 2  # files parsed beyond the one being taken: enough to fill a batch, few in memory
+# Raise it whenever the same file and settings would give other chunks (a change to a parser,
+# to the chunker or to the embedded text): documents recorded with an older recipe are then
+# parsed and chunked anew by the next ingest of their files.
+CHUNKER_VERSION = 1
 READY = b"R"  # what the parse child writes once it has imported its parsers
 
 
@@ -93,6 +97,12 @@ class Chunker:
     chunk_tokens: int
     overlap_tokens: int
     reading: Reading
+
+    @property
+    def recipe(self) -> str:
+        """What a document records of how its chunks were made; another recipe makes them
+        again."""
+        return f"v{CHUNKER_VERSION} {self.chunk_tokens}/{self.overlap_tokens} tokens"
 
 
 def _check(path: Path, max_bytes: int, max_pdf_bytes: int) -> Prepared:

@@ -35,6 +35,8 @@ from ingest.parsing import PARSE_AHEAD, Chunker, Reading, leads_nowhere, prefetc
 from ingest.store import Store
 from meditron_rag.config import EmbeddingConfig, IngestConfig, PdfConfig
 
+INGESTED = ("added", "replaced", "rechunked")  # the statuses of a file whose chunks were written
+
 
 @dataclass
 class IngestReport:
@@ -49,21 +51,24 @@ class IngestReport:
 
     @property
     def pages(self) -> int:
-        return sum(f.pages for f in self.files if f.status in ("added", "replaced"))
+        return sum(f.pages for f in self.files if f.status in INGESTED)
 
     @property
     def chunks(self) -> int:
-        return sum(f.chunks for f in self.files if f.status in ("added", "replaced"))
+        return sum(f.chunks for f in self.files if f.status in INGESTED)
 
     @property
     def ingested(self) -> int:
-        return self.count("added") + self.count("replaced")
+        return sum(self.count(status) for status in INGESTED)
 
     def summary(self) -> str:
         done = self.ingested
         rate = f", {self.pages / self.seconds:.1f} pages/s" if self.seconds and done else ""
+        rechunked = (f", {self.count('rechunked')} chunked anew with the current chunking"
+                     if self.count("rechunked") else "")
         return (
-            f"{done} ingested ({self.count('added')} new, {self.count('replaced')} replaced), "
+            f"{done} ingested ({self.count('added')} new, {self.count('replaced')} replaced"
+            f"{rechunked}), "
             f"{self.count('unchanged')} skipped as unchanged, "
             + (f"{self.count('duplicate')} as copies of indexed files, "
                if self.count("duplicate") else "")
@@ -80,6 +85,7 @@ class IngestReport:
             "skipped": self.count("unchanged") + self.count("duplicate"),
             "added": self.count("added"),
             "replaced": self.count("replaced"),
+            "rechunked": self.count("rechunked"),
             "unchanged": self.count("unchanged"),
             "duplicate": self.count("duplicate"),
             "failed": self.count("failed"),
@@ -160,7 +166,9 @@ def ingest(
     chunker = Chunker(embedder.count_tokens, embedder.token_spans,
                       min(chunk_tokens, embedder.max_tokens),
                       overlap_tokens, Reading(max_bytes, max_pdf_bytes, pdf))
-    known = {doc.path: doc.sha256 for doc in store.documents()}
+    # A document chunked otherwise (other sizes, an older chunker) is read and chunked again.
+    known = {doc.path: doc.sha256 for doc in store.documents()
+             if doc.chunking == chunker.recipe}
 
     def done(result: FileResult) -> None:
         report.files.append(result)
@@ -169,8 +177,10 @@ def ingest(
 
     runner = BatchRunner(
         embedder, window,
-        needs_vectors=lambda item, pending: _needs_vectors(item, pending, store),
-        finish=lambda item, vectors, encode: _store_one(item, vectors, store, encode),
+        needs_vectors=lambda item, pending: _needs_vectors(item, pending, store,
+                                                           chunker.recipe),
+        finish=lambda item, vectors, encode: _store_one(item, vectors, store, encode,
+                                                        chunker.recipe),
         report=done, chunk_progress=chunk_progress, lookahead=lookahead)
     try:
         for item in prefetch(files, known, chunker, PARSE_AHEAD):
@@ -189,30 +199,33 @@ def ingest(
     return report
 
 
-def _needs_vectors(item: Prepared, pending: set[str], store: Store) -> bool:
-    """Whether `item`'s chunks go to the encoder: not when it failed, is unchanged, or is a
-    copy of an indexed file or of one waiting to be written (`pending` hashes)."""
+def _needs_vectors(item: Prepared, pending: set[str], store: Store, recipe: str) -> bool:
+    """Whether `item`'s chunks go to the encoder: not when it failed, is unchanged (the same
+    content chunked by the same `recipe`), or is a copy of an indexed file or of one waiting
+    to be written (`pending` hashes)."""
     if item.document is None or item.error or not item.texts:
         return False
     if item.sha256 in pending:
         return False
     known = store.document_by_path(str(item.path))
     if known is not None:
-        return known.sha256 != item.sha256
+        return known.sha256 != item.sha256 or known.chunking != recipe
     moved = store.document_by_hash(item.sha256)
     return moved is None or not Path(moved.path).exists()
 
 
 def _store_one(item: Prepared, vectors: np.ndarray | None, store: Store,
-               encode: Encode) -> FileResult:
+               encode: Encode, recipe: str) -> FileResult:
     """Write one document in its own transaction, with `vectors` made for its chunks (embedded
-    here, alone, when there are none: its batch failed, or it copied a file that then failed)."""
+    here, alone, when there are none: its batch failed, or it copied a file that then failed),
+    and the `recipe` they were chunked by."""
     path = str(item.path)
     if item.error:
         return FileResult(path, "failed", reason=item.error)
     known = store.document_by_path(path)
     doc = item.document
-    if known is not None and (doc is None or known.sha256 == item.sha256):
+    same = known is not None and known.sha256 == item.sha256
+    if known is not None and (doc is None or (same and known.chunking == recipe)):
         return FileResult(path, "unchanged", known.id, pages=known.pages,
                           chunks=known.chunk_count)
     if doc is None:  # unchanged when parsing began, removed since
@@ -238,8 +251,9 @@ def _store_one(item: Prepared, vectors: np.ndarray | None, store: Store,
         doc_id, path=path, kind=doc.kind, sha256=item.sha256, size_bytes=item.size_bytes,
         pages=doc.page_count, paginated=doc.paginated, metadata=doc.metadata,
         warnings=doc.warnings, chunks=item.chunks, vectors=vectors, page_words=doc.page_words,
+        chunking=recipe,
     )
-    status = "replaced" if known or moved else "added"
+    status = "rechunked" if same else "replaced" if known or moved else "added"
     return FileResult(path, status, doc_id, pages=doc.page_count, chunks=len(item.chunks))
 
 

@@ -6,6 +6,7 @@ SQLite backend does (its FAISS files, migrations, damage) is in test_store_sqlit
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 import time
@@ -111,6 +112,56 @@ with store.writing():
     print("holding", flush=True)
     sys.stdin.read()
 """
+
+
+def test_documents_chunked_otherwise_are_chunked_anew(store: Store, store_factory, embedder,
+                                                     corpus: Path, backend: str) -> None:
+    """Each document records how its chunks were made: an ingest with other chunk sizes, or
+    over an index from before documents recorded it, makes them again from the same files,
+    under the same ids; after that, nothing is done."""
+    run(store, embedder, corpus, tokens=200)
+    assert {d.chunking for d in store.documents()} == {"v1 200/33 tokens"}
+    before = store.chunk_count()
+    smaller = run(store, embedder, corpus, tokens=24)
+    assert [f.status for f in smaller.files] == ["rechunked"] * 3
+    assert "3 ingested (0 new, 0 replaced, 3 chunked anew with the current chunking)" in (
+        smaller.summary())
+    assert store.chunk_count() > before and store.verify() == []
+    assert {d.chunking for d in store.documents()} == {"v1 24/4 tokens"}
+    assert hits(store, embedder, "What blood pressure target should adults reach?")[0] == (
+        "hypertension")
+    assert [f.status for f in run(store, embedder, corpus, tokens=24).files] == [
+        "unchanged"] * 3
+
+    store.close()
+    forget_chunking(store, backend)  # as an index written before this version left it
+    older = store_factory(embedder)
+    assert {d.chunking for d in older.documents()} == {""}
+    assert [f.status for f in run(older, embedder, corpus, tokens=24).files] == [
+        "rechunked"] * 3
+    assert {d.chunking for d in older.documents()} == {"v1 24/4 tokens"}
+
+
+def forget_chunking(store: Store, backend: str) -> None:
+    """Take the recipe column, and the migration that added it, out of a closed store."""
+    from meditron_rag.config import load_config
+
+    if backend == "sqlite":
+        from ingest.store.migrations import DB_NAME, MIGRATIONS
+
+        db = sqlite3.connect(load_config().index_dir / DB_NAME)
+        with db:
+            db.execute("ALTER TABLE documents DROP COLUMN chunking")
+            db.execute("DELETE FROM migrations WHERE number = ?", (len(MIGRATIONS),))
+        db.close()
+    else:
+        import psycopg
+
+        from ingest.store.postgres_schema import MIGRATIONS as PG_MIGRATIONS
+
+        with psycopg.connect(str(load_config().store.url), autocommit=True) as conn:
+            conn.execute("ALTER TABLE documents DROP COLUMN chunking")
+            conn.execute("DELETE FROM migrations WHERE number = %s", (len(PG_MIGRATIONS),))
 
 
 def test_second_writer_gets_a_clear_error(store: Store, embedder) -> None:

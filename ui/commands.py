@@ -49,13 +49,14 @@ def run_ingest(state: State, paths: list[Path], prune: bool, rebuild: bool, quie
         if quiet or as_json:
             return
         elapsed = max(time.perf_counter() - started, 1e-6)
-        mark = {"added": "+", "replaced": "~", "unchanged": "=", "duplicate": "=",
-                "failed": "!"}[result.status]
+        mark = {"added": "+", "replaced": "~", "rechunked": "~", "unchanged": "=",
+                "duplicate": "=", "failed": "!"}[result.status]
         line = f"[{n}/{total}] {mark} {Path(result.path).name}"
         if result.status in ("failed", "duplicate"):
             line += f": {result.reason}"
         elif result.status != "unchanged":
-            line += f" ({result.pages} pages, {result.chunks} chunks)"
+            anew = ", chunked anew" if result.status == "rechunked" else ""
+            line += f" ({result.pages} pages, {result.chunks} chunks{anew})"
         click.echo(f"{line}   [{n / elapsed:.1f} files/s]", err=True)
 
     shown: dict[str, float] = {}  # file -> when its last chunk line was printed

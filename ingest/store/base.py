@@ -140,9 +140,12 @@ class Store(abc.ABC):
     def put_document(self, doc_id: str, *, path: str, kind: str, sha256: str, size_bytes: int,
                      pages: int, paginated: bool, metadata: DocumentMetadata,
                      warnings: list[str], chunks: Sequence[Chunk], vectors: np.ndarray,
-                     page_words: Mapping[int, PageWords] | None = None) -> None:
+                     page_words: Mapping[int, PageWords] | None = None,
+                     chunking: str = "") -> None:
         """Insert or replace one document with its chunks (one vector each) and its OCR'd
-        pages' words, atomically. The caller holds `writing()`."""
+        pages' words, atomically; `chunking` records how the chunks were made, so an ingest
+        with other settings or a newer chunker makes them again. The caller holds
+        `writing()`."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(chunks) != len(vectors):
             raise ValueError("one vector per chunk")
@@ -153,7 +156,7 @@ class Store(abc.ABC):
                metadata.title, metadata.organisation, metadata.date, metadata.url,
                metadata.licence, json.dumps(metadata.extra, sort_keys=True),
                json.dumps(warnings), len(chunks),
-               datetime.now(timezone.utc).isoformat(timespec="seconds"))
+               datetime.now(timezone.utc).isoformat(timespec="seconds"), chunking)
         encoded = {number: words.encode()
                    for number, words in sorted((page_words or {}).items())}
         self._put(row, chunks, vectors, metadata.title, encoded)

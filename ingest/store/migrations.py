@@ -162,9 +162,15 @@ def _m005_ocr_words(db: sqlite3.Connection) -> None:
                            (round(sum(found) / len(found), 3), chunk_id))
 
 
+def _m006_chunking(db: sqlite3.Connection) -> None:
+    """Each document records how its chunks were made (`Chunker.recipe`). Those of an older
+    index record nothing, so the next ingest of their files chunks them anew."""
+    db.execute("ALTER TABLE documents ADD COLUMN chunking TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [
     _m001_initial, _m002_chunk_id_counter, _m003_title_in_lexical_index, _m004_term_counts,
-    _m005_ocr_words,
+    _m005_ocr_words, _m006_chunking,
 ]
 
 

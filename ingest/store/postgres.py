@@ -241,9 +241,8 @@ class PostgresStore(Store):
         counts = [bm25.term_counts((c.text, c.section, title)) for c in chunks]
         with self._lock, self.conn.transaction():
             self._delete_rows(doc_id)
-            self.conn.execute(
-                f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({','.join(['%s'] * 17)})",
-                row)
+            marks = ",".join(["%s"] * len(row))
+            self.conn.execute(f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({marks})", row)
             if chunks:
                 self._copy_chunks(doc_id, chunks, postgres_terms.encode(self.conn, counts), vectors)
             if pages:

@@ -148,7 +148,12 @@ UPDATE chunks c SET ocr_confidence = s.confidence FROM (
 WHERE s.id = c.id;
 """
 
-MIGRATIONS: list[str] = [_M001_INITIAL, _M002_TERMS_BESIDE_CHUNKS, _M003_OCR_WORDS]
+# Each document records how its chunks were made (`Chunker.recipe`); those of an older database
+# record nothing, so the next ingest of their files chunks them anew.
+_M004_CHUNKING = "ALTER TABLE documents ADD COLUMN chunking text NOT NULL DEFAULT ''"
+
+MIGRATIONS: list[str] = [_M001_INITIAL, _M002_TERMS_BESIDE_CHUNKS, _M003_OCR_WORDS,
+                         _M004_CHUNKING]
 
 
 def connect(settings: StoreConfig) -> psycopg.Connection[tuple]:

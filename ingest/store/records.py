@@ -40,6 +40,7 @@ class DocumentRecord:
     warnings: list[str]
     chunk_count: int
     ingested_at: str
+    chunking: str = ""  # how its chunks were made (ingest.parsing.Chunker.recipe); "" unknown
 
     def to_dict(self) -> dict[str, object]:
         return dict(self.__dict__)

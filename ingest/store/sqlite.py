@@ -197,9 +197,9 @@ class SQLiteStore(Store):
         with self._lock:
             with self.db:
                 old_ids = self._delete_rows(doc_id)
-                self.db.execute(
-                    f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({','.join('?' * 17)})",
-                    row)
+                marks = ",".join("?" * len(row))
+                self.db.execute(f"INSERT INTO documents({DOCUMENT_COLUMNS}) VALUES ({marks})",
+                                row)
                 first = int(self.db.execute(
                     "SELECT value FROM meta WHERE key='next_chunk_id'").fetchone()[0])
                 ids = list(range(first, first + len(chunks)))

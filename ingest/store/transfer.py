@@ -111,7 +111,7 @@ def copy_store(source: Store, target: Store,
                     doc.id, path=record.path, kind=record.kind, sha256=record.sha256,
                     size_bytes=record.size_bytes, pages=record.pages,
                     paginated=record.paginated, warnings=record.warnings, chunks=chunks,
-                    vectors=vectors, page_words=page_words,
+                    vectors=vectors, page_words=page_words, chunking=record.chunking,
                     metadata=DocumentMetadata(
                         title=record.title, organisation=record.organisation, date=record.date,
                         url=record.url, licence=record.licence, extra=record.extra),
