@@ -304,3 +304,27 @@ def test_a_heading_never_stands_alone_before_a_paragraph_that_fills_a_chunk(
     assert all(c.text.strip() != "## First-line drug classes" for c in chunks)
     for chunk in chunks:
         check_chunk(doc, chunk, words, limit)
+
+
+def test_the_chunkers_output_is_pinned_to_its_version() -> None:
+    """Documents record CHUNKER_VERSION, and an ingest chunks anew only those recorded with
+    another: a change to the Markdown loader, the chunker or the embedded text that leaves the
+    version as it was would leave every index with the old chunks. Such a change fails here;
+    raise CHUNKER_VERSION and record the new fingerprint (an edit of the starter corpus's
+    Markdown changes it too, and needs only the new fingerprint)."""
+    import hashlib
+    import json
+
+    from ingest.parsing import CHUNKER_VERSION, embedding_text
+
+    digest = hashlib.sha256()
+    for path in sorted((Path(__file__).resolve().parents[1] / "corpora" / "starter").glob(
+            "*.md")):
+        doc = load_document(path)
+        for size, overlap in ((200, 32), (120, 20), (60, 10), (30, 5)):
+            for c in chunk_document(doc, pieces, chunk_tokens=size, overlap_tokens=overlap,
+                                    token_spans=piece_spans):
+                row = [path.name, c.ordinal, c.start, c.end, c.section, c.page_start,
+                       c.page_end, embedding_text(doc.metadata.title, c.section, c.text)]
+                digest.update(json.dumps(row).encode())
+    assert (CHUNKER_VERSION, digest.hexdigest()[:16]) == (1, "18498eec9f3805b4")
