@@ -5,7 +5,8 @@
 from chunks that start in the middle third of the document (8 to 60 words, no table rows),
 and locates each as the app does: among the pages of its chunk. A sentence counts when the box
 is on the page the sentence's text comes from and the page's characters whose centres lie in
-the boxes hold the whole sentence (letters and digits, in order). Writes
+the boxes hold the whole sentence (letters and digits, in order); for a sentence that runs
+over a page break, the next page's characters in its boxes there count too. Writes
 docs/results/pdf-highlight.json.
 
 `--scan`: the same on the scanned copy `bench.pdf_ocr` makes (pages rendered at 300 dpi into
@@ -186,12 +187,15 @@ def main() -> None:
             right_page = found is not None and found.page == page
             share = 0.0
             if found is not None and right_page:
-                inside = covered(path, page, found.boxes)
+                inside = covered(path, page, found.boxes) + (
+                    covered(path, found.then.page, found.then.boxes) if found.then else "")
                 share = held(sentence, inside) if args.scan else float(
                     squash(sentence) in inside)
             cases.append({"file": path.name, "page": page, "sentence": sentence,
                           "found_page": found.page if found else None,
                           "boxes": len(found.boxes) if found else 0,
+                          "next_page_boxes": len(found.then.boxes) if found and found.then
+                          else 0,
                           "right_page": right_page,
                           "covered": share >= (0.9 if args.scan else 1.0),
                           "exact": share == 1.0, "held": round(share, 3),

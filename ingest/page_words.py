@@ -115,7 +115,7 @@ class PageWords:
             raise ValueError(f"not an OCR page ({exc})") from None
 
     @functools.cached_property
-    def _squashed(self) -> tuple[str, list[int]]:
+    def squashed(self) -> tuple[str, list[int]]:
         """The page's letters and digits, lowercased, with each one's word index."""
         chars: list[str] = []
         where: list[int] = []
@@ -129,7 +129,7 @@ class PageWords:
         """The indexes of the words that hold `text` (matched by its letters and digits), the
         first place it occurs; [] where it does not."""
         target = squash(text)
-        squashed, where = self._squashed
+        squashed, where = self.squashed
         at = squashed.find(target) if target else -1
         return sorted(set(where[at:at + len(target)])) if at >= 0 else []
 

@@ -2,7 +2,8 @@
 
 The sentence is found among the page's characters (`ingest.pdf_locate`), so the box is where
 the reader sees the sentence; on a scanned page, which has no characters, among the words OCR
-read there at ingest, kept in the index with their boxes (`words`, from the app's source). The
+read there at ingest, kept in the index with their boxes (`words`, from the app's source). A
+sentence that runs over a page break is boxed on both pages, one below the other. The
 rendered page is cached per file, page and boxes.
 """
 
@@ -58,14 +59,21 @@ def show_page(passage: Passage, sentences: list[str], key: str, words: PageWords
     found = find_sentences(passage, sentences, words)
     page = found[0].page if found else passage.page_start
     boxes = tuple(box for f in found if f.page == page for box in f.boxes)
+    # A sentence that runs over the page break: its rest, boxed on the next page.
+    rest = tuple(box for f in found if f.page == page and f.then for box in f.then.boxes)
     image = _page_image(str(path), path.stat().st_mtime, page, boxes)
     if boxes:
         note = "the sentence the answer rests on is highlighted"
         if passage.ocr_confidence is not None:
             note += " where OCR read it on the scan"
+        if rest:
+            note += f"; it runs on to page {page + 1}, below"
     elif passage.ocr_confidence is not None:
         note = ("the sentence could not be found among the words OCR read on this scanned "
                 "page (indexed before OCR words were kept? ingest it again with --rebuild)")
     else:
         note = "the sentence could not be found on the page"
     st.image(image, caption=f"Page {page} of {path.name}: {note}.")  # shown as plain text
+    if rest:
+        st.image(_page_image(str(path), path.stat().st_mtime, page + 1, rest),
+                 caption=f"Page {page + 1} of {path.name}: the rest of the sentence.")
