@@ -272,7 +272,8 @@ _FUNCTION = frozenset(
     be been being was were has have had do does did which who whom whose there their they
     them than then also into per via such so if when while done between""".split()
 )
-NEGATIONS = frozenset("not no never none nor neither without against".split())
+# "non" stands alone once a hyphen is split: "non-sedating" is "non sedat".
+NEGATIONS = frozenset("not no never none nor neither without against non".split())
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|%|[a-z][a-z0-9'-]*")
 
 

@@ -22,7 +22,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from meditron_rag.text import MARKER, NEGATIONS, answer_sentences, claim_spans, is_number, tokens
-from rag.claims import POPULATIONS, AgeRange, Conflict, ages, conflicts, matched, sexes
+from rag.claims import (
+    POPULATIONS,
+    AgeRange,
+    Conflict,
+    ages,
+    conflicts,
+    matched,
+    negations,
+    sexes,
+)
 from rag.records import SentenceSupport
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
@@ -149,7 +158,8 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
     said = _surface(conflict.passage_words, span) if conflict.passage_words else ""
     what = {"polarity": "the opposite (a negation differs)", "number": "a different number",
             "population": "a different population", "modality": "an option, not a rule",
-            "antonym": "the opposite", "detail": "something else"}[conflict.kind]
+            "antonym": "the opposite", "order": "the other way round",
+            "detail": "something else"}[conflict.kind]
     return (f"the passage says “{said}”: {what}" if said
             else f"the passage says {what}")
 
@@ -257,7 +267,8 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "the passage does not give "
                             + ", ".join(dict.fromkeys(missing_numbers)), span, share)
         new = [t for t in dict.fromkeys(_spelled_out(claim, known)) if t not in known]
-        critical = [t for t in new if t in NEGATIONS or t in POPULATIONS]
+        negating = negations(claim)
+        critical = [t for t in new if t in negating or t in POPULATIONS]
         allowed = self.max_new_words * (1 + len(claim) // 12) if len(claim) >= 4 else 0
         if critical or len(new) > allowed:
             words = dict.fromkeys(_surface(t, sentence, 0) for t in new)

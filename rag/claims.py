@@ -43,6 +43,18 @@ ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # is used").
 _LIGHT = frozenset(stems(
     "use used give get take make put have after when once usually".split()))
+# Words that put two things in order: "A is preferred to B", "A rather than B", "A before B".
+_ORDERING = frozenset(stems(
+    "rather instead prefer preferred over versus before after more less fewer higher lower "
+    "greater better worse superior inferior".split()))
+_ROLE_REACH = 5  # tokens on either side of an ordering word that may be what it orders
+# Verbs after which "against" is advice not to: "recommends against", "cautions against".
+_ADVISING = frozenset(stems(
+    "recommend recommends recommended advise advises advised caution cautions cautioned "
+    "counsel counsels counselled warn warns warned argue argues argued decide decides decided "
+    "guidance advice".split()))
+# Words that name no side of an order.
+_ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | _LIGHT | _ORDERING
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
@@ -141,7 +153,7 @@ def sexes(text: str) -> set[str]:
 class Conflict:
     """Why a claim contradicts the text: `kind` and the words of each side."""
 
-    kind: str  # polarity | number | population | modality | antonym | detail
+    kind: str  # polarity | number | population | modality | antonym | order | detail
     passage_words: str
     claim_words: str
 
@@ -198,7 +210,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     _, ops, (lo, hi) = _edits(claim, source)
     window = source[lo:hi]
     claim_set, window_set = set(claim), set(window)
-    found = _flips(claim, source) + _swaps([t for t in claim if t not in context], window)
+    found = (_flips(claim, source) + _swaps([t for t in claim if t not in context], window)
+             + _role_swaps(claim, source))
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
         weak_gone = [t for t in was if t in WEAK_MODALS and t not in claim_set]
@@ -219,12 +232,23 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     return _dedupe(found)
 
 
+def _negates(tokens_: Sequence[str], k: int) -> bool:
+    token = tokens_[k]
+    return token in NEGATIONS and (token != "against" or k > 0 and tokens_[k - 1] in _ADVISING)
+
+
+def negations(tokens_: Sequence[str]) -> set[str]:
+    """The negations among `tokens_` that negate ("against" after advice only)."""
+    return {t for k, t in enumerate(tokens_) if _negates(tokens_, k)}
+
+
 def negated(tokens_: Sequence[str]) -> list[bool]:
     """For each token, whether a negation stands right before it, adverbs aside ("not
-    indicated", "no longer recommended", "recommends against screening")."""
+    indicated", "no longer recommended", "recommends against screening"). "Against" negates
+    only after advice ("advises against"): "vaccinated against RSV" is no negation."""
     flags, negating = [], False
-    for token in tokens_:
-        if token in NEGATIONS:
+    for k, token in enumerate(tokens_):
+        if _negates(tokens_, k):
             flags.append(False)
             negating = True
             continue
@@ -259,6 +283,32 @@ def _flip(word: str, claim_negated: bool, source: Sequence[str], at: int) -> Con
     negation = next((t for t in reversed(source[max(0, at - 3):at]) if t in NEGATIONS), "")
     return Conflict("polarity", f"{negation} {word}".strip(),
                     f"not {word}" if claim_negated else word)
+
+
+def _role_swaps(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """Two things on either side of a word that orders them, each on the other side in the
+    claim: "chlorphenamine is preferred to cetirizine" for "cetirizine is preferred to
+    chlorphenamine". Every word of the claim may stand where it did ("Rather than B, A is
+    recommended" says what "A is recommended rather than B" says); only the two sides
+    trading places is a swap."""
+    def sides(tokens_: Sequence[str], at: int) -> tuple[set[str], set[str]]:
+        before = set(tokens_[max(0, at - _ROLE_REACH):at]) - _ROLELESS
+        after = set(tokens_[at + 1:at + 1 + _ROLE_REACH]) - _ROLELESS
+        return before - after, after - before
+
+    for j, word in enumerate(source):
+        if word not in _ORDERING:
+            continue
+        first, second = sides(source, j)
+        for i in (i for i, t in enumerate(claim) if t == word):
+            claim_first, claim_second = sides(claim, i)
+            went_back, came_forward = first & claim_second, second & claim_first
+            if went_back and came_forward:
+                return [Conflict("order", f"{' '.join(sorted(first & set(claim)))} {word} "
+                                          f"{' '.join(sorted(second & set(claim)))}",
+                                 f"{' '.join(sorted(came_forward))} {word} "
+                                 f"{' '.join(sorted(went_back))}")]
+    return []
 
 
 def _swaps(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:

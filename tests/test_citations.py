@@ -207,3 +207,43 @@ def test_a_hedge_on_a_noun_is_not_a_weaker_recommendation(checker):
                "with soap and water for about fifteen minutes.")
     assert verdict(checker, "A bite should be washed with soap and water for about fifteen "
                    "minutes [1].", passage).supported
+
+
+def test_a_dropped_non_prefix_is_the_opposite(checker):
+    """"Non-sedating" is "non sedating" once the hyphen is split: a claim without the "non"
+    says the opposite, though it shares every other word."""
+    passage = ("Once the patient is stable, a non-sedating oral antihistamine is preferred. "
+               "Everyone with raised blood pressure should receive non-drug therapy first.")
+    s = verdict(checker, "Once the patient is stable, a sedating oral antihistamine is "
+                         "preferred [1].", passage)
+    assert s.verdict == "contradicted" and "non-sedating" in s.reason
+    assert verdict(checker, "Everyone with raised blood pressure should receive drug therapy "
+                            "first [1].", passage).verdict == "contradicted"
+    assert verdict(checker, "A non-sedating oral antihistamine is preferred once the patient "
+                            "is stable [1].", passage).verdict == "supported"
+
+
+def test_the_two_sides_of_a_preference_swapped_are_contradicted(checker):
+    passage = ("Prospective surveillance is recommended rather than retrospective. "
+               "Once the patient is stable, oral cetirizine is preferred to chlorphenamine.")
+    for swapped in ("Retrospective surveillance is recommended rather than prospective [1].",
+                    "Retrospective rather than prospective surveillance is recommended [1].",
+                    "Once the patient is stable, oral chlorphenamine is preferred to "
+                    "cetirizine [1]."):
+        s = verdict(checker, swapped, passage)
+        assert s.verdict == "contradicted" and "the other way round" in s.reason, swapped
+    for same in ("Prospective rather than retrospective surveillance is recommended [1].",
+                 "Rather than retrospective, prospective surveillance is recommended [1].",
+                 "Oral cetirizine is preferred to chlorphenamine once the patient is "
+                 "stable [1]."):
+        assert verdict(checker, same, passage).verdict == "supported", same
+
+
+def test_against_is_a_negation_only_after_advice(checker):
+    passage = ("Adults who have already received an RSV vaccine should not receive another "
+               "dose. The USPSTF recommends against screening adults older than 85 years.")
+    assert verdict(checker, "Adults already vaccinated against RSV should not receive another "
+                            "dose [1].", passage).verdict == "supported"
+    s = verdict(checker, "The USPSTF recommends screening adults older than 85 years [1].",
+                passage)
+    assert s.verdict == "contradicted" and "against" in s.reason
