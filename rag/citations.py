@@ -28,6 +28,7 @@ from rag.claims import (
     Conflict,
     ages,
     conflicts,
+    dropped_limit,
     matched,
     negations,
     sexes,
@@ -274,6 +275,9 @@ class CitationChecker:
             words = dict.fromkeys(_surface(t, sentence, 0) for t in new)
             return _Reading(UNSUPPORTED, "the passage does not say "
                             + ", ".join(f"“{w}”" for w in list(words)[:4]), span, share)
+        limit = dropped_limit(claim, span, set(tokens(question)))
+        if limit:
+            return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)
         if self.embed is not None and share < 1.0:
             vectors = self.embed([strip_markers(sentence), span])
             if float(vectors[0] @ vectors[1]) < self.min_similarity:

@@ -17,7 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-from meditron_rag.text import NEGATIONS, is_number, normalise, stems
+from meditron_rag.text import (
+    NEGATIONS,
+    STOPWORDS,
+    is_number,
+    normalise,
+    sentence_spans,
+    stems,
+    tokens,
+)
 
 WEAK_MODALS = frozenset(stems(
     "may might could can consider considered option optional individual suggest suggests "
@@ -210,7 +218,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     _, ops, (lo, hi) = _edits(claim, source)
     window = source[lo:hi]
     claim_set, window_set = set(claim), set(window)
-    found = (_flips(claim, source) + _swaps([t for t in claim if t not in context], window)
+    found = (_flips(claim, source, context)
+             + _swaps([t for t in claim if t not in context], window)
              + _role_swaps(claim, source))
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
@@ -257,10 +266,13 @@ def negated(tokens_: Sequence[str]) -> list[bool]:
     return flags
 
 
-def _flips(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+def _flips(claim: Sequence[str], source: Sequence[str],
+           context: frozenset[str] = frozenset()) -> list[Conflict]:
     """Words that the claim and the source share, negated on one side only: "antibiotics
     are indicated" against "antibiotics are not indicated". Aligned words are compared where
-    they stand; a word the claim moved is compared with every place it has in the source."""
+    they stand; a word the claim moved is compared with every place it has in the source,
+    unless it is a second use, taken from the `context`, of a word compared where it stands
+    (the heading of "When to start drug treatment: ... non-drug therapy")."""
     said, was = negated(claim), negated(source)
     matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
     aligned = set()
@@ -272,7 +284,8 @@ def _flips(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
                 return [_flip(claim[i], said[i], source, j)]
     for i, word in enumerate(claim):
         places = [j for j, t in enumerate(source) if t == word]
-        if i in aligned or word in NEGATIONS or is_number(word) or not places:
+        if i in aligned or word in NEGATIONS or is_number(word) or not places or (
+                word in context and any(claim[x] == word for x in aligned)):
             continue
         if all(was[j] != said[i] for j in places):
             return [_flip(word, said[i], source, places[0])]
@@ -344,6 +357,59 @@ def _dedupe(found: list[Conflict]) -> list[Conflict]:
 
 def _numbers(tokens_: Sequence[str]) -> set[str]:
     return {t for t in tokens_ if is_number(t)}
+
+
+# Words that open a clause limiting whom or when a statement covers: "if problems persist",
+# "who have a risk condition", "unless contraindicated"; "with"/"without"/"at" only after
+# the people they limit ("adults with diabetes", "people at risk").
+_LIMITING = re.compile(
+    r"\b(?:if|unless|only|except|excluding|provided|when|whenever|while|until|as long as|who|"
+    r"whose|in whom)\b|\b(?:adults?|people|persons?|patients?|women|men|children|infants|"
+    r"individuals|those|anyone|everyone)\s+(?:with|without|at)\b", re.IGNORECASE)
+_CLAUSE_END = re.compile(r"[,;:.()\[\]\n]")
+
+
+@dataclass(frozen=True)
+class Limit:
+    """A limiting clause of a text: its words, and where it stands among the text's tokens."""
+
+    words: str
+    first: int  # its first token
+    end: int  # past its last token
+    content: frozenset[str]
+
+
+def limits(text: str) -> list[Limit]:
+    """The clauses of `text` that limit whom or when it applies, up to the next punctuation."""
+    found = []
+    for match in _LIMITING.finditer(text):
+        stop = _CLAUSE_END.search(text, match.end())
+        clause = text[match.start():stop.start() if stop else len(text)]
+        first = len(tokens(text[:match.start()]))
+        clause_tokens = tokens(clause)
+        content = frozenset(t for t in clause_tokens if t not in _LIGHT and t not in _ORDERING
+                            and t not in STOPWORDS | {"onli", "except", "unless"})
+        if content:
+            found.append(Limit(clause.strip(), first, first + len(clause_tokens), content))
+    return found
+
+
+def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
+    """A limiting clause that the claim leaves out of the sentence of `span` it rests on
+    most, as the passage words it, or "": "IM adrenaline is repeated after 5 minutes" says
+    more than "... after 5 minutes if problems persist". A clause counts where it stands
+    inside the stretch the claim covers or next to either end of it, and none of its words
+    is in the claim or in `given` (the question's: a claim answering "adults with a risk
+    condition?" need not repeat it)."""
+    sentences = [span[a:b] for a, b in sentence_spans(span)] or [span]
+    sentence = max(sentences, key=lambda s: matched(claim, tokens(s)))
+    _, _, (lo, hi) = _edits(claim, tokens(sentence))
+    said = set(claim) | given
+    for limit in limits(sentence):
+        near = lo <= limit.first < hi or hi <= limit.first <= hi + 1 or lo - 1 <= limit.end <= lo
+        if near and not limit.content & said:
+            return limit.words
+    return ""
 
 
 def matched(claim: Sequence[str], source: Sequence[str]) -> int:

@@ -247,3 +247,41 @@ def test_against_is_a_negation_only_after_advice(checker):
     s = verdict(checker, "The USPSTF recommends screening adults older than 85 years [1].",
                 passage)
     assert s.verdict == "contradicted" and "against" in s.reason
+
+
+def test_a_claim_that_drops_a_limit_of_its_passage_is_not_supported(checker):
+    """A paraphrase that leaves out whom or when the passage limits a statement to says
+    more than the passage: "repeat after 5 minutes" for "... if problems persist"."""
+    passage = ("Intramuscular adrenaline should be repeated after 5 minutes if problems "
+               "persist. Offer one dose of PCV to adults aged 50 to 64 who have a risk "
+               "condition. Record every dose given.")
+    s = verdict(checker, "Intramuscular adrenaline should be repeated after 5 minutes [1].",
+                passage)
+    assert s.verdict == "unsupported" and s.reason == (
+        "the passage limits this: “if problems persist”")
+    s = verdict(checker, "Offer one dose of PCV to adults aged 50 to 64 [1].", passage)
+    assert s.verdict == "unsupported" and "who have a risk condition" in s.reason
+    for kept in ("Intramuscular adrenaline is repeated after 5 minutes if problems "
+                 "persist [1].",
+                 "Adults aged 50 to 64 with a risk condition should be offered one dose of "
+                 "PCV [1].",
+                 "Every dose given should be recorded [1]."):
+        assert verdict(checker, kept, passage).verdict == "supported", kept
+    # The question may carry the limit: the answer need not repeat it.
+    assert verdict(checker, "Offer one dose of PCV to adults aged 50 to 64 [1].", passage,
+                   "Which vaccine for adults 50 to 64 with a risk condition?").supported
+
+
+def test_a_heading_word_quoted_with_its_sentence_is_no_flip(checker):
+    """An extractive answer quotes the heading with the sentence: "drug" of the heading is
+    not "non-drug" of the sentence said the other way; a word the claim has only once is
+    still held to its place."""
+    passage = "Everyone with elevated BP should receive lifestyle (non-drug) therapy."
+    s = verdict(checker, "“When to start drug treatment: Everyone with elevated BP should "
+                         "receive lifestyle (non-drug) therapy.” [1]", passage,
+                section="When to start drug treatment")
+    assert s.verdict == "supported", s.reason
+    s = verdict(checker, "For primary prevention, aspirin is recommended [1].",
+                "Aspirin is not recommended for primary prevention.",
+                section="Aspirin recommendations")
+    assert s.verdict == "contradicted"
