@@ -1,0 +1,210 @@
+"""Claims of kinds the labelled files lack, written over the shared development passages.
+
+The development cases (../shared/data/claims/claims_dev.jsonl) change a sentence in a few set
+ways: a negation, a number, a population. A model can be wrong in other ways, so this builds
+cases of other kinds on the passages of its verbatim cases: a route, a rank, a frequency, a
+quantifier, an antonym, the two sides of a preference traded, a limit ("if problems persist",
+"who have a risk condition") left out, and faithful paraphrases beside them. Each case
+names the verbatim case whose passage it rests on; the passages are read from ../shared at
+run time, never copied here. Then measure it as any claims file:
+
+    python -m scripts.claims_probe /tmp/claims_probe.jsonl
+    python -m bench eval --claims /tmp/claims_probe.jsonl --out docs
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT.parent / "shared" / "data" / "claims" / "claims_dev.jsonl"
+S, C, U = "supported", "contradicted", "unsupported"
+# (words of the verbatim case whose passage a claim rests on, kind, expected, the claim)
+CASES: list[tuple[str, str, str, str]] = [
+    ("intramuscular (IM) adrenaline is the first-line", "route", C,
+     "Intravenous adrenaline is the first-line treatment [1]."),
+    ("intramuscular (IM) adrenaline is the first-line", "number", C,
+     "IM adrenaline should be repeated after 15 minutes if problems persist [1]."),
+    ("intramuscular (IM) adrenaline is the first-line", "rank", C,
+     "Intramuscular adrenaline is the second-line treatment [1]."),
+    ("intramuscular (IM) adrenaline is the first-line", "condition", C,
+     "IM adrenaline should be repeated after 5 minutes even if problems resolve [1]."),
+    ("intramuscular (IM) adrenaline is the first-line", "limit-left-out", U,
+     "IM adrenaline should be repeated after 5 minutes [1]."),
+    ("intramuscular (IM) adrenaline is the first-line", "paraphrase", S,
+     "Intramuscular adrenaline is first-line and is repeated after five minutes if problems "
+     "persist [1]."),
+    ("prospective surveillance is recommended rather than retrospective", "role-swap", C,
+     "Retrospective surveillance is recommended rather than prospective [1]."),
+    ("prospective surveillance is recommended rather than retrospective", "role-swap", C,
+     "Retrospective rather than prospective surveillance is recommended [1]."),
+    ("prospective surveillance is recommended rather than retrospective", "antonym", C,
+     "Prospective surveillance is discouraged [1]."),
+    ("prospective surveillance is recommended rather than retrospective", "paraphrase", S,
+     "Prospective rather than retrospective surveillance is recommended [1]."),
+    ("Feedback should be provided to all audited persons", "quantifier", C,
+     "Feedback should be provided to none of the audited persons [1]."),
+    ("Feedback should be provided to all audited persons", "antonym", C,
+     "Feedback should be withheld from audited persons [1]."),
+    ("Feedback should be provided to all audited persons", "quantifier", C,
+     "Feedback should be provided only to managers [1]."),
+    ("Feedback should be provided to all audited persons", "paraphrase", S,
+     "All audited persons and relevant staff should receive feedback [1]."),
+    ("one patient per bed", "number", C,
+     "WHO considers the standard for bed occupancy to be two patients per bed [1]."),
+    ("one patient per bed", "modality", C,
+     "WHO considers that the standard of one patient per bed may be exceeded [1]."),
+    ("one patient per bed", "polarity", C,
+     "WHO considers that the standard of one patient per bed should be exceeded [1]."),
+    ("one patient per bed", "invented", U,
+     "WHO considers the standard for nurse staffing to be one nurse per four patients [1]."),
+    ("cetirizine is preferred to chlorphenamine", "role-swap", C,
+     "Once the patient is stable, chlorphenamine is preferred to cetirizine [1]."),
+    ("cetirizine is preferred to chlorphenamine", "role-swap", C,
+     "Chlorphenamine is preferred over cetirizine once the patient is stable [1]."),
+    ("cetirizine is preferred to chlorphenamine", "non-dropped", C,
+     "Once the patient is stable, a sedating antihistamine is preferred [1]."),
+    ("cetirizine is preferred to chlorphenamine", "route", C,
+     "Once the patient is stable, a non-sedating intravenous antihistamine such as cetirizine "
+     "is preferred [1]."),
+    ("cetirizine is preferred to chlorphenamine", "paraphrase", S,
+     "Cetirizine, a non-sedating oral antihistamine, is preferred over chlorphenamine once the "
+     "patient is stable [1]."),
+    ("must not be used for Airway, Breathing or Circulation", "polarity", C,
+     "They should be used for Airway, Breathing or Circulation problems during emergency "
+     "treatment [1]."),
+    ("Anyone who asks for an HBV test should get one", "condition", C,
+     "Anyone who asks for an HBV test should get one only if they disclose a risk factor [1]."),
+    ("Anyone who asks for an HBV test should get one", "paraphrase", S,
+     "A person who requests an HBV test should be tested even without disclosing a risk "
+     "factor [1]."),
+    ("every adult should be tested at least once in their lifetime", "frequency", C,
+     "Every adult should be tested at least once a year [1]."),
+    ("every adult should be tested at least once in their lifetime", "quantifier", C,
+     "Only adults with risk factors should be tested [1]."),
+    ("every adult should be tested at least once in their lifetime", "comparative", C,
+     "Every adult should be tested at most once in their lifetime [1]."),
+    ("low-dose computed tomography (LDCT) every year", "frequency", C,
+     "The USPSTF recommends screening for lung cancer with LDCT every three years in eligible "
+     "adults [1]."),
+    ("low-dose computed tomography (LDCT) every year", "comparative", C,
+     "Adults need a smoking history of at most 20 pack-years to qualify for LDCT "
+     "screening [1]."),
+    ("low-dose computed tomography (LDCT) every year", "test", C,
+     "The USPSTF recommends screening for lung cancer with chest radiography every year [1]."),
+    ("low-dose computed tomography (LDCT) every year", "population", C,
+     "The USPSTF recommends yearly LDCT screening for lung cancer in adults aged 50 to 80 years "
+     "who have never smoked [1]."),
+    ("low-dose computed tomography (LDCT) every year", "limit-left-out", U,
+     "Yearly low-dose CT screening for lung cancer is recommended for adults aged 50 to 80 "
+     "years with at least 20 pack-years [1]."),
+    ("Use of ABHR as the primary mode of hand hygiene", "antonym", C,
+     "Use of ABHR as the primary mode of hand hygiene in healthcare settings is discouraged by "
+     "the CDC and WHO [1]."),
+    ("Use of ABHR as the primary mode of hand hygiene", "other-agency", C,
+     "Use of ABHR as the primary mode of hand hygiene is recommended by the FDA [1]."),
+    ("Use of ABHR as the primary mode of hand hygiene", "role-swap", C,
+     "Soap and water rather than ABHR is recommended as the primary mode of hand hygiene in "
+     "healthcare settings [1]."),
+    ("Everyone with elevated BP or hypertension should receive lifestyle", "non-dropped", C,
+     "Everyone with elevated BP or hypertension should receive drug therapy [1]."),
+    ("Everyone with elevated BP or hypertension should receive lifestyle", "quantifier", C,
+     "Only some people with hypertension should receive lifestyle therapy [1]."),
+    ("Everyone with elevated BP or hypertension should receive lifestyle", "polarity", C,
+     "People with elevated BP or hypertension need no lifestyle therapy [1]."),
+    ("Everyone with elevated BP or hypertension should receive lifestyle", "paraphrase", S,
+     "Lifestyle (non-drug) therapy should be given to everyone with elevated BP or "
+     "hypertension [1]."),
+    ("The recommendation does not extend to cisgender women", "polarity", C,
+     "The recommendation extends to cisgender women and transgender men [1]."),
+    ("The recommendation does not extend to cisgender women", "only", C,
+     "The recommendation extends only to cisgender women [1]."),
+    ("The recommendation does not extend to cisgender women", "paraphrase", S,
+     "Cisgender women are not covered by the recommendation, because trial evidence of benefit "
+     "is lacking [1]."),
+    ("CDC based the recommendation on three large randomised", "evidence", C,
+     "CDC based the recommendation on observational studies among MSM and TGW [1]."),
+    ("CDC based the recommendation on three large randomised", "word-number", C,
+     "CDC based the recommendation on two large randomised controlled trials among MSM and "
+     "TGW [1]."),
+    ("should be removed and discarded (or reprocessed if reusable) after leaving", "temporal", C,
+     "If a respirator is used, it should be removed and discarded before leaving the patient "
+     "room [1]."),
+    ("should be removed and discarded (or reprocessed if reusable) after leaving", "antonym", C,
+     "A respirator should be kept on after leaving the patient room [1]."),
+    ("should be removed and discarded (or reprocessed if reusable) after leaving", "paraphrase",
+     S, "A respirator should be removed and discarded, or reprocessed if reusable, after "
+        "leaving the patient room and closing the door [1]."),
+    ("One dose of PCV is recommended for adults in this age range", "polarity", C,
+     "PCV is not recommended for adults in this age range who have a risk condition [1]."),
+    ("One dose of PCV is recommended for adults in this age range", "population", C,
+     "One dose of PCV is recommended for adults in this age range who have no risk condition "
+     "for pneumococcal disease [1]."),
+    ("retested periodically while the risk continues", "frequency", C,
+     "Susceptible people with ongoing risk of exposure should be tested only once [1]."),
+    ("retested periodically while the risk continues", "limit-left-out", U,
+     "People who are susceptible should be retested periodically [1]."),
+    ("adults who have already received an RSV vaccine", "polarity", C,
+     "Adults who received an RSV vaccine in the 2023-2024 season should receive another "
+     "dose [1]."),
+    ("adults who have already received an RSV vaccine", "number", C,
+     "It is a two-dose series [1]."),
+    ("adults who have already received an RSV vaccine", "paraphrase", S,
+     "Adults already vaccinated against RSV, including in the 2023–2024 season, should not get "
+     "another dose [1]."),
+    ("only 52% of documents address the need", "number", C,
+     "Only 25% of documents address the need for standardized definitions [1]."),
+    ("only 52% of documents address the need", "comparative", C,
+     "More than 90% of documents address the need for standardized definitions [1]."),
+    ("reuse of syringes on more than one patient", "polarity", C,
+     "Reuse of lancets has never caused bloodborne pathogen transmission in outpatient "
+     "settings [1]."),
+    ("reducing HAIs and AMR", "antonym", C,
+     "Evidence-based practice guidelines should be developed for the purpose of increasing "
+     "HAIs and AMR [1]."),
+    ("should be trained to achieve an expert level", "antonym", C,
+     "This group of professionals should be trained to achieve a basic level of knowledge "
+     "covering all areas relevant to IPC [1]."),
+    ("WHO considers the standard for bed occupancy", "exception", C,
+     "WHO considers that one patient per bed should not be exceeded, except in "
+     "emergencies [1]."),
+    ("Therefore, prospective surveillance is recommended", "unless", C,
+     "Prospective surveillance is not recommended unless retrospective surveillance "
+     "fails [1]."),
+]
+
+
+def build(dev: Path) -> list[dict]:
+    """The cases, each on the passages (and question) of the first verbatim case of `dev`
+    whose sentence or passage holds its words."""
+    verbatim = [case for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()
+                if (case := json.loads(line))["kind"] == "verbatim"]
+    out = []
+    for n, (words, kind, expected, answer) in enumerate(CASES):
+        base = next((c for c in verbatim if words.lower() in " ".join(
+            [c["answer"], *(p["text"] for p in c["passages"])]).lower()), None)
+        if base is None:
+            raise SystemExit(f"No verbatim case of {dev} holds {words!r}.")
+        out.append({"id": f"probe-{n:03d}-{kind}", "kind": kind, "expected": expected,
+                    "question": base["question"], "answer": answer, "rests_on": base["id"],
+                    "passages": base["passages"]})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path, help="the claims file to write (JSON lines)")
+    parser.add_argument("--dev", type=Path, default=DEV, help="the development cases")
+    args = parser.parse_args()
+    if not args.dev.exists():
+        raise SystemExit(f"{args.dev} is missing: the probe rests on ../shared's passages.")
+    cases = build(args.dev)
+    args.out.write_text("".join(json.dumps(c, ensure_ascii=False) + "\n" for c in cases),
+                        encoding="utf-8")
+    print(f"Wrote {len(cases)} cases to {args.out}.")
+
+
+if __name__ == "__main__":
+    main()
