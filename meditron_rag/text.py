@@ -265,6 +265,7 @@ _IRREGULAR = {
     "utilize": "use", "females": "woman", "female": "woman", "males": "man", "male": "man",
     "paediatric": "child", "pediatric": "child", "given": "give", "gave": "give",
     "taken": "take", "took": "take", "everybody": "everyone", "anyone": "everyone",
+    "single": "1",
 }
 # Function words carry no claim; negations, modals and numbers are kept apart from them.
 _FUNCTION = frozenset(

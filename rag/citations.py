@@ -32,6 +32,7 @@ from rag.claims import (
     matched,
     negations,
     sexes,
+    widened_ages,
 )
 from rag.records import SentenceSupport
 
@@ -145,6 +146,21 @@ def _windows(text: str, size: int = 4) -> list[tuple[int, str]]:
     return [*runs, (len(units), text)] if len(units) > size else runs
 
 
+def _table_rows(text: str) -> list[str]:
+    """Each body row of the Markdown tables in `text`, with its table's header row before it."""
+    rows: list[str] = []
+    header = ""
+    for line in text.splitlines():
+        line = line.strip()
+        if not line.startswith("|"):
+            header = ""
+        elif not header:
+            header = line
+        elif set(line) - set("|-: "):
+            rows.append(f"{header} {line}")
+    return rows
+
+
 def _surface(stems: str, text: str, around: int = 2) -> str:
     """The words of `text` whose normal form is among `stems`, with a few words around."""
     wanted = set(stems.split())
@@ -255,6 +271,10 @@ class CitationChecker:
             said = _surface(" ".join(span_numbers), span)
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different number",
                             span, share)
+        ranges = widened_ages(strip_markers(sentence), f"{source.section}. {span}")
+        if ranges:
+            return _Reading(CONTRADICTED, f"the passage says it of ages {ranges}: a different "
+                                          "population", span, share)
         new_pop = [t for t in claim if t in POPULATIONS and t not in known]
         gone_pop = [t for t in [*span_tokens, *context] if t in POPULATIONS and t not in claim]
         if new_pop and gone_pop:
@@ -290,7 +310,16 @@ class CitationChecker:
         """A number or population swap against the one sentence of a longer stretch that
         holds all the claim's other words found in the stretch: "Colonoscopy:
         every 5 years" is not supported by "Colonoscopy: every 10 years. CT colonography:
-        every 5 years."."""
+        every 5 years.". In a table, against the row (with its header) that holds most of the
+        claim's words: "for adults, 300 micrograms" takes its dose from the children's row."""
+        rows = [tokens(row) for row in _table_rows(span)]
+        if rows:  # the claim's row is the one that holds most of its words
+            best = max(len(set(claim) & set(row)) for row in rows)
+            per_row = [[c for c in conflicts(claim, row, set(row))
+                        if c.kind in ("number", "population")]
+                       for row in rows if len(set(claim) & set(row)) == best]
+            if best and all(per_row):
+                return per_row[0]
         words = {t for t in claim if not is_number(t) and t not in POPULATIONS} & set(
             tokens(span))
         sentences = [w for size, w in _windows(span, 1) if size == 1]

@@ -44,7 +44,7 @@ _ANTONYMS = [
     ("minimum", "maximum"), ("high", "low"), ("first", "last"), ("allow", "prohibit"),
     ("effect", "ineffect"), ("safe", "unsaf"), ("indic", "contraind"), ("necessari",
     "unnecessari"), ("appropri", "inappropri"), ("recommend", "discourag"), ("for", "against"),
-    ("sensit", "insensit"), ("suffici", "insuffici"), ("adequ", "inadequ"),
+    ("sensit", "insensit"), ("suffici", "insuffici"), ("adequ", "inadequ"), ("until", "after"),
 ]
 ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # Verbs and connectives too general to be a swapped detail ("After PCV15" for "When PCV15
@@ -403,12 +403,37 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     condition?" need not repeat it)."""
     sentences = [span[a:b] for a, b in sentence_spans(span)] or [span]
     sentence = max(sentences, key=lambda s: matched(claim, tokens(s)))
-    _, _, (lo, hi) = _edits(claim, tokens(sentence))
+    sentence_tokens = tokens(sentence)
+    _, _, (lo, hi) = _edits(claim, sentence_tokens)
     said = set(claim) | given
     for limit in limits(sentence):
         near = lo <= limit.first < hi or hi <= limit.first <= hi + 1 or lo - 1 <= limit.end <= lo
-        if near and not limit.content & said:
+        # Its own words: "RSV" of "at increased risk of severe RSV disease" is also the
+        # sentence's "RSV vaccine", so a claim that keeps only that keeps no limit.
+        outside = set(sentence_tokens[:limit.first]) | set(sentence_tokens[limit.end:])
+        own = limit.content - outside or limit.content
+        if near and not own & said:
             return limit.words
+    return ""
+
+
+_START = re.compile(r"\b(?:from|starting\s+at|beginning\s+at)\s+(?:the\s+)?age\s+(?:of\s+)?"
+                    r"(\d{1,3})\b")
+
+
+def widened_ages(claim: str, source: str) -> str:
+    """The age ranges of `source` (a stretch and its heading) where the claim names an age
+    range none of them holds, or "": "all adults aged 60 or older" rests on "adults aged 75
+    or older, and adults aged 60 to 74 at increased risk" only by taking its numbers out of
+    their places."""
+    theirs = ages(source, points=False)
+    starts = {int(n) for n in _START.findall(normalise(claim))}
+    for mine in ages(claim, points=False):
+        # "From age 40" says where a programme starts, not that it never ends.
+        held = [t for t in theirs if t.low <= mine.low <= t.high and (
+            mine.high <= t.high or mine.high >= 120 and mine.low in starts)]
+        if theirs and not held:
+            return ", ".join(dict.fromkeys(str(t) for t in theirs))
     return ""
 
 

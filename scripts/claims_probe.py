@@ -4,9 +4,11 @@ The development cases (../shared/data/claims/claims_dev.jsonl) change a sentence
 ways: a negation, a number, a population. A model can be wrong in other ways, so this builds
 cases of other kinds on the passages of its verbatim cases: a route, a rank, a frequency, a
 quantifier, an antonym, the two sides of a preference traded, a limit ("if problems persist",
-"who have a risk condition") left out, and faithful paraphrases beside them. Each case
-names the verbatim case whose passage it rests on; the passages are read from ../shared at
-run time, never copied here. Then measure it as any claims file:
+"who have a risk condition") left out, ages taken out of their places, a dose from another
+row of a table, and faithful paraphrases beside them. Each case names the verbatim case
+whose passage it rests on; those passages are read from ../shared at run time, never copied
+here. A second set rests on passages of the starter corpus, written out below. Then
+measure it as any claims file:
 
     python -m scripts.claims_probe /tmp/claims_probe.jsonl
     python -m bench eval --claims /tmp/claims_probe.jsonl --out docs
@@ -176,6 +178,64 @@ CASES: list[tuple[str, str, str, str]] = [
 ]
 
 
+# Passages of the starter corpus (corpora/starter), with claims on them.
+_RSV = ("All adults aged 75 years or older, and adults aged 60 to 74 years who are at increased "
+        "risk of severe RSV disease, should receive a single dose of RSV vaccine.")
+_DOSES = ("| Age | Dose | Volume of 1 mg/mL |\n|---|---|---|\n"
+          "| Adults and children over 12 years | 500 micrograms | 0.5 mL |\n"
+          "| Children 6 to 12 years | 300 micrograms | 0.3 mL |\n"
+          "| Children 6 months to 6 years | 150 micrograms | 0.15 mL |")
+_REFRACTORY = ("- Start a low-dose IV adrenaline infusion, which should be given by experienced "
+               "staff with monitoring.\n- Keep giving IM adrenaline every 5 minutes until the "
+               "infusion is running.")
+_BREAST_2016 = ("It recommended a screening mammogram every two years for women aged 50 to 74, "
+                "and left the decision to begin screening between 40 and 49 to the individual "
+                "woman.")
+_GINA = ("For safety, GINA no longer recommends treating adults and adolescents (12 years and "
+         "older) with a short-acting beta2-agonist (SABA) alone. Every adult and adolescent "
+         "with asthma should instead receive an inhaled corticosteroid (ICS)-containing "
+         "treatment. In mild asthma this can be symptom-driven; otherwise it is taken daily.")
+_HANDS = ("- Wash with soap and water when the hands are visibly dirty or soiled with blood or "
+          "other body fluids (IB), and after using the toilet (II).\n- If handrub is not "
+          "available, wash with soap and water (IB).\n- Do not use soap and alcohol-based "
+          "handrub at the same time (II).")
+STARTER: list[tuple[str, str, str, str]] = [
+    (_RSV, "scope-widened", C,
+     "All adults aged 60 years or older should receive a single dose of RSV vaccine [1]."),
+    (_RSV, "limit-left-out", U,
+     "Adults aged 60 to 74 years should receive a single dose of RSV vaccine [1]."),
+    (_RSV, "paraphrase", S,
+     "Adults 60 to 74 at increased risk of severe RSV disease should receive one dose of RSV "
+     "vaccine [1]."),
+    (_RSV, "number", C,
+     "All adults aged 65 years or older should receive a single dose of RSV vaccine [1]."),
+    (_DOSES, "number", C, "For children 6 to 12 years the dose is 500 micrograms [1]."),
+    (_DOSES, "number", C, "For adults the dose is 300 micrograms [1]."),
+    (_DOSES, "paraphrase", S, "Children aged 6 to 12 years get 300 micrograms (0.3 mL) [1]."),
+    (_REFRACTORY, "antonym", C,
+     "Stop giving IM adrenaline once the low-dose IV infusion is started [1]."),
+    (_REFRACTORY, "temporal", C,
+     "Keep giving IM adrenaline every 5 minutes after the infusion is running [1]."),
+    (_REFRACTORY, "polarity", C,
+     "The IV adrenaline infusion can be given by anyone without monitoring [1]."),
+    (_BREAST_2016, "scope-widened", C,
+     "It recommended a screening mammogram every two years for women aged 40 to 74 [1]."),
+    (_BREAST_2016, "modality", C,
+     "It recommended that women aged 40 to 49 begin screening [1]."),
+    (_GINA, "polarity", C,
+     "GINA recommends treating adults and adolescents with SABA alone [1]."),
+    (_GINA, "condition", C, "In mild asthma, ICS-containing treatment is taken daily [1]."),
+    (_GINA, "paraphrase", S,
+     "GINA no longer recommends SABA alone for adults and adolescents aged 12 and older [1]."),
+    (_HANDS, "role-swap", C, "If soap and water are not available, use handrub [1]."),
+    (_HANDS, "polarity", C, "Use soap and alcohol-based handrub at the same time [1]."),
+    (_HANDS, "limit-left-out", U, "Wash with soap and water [1]."),
+    (_HANDS, "paraphrase", S,
+     "When hands are visibly soiled with blood or body fluids, wash them with soap and "
+     "water [1]."),
+]
+
+
 def build(dev: Path) -> list[dict]:
     """The cases, each on the passages (and question) of the first verbatim case of `dev`
     whose sentence or passage holds its words."""
@@ -190,6 +250,10 @@ def build(dev: Path) -> list[dict]:
         out.append({"id": f"probe-{n:03d}-{kind}", "kind": kind, "expected": expected,
                     "question": base["question"], "answer": answer, "rests_on": base["id"],
                     "passages": base["passages"]})
+    for n, (text, kind, expected, answer) in enumerate(STARTER, start=len(out)):
+        out.append({"id": f"probe-{n:03d}-{kind}", "kind": kind, "expected": expected,
+                    "question": "", "answer": answer, "passages": [
+                        {"number": 1, "title": "", "section": "", "text": text}]})
     return out
 
 

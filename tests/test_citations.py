@@ -183,8 +183,12 @@ def test_a_heading_that_negates_reaches_the_items_under_it(checker):
     claim = "Anaerobic cover should be added routinely for suspected aspiration pneumonia [1]."
     assert verdict(checker, claim, item, section=section).verdict == "contradicted"
     faithful = ("The guideline recommends against routinely adding anaerobic cover for "
-                "suspected aspiration pneumonia [1].")
+                "suspected aspiration pneumonia unless lung abscess or empyema is "
+                "suspected [1].")
     assert verdict(checker, faithful, item, section=section).supported
+    s = verdict(checker, faithful.replace(" unless lung abscess or empyema is suspected", ""),
+                item, section=section)
+    assert s.verdict == "unsupported" and "unless lung abscess or empyema" in s.reason
 
 
 def test_abbreviations_and_compounds_are_the_same_thing(checker):
@@ -285,3 +289,37 @@ def test_a_heading_word_quoted_with_its_sentence_is_no_flip(checker):
                 "Aspirin is not recommended for primary prevention.",
                 section="Aspirin recommendations")
     assert s.verdict == "contradicted"
+
+
+RSV = ("All adults aged 75 years or older, and adults aged 60 to 74 years who are at increased "
+       "risk of severe RSV disease, should receive a single dose of RSV vaccine.")
+
+
+def test_ages_taken_out_of_their_places_widen_the_claim(checker):
+    """"60 or older" is made of the passage's numbers, but the passage says it of 75 and
+    older, and of 60 to 74 at increased risk only."""
+    s = verdict(checker, "All adults aged 60 years or older should receive a single dose of "
+                         "RSV vaccine [1].", RSV)
+    assert s.verdict == "contradicted" and "ages 60 to 74, 75 and older" in s.reason
+    s = verdict(checker, "Adults aged 60 to 74 years should receive a single dose of RSV "
+                         "vaccine [1].", RSV)
+    assert s.verdict == "unsupported" and "at increased risk of severe RSV disease" in s.reason
+    assert verdict(checker, "Adults 60 to 74 at increased risk of severe RSV disease should "
+                            "receive one dose of RSV vaccine [1].", RSV).verdict == "supported"
+
+
+def test_a_dose_from_another_row_of_a_table_is_contradicted(checker):
+    table = ("| Age | Dose | Volume of 1 mg/mL |\n|---|---|---|\n"
+             "| Adults and children over 12 years | 500 micrograms | 0.5 mL |\n"
+             "| Children 6 to 12 years | 300 micrograms | 0.3 mL |")
+    s = verdict(checker, "For adults the dose is 300 micrograms [1].", table)
+    assert s.verdict == "contradicted", s.reason
+    assert verdict(checker, "Children aged 6 to 12 years get 300 micrograms (0.3 mL) [1].",
+                   table).verdict == "supported"
+
+
+def test_until_is_not_after(checker):
+    passage = "Keep giving IM adrenaline every 5 minutes until the infusion is running."
+    s = verdict(checker, "Keep giving IM adrenaline every 5 minutes after the infusion is "
+                         "running [1].", passage)
+    assert s.verdict == "contradicted" and "until" in s.reason
