@@ -30,13 +30,25 @@ ROOT = Path(__file__).resolve().parents[1]
 BEFORE = "0a591b1"
 
 
-def old_scorer(embed: Callable[[Sequence[str]], np.ndarray]) -> Any:
-    """The support scorer of rag/citations.py as it was at BEFORE (an instance of its class)."""
-    source = subprocess.run(["git", "show", f"{BEFORE}:rag/citations.py"], cwd=ROOT,
+def _module_at(path: str, name: str, moves: dict[str, str]) -> types.ModuleType:
+    """The module at `path` as it was at BEFORE, its imports in `moves` rewritten."""
+    source = subprocess.run(["git", "show", f"{BEFORE}:{path}"], cwd=ROOT,
                             capture_output=True, text=True, check=True).stdout
-    module = types.ModuleType("old_citations")
+    for was, now in moves.items():
+        source = source.replace(was, now)
+    module = types.ModuleType(name)
     sys.modules[module.__name__] = module  # dataclasses look their module up there
-    exec(compile(source, f"{BEFORE}:rag/citations.py", "exec"), module.__dict__)
+    exec(compile(source, f"{BEFORE}:{path}", "exec"), module.__dict__)
+    return module
+
+
+def old_scorer(embed: Callable[[Sequence[str]], np.ndarray]) -> Any:
+    """The support scorer of rag/citations.py as it was at BEFORE (an instance of its class),
+    with the sentence splitter of that time; its stop words have moved since, unchanged."""
+    _module_at("rag/packing.py", "old_packing", {})
+    module = _module_at("rag/citations.py", "old_citations", {
+        "from ingest.bm25 import STOPWORDS": "from meditron_rag.text import STOPWORDS",
+        "from rag.packing import sentence_spans": "from old_packing import sentence_spans"})
     return module.SupportScorer(embed)
 
 
