@@ -31,6 +31,7 @@ from rag.claims import (
     dropped_limit,
     matched,
     negations,
+    opposite_in,
     sexes,
     widened_ages,
 )
@@ -288,6 +289,13 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "the passage does not give "
                             + ", ".join(dict.fromkeys(missing_numbers)), span, share)
         new = [t for t in dict.fromkeys(_spelled_out(claim, known)) if t not in known]
+        # A word of its own that says the opposite of the passage or its heading ("Continue
+        # screening when ..." under "When to stop screening").
+        for word in new:
+            was = opposite_in(word, [t for t in known if t not in claim])
+            if was:
+                return _Reading(CONTRADICTED, _conflict_reason(
+                    Conflict("antonym", was, word), f"{source.section}. {span}"), span, share)
         negating = negations(claim)
         critical = [t for t in new if t in negating or t in POPULATIONS]
         allowed = self.max_new_words * (1 + len(claim) // 12) if len(claim) >= 4 else 0

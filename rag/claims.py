@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
@@ -45,6 +45,7 @@ _ANTONYMS = [
     ("effect", "ineffect"), ("safe", "unsaf"), ("indic", "contraind"), ("necessari",
     "unnecessari"), ("appropri", "inappropri"), ("recommend", "discourag"), ("for", "against"),
     ("sensit", "insensit"), ("suffici", "insuffici"), ("adequ", "inadequ"), ("until", "after"),
+    ("continu", "stop"), ("keep", "stop"), ("common", "rare"), ("larg", "small"),
 ]
 ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # Verbs and connectives too general to be a swapped detail ("After PCV15" for "When PCV15
@@ -183,6 +184,11 @@ def _antonym(a: str, b: str) -> bool:
         if (a == prefix + b or b == prefix + a) and min(len(a), len(b)) >= 4:
             return True
     return False
+
+
+def opposite_in(word: str, words: Iterable[str]) -> str:
+    """The first of `words` that is the opposite of `word` ("stop" of "continue"), or ""."""
+    return next((w for w in words if w != word and _antonym(word, w)), "")
 
 
 def _edits(claim: Sequence[str], source: Sequence[str]

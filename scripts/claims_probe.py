@@ -199,6 +199,29 @@ _HANDS = ("- Wash with soap and water when the hands are visibly dirty or soiled
           "other body fluids (IB), and after using the toilet (II).\n- If handrub is not "
           "available, wash with soap and water (IB).\n- Do not use soap and alcohol-based "
           "handrub at the same time (II).")
+_COLORECTAL = ("Screening should be offered selectively. The net benefit is small, so the "
+               "decision depends on the person's overall health, their past screening history "
+               "and their preferences. People who have never been screened are the most likely "
+               "to benefit.")
+_CERVICAL = ("The new element compared with 2012 was primary high-risk HPV (hrHPV) testing on "
+             "its own, every 5 years, as an option from age 30.")
+_UNDER_21 = ("Do not screen (grade D). Cervical cancer is rare at this age, and most HPV "
+             "infections and cell changes clear on their own, so screening mainly causes "
+             "overtreatment.")
+_OSTEOPOROSIS = ("Screen those whose risk of an osteoporotic fracture is raised, judged by a "
+                 "clinical risk assessment (the USPSTF describes this group as women with one "
+                 "or more risk factors for osteoporosis). Grade B.")
+_LUNG_STOP = ("Stop screening when either of these applies:\n\n- the person has not smoked "
+              "for 15 years;\n- the person develops a health problem that substantially limits "
+              "life expectancy, or that limits their ability or willingness to have curative "
+              "lung surgery.")
+_BP_TARGET = ("Target a systolic BP of 120 to 129 mmHg in most adults receiving BP-lowering "
+              "treatment, provided it is well tolerated (class I, level A).")
+_DOXY = "- 200 mg of doxycycline, taken once, within 72 hours after oral, vaginal or anal sex."
+_DOXY_TRIALS = ("In them, 200 mg of doxycycline taken within 72 hours after sex reduced "
+                "syphilis and chlamydia infections by more than 70% and gonococcal infections "
+                "by about half. Tetracycline resistance is already common in gonococci, which "
+                "helps explain why protection against gonorrhoea was weaker.")
 STARTER: list[tuple[str, str, str, str]] = [
     (_RSV, "scope-widened", C,
      "All adults aged 60 years or older should receive a single dose of RSV vaccine [1]."),
@@ -233,6 +256,42 @@ STARTER: list[tuple[str, str, str, str]] = [
     (_HANDS, "paraphrase", S,
      "When hands are visibly soiled with blood or body fluids, wash them with soap and "
      "water [1]."),
+    (_COLORECTAL, "modality", C,
+     "Screening should be offered routinely to adults aged 76 to 85 [1]."),
+    (_COLORECTAL, "antonym", C,
+     "People who have never been screened are the least likely to benefit [1]."),
+    (_COLORECTAL, "antonym", C, "The net benefit is large [1]."),
+    (_COLORECTAL, "paraphrase", S,
+     "Screening is offered selectively, depending on overall health, past screening and "
+     "preferences [1]."),
+    (_CERVICAL, "modality", C,
+     "From age 30, hrHPV testing on its own every 5 years is required [1]."),
+    (_CERVICAL, "number", C,
+     "hrHPV testing on its own every 3 years is an option from age 30 [1]."),
+    (_UNDER_21, "antonym", C, "Cervical cancer is common at this age [1]."),
+    (_OSTEOPOROSIS, "population", C,
+     "Screen men whose risk of an osteoporotic fracture is raised [1]."),
+    (_OSTEOPOROSIS, "paraphrase", S,
+     "Women whose risk of an osteoporotic fracture is raised, judged by a clinical risk "
+     "assessment, should be screened [1]."),
+    (_LUNG_STOP, "antonym", C,
+     "Continue screening when the person has not smoked for 15 years [1]."),
+    (_LUNG_STOP, "number", C, "Stop screening when the person has not smoked for 5 years [1]."),
+    (_LUNG_STOP, "polarity", C, "Stop screening when the person has smoked for 15 years [1]."),
+    (_BP_TARGET, "comparative", C, "Target a systolic BP below 120 mmHg in most treated "
+                                   "adults [1]."),
+    (_BP_TARGET, "quantifier", C,
+     "Target a systolic BP of 120 to 129 mmHg in all adults receiving BP-lowering "
+     "treatment [1]."),
+    (_BP_TARGET, "paraphrase", S,
+     "In most treated adults the systolic target is 120 to 129 mmHg, if well tolerated [1]."),
+    (_DOXY, "temporal", C, "Take 200 mg of doxycycline once, within 72 hours before sex [1]."),
+    (_DOXY, "number", C, "Take 100 mg of doxycycline twice a day after sex [1]."),
+    (_DOXY_TRIALS, "antonym", C, "Tetracycline resistance is rare in gonococci [1]."),
+    (_DOXY_TRIALS, "comparative", C,
+     "Protection against gonorrhoea was stronger than against syphilis [1]."),
+    (_DOXY_TRIALS, "number", C,
+     "Doxy PEP reduced syphilis and chlamydia infections by about half [1]."),
 ]
 
 

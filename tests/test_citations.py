@@ -323,3 +323,12 @@ def test_until_is_not_after(checker):
     s = verdict(checker, "Keep giving IM adrenaline every 5 minutes after the infusion is "
                          "running [1].", passage)
     assert s.verdict == "contradicted" and "until" in s.reason
+
+
+def test_a_word_of_its_own_that_says_the_opposite_of_the_heading_is_contradicted(checker):
+    item = "- the person has not smoked for 15 years;"
+    s = verdict(checker, "Continue screening when the person has not smoked for 15 years [1].",
+                item, section="When to stop screening")
+    assert s.verdict == "contradicted" and "stop" in s.reason
+    assert verdict(checker, "Stop screening when the person has not smoked for 15 years [1].",
+                   item, section="When to stop screening").verdict == "supported"
