@@ -62,12 +62,14 @@ _ADVISING = frozenset(stems(
     "recommend recommends recommended advise advises advised caution cautions cautioned "
     "counsel counsels counselled warn warns warned argue argues argued decide decides decided "
     "guidance advice".split()))
+# Words that withhold what follows as a negation does: "insufficient (evidence) to recommend".
+_HEDGES = frozenset(stems("insufficient inadequate".split()))
 # Words that name no side of an order.
 _ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | _LIGHT | _ORDERING
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
-    "ever already even".split()))
+    "ever already even evidence".split()))
 
 
 # --- ages and populations ------------------------------------------------------------------------
@@ -249,6 +251,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
 
 def _negates(tokens_: Sequence[str], k: int) -> bool:
     token = tokens_[k]
+    if token in _HEDGES:  # "the evidence is insufficient to recommend for or against"
+        return True
     return token in NEGATIONS and (token != "against" or k > 0 and tokens_[k - 1] in _ADVISING)
 
 

@@ -222,6 +222,18 @@ _DOXY_TRIALS = ("In them, 200 mg of doxycycline taken within 72 hours after sex 
                 "syphilis and chlamydia infections by more than 70% and gonococcal infections "
                 "by about half. Tetracycline resistance is already common in gonococci, which "
                 "helps explain why protection against gonorrhoea was weaker.")
+_BREAST_2024 = ("Women at average risk should have a screening mammogram every two years "
+                "(biennially) from age 40 up to and including age 74. This replaces the 2016 "
+                "recommendation, under which routine biennial screening began at 50 and "
+                "screening in the forties was left to an individual decision. For women aged 75 "
+                "or older, and for additional imaging in women with dense breasts, the Task "
+                "Force still found the evidence insufficient to recommend for or against.")
+_PANEL = ("Universal screening uses three blood tests together:\n\n1. HBsAg (hepatitis B "
+          "surface antigen), which shows current infection;\n2. anti-HBs (antibody to surface "
+          "antigen), which shows immunity;\n3. total anti-HBc (antibody to core antigen), which "
+          "shows past or current infection.\n\nA single blood draw with all three tests sorts "
+          "people into those who are infected, those who are immune, and those who are "
+          "susceptible and should be vaccinated.")
 STARTER: list[tuple[str, str, str, str]] = [
     (_RSV, "scope-widened", C,
      "All adults aged 60 years or older should receive a single dose of RSV vaccine [1]."),
@@ -292,6 +304,31 @@ STARTER: list[tuple[str, str, str, str]] = [
      "Protection against gonorrhoea was stronger than against syphilis [1]."),
     (_DOXY_TRIALS, "number", C,
      "Doxy PEP reduced syphilis and chlamydia infections by about half [1]."),
+    (_BREAST_2024, "two-facts-one-wrong", C,
+     "Women at average risk should have a mammogram every two years from age 40 to 74, and "
+     "every year from age 75 [1]."),
+    (_BREAST_2024, "number", C,
+     "The 2024 recommendation replaces the 2016 one, under which routine biennial screening "
+     "began at 40 [1]."),
+    (_BREAST_2024, "invented-recommendation", C,
+     "For women aged 75 or older, the Task Force recommends against screening [1]."),
+    (_BREAST_2024, "invented-recommendation", C,
+     "For women with dense breasts, the Task Force recommends additional imaging [1]."),
+    (_BREAST_2024, "paraphrase", S,
+     "The USPSTF recommends a screening mammogram every two years for women at average risk "
+     "aged 40 to 74 [1]."),
+    (_PANEL, "number", C, "Universal screening uses two blood tests together [1]."),
+    (_PANEL, "role-swap", C, "Anti-HBs shows current infection, and HBsAg shows immunity [1]."),
+    (_PANEL, "role-swap", C, "Those who are immune should be vaccinated [1]."),
+    (_PANEL, "paraphrase", S,
+     "One blood draw with all three tests shows who is infected, who is immune and who is "
+     "susceptible and should be vaccinated [1]."),
+    (_DOSES, "two-facts-one-wrong", C,
+     "Give 500 micrograms to adults and 300 micrograms to children over 12 years [1]."),
+    (_DOSES, "paraphrase", S,
+     "Adults and children over 12 get 500 micrograms; children aged 6 to 12 get 300 "
+     "micrograms [1]."),
+    (_DOSES, "number", C, "Children 6 months to 6 years get 0.3 mL [1]."),
 ]
 
 

@@ -332,3 +332,14 @@ def test_a_word_of_its_own_that_says_the_opposite_of_the_heading_is_contradicted
     assert s.verdict == "contradicted" and "stop" in s.reason
     assert verdict(checker, "Stop screening when the person has not smoked for 15 years [1].",
                    item, section="When to stop screening").verdict == "supported"
+
+
+def test_evidence_too_thin_to_recommend_is_no_recommendation(checker):
+    passage = ("For additional imaging in women with dense breasts, the Task Force found the "
+               "evidence insufficient to recommend for or against.")
+    s = verdict(checker, "For women with dense breasts, the Task Force recommends additional "
+                         "imaging [1].", passage)
+    assert s.verdict == "contradicted" and "insufficient" in s.reason
+    assert verdict(checker, "For women with dense breasts, the evidence was insufficient to "
+                            "recommend additional imaging for or against [1].",
+                   passage).verdict == "supported"
