@@ -14,8 +14,9 @@ import re
 from collections.abc import Sequence
 
 from meditron_rag.text import content_words, is_number, tokens
+from rag.ages import AgeRange, ages, sexes
 from rag.citations import CitationChecker, Source
-from rag.claims import STRONG_MODALS, WEAK_MODALS, AgeRange, ages, sexes
+from rag.claims import STRONG_MODALS, WEAK_MODALS
 from rag.evidence import Evidence
 from rag.prompts import neutralise
 from rag.records import Passage, SentenceSupport

@@ -22,18 +22,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from meditron_rag.text import MARKER, NEGATIONS, answer_sentences, claim_spans, is_number, tokens
+from rag.ages import AgeRange, ages, sexes, widened_ages
 from rag.claims import (
     POPULATIONS,
-    AgeRange,
     Conflict,
-    ages,
     conflicts,
     dropped_limit,
     matched,
     negations,
     opposite_in,
-    sexes,
-    widened_ages,
 )
 from rag.records import SentenceSupport
 

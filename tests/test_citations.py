@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 
+from rag.ages import AgeRange, ages
 from rag.citations import (
     CitationChecker,
     Source,
@@ -11,7 +12,6 @@ from rag.citations import (
     parse_markers,
     remove_markers,
 )
-from rag.claims import AgeRange, ages
 from rag.evaluation import claims
 
 CASES = Path(__file__).parent / "data" / "claims_cases.jsonl"
