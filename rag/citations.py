@@ -289,7 +289,7 @@ class CitationChecker:
         # A word of its own that says the opposite of the passage or its heading ("Continue
         # screening when ..." under "When to stop screening").
         for word in new:
-            was = opposite_in(word, [t for t in known if t not in claim])
+            was = opposite_in(word, sorted(t for t in known if t not in claim))
             if was:
                 return _Reading(CONTRADICTED, _conflict_reason(
                     Conflict("antonym", was, word), f"{source.section}. {span}"), span, share)
