@@ -288,8 +288,9 @@ class CitationChecker:
         new = [t for t in dict.fromkeys(_spelled_out(claim, known)) if t not in known]
         # A word of its own that says the opposite of the passage or its heading ("Continue
         # screening when ..." under "When to stop screening").
+        unsaid = sorted(t for t in known if t not in claim)
         for word in new:
-            was = opposite_in(word, sorted(t for t in known if t not in claim))
+            was = opposite_in(word, unsaid)
             if was:
                 return _Reading(CONTRADICTED, _conflict_reason(
                     Conflict("antonym", was, word), f"{source.section}. {span}"), span, share)
@@ -317,12 +318,12 @@ class CitationChecker:
         every 5 years" is not supported by "Colonoscopy: every 10 years. CT colonography:
         every 5 years.". In a table, against the row (with its header) that holds most of the
         claim's words: "for adults, 300 micrograms" takes its dose from the children's row."""
-        rows = [tokens(row) for row in _table_rows(span)]
+        rows = [(row, len(set(claim) & set(row))) for row in map(tokens, _table_rows(span))]
         if rows:  # the claim's row is the one that holds most of its words
-            best = max(len(set(claim) & set(row)) for row in rows)
+            best = max(shared for _, shared in rows)
             per_row = [[c for c in conflicts(claim, row, set(row))
                         if c.kind in ("number", "population")]
-                       for row in rows if len(set(claim) & set(row)) == best]
+                       for row, shared in rows if shared == best]
             if best and all(per_row):
                 return per_row[0]
         words = {t for t in claim if not is_number(t) and t not in POPULATIONS} & set(

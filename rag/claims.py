@@ -325,9 +325,9 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     inside the stretch the claim covers or next to either end of it, and none of its words
     is in the claim or in `given` (the question's: a claim answering "adults with a risk
     condition?" need not repeat it)."""
-    sentences = [span[a:b] for a, b in sentence_spans(span)] or [span]
-    sentence = max(sentences, key=lambda s: matched(claim, tokens(s)))
-    sentence_tokens = tokens(sentence)
+    sentences = [(s, tokens(s)) for s in
+                 [span[a:b] for a, b in sentence_spans(span)] or [span]]
+    sentence, sentence_tokens = max(sentences, key=lambda pair: matched(claim, pair[1]))
     _, _, (lo, hi) = _edits(claim, sentence_tokens)
     said = set(claim) | given
     for limit in limits(sentence):
