@@ -290,7 +290,8 @@ _LIMITING = re.compile(
     r"\b(?:if|unless|only|except|excluding|provided|when|whenever|while|until|as long as|who|"
     r"whose|in whom)\b|\b(?:adults?|people|persons?|patients?|women|men|children|infants|"
     r"individuals|those|anyone|everyone)\s+(?:with|without|at)\b", re.IGNORECASE)
-_CLAUSE_END = re.compile(r"[,;:.()\[\]\n]")
+# A point or comma inside a number ("23.3 percent", "1,000 adults") ends no clause.
+_CLAUSE_END = re.compile(r"[;:()\[\]\n]|[,.](?!\d)")
 
 
 @dataclass(frozen=True)

@@ -271,6 +271,11 @@ def test_a_claim_that_drops_a_limit_of_its_passage_is_not_supported(checker):
                  "PCV [1].",
                  "Every dose given should be recorded [1]."):
         assert verdict(checker, kept, passage).verdict == "supported", kept
+    # A decimal point ends no clause: "only a 23.3 percent chance" is said whole.
+    said = ("Women diagnosed at a late stage have only a 23.3 percent chance of surviving 5 "
+            "years.")
+    assert verdict(checker, "Women diagnosed at a late stage have only a 23.3 percent chance "
+                            "of surviving five years [1].", said).verdict == "supported"
     # The question may carry the limit: the answer need not repeat it.
     assert verdict(checker, "Offer one dose of PCV to adults aged 50 to 64 [1].", passage,
                    "Which vaccine for adults 50 to 64 with a risk condition?").supported

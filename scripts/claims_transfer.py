@@ -1,0 +1,139 @@
+"""Claims of the labelled files' kinds, made anew from texts the citation check was never tuned on.
+
+The development cases change recommendation sentences of two PDFs and the starter corpus.
+The team scores the check on other texts, so a rule that only fits those sentences would
+look good here and fail there. This makes cases of the same kinds (verbatim, a number as a
+word, a negation flipped, a number or number word changed, a population swapped, a sentence
+from another document, a question about an age the passage leaves out) by the same kind of
+mechanical edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
+time. Then measure it as any claims file:
+
+    python -m scripts.claims_transfer /tmp/claims_transfer.jsonl
+    meditron-rag eval --claims /tmp/claims_transfer.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+from rag.study import sentences
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+         "ten", "eleven", "twelve"]
+# A group of people and the group put in its place; both directions are used.
+POPULATIONS = [("women", "men"), ("children", "adults"), ("boys", "girls"),
+               ("infants", "older adults"), ("adolescents", "older adults"),
+               ("pregnant women", "postmenopausal women"), ("males", "females"),
+               ("older people", "young people"), ("newborns", "adults"),
+               ("elderly", "young"), ("girls", "boys"), ("teenagers", "older adults")]
+MODALS = re.compile(
+    r"\b(should|may|can|will|must|could|might|does|do|is|are|was|were)\b(?! (?:not|no|never)\b)")
+NEGATED = re.compile(r"\b(should|may|can|will|must|could|does|do|is|are|was|were) not\b")
+NUMBER = re.compile(r"(?<![\w.,/-])(\d{1,3})(?![\w.,/%-]?\d)(?![-A-Za-z])")
+AGE_SPAN = re.compile(r"\b(?:aged?|ages) (\d{1,2}) (?:to|and|through) (\d{1,2})\b")
+
+
+def documents() -> Iterator[tuple[str, str, str]]:
+    """(title, section, text) of each MedQuAD answer and PubMedQA abstract, in file order."""
+    with (SHARED / "medquad" / "medquad_dev.jsonl").open() as lines:
+        for line in lines:
+            row = json.loads(line)
+            yield row["focus"], row["qtype"], row["answer"]
+    abstracts = json.loads((SHARED / "pubmedqa" / "pqal_dev.json").read_text())
+    for pmid, row in abstracts.items():
+        yield f"PubMed {pmid}", "abstract", " ".join(row["CONTEXTS"])
+
+
+def edits(sentence: str, text: str, rng: random.Random) -> Iterator[tuple[str, str, str]]:
+    """(kind, expected, edited sentence) for each edit of a sentence of text that changes it."""
+    for match in NUMBER.finditer(sentence):
+        value = int(match.group(1))
+        head, tail = sentence[:match.start()], sentence[match.end():]
+        if 1900 <= value or tail[:1] == ")" or re.search(r"\[[^\]]*$", head):
+            continue
+        changed = value + rng.choice([1, 2, 3]) if value > 3 else value + 2
+        yield "number", "contradicted", f"{head}{changed}{tail}"
+        if 2 <= value <= 12:
+            yield "number-as-word", "supported", f"{head}{WORDS[value]}{tail}"
+            other = rng.choice([w for i, w in enumerate(WORDS[2:], 2) if i != value])
+            yield "word-number", "contradicted", f"{head}{other}{tail}"
+        break
+    negated = NEGATED.search(sentence)
+    if negated:
+        yield "polarity", "contradicted", sentence[:negated.end() - 4] + sentence[negated.end():]
+    elif modal := MODALS.search(sentence):
+        yield "polarity", "contradicted", f"{sentence[:modal.end()]} not{sentence[modal.end():]}"
+    for one, other in POPULATIONS + [(b, a) for a, b in POPULATIONS]:
+        found = re.search(rf"\b{one}\b", sentence, re.IGNORECASE)
+        if found and not re.search(rf"\b{other}\b", text, re.IGNORECASE):
+            word = other.capitalize() if found.group(0)[0].isupper() else other
+            yield "population", "contradicted", sentence[:found.start()] + word + sentence[found.end():]
+            break
+
+
+def outside_age(sentence: str) -> int | None:
+    """An age the sentence's own age range leaves out, if it names one."""
+    span = AGE_SPAN.search(sentence)
+    if span and int(span.group(1)) < int(span.group(2)):
+        return int(span.group(2)) + 7
+    return None
+
+
+def cases(seed: int, per_kind: int) -> list[dict]:
+    rng = random.Random(seed)
+    docs = [(title, section, sentences(text)) for title, section, text in documents()]
+    docs = [d for d in docs if 3 <= len(d[2]) <= 12]
+    rng.shuffle(docs)
+    made: dict[str, list[dict]] = {}
+
+    def add(kind: str, expected: str, question: str, answer: str, title: str, section: str,
+            text: str) -> None:
+        rows = made.setdefault(kind, [])
+        if len(rows) < per_kind:
+            rows.append({"id": f"transfer-{kind}-{len(rows):03d}", "kind": kind,
+                         "expected": expected, "question": question,
+                         "answer": answer.rstrip(". ") + " [1].",
+                         "passages": [{"number": 1, "title": title, "section": section,
+                                       "text": text}]})
+
+    for index, (title, section, said) in enumerate(docs):
+        start = rng.randrange(0, max(1, len(said) - 4))
+        window = said[start:start + 5]
+        text = " ".join(window)
+        question = f"What does the guidance say about {title}, {section}?"
+        target = rng.choice(window)
+        if len(target.split()) < 6:
+            continue
+        add("verbatim", "supported", question, target, title, section, text)
+        for sentence in window:
+            for kind, expected, edited in edits(sentence, text, rng):
+                add(kind, expected, question, edited, title, section, text)
+            if (age := outside_age(sentence)) is not None:
+                add("outside-population", "not_applicable",
+                    f"Does this apply to someone aged {age}? ({title})", sentence, title,
+                    section, text)
+        elsewhere = docs[(index + 1) % len(docs)][2]
+        add("other-document", "unsupported", question, rng.choice(elsewhere), title,
+            section, text)
+    return [row for rows in made.values() for row in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--per-kind", type=int, default=150)
+    args = parser.parse_args()
+    rows = cases(args.seed, args.per_kind)
+    args.out.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    print(f"{len(rows)} cases written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
