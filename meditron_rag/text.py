@@ -237,6 +237,11 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"[‐‑‒–—−]", "-"),
     (r"[’‘`]", "'"),
     (r"\[\d+(?:\s*[-,]\s*\d+)*\]", " "),
+    # Comparison signs as words ("≥65" is "at least 65"), before the markdown strip.
+    (r"(?:≥|⩾|>=)\s*(?=\d)", " at least "),
+    (r"(?:≤|⩽|<=)\s*(?=\d)", " at most "),
+    (r"(?<![-=<])>\s*(?=\d)", " more than "),
+    (r"<(?![=-])\s*(?=\d)", " less than "),
     (r"[*_#>|]+", " "),
     (r"\bcan(?:no|')t\b", "can not"),
     (r"\bwon't\b", "will not"),
@@ -254,6 +259,25 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"(\d)(?=[a-z%])", r"\1 "),
     (r"(\d),(\d{3})\b", r"\1\2"),
     (r"(\d)\s*-\s*(\d)", r"\1 to \2"),
+)]
+# Bounds on a number written one way each, for comparing a claim with its passage: "65 or
+# older", "65+" and "≥65" are all "at least 65"; "no more than 2" is "at most 2", no negation.
+_BEFORE_NUMBER = r"(?=\s+(?:the\s+)?(?:age\s+(?:of\s+)?)?\d)"
+_UNITS_BETWEEN = (r"((?:\s+(?:years?|months?|weeks?|days?|hours?|minutes?|of age|%|mg|mcg|g|kg|"
+                  r"ml|mmhg|mmol/l|mg/dl|doses?|times?))*)")
+_NOT_PEOPLE = r"(?!\s+(?:adults?|people|persons?|patients?|women|men|children|individuals))"
+_BOUND_WORDS = [(re.compile(pattern), replacement) for pattern, replacement in (
+    (r"\b(?:no|not) (?:more|greater|higher|older) than\b", "at most"),
+    (r"\b(?:no|not) (?:less|fewer|lower|younger) than\b", "at least"),
+    (r"\b(?:greater|higher|older) than" + _BEFORE_NUMBER, "more than"),
+    (r"\b(?:fewer|lower|younger) than" + _BEFORE_NUMBER, "less than"),
+    (r"\b(?:over|above|exceeding|in excess of)" + _BEFORE_NUMBER, "more than"),
+    (r"\b(?:under|below)" + _BEFORE_NUMBER, "less than"),
+    (r"(\d+(?:\.\d+)?)" + _UNITS_BETWEEN + r"\s+(?:or|and)\s+(?:older|over|above|more|greater"
+     r"|higher)\b" + _NOT_PEOPLE, r"at least \1\2"),
+    (r"(\d+(?:\.\d+)?)" + _UNITS_BETWEEN + r"\s+(?:or|and)\s+(?:younger|under|below|less|fewer"
+     r"|lower)\b" + _NOT_PEOPLE, r"at most \1\2"),
+    (r"(\d+)\+(?=\s*(?:years?\b|yrs?\b|[,.;)]|$))", r"at least \1"),
 )]
 _IRREGULAR = {
     "women": "woman", "men": "man", "children": "child", "people": "person",
@@ -284,13 +308,15 @@ def _number_word(match: re.Match[str]) -> str:
     return str(value * 100 if match.group(0).endswith("hundred") else value)
 
 
-def normalise(text: str) -> str:
-    """`text` in one written form: lower case, digits for number words, one dash, one unit."""
+def normalise(text: str, bounds: bool = True) -> str:
+    """`text` in one written form: lower case, digits for number words, one dash, one unit,
+    and (with `bounds`) one wording for each bound on a number. Without it, "older than 85"
+    and "75 and over" keep the words that say they are ages."""
     text = unicodedata.normalize("NFKC", text).lower()
     for word, decade in _DECADES.items():
         text = re.sub(rf"\b{word}\b", f"{decade}s", text)
     text = _NUMBER_WORD.sub(_number_word, text)
-    for pattern, replacement in _REWRITES:
+    for pattern, replacement in _REWRITES + (_BOUND_WORDS if bounds else []):
         text = pattern.sub(replacement, text)
     return text
 

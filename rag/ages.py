@@ -8,22 +8,26 @@ does not rest on "adults aged 75 or older, and 60 to 74 at increased risk".
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from meditron_rag.text import normalise
 
 
 @dataclass(frozen=True)
 class AgeRange:
-    """Ages from `low` to `high`, both included."""
+    """Ages from `low` to `high` in years, both included; `label` is how a text wrote them
+    where that was not in years ("6 to 59 months")."""
 
     low: float
     high: float
+    label: str = field(default="", compare=False)
 
     def overlaps(self, other: AgeRange) -> bool:
         return self.low <= other.high and other.low <= self.high
 
     def __str__(self) -> str:
+        if self.label:
+            return self.label
         if self.high >= 120:
             return f"{self.low:g} and older"
         if self.low <= 0:
@@ -31,57 +35,102 @@ class AgeRange:
         return f"{self.low:g} to {self.high:g}" if self.low != self.high else f"{self.low:g}"
 
 
-_POP = r"(?:adults?|women|woman|men|man|people|persons?|patients?|children|individuals|girls|boys)"
-_AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"\bfrom\s+(?:the\s+)?age\s+(?:of\s+)?(\d{1,3})\s+(?:up\s+to(?:\s+and\s+"
-                r"including)?|until|through|to)\s+(?:the\s+)?(?:age\s+)?(\d{1,3})\b"), "range"),
-    (re.compile(r"\b(?:age[ds]?|" + _POP + r")\s+(?:of\s+)?(?:between\s+)?(\d{1,3})\s+(?:to|and)"
-                r"\s+(\d{1,3})\b"), "range"),
-    (re.compile(r"\b(\d{1,3})\s+to\s+(\d{1,3})\s+years?(?:\s+of\s+age|\s+old)?\b"), "range"),
-    (re.compile(r"\b(?:older|over|above)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(\d{1,3})\b"),
-     "above"),
-    (re.compile(r"\b(?:age[ds]?\s+)?(\d{1,3})\s+(?:years?\s+)?(?:(?:of\s+age\s+)?(?:and|or)\s+"
-                r"(?:older|over|above)|\+)"), "from"),
-    (re.compile(r"\b(?:younger|under|below)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(\d{1,3})\b"),
+_POP = (r"(?:adults?|women|woman|men|man|people|persons?|patients?|children|child|individuals|"
+        r"girls|boys|infants?|babies|baby|someone|anyone|those)")
+_UNIT = r"(?:\s+(?P<u>years?|months?|weeks?))?"
+_IN_YEARS = {"year": 1.0, "month": 12.0, "week": 52.0}
+# Words before a bound that make it an age: "adults at least 65", "aged less than 18".
+_AGE_CUE = r"(?:(?P<cue>age[ds]?|" + _POP + r")\s+)?"
+_AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), kind) for p, kind in (
+    (r"\bfrom\s+(?:the\s+)?age\s+(?:of\s+)?(?P<a>\d{1,3})\s+(?:up\s+to(?:\s+and\s+"
+     r"including)?|until|through|to)\s+(?:the\s+)?(?:age\s+)?(?P<b>\d{1,3})\b", "range"),
+    (r"\b(?P<a>\d{1,3})\s+(?P<u>months?|weeks?)\s+(?:to|through|and)\s+(?P<b>\d{1,3})\s+"
+     r"(?P<v>years?|months?)\b", "range"),
+    (r"\b(?:age[ds]?|" + _POP + r")\s+(?:of\s+)?(?:between\s+)?(?P<a>\d{1,3})\s+(?:to|and|"
+     r"through)\s+(?P<b>\d{1,3})\b(?:\s+(?P<u>years?|months?|weeks?))?", "range"),
+    (r"\b(?P<a>\d{1,3})\s+(?:to|through)\s+(?P<b>\d{1,3})\s+(?P<u>years?|months?|weeks?)"
+     r"(?:\s+of\s+age|\s+old)?\b", "range"),
+    (r"\b(?:older|over|above)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(?P<a>\d{1,3})\b"
+     + _UNIT, "above"),
+    (_AGE_CUE + r"\b(?P<op>at\s+least|more\s+than|at\s+most|less\s+than)\s+(?P<cue2>the\s+"
+     r"age\s+of\s+)?(?P<a>\d{1,3})\b" + _UNIT + r"(?P<cue3>\s+(?:of\s+age|old))?", "bound"),
+    (r"\b(?:age[ds]?\s+)?(?P<a>\d{1,3})\s+(?:(?P<u>years?|months?|weeks?)\s+)?(?:(?:of\s+age"
+     r"\s+)?(?:and|or)\s+(?:older|over|above)|\+)", "from"),
+    (r"\b(?P<a>\d{1,3})\s+(?P<u>years?)\s+(?:of\s+age\s+)?(?:or|and)\s+(?:more|greater)\b",
+     "from"),
+    (r"\b(?:younger|under|below)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(?P<a>\d{1,3})"
+     r"\b" + _UNIT, "below"),
+    (r"\b(?P<a>\d{1,3})\s+(?:(?P<u>years?|months?|weeks?)\s+)?(?:(?:of\s+age\s+)?(?:and|or)"
+     r"\s+(?:younger|under))", "upto"),
+    (r"\bbefore\s+(?:age\s+)?(?P<a>\d{1,3})\b(?!\s*(?:weeks?|days?|months?|hours?|minutes?))",
      "below"),
-    (re.compile(r"\b(\d{1,3})\s+(?:years?\s+)?(?:(?:of\s+age\s+)?(?:and|or)\s+(?:younger|under))"),
-     "upto"),
-    (re.compile(r"\bbefore\s+(?:age\s+)?(\d{1,3})\b(?!\s*(?:weeks?|days?|months?|hours?|minutes?))"),
-     "below"),
-    (re.compile(r"\b(?:from|starting\s+at|beginning\s+at|at)\s+(?:the\s+)?age\s+(?:of\s+)?"
-                r"(\d{1,3})\b"), "from"),
-    (re.compile(r"\b(?:up\s+to(?:\s+and\s+including)?|until|through)\s+(?:the\s+)?age\s+"
-                r"(?:of\s+)?(\d{1,3})\b"), "upto"),
-    (re.compile(r"\b(?:age[ds]?|" + _POP + r")\s+(\d{1,3})\b(?!\s+(?:to|and)\s+\d)"), "point"),
-    (re.compile(r"\b(\d{1,3})\s+years?\s+(?:old|of\s+age)\b|\b(\d{1,3})\s+year\s+old\b"), "point"),
-    (re.compile(r"\bin\s+(?:their|her|his)\s+(\d0)s\b"), "decade"),
-]
+    (r"\b(?:from|starting\s+at|beginning\s+at|at)\s+(?:the\s+)?age\s+(?:of\s+)?"
+     r"(?P<a>\d{1,3})\b", "from"),
+    (r"\b(?:up\s+to(?:\s+and\s+including)?|until|through)\s+(?:the\s+)?age\s+"
+     r"(?:of\s+)?(?P<a>\d{1,3})\b", "upto"),
+    (r"\b(?:age[ds]?|" + _POP + r")\s+(?P<a>\d{1,3})\b(?!\s+(?:to|and|through)\s+\d)" + _UNIT,
+     "point"),
+    (r"\b(?P<a>\d{1,3})\s+(?P<u>years?|months?|weeks?)\s+(?:old|of\s+age)\b", "point"),
+    (r"\bin\s+(?:their|her|his)\s+(?P<a>\d0)\s?s\b", "decade"),
+)]
+# A bound in months or weeks is an age only beside words about young people ("infants
+# under 6 months", not "over 2 weeks" of treatment).
+_YOUNG = re.compile(r"\b(?:age[ds]?|infants?|bab(?:y|ies)|child(?:ren)?|newborns?|neonates?|"
+                    r"toddlers?|old)\b")
+_CUE = re.compile(r"^(?:age[ds]?|" + _POP + r")\s+")
+_BOUNDS = {"at least": "from", "more than": "above", "at most": "upto", "less than": "below"}
+
+
+def _range(kind: str, match: re.Match[str], plain: str) -> AgeRange | None:
+    """The ages one match names, in years, or None where it names no age."""
+    groups = match.groupdict()
+    unit = (groups.get("u") or groups.get("v") or "year").rstrip("s")
+    scale = _IN_YEARS[unit]  # of the first number; a range's second may have its own
+    a = float(match.group("a"))
+    if a > 120 or groups.get("b") and float(groups["b"]) > 120:
+        return None
+    if kind == "bound":
+        if not (groups["cue"] or groups["cue2"] or groups["cue3"]):
+            return None
+        kind = _BOUNDS[" ".join(groups["op"].split())]
+    if unit != "year" and kind != "range" and not _YOUNG.search(
+            plain[max(0, match.start() - 30):match.end() + 10]):
+        return None
+    if kind == "range":
+        b = float(groups["b"]) / _IN_YEARS[(groups.get("v") or unit).rstrip("s")]
+        low, high = min(a / scale, b), max(a / scale, b)
+    else:
+        low, high = {
+            "above": ((a + 1) / scale, 130.0), "from": (a / scale, 130.0),
+            "below": (0.0, (a - 1) / scale), "upto": (0.0, a / scale),
+            "point": (a / scale, a / scale), "decade": (a, a + 9),
+        }[kind]
+    label = _CUE.sub("", " ".join(match.group(0).split())) if unit != "year" else ""
+    return AgeRange(low, high, label)
 
 
 def ages(text: str, points: bool = True) -> list[AgeRange]:
-    """Age ranges that `text` names ("aged 40 to 49", "older than 85", "a 53-year-old").
+    """Age ranges that `text` names ("aged 40 to 49", "older than 85", "≥65 years", "a
+    53-year-old", "6 to 59 months"), in years.
 
     Without `points`, a single age ("at 65") is left out: in a question it says who is asked
     about, but in a guideline it is often a threshold, not the edge of who it covers."""
-    plain = normalise(text).replace("-", " ")
+    plain = normalise(text, bounds=False).replace("-", " ")
     found: list[AgeRange] = []
     taken: list[tuple[int, int]] = []
     for pattern, kind in _AGE_PATTERNS:
         for match in pattern.finditer(plain):
             if any(a < match.end() and match.start() < b for a, b in taken):
                 continue
-            values = [float(g) for g in match.groups() if g is not None]
-            if not values or any(v > 120 for v in values) or kind == "point" and not points:
+            if kind == "point" and not points:
                 taken.append((match.start(), match.end()))
                 continue
-            low, high = {
-                "range": (min(values), max(values)), "above": (values[0] + 1, 130.0),
-                "from": (values[0], 130.0), "below": (0.0, values[0] - 1),
-                "upto": (0.0, values[0]), "point": (values[0], values[0]),
-                "decade": (values[0], values[0] + 9),
-            }[kind]
-            found.append(AgeRange(low, high))
-            taken.append((match.start(), match.end()))
+            found_range = _range(kind, match, plain)
+            if found_range is not None:
+                found.append(found_range)
+                taken.append((match.start(), match.end()))
+            elif kind != "bound":
+                taken.append((match.start(), match.end()))
     return found
 
 

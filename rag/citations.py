@@ -26,6 +26,7 @@ from rag.ages import AgeRange, ages, sexes, widened_ages
 from rag.claims import (
     POPULATIONS,
     Conflict,
+    bound_pairs,
     conflicts,
     dropped_limit,
     matched,
@@ -172,6 +173,7 @@ def _surface(stems: str, text: str, around: int = 2) -> str:
 def _conflict_reason(conflict: Conflict, span: str) -> str:
     said = _surface(conflict.passage_words, span) if conflict.passage_words else ""
     what = {"polarity": "the opposite (a negation differs)", "number": "a different number",
+            "bound": "a different bound",
             "population": "a different population", "modality": "an option, not a rule",
             "antonym": "the opposite", "order": "the other way round",
             "detail": "something else"}[conflict.kind]
@@ -301,6 +303,15 @@ class CitationChecker:
             words = dict.fromkeys(_surface(t, sentence, 0) for t in new)
             return _Reading(UNSUPPORTED, "the passage does not say "
                             + ", ".join(f"“{w}”" for w in list(words)[:4]), span, share)
+        # A bound the claim drops ("eGFR 30" for "eGFR <30") or adds ("at least 2 weeks").
+        for number, said, was in bound_pairs(claim, span_tokens):
+            if was and not said:
+                return _Reading(UNSUPPORTED, "the passage limits this: "
+                                f"“{_surface(f'{was} {number}', span)}”", span, share)
+            if said and not was:
+                return _Reading(UNSUPPORTED, "the passage does not say "
+                                f"“{_surface(f'{said} {number}', strip_markers(sentence), 1)}”",
+                                span, share)
         limit = dropped_limit(claim, span, set(tokens(question)))
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)

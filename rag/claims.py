@@ -62,6 +62,8 @@ _ADVISING = frozenset(stems(
     "recommend recommends recommended advise advises advised caution cautions cautioned "
     "counsel counsels counselled warn warns warned argue argues argued decide decides decided "
     "guidance advice".split()))
+# A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
+BOUNDS = frozenset(stems("least most more less".split()))
 # Words that withhold what follows as a negation does: "insufficient (evidence) to recommend".
 _HEDGES = frozenset(stems("insufficient inadequate".split()))
 # Words that name no side of an order.
@@ -78,7 +80,7 @@ _SEE_THROUGH = frozenset(stems(
 class Conflict:
     """Why a claim contradicts the text: `kind` and the words of each side."""
 
-    kind: str  # polarity | number | population | modality | antonym | order | detail
+    kind: str  # polarity | number | bound | population | modality | antonym | order | detail
     passage_words: str
     claim_words: str
 
@@ -140,7 +142,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     _, ops, (lo, hi) = _edits(claim, source)
     window = source[lo:hi]
     claim_set, window_set = set(claim), set(window)
-    found = (_flips(claim, source, context)
+    found = (_bound_changes(claim, source)
+             + _flips(claim, source, context)
              + _swaps([t for t in claim if t not in context], window)
              + _role_swaps(claim, source))
     for tag, i1, i2, j1, j2 in ops:
@@ -154,13 +157,35 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
                 if a != b and _antonym(a, b) and b not in claim_set and a not in window_set:
                     found.append(Conflict("antonym", b, a))
         if tag == "replace" and not found:
+            # A rule word ("should") where the passage gives an order ("Screen ...") swaps
+            # no detail; a rule where the passage offers an option is a modality change.
             swapped = [t for t in said if t not in elsewhere and not _category(t)
-                       and t not in _LIGHT]
+                       and t not in _LIGHT and t not in STRONG_MODALS]
             lost = [t for t in was if t not in claim_set and not _category(t) and t not in _LIGHT]
             if swapped and lost and len(said) <= 3 and len(was) <= 5 and not _same_thing(
                     said, was):
                 found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))
     return _dedupe(found)
+
+
+def bound_pairs(claim: Sequence[str], source: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(number, its bound in the claim, its bound in the source) for each number the two
+    align on; a bound is "least" of "at least 65", or "" for none."""
+    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
+    pairs = []
+    for block in matcher.get_matching_blocks():
+        for i, j in zip(range(block.a, block.a + block.size),
+                        range(block.b, block.b + block.size), strict=True):
+            if is_number(claim[i]):
+                pairs.append((claim[i], claim[i - 1] if i and claim[i - 1] in BOUNDS else "",
+                              source[j - 1] if j and source[j - 1] in BOUNDS else ""))
+    return pairs
+
+
+def _bound_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """Numbers both sides bound, in different ways: "<65" for "≥65", "> 7%" for "≤ 7%"."""
+    return [Conflict("bound", f"{was} {n}", f"{said} {n}")
+            for n, said, was in bound_pairs(claim, source) if said and was and said != was]
 
 
 def _negates(tokens_: Sequence[str], k: int) -> bool:

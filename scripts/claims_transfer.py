@@ -4,8 +4,8 @@ The development cases change recommendation sentences of two PDFs and the starte
 The team scores the check on other texts, so a rule that only fits those sentences would
 look good here and fail there. This makes cases of the same kinds (verbatim, a number as a
 word, a negation flipped, a number or number word changed, a population swapped, a sentence
-from another document, a question about an age the passage leaves out) by the same kind of
-mechanical edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
+from another document, a question about an age the passage leaves out), and one more (a
+bound on a number turned round: "p < 0.05" made "p > 0.05"), by the same kind of edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
 time. Then measure it as any claims file:
 
     python -m scripts.claims_transfer /tmp/claims_transfer.jsonl
@@ -36,6 +36,12 @@ MODALS = re.compile(
     r"\b(should|may|can|will|must|could|might|does|do|is|are|was|were)\b(?! (?:not|no|never)\b)")
 NEGATED = re.compile(r"\b(should|may|can|will|must|could|does|do|is|are|was|were) not\b")
 NUMBER = re.compile(r"(?<![\w.,/-])(\d{1,3})(?![\w.,/%-]?\d)(?![-A-Za-z])")
+# A bound on a number and the one that says the other side of it.
+FLIPPED = {"<": ">", ">": "<", "≤": ">", "≥": "<", "less than": "more than",
+           "more than": "less than", "fewer than": "more than", "greater than": "less than",
+           "under": "over", "over": "under", "at least": "less than", "at most": "more than"}
+BOUND = re.compile(r"(?:[<>≤≥]|\b(?:less|more|fewer|greater) than\b|\b(?:under|over)\b|"
+                   r"\bat (?:least|most)\b)(?=\s*\d)", re.IGNORECASE)
 AGE_SPAN = re.compile(r"\b(?:aged?|ages) (\d{1,2}) (?:to|and|through) (\d{1,2})\b")
 
 
@@ -55,7 +61,7 @@ def edits(sentence: str, text: str, rng: random.Random) -> Iterator[tuple[str, s
     for match in NUMBER.finditer(sentence):
         value = int(match.group(1))
         head, tail = sentence[:match.start()], sentence[match.end():]
-        if 1900 <= value or tail[:1] == ")" or re.search(r"\[[^\]]*$", head):
+        if value >= 1900 or tail[:1] == ")" or re.search(r"\[[^\]]*$", head):
             continue
         changed = value + rng.choice([1, 2, 3]) if value > 3 else value + 2
         yield "number", "contradicted", f"{head}{changed}{tail}"
@@ -64,6 +70,10 @@ def edits(sentence: str, text: str, rng: random.Random) -> Iterator[tuple[str, s
             other = rng.choice([w for i, w in enumerate(WORDS[2:], 2) if i != value])
             yield "word-number", "contradicted", f"{head}{other}{tail}"
         break
+    bound = BOUND.search(sentence)
+    if bound:
+        flipped = FLIPPED[bound.group(0).lower()]
+        yield "bound", "contradicted", sentence[:bound.start()] + flipped + sentence[bound.end():]
     negated = NEGATED.search(sentence)
     if negated:
         yield "polarity", "contradicted", sentence[:negated.end() - 4] + sentence[negated.end():]
@@ -73,7 +83,8 @@ def edits(sentence: str, text: str, rng: random.Random) -> Iterator[tuple[str, s
         found = re.search(rf"\b{one}\b", sentence, re.IGNORECASE)
         if found and not re.search(rf"\b{other}\b", text, re.IGNORECASE):
             word = other.capitalize() if found.group(0)[0].isupper() else other
-            yield "population", "contradicted", sentence[:found.start()] + word + sentence[found.end():]
+            swapped = sentence[:found.start()] + word + sentence[found.end():]
+            yield "population", "contradicted", swapped
             break
 
 

@@ -37,6 +37,19 @@ def test_ages_named_in_questions_and_headings():
     assert ages("every 5 years") == [] and ages("page 50") == []
 
 
+def test_ages_written_with_signs_months_and_other_wordings():
+    assert ages("adults aged ≥65 years") == [AgeRange(65, 130)]
+    assert ages("people aged <50") == [AgeRange(0, 49)]
+    assert ages("patients 65 years or more") == [AgeRange(65, 130)]
+    assert ages("persons aged 9 through 26 years") == [AgeRange(9, 26)]
+    [months] = ages("children aged 6–59 months")
+    assert (months.low, round(months.high, 2), str(months)) == (0.5, 4.92, "6 to 59 months")
+    assert ages("children 6 months to 5 years of age") == [AgeRange(0.5, 5)]
+    # Bounds and spans of time that are not ages.
+    assert ages("give at least 2 doses") == ages("taper over 2 weeks") == []
+    assert ages("continue for at least 2 years") == []
+
+
 @pytest.fixture(scope="module")
 def checker(embedder):
     return CitationChecker(embedder.encode)
@@ -279,6 +292,45 @@ def test_a_claim_that_drops_a_limit_of_its_passage_is_not_supported(checker):
     # The question may carry the limit: the answer need not repeat it.
     assert verdict(checker, "Offer one dose of PCV to adults aged 50 to 64 [1].", passage,
                    "Which vaccine for adults 50 to 64 with a risk condition?").supported
+
+
+def test_a_bound_on_a_number_is_held_to_its_side(checker):
+    """"≥65" and "<65" share every word once the signs are dropped: a bound is written one
+    way ("65 or older" is "≥65") and must be the passage's."""
+    passage = ("Adults aged ≥65 years should receive PCV20. Aim for an HbA1c ≤ 7%. Start a "
+               "statin if LDL-C is ≥190 mg/dL. Give no more than 2 doses. Avoid metformin "
+               "if eGFR is <30. Review after 2 weeks.")
+    for changed in ("Adults aged <65 years should receive PCV20 [1].",
+                    "Aim for an HbA1c > 7% [1].",
+                    "Start a statin if LDL-C is below 190 mg/dL [1]."):
+        s = verdict(checker, changed, passage)
+        assert s.verdict == "contradicted" and s.reason.endswith("a different bound"), changed
+    for same in ("Adults aged 65 years or older should receive PCV20 [1].",
+                 "Aim for an HbA1c of 7% or less [1].",
+                 "Give at most 2 doses [1].",
+                 "Avoid metformin if eGFR is below 30 [1]."):
+        assert verdict(checker, same, passage).verdict == "supported", same
+    s = verdict(checker, "Avoid metformin if eGFR is 30 [1].", passage)
+    assert s.verdict == "unsupported" and "<30" in s.reason
+    s = verdict(checker, "Review after at least 2 weeks [1].", passage)
+    assert s.verdict == "unsupported" and "least" in s.reason
+
+
+def test_ages_in_signs_and_months_decide_what_applies(checker):
+    """A question about someone the passage's ages leave out is not answered by it."""
+    for question, passage in (
+            ("Does this apply to someone aged 40?", "Adults aged ≥65 years should receive "
+                                                    "PCV20."),
+            ("Does this apply to someone aged 30?", "Children aged 6–59 months should "
+                                                    "receive vitamin A every 6 months."),
+            ("Does this apply to someone aged 30?", "Persons aged 9 through 26 years should "
+                                                    "be vaccinated.")):
+        s = verdict(checker, passage.rstrip(".") + " [1].", passage, question)
+        assert s.verdict == "not_applicable", (question, passage)
+    s = verdict(checker, "Children aged 6–59 months should receive vitamin A every 6 months "
+                         "[1].", "Children aged 6–59 months should receive vitamin A every 6 "
+                                 "months.", "Does this apply to someone aged 3?")
+    assert s.verdict == "supported"
 
 
 def test_a_heading_word_quoted_with_its_sentence_is_no_flip(checker):
