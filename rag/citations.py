@@ -32,6 +32,7 @@ from rag.claims import (
     matched,
     negations,
     opposite_in,
+    otherwise_swap,
 )
 from rag.records import SentenceSupport
 
@@ -176,6 +177,7 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             "bound": "a different bound",
             "population": "a different population", "modality": "an option, not a rule",
             "antonym": "the opposite", "order": "the other way round",
+            "otherwise": "the other case",
             "detail": "something else"}[conflict.kind]
     return (f"the passage says “{said}”: {what}" if said
             else f"the passage says {what}")
@@ -262,6 +264,9 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
         found = (conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
+        if not found and (swap := otherwise_swap(claim, span)):
+            return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "
+                                          "the other case", span, share)
         if found:
             return _Reading(CONTRADICTED, _conflict_reason(found[0], span), span, share)
         basis = set(span_tokens) | set(context)

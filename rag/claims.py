@@ -80,7 +80,8 @@ _SEE_THROUGH = frozenset(stems(
 class Conflict:
     """Why a claim contradicts the text: `kind` and the words of each side."""
 
-    kind: str  # polarity | number | bound | population | modality | antonym | order | detail
+    kind: str  # polarity | number | bound | population | modality | antonym | order |
+    #             otherwise | detail
     passage_words: str
     claim_words: str
 
@@ -186,6 +187,34 @@ def _bound_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict
     """Numbers both sides bound, in different ways: "<65" for "≥65", "> 7%" for "≤ 7%"."""
     return [Conflict("bound", f"{was} {n}", f"{said} {n}")
             for n, said, was in bound_pairs(claim, source) if said and was and said != was]
+
+
+# "In mild asthma this can be symptom-driven; otherwise it is taken daily": "otherwise" opens
+# a clause only after a stop or a comma ("otherwise healthy adults" is none).
+_OTHERWISE = re.compile(r"(?:^|[;,.:]\s*|\s-\s)otherwise\b", re.IGNORECASE)
+# Words with which a claim says it speaks of the other case: "except in mild asthma ...".
+_OTHER_CASE = frozenset(stems("otherwise except outside unless other beyond apart besides "
+                              "rest remaining".split())) | NEGATIONS
+
+
+def otherwise_swap(claim: Sequence[str], text: str) -> Conflict | None:
+    """The claim says of a sentence's condition what the sentence says of the other case:
+    "In mild asthma, it is taken daily" for "In mild asthma this can be symptom-driven;
+    otherwise it is taken daily"."""
+    if set(claim) & _OTHER_CASE:
+        return None
+    for a, b in sentence_spans(text):
+        sentence = text[a:b]
+        split = _OTHERWISE.search(sentence)
+        if not split:
+            continue
+        before, after = tokens(sentence[:split.start()]), tokens(sentence[split.end():])
+        other_case = {t for t in after if t not in _LIGHT and t not in STOPWORDS}
+        condition = set(before) - set(after) - STRONG_MODALS - WEAK_MODALS
+        if other_case and other_case <= set(claim) and set(claim) & condition:
+            return Conflict("otherwise", sentence[split.start():].strip(" ;,.:-"),
+                            " ".join(t for t in claim if t in condition))
+    return None
 
 
 def _negates(tokens_: Sequence[str], k: int) -> bool:

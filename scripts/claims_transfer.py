@@ -2,10 +2,11 @@
 
 The development cases change recommendation sentences of two PDFs and the starter corpus.
 The team scores the check on other texts, so a rule that only fits those sentences would
-look good here and fail there. This makes cases of the same kinds (verbatim, a number as a
-word, a negation flipped, a number or number word changed, a population swapped, a sentence
-from another document, a question about an age the passage leaves out), and one more (a
-bound on a number turned round: "p < 0.05" made "p > 0.05"), by the same kind of edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
+look good there and fail elsewhere. This makes cases of the same kinds (verbatim, a number
+as a word, a negation flipped, a number or number word changed, a population swapped, a
+sentence from another document, a question about an age the passage leaves out), and one
+more (a bound on a number turned round: "p < 0.05" made "p > 0.05"), by the same kind of
+mechanical edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
 time. Then measure it as any claims file:
 
     python -m scripts.claims_transfer /tmp/claims_transfer.jsonl

@@ -316,6 +316,21 @@ def test_a_bound_on_a_number_is_held_to_its_side(checker):
     assert s.verdict == "unsupported" and "least" in s.reason
 
 
+def test_what_a_sentence_says_of_the_other_case_is_not_said_of_its_condition(checker):
+    passage = ("Every adult with asthma should receive an inhaled corticosteroid (ICS)-"
+               "containing treatment. In mild asthma this can be symptom-driven; otherwise it "
+               "is taken daily.")
+    s = verdict(checker, "In mild asthma, it is taken daily [1].", passage)
+    assert s.verdict == "contradicted" and "otherwise it is taken daily" in s.reason
+    for same in ("Except in mild asthma, it is taken daily [1].",
+                 "In mild asthma, ICS treatment can be symptom-driven [1].",
+                 "In mild asthma it can be symptom-driven, and otherwise it is taken daily [1]."):
+        assert verdict(checker, same, passage).verdict == "supported", same
+    # "Otherwise healthy" opens no other case.
+    assert verdict(checker, "Vaccinate otherwise healthy adults aged 65 [1].",
+                   "Vaccinate otherwise healthy adults aged 65.").verdict == "supported"
+
+
 def test_ages_in_signs_and_months_decide_what_applies(checker):
     """A question about someone the passage's ages leave out is not answered by it."""
     for question, passage in (
