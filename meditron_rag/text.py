@@ -238,8 +238,8 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"[’‘`]", "'"),
     (r"\[\d+(?:\s*[-,]\s*\d+)*\]", " "),
     # Comparison signs as words ("≥65" is "at least 65"), before the markdown strip.
-    (r"(?:≥|⩾|>=)\s*(?=\d)", " at least "),
-    (r"(?:≤|⩽|<=)\s*(?=\d)", " at most "),
+    (r"(?:≥|⩾|>=|>\s*or\s*=)\s*(?=\d)", " at least "),
+    (r"(?:≤|⩽|<=|<\s*or\s*=)\s*(?=\d)", " at most "),
     (r"(?<![-=<])>\s*(?=\d)", " more than "),
     (r"<(?![=-])\s*(?=\d)", " less than "),
     (r"[*_#>|]+", " "),
@@ -264,7 +264,7 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
 # older", "65+" and "≥65" are all "at least 65"; "no more than 2" is "at most 2", no negation.
 _BEFORE_NUMBER = r"(?=\s+(?:the\s+)?(?:age\s+(?:of\s+)?)?\d)"
 _UNITS_BETWEEN = (r"((?:\s+(?:years?|months?|weeks?|days?|hours?|minutes?|of age|%|mg|mcg|g|kg|"
-                  r"ml|mmhg|mmol/l|mg/dl|doses?|times?))*)")
+                  r"ml|l|cm|mm|m|kg/m2|mmhg|mmol/l|mmol/mol|mg/dl|iu|units?|doses?|times?))*)")
 _NOT_PEOPLE = r"(?!\s+(?:adults?|people|persons?|patients?|women|men|children|individuals))"
 _BOUND_WORDS = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:no|not) (?:more|greater|higher|older) than\b", "at most"),

@@ -128,6 +128,18 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("It is not indicated for women [1].") == ["not", "indic", "woman"]
 
 
+def test_normal_form_of_bounds_on_numbers() -> None:
+    at_least = t.tokens("adults aged ≥65 years")
+    assert at_least == t.tokens("adults aged 65 years or older") == t.tokens(
+        "adults aged 65+ years") == t.tokens("adults aged >= 65 years")
+    assert t.tokens("eGFR <30") == t.tokens("eGFR below 30") == t.tokens("eGFR less than 30")
+    assert t.tokens("size <or=3 cm") == t.tokens("size ≤3 cm") == t.tokens("size 3 cm or less")
+    assert "not" not in t.tokens("no more than 2 doses")
+    # "or older adults" names people, not a bound; "otherwise healthy" keeps its words.
+    assert t.normalise("aged 6 to 11 or older adults") == "aged 6 to 11 or older adults"
+    assert t.normalise("Over 65", bounds=False) == "over 65"
+
+
 def test_content_words_leave_out_stopwords_markers_and_single_characters() -> None:
     assert t.content_words("Should women get 2 doses [3] of it, e.g. the PCV20 in 12?") == {
         "woman", "get", "dose", "pcv20", "12"}
