@@ -36,7 +36,9 @@ STRONG_MODALS = frozenset(stems(
 POPULATIONS = frozenset(stems(
     "woman man girl boy child infant newborn neonate adolescent teenager adult older younger "
     "young pregnant pregnancy postpartum postmenopausal premenopausal cisgender transgender "
-    "nonbinary baby toddler student worker smoker nonsmoker".split()))
+    "nonbinary baby toddler student worker smoker nonsmoker patient resident visitor staff "
+    "traveller traveler caregiver carer parent mother father partner donor recipient nurse"
+    .split()))
 _ANTONYMS = [
     ("increas", "decreas"), ("higher", "lower"), ("more", "less"), ("more", "fewer"),
     ("abov", "below"), ("befor", "after"), ("older", "younger"), ("over", "under"),
@@ -145,7 +147,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     claim_set, window_set = set(claim), set(window)
     found = (_bound_changes(claim, source)
              + _flips(claim, source, context)
-             + _swaps([t for t in claim if t not in context], window)
+             + _swaps([t for t in claim if t not in context], window,
+                      source[max(0, lo - 2):hi + 2])
              + _role_swaps(claim, source))
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
@@ -162,7 +165,9 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             # no detail; a rule where the passage offers an option is a modality change.
             swapped = [t for t in said if t not in elsewhere and not _category(t)
                        and t not in _LIGHT and t not in STRONG_MODALS]
-            lost = [t for t in was if t not in claim_set and not _category(t) and t not in _LIGHT]
+            # People replaced by words that name no group the check knows are swapped too.
+            lost = [t for t in was if t not in claim_set and _category(t) in ("", "population")
+                    and t not in _LIGHT]
             if swapped and lost and len(said) <= 3 and len(was) <= 5 and not _same_thing(
                     said, was):
                 found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))
@@ -302,13 +307,16 @@ def _role_swaps(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
     return []
 
 
-def _swaps(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
+def _swaps(claim: Sequence[str], window: Sequence[str], wider: Sequence[str]) -> list[Conflict]:
     """Numbers and populations that the claim has more of than the stretch it rests on, while
     the stretch has others that the claim lacks: "every 3 to 3 years" for "every 1 to 3
-    years", "cisgender men" for "cisgender women"."""
-    said, was = Counter(claim), Counter(window)
+    years", "cisgender men" for "cisgender women". Populations are sought two words past
+    either end of the stretch (`wider`): "all patients" for "all healthcare workers" ends the
+    claim's match at "healthcare"."""
+    said = Counter(claim)
     found = []
-    for kind, member in (("number", is_number), ("population", POPULATIONS.__contains__)):
+    for kind, member, was in (("number", is_number, Counter(window)),
+                              ("population", POPULATIONS.__contains__, Counter(wider))):
         new = [t for t in said if member(t) and said[t] > was[t]]
         gone = [t for t in was if member(t) and was[t] > said[t]]
         if new and gone:

@@ -32,7 +32,9 @@ POPULATIONS = [("women", "men"), ("children", "adults"), ("boys", "girls"),
                ("infants", "older adults"), ("adolescents", "older adults"),
                ("pregnant women", "postmenopausal women"), ("males", "females"),
                ("older people", "young people"), ("newborns", "adults"),
-               ("elderly", "young"), ("girls", "boys"), ("teenagers", "older adults")]
+               ("elderly", "young"), ("girls", "boys"), ("teenagers", "older adults"),
+               ("patients", "healthcare workers"), ("parents", "teachers"),
+               ("mothers", "fathers")]
 MODALS = re.compile(
     r"\b(should|may|can|will|must|could|might|does|do|is|are|was|were)\b(?! (?:not|no|never)\b)")
 NEGATED = re.compile(r"\b(should|may|can|will|must|could|does|do|is|are|was|were) not\b")

@@ -316,6 +316,26 @@ def test_a_bound_on_a_number_is_held_to_its_side(checker):
     assert s.verdict == "unsupported" and "least" in s.reason
 
 
+def test_people_swapped_for_others_the_passage_names_elsewhere(checker):
+    """"Patients" is in the passage, but not in the sentence about whom to vaccinate."""
+    passage = ("Offer the vaccine to all healthcare workers. Patients with asthma should "
+               "receive annual influenza vaccination. Household contacts of infants should be "
+               "vaccinated.")
+    for swapped in ("Offer the vaccine to all patients [1].",
+                    "Healthcare workers with asthma should receive annual influenza "
+                    "vaccination [1].",
+                    "Household contacts of patients should be vaccinated [1]."):
+        s = verdict(checker, swapped, passage)
+        assert s.verdict == "contradicted" and "population" in s.reason, swapped
+    # People replaced by a word for people the check does not list.
+    s = verdict(checker, "88 teachers reported side effects [1].",
+                "88 parents reported side effects.")
+    assert s.verdict == "contradicted" and "parents" in s.reason
+    for same in ("All healthcare workers should be offered the vaccine [1].",
+                 "Patients with asthma should be vaccinated against influenza every year [1]."):
+        assert verdict(checker, same, passage).verdict == "supported", same
+
+
 def test_what_a_sentence_says_of_the_other_case_is_not_said_of_its_condition(checker):
     passage = ("Every adult with asthma should receive an inhaled corticosteroid (ICS)-"
                "containing treatment. In mild asthma this can be symptom-driven; otherwise it "
