@@ -177,7 +177,6 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             "bound": "a different bound",
             "population": "a different population", "modality": "an option, not a rule",
             "antonym": "the opposite", "order": "the other way round",
-            "otherwise": "the other case",
             "detail": "something else"}[conflict.kind]
     return (f"the passage says “{said}”: {what}" if said
             else f"the passage says {what}")
