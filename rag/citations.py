@@ -26,6 +26,7 @@ from rag.ages import AgeRange, ages, sexes, widened_ages
 from rag.claims import (
     POPULATIONS,
     Conflict,
+    bound_changes,
     bound_pairs,
     conflicts,
     dropped_limit,
@@ -261,7 +262,8 @@ class CitationChecker:
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
-        found = (conflicts(claim, span_tokens, known, frozenset(context))
+        bounded = bound_pairs(claim, span_tokens)
+        found = (bound_changes(bounded) + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "
@@ -308,7 +310,7 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "the passage does not say "
                             + ", ".join(f"“{w}”" for w in list(words)[:4]), span, share)
         # A bound the claim drops ("eGFR 30" for "eGFR <30") or adds ("at least 2 weeks").
-        for number, said, was in bound_pairs(claim, span_tokens):
+        for number, said, was in bounded:
             if was and not said:
                 return _Reading(UNSUPPORTED, "the passage limits this: "
                                 f"“{_surface(f'{was} {number}', span)}”", span, share)

@@ -145,8 +145,7 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     _, ops, (lo, hi) = _edits(claim, source)
     window = source[lo:hi]
     claim_set, window_set = set(claim), set(window)
-    found = (_bound_changes(claim, source)
-             + _flips(claim, source, context)
+    found = (_flips(claim, source, context)
              + _swaps([t for t in claim if t not in context], window,
                       source[max(0, lo - 2):hi + 2])
              + _role_swaps(claim, source))
@@ -188,10 +187,11 @@ def bound_pairs(claim: Sequence[str], source: Sequence[str]) -> list[tuple[str, 
     return pairs
 
 
-def _bound_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
-    """Numbers both sides bound, in different ways: "<65" for "≥65", "> 7%" for "≤ 7%"."""
+def bound_changes(pairs: Sequence[tuple[str, str, str]]) -> list[Conflict]:
+    """Of `bound_pairs`, the numbers both sides bound in different ways: "<65" for "≥65",
+    "> 7%" for "≤ 7%"."""
     return [Conflict("bound", f"{was} {n}", f"{said} {n}")
-            for n, said, was in bound_pairs(claim, source) if said and was and said != was]
+            for n, said, was in pairs if said and was and said != was]
 
 
 # "In mild asthma this can be symptom-driven; otherwise it is taken daily": "otherwise" opens
