@@ -36,6 +36,7 @@ from rag.claims import (
     otherwise_swap,
 )
 from rag.records import SentenceSupport
+from rag.stitching import stitched
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 NOT_APPLICABLE, NOT_A_CLAIM = "not_applicable", "not_a_claim"
@@ -287,6 +288,9 @@ class CitationChecker:
             said = _surface(" ".join(gone_pop), span)
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different population",
                             span, share)
+        joined = stitched(strip_markers(sentence), source.text, frozenset(context) | _ATTRIBUTION)
+        if joined and joined.kind != "joined":
+            return _Reading(CONTRADICTED, _conflict_reason(joined, source.text), span, share)
         why = _applicability(question, f"{source.section}. {span}. {strip_markers(sentence)}")
         if why:
             return _Reading(NOT_APPLICABLE, why, span, share)
@@ -318,6 +322,10 @@ class CitationChecker:
                 return _Reading(UNSUPPORTED, "the passage does not say "
                                 f"“{_surface(f'{said} {number}', strip_markers(sentence), 1)}”",
                                 span, share)
+        if joined:
+            said = _surface(joined.claim_words, source.text, 1)
+            return _Reading(UNSUPPORTED, f"“{said}” is from another sentence of the passage",
+                            span, share)
         limit = dropped_limit(claim, span, set(tokens(question)))
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)

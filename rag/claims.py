@@ -52,7 +52,7 @@ _ANTONYMS = [
 ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # Verbs and connectives too general to be a swapped detail ("After PCV15" for "When PCV15
 # is used").
-_LIGHT = frozenset(stems(
+LIGHT = frozenset(stems(
     "use used give get take make put have after when once usually".split()))
 # Words that put two things in order: "A is preferred to B", "A rather than B", "A before B".
 _ORDERING = frozenset(stems(
@@ -69,7 +69,7 @@ BOUNDS = frozenset(stems("least most more less".split()))
 # Words that withhold what follows as a negation does: "insufficient (evidence) to recommend".
 _HEDGES = frozenset(stems("insufficient inadequate".split()))
 # Words that name no side of an order.
-_ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | _LIGHT | _ORDERING
+_ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | _ORDERING
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
@@ -163,11 +163,11 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             # A rule word ("should") where the passage gives an order ("Screen ...") swaps
             # no detail; a rule where the passage offers an option is a modality change.
             swapped = [t for t in said if t not in elsewhere and not _category(t)
-                       and t not in _LIGHT and t not in STRONG_MODALS]
+                       and t not in LIGHT and t not in STRONG_MODALS]
             # People replaced by words that name no group the check knows are swapped too.
             lost = [t for t in was if t not in claim_set and _category(t) in ("", "population")
-                    and t not in _LIGHT]
-            if swapped and lost and len(said) <= 3 and len(was) <= 5 and not _same_thing(
+                    and t not in LIGHT]
+            if swapped and lost and len(said) <= 3 and len(was) <= 5 and not same_thing(
                     said, was):
                 found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))
     return _dedupe(found)
@@ -214,7 +214,7 @@ def otherwise_swap(claim: Sequence[str], text: str) -> Conflict | None:
         if not split:
             continue
         before, after = tokens(sentence[:split.start()]), tokens(sentence[split.end():])
-        other_case = {t for t in after if t not in _LIGHT and t not in STOPWORDS}
+        other_case = {t for t in after if t not in LIGHT and t not in STOPWORDS}
         condition = set(before) - set(after) - STRONG_MODALS - WEAK_MODALS
         if other_case and other_case <= set(claim) and set(claim) & condition:
             return Conflict("otherwise", sentence[split.start():].strip(" ;,.:-"),
@@ -324,7 +324,7 @@ def _swaps(claim: Sequence[str], window: Sequence[str], wider: Sequence[str]) ->
     return found
 
 
-def _same_thing(said: Sequence[str], was: Sequence[str]) -> bool:
+def same_thing(said: Sequence[str], was: Sequence[str]) -> bool:
     """Whether two stretches of words name one thing: a compound split or joined
     ("washing hands", "handwashing") or an abbreviation spelled out ("blood pressure",
     "BP"; "computed tomography", "CT")."""
@@ -374,7 +374,7 @@ def limits(text: str) -> list[Limit]:
         clause = text[match.start():stop.start() if stop else len(text)]
         first = len(tokens(text[:match.start()]))
         clause_tokens = tokens(clause)
-        content = frozenset(t for t in clause_tokens if t not in _LIGHT and t not in _ORDERING
+        content = frozenset(t for t in clause_tokens if t not in LIGHT and t not in _ORDERING
                             and t not in STOPWORDS | {"onli", "except", "unless"})
         if content:
             found.append(Limit(clause.strip(), first, first + len(clause_tokens), content))

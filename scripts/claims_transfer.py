@@ -5,7 +5,9 @@ The team scores the check on other texts, so a rule that only fits those sentenc
 look good there and fail elsewhere. This makes cases of the same kinds (verbatim, a number
 as a word, a negation flipped, a number or number word changed, a population swapped, a
 sentence from another document, a question about an age the passage leaves out), and one
-more (a bound on a number turned round: "p < 0.05" made "p > 0.05"), by the same kind of
+more (a bound on a number turned round: "p < 0.05" made "p > 0.05"), and two that mix up
+neighbouring sentences (a word of one put in place of a word of the other; the two joined
+as they stand, which stays supported), by the same kind of
 mechanical edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
 time. Then measure it as any claims file:
 
@@ -45,6 +47,8 @@ FLIPPED = {"<": ">", ">": "<", "≤": ">", "≥": "<", "less than": "more than",
            "under": "over", "over": "under", "at least": "less than", "at most": "more than"}
 BOUND = re.compile(r"(?:[<>≤≥]|\b(?:less|more|fewer|greater) than\b|\b(?:under|over)\b|"
                    r"\bat (?:least|most)\b)(?=\s*\d)", re.IGNORECASE)
+# A word an edit may move: six letters or more, or an acronym of three or more.
+WORD = re.compile(r"\b(?:[A-Za-z][a-z]{5,}|[A-Z][A-Z0-9]{2,})\b")
 AGE_SPAN = re.compile(r"\b(?:aged?|ages) (\d{1,2}) (?:to|and|through) (\d{1,2})\b")
 
 
@@ -91,6 +95,29 @@ def edits(sentence: str, text: str, rng: random.Random) -> Iterator[tuple[str, s
             break
 
 
+def across(first: str, second: str, text: str, rng: random.Random
+           ) -> Iterator[tuple[str, str, str]]:
+    """Edits that mix up two neighbouring sentences as a model can: a word of the first put
+    in place of a word of the same shape in the second (a term for a term, an acronym for an
+    acronym, a longer word for a longer word), and the two joined as they stand."""
+    def own(sentence: str, other: str) -> list[re.Match[str]]:
+        return [m for m in WORD.finditer(sentence)
+                if text.count(m.group(0)) == 1 and m.group(0).lower() not in other.lower()]
+
+    def shape(word: str) -> str:
+        return "upper" if word.isupper() else "title" if word[0].isupper() else "lower"
+
+    theirs = own(first, second)
+    for target in rng.sample(own(second, first), k=len(own(second, first))):
+        same = [m.group(0) for m in theirs if shape(m.group(0)) == shape(target.group(0))]
+        if same:
+            swapped = second[:target.start()] + rng.choice(same) + second[target.end():]
+            yield "swap-across", "contradicted", swapped
+            break
+    if not second[:2].isupper():
+        yield "joined", "supported", f"{first.rstrip('. ')}, and {second[:1].lower()}{second[1:]}"
+
+
 def outside_age(sentence: str) -> int | None:
     """An age the sentence's own age range leaves out, if it names one."""
     span = AGE_SPAN.search(sentence)
@@ -132,6 +159,10 @@ def cases(seed: int, per_kind: int) -> list[dict]:
                 add("outside-population", "not_applicable",
                     f"Does this apply to someone aged {age}? ({title})", sentence, title,
                     section, text)
+        at = rng.randrange(0, len(window) - 1)
+        if min(len(window[at].split()), len(window[at + 1].split())) >= 6:
+            for kind, expected, edited in across(window[at], window[at + 1], text, rng):
+                add(kind, expected, question, edited, title, section, text)
         elsewhere = docs[(index + 1) % len(docs)][2]
         add("other-document", "unsupported", question, rng.choice(elsewhere), title,
             section, text)

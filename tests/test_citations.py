@@ -435,3 +435,68 @@ def test_evidence_too_thin_to_recommend_is_no_recommendation(checker):
     assert verdict(checker, "For women with dense breasts, the evidence was insufficient to "
                             "recommend additional imaging for or against [1].",
                    passage).verdict == "supported"
+
+
+MIXED = ("Aspirin is recommended for secondary prevention of cardiovascular disease. Statins "
+         "are not recommended for people older than 75 years without cardiovascular disease.")
+SCREENING_TESTS = ("Universal screening uses three blood tests together:\n\n"
+                   "1. HBsAg, which shows current infection;\n"
+                   "2. anti-HBs, which shows immunity;\n"
+                   "3. total anti-HBc, which shows past or current infection.")
+INTERVALS = ("Direct visualisation tests:\n- Colonoscopy: every 10 years.\n"
+             "- CT colonography: every 5 years.\n- Flexible sigmoidoscopy: every 5 years.")
+
+
+def test_a_word_from_another_sentence_in_place_of_its_own_is_contradicted(checker):
+    """Each word is in the passage, but not in the sentence the claim rests on."""
+    for passage, mixed, said in (
+            (MIXED, "Statins are recommended for secondary prevention of cardiovascular "
+                    "disease [1].", "Aspirin"),
+            (MIXED, "Aspirin is not recommended for people older than 75 years without "
+                    "cardiovascular disease [1].", "Statins"),
+            (SCREENING_TESTS, "HBsAg shows immunity [1].", "current infection"),
+            ("Oral corticosteroids are used for severe exacerbations. Inhaled corticosteroids "
+             "are used for long-term control.",
+             "Oral corticosteroids are used for long-term control [1].", "Inhaled")):
+        s = verdict(checker, mixed, passage)
+        assert s.verdict == "contradicted" and said in s.reason, (mixed, s.reason)
+
+
+def test_words_joined_from_another_sentence_are_not_supported(checker):
+    for passage, joined in (
+            (MIXED, "Statins and aspirin are recommended for secondary prevention [1]."),
+            (SCREENING_TESTS, "Anti-HBs shows current infection, and HBsAg shows immunity [1]."),
+            # "It" is the adrenaline of the sentence just before, not the antihistamines.
+            ("Antihistamines relieve skin symptoms. Adrenaline is the first-line treatment. "
+             "It should be given intramuscularly.",
+             "Antihistamines should be given intramuscularly [1]."),
+            # One sentence put in place of the start of another.
+            ("Screening should be offered selectively. The net benefit is small, so the "
+             "decision depends on the person's overall health and preferences.",
+             "Screening is offered selectively, depending on overall health and "
+             "preferences [1].")):
+        s = verdict(checker, joined, passage)
+        assert s.verdict != "supported", joined
+    s = verdict(checker, "CT colonography and colonoscopy are done every 10 years [1].",
+                INTERVALS)
+    assert s.verdict == "contradicted" and "every 5 years" in s.reason
+
+
+def test_clauses_list_items_and_pronouns_from_several_sentences_stay_supported(checker):
+    for passage, faithful in (
+            (MIXED, "Aspirin is recommended for secondary prevention of cardiovascular disease, "
+                    "and statins are not recommended for people older than 75 years [1]."),
+            (SCREENING_TESTS, "HBsAg shows current infection, and anti-HBs shows immunity [1]."),
+            (SCREENING_TESTS, "The three tests are HBsAg, anti-HBs and total anti-HBc [1]."),
+            (INTERVALS, "Direct visualisation tests include colonoscopy, CT colonography and "
+                        "flexible sigmoidoscopy [1]."),
+            (INTERVALS, "Colonoscopy is done every 10 years and CT colonography every 5 "
+                        "years [1]."),
+            ("Adrenaline is the first-line treatment for anaphylaxis. It should be given "
+             "intramuscularly into the anterolateral thigh.",
+             "Adrenaline should be given intramuscularly into the anterolateral thigh [1]."),
+            ("Offer one of these vaccines to adults aged 65 or older:\n- PCV20 alone\n"
+             "- PCV15 followed by PPSV23",
+             "PCV20 alone can be offered to adults aged 65 or older [1].")):
+        s = verdict(checker, faithful, passage)
+        assert s.verdict == "supported", (faithful, s.reason)

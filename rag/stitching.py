@@ -1,0 +1,243 @@
+"""Claims stitched together from two statements of one passage, as pure functions.
+
+Every word of "Statins are recommended for secondary prevention" is in a passage that says
+"Aspirin is recommended for secondary prevention. Statins are not recommended for people
+over 75.", and a model that mixes up neighbouring sentences writes exactly such claims. So
+a claim is read against the one statement (sentence, list item or table row) that holds most
+of its words, and each word it brings from another statement must have a place there:
+
+- a word that takes the place of the statement's own ("statins" where it says "aspirin")
+  swaps a detail: the claim is contradicted;
+- a run of words at the end that rests on a statement of its own is a list's next item ("...
+  and CT colonography every 5 years"), and so is a clause before the rest ("Aspirin is
+  ..., and statins are ..."): each is read the same way in turn;
+- a word otherwise put in is what another statement says, joined to this one: the claim is
+  not supported. A pronoun is the exception: "It should be given into the thigh" after
+  "Adrenaline is the first-line treatment." is about adrenaline.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+
+from meditron_rag.text import (
+    NEGATIONS,
+    is_number,
+    item_spans,
+    paragraph_spans,
+    sentence_spans,
+    tokens,
+)
+from rag.claims import (
+    BOUNDS,
+    LIGHT,
+    STRONG_MODALS,
+    WEAK_MODALS,
+    Conflict,
+    negations,
+    same_thing,
+)
+
+# A statement that refers back to the one before it.
+_REFERRING = re.compile(r"\b(?:it|its|they|them|their|this|these|those|such|both|either|"
+                        r"the same)\b", re.IGNORECASE)
+# What opens a list item: a bullet, "1.", "a)", "(ii)".
+_MARKER = re.compile(r"\s*(?:(?:[-*+•›▪◦‣–]|\d{1,3}[.)]|[A-Za-z][.)]|\((?:\d{1,3}|[a-z]|[ivx]+)\))"
+                     r"\s+)?")
+# A line that introduces what follows it: "Offer the vaccine to:", a heading, a table header.
+_LEAD_IN = re.compile(r"(?::\s*$|^\s*#)")
+# Where a claim's clause ends and another begins. A run of words before the rest of the claim
+# says its own only at such a cut: "Aspirin is ..., and statins are not ...", where "CT
+# colonography and colonoscopy every 10 years" says "every 10 years" of both.
+_CLAUSE_CUT = re.compile(r"(?<!\d)[.;]\s|,\s+(?:and|but|or|while|whilst|whereas)\b"
+                         r"|\s+(?:whereas|while|whilst)\b", re.IGNORECASE)
+_NAME = 3  # the first words of a list item, that name it ("CT colonography: every 5 years")
+_MAX_DEPTH = 4  # clauses or list items one claim may join, each resting on its own statement
+# Words any statement may lend: bounds, modals and light verbs have checks of their own, and
+# a verb that only relates a test to what it finds says nothing of its own.
+_FREE = BOUNDS | STRONG_MODALS | WEAK_MODALS | LIGHT | frozenset(tokens(
+    "show shows indicate indicates reveal reveals identify identifies mean means tell tells"))
+# "A person who asks" for "Anyone who asks" names nobody new.
+_ANYONE = frozenset(tokens("anyone everyone someone anybody everybody somebody whoever those"))
+_PERSON = frozenset(tokens("person people individual"))
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One sentence, list item or table row of a passage, with the line that introduces it."""
+
+    text: str
+    tokens: tuple[str, ...]
+    lead: frozenset[str]
+
+
+def statements(text: str) -> list[Statement]:
+    """The passage's statements in order. A line ending in ":" or a Markdown heading leads
+    in the statements after it; a table's header row leads in its body rows."""
+    found: list[Statement] = []
+    lead: frozenset[str] = frozenset()
+    for block in paragraph_spans(text, 0, len(text)):
+        header: frozenset[str] | None = None
+        for start, end in item_spans(text, *block):
+            item = (start + len(_MARKER.match(text, start, end)[0]), end)
+            piece = text[item[0]:item[1]]
+            if piece.lstrip().startswith("|"):
+                if not set(piece) - set("|-: \n"):  # the rule under a table's header
+                    continue
+                if header is None:
+                    header = frozenset(tokens(piece))
+                    continue
+                found.append(Statement(piece, tuple(tokens(piece)), lead | header))
+                continue
+            for a, b in sentence_spans(text, *item):
+                sentence = text[a:b]
+                if _LEAD_IN.search(sentence):
+                    lead = frozenset(tokens(sentence))
+                    continue
+                found.append(Statement(sentence, tuple(tokens(sentence)), lead))
+    return found
+
+
+def stitched(claim_text: str, text: str, free: frozenset[str]) -> Conflict | None:
+    """How the claim joins what two statements of `text` say, or None.
+
+    The conflict's kind is "detail" for a word swapped for another statement's, "polarity"
+    for a negation brought from one, and "joined" for words put in from another statement
+    (not supported rather than contradicted). `free` holds words any statement may lend:
+    the passage's title and section, words of attribution."""
+    found = statements(text)
+    if len(found) < 2:
+        return None
+    claim, cuts = _clauses(claim_text)
+    free = free | _FREE
+    if _enumerates(claim, found, free):
+        return None
+    return _read(claim, cuts, found, free, 0)
+
+
+def _enumerates(claim: list[str], found: list[Statement], free: frozenset[str]) -> bool:
+    """Whether the claim names items of one list with words of the line that leads in to it,
+    and takes nothing else from the items: "The three tests are HBsAg, anti-HBs and total
+    anti-HBc" (but not "HBsAg and anti-HBs show immunity", which takes "shows immunity" from
+    one item)."""
+    words = {t for t in claim if t not in free and any(t in s.tokens or t in s.lead
+                                                       for s in found)}
+    for lead in {s.lead for s in found if s.lead}:
+        names = [set(s.tokens[:_NAME]) for s in found if s.lead == lead]
+        named = [n for n in names if n & words]
+        if (len(named) >= 2 and words & lead
+                and words <= lead.union(*named) and not words & _said_after(found, lead)):
+            return True
+    return False
+
+
+def _said_after(found: list[Statement], lead: frozenset[str]) -> set[str]:
+    """The words of a list's items past their names, that the names alone do not hold."""
+    items = [s.tokens for s in found if s.lead == lead]
+    names = {t for item in items for t in item[:_NAME]}
+    return {t for item in items for t in item[_NAME:]} - names
+
+
+def _clauses(text: str) -> tuple[list[str], frozenset[int]]:
+    """The claim's tokens, and the token offsets where one of its clauses ends and another
+    begins ("...; ...", "..., and ...", "... whereas ...")."""
+    pieces = _CLAUSE_CUT.split(text)
+    claim = tokens(text)
+    counts = [len(tokens(piece)) for piece in pieces]
+    if sum(counts) != len(claim):  # a normal form that reaches across a cut: no cuts
+        return claim, frozenset()
+    return claim, frozenset(sum(counts[:k]) for k in range(1, len(counts)))
+
+
+def _read(claim: list[str], cuts: frozenset[int], found: list[Statement], free: frozenset[str],
+          depth: int) -> Conflict | None:
+    anywhere = {t for s in found for t in s.tokens}
+    best = max(range(len(found)), key=lambda k: _fit(claim, found[k]))
+    statement = found[best]
+    basis = set(statement.tokens) | statement.lead | free
+    negating = negations(claim)
+    # "Against" that negates nothing ("vaccinated against RSV") is a word like "for".
+    moved = {t for t in claim if t in anywhere and t not in basis and not is_number(t)
+             and (t not in NEGATIONS or t in negating)}
+    if not moved:
+        return None
+    source = list(statement.tokens)
+    blocks = [b for b in SequenceMatcher(None, claim, source, autojunk=False)
+              .get_matching_blocks() if b.size]
+    if not blocks:
+        return None
+    claim_set = set(claim)
+    # Runs of the claim before the first matched word, between matches and after the last,
+    # with the statement's words that stand in the same place.
+    edges = [(0, blocks[0].a, 0, blocks[0].b, True)]
+    edges += [(x.a + x.size, y.a, x.b + x.size, y.b, False) for x, y in zip(blocks, blocks[1:])]
+    edges.append((blocks[-1].a + blocks[-1].size, len(claim),
+                  blocks[-1].b + blocks[-1].size, len(source), True))
+    for i1, i2, j1, j2, at_end in edges:
+        run = claim[i1:i2]
+        brought = [t for t in run if t in moved]
+        if not brought:
+            continue
+        lost = [t for t in source[j1:j2]
+                if t not in claim_set and t not in free and t not in _ANYONE]
+        # What follows a run at the head is said of it too, unless the run says its own.
+        rests = at_end and _rests(run, found, free, depth)
+        if rests and (i1 > 0 or i2 in cuts):
+            continue
+        if rests and _whole(run, found, free):
+            if not lost:  # "Colonoscopy every 10 years and CT colonography every 5 years"
+                continue
+            # One whole sentence put in place of the start of another: joined, neither said.
+            return Conflict("joined", statement.text, " ".join(brought))
+        if negation := [t for t in brought if t in negating]:
+            return Conflict("polarity", "", " ".join(negation))
+        if lost and same_thing(brought, lost):  # "washing hands" for "handwashing"
+            continue
+        if not lost and set(brought) <= _PERSON:
+            continue
+        if lost and not _defines(brought, lost, found):
+            return Conflict("detail", " ".join(lost), " ".join(brought))
+        if not lost and _refers(statement, brought, found, best):
+            continue
+        return Conflict("joined", statement.text, " ".join(brought))
+    return None
+
+
+def _fit(claim: list[str], statement: Statement) -> tuple[int, int]:
+    shared = set(claim) & (set(statement.tokens) | statement.lead)
+    blocks = SequenceMatcher(None, claim, list(statement.tokens), autojunk=False)
+    return len(shared), sum(b.size for b in blocks.get_matching_blocks())
+
+
+def _rests(run: list[str], found: list[Statement], free: frozenset[str], depth: int) -> bool:
+    """Whether a run at one end of a claim stands on a statement of its own (two or more of
+    its words there), with nothing in it stitched."""
+    if depth >= _MAX_DEPTH:
+        return False
+    words = {t for t in run if t not in free}
+    if max(len(words & set(s.tokens)) for s in found) < 2:
+        return False
+    return _read(run, frozenset(), found, free, depth + 1) is None
+
+
+def _whole(run: list[str], found: list[Statement], free: frozenset[str]) -> bool:
+    """Whether the run holds every word of some statement: "Screening is offered
+    selectively, depending on ..." puts one whole sentence before another."""
+    return any(len(own) >= 2 and own <= set(run)
+               for own in (set(s.tokens) - free for s in found))
+
+
+def _defines(brought: list[str], lost: list[str], found: list[Statement]) -> bool:
+    """Whether a statement holding the brought words also holds the ones they replace:
+    "PCV20 is a pneumococcal conjugate vaccine" makes "PCV20" stand for "a pneumococcal
+    conjugate vaccine" (still not said, but not the opposite)."""
+    return any(set(brought) <= set(s.tokens) and set(lost) <= set(s.tokens) for s in found)
+
+
+def _refers(statement: Statement, brought: list[str], found: list[Statement], at: int) -> bool:
+    """Whether the statement refers back ("it", "these") to the one just before it, which
+    holds the brought words."""
+    return (at > 0 and bool(_REFERRING.search(statement.text))
+            and set(brought) <= set(found[at - 1].tokens))
