@@ -30,6 +30,7 @@ from rag.claims import (
     bound_pairs,
     conflicts,
     dropped_limit,
+    dropped_possibility,
     matched,
     negations,
     opposite_in,
@@ -52,6 +53,9 @@ _DISCLAIMER = re.compile(
 _QUESTION_FORM = re.compile(
     r"^\W*(?:what|which|who|whom|how|when|where|why|should|does|do|is|are|can|could|would|will)"
     r"\b", re.IGNORECASE)
+# Verbs that make two words a statement ("The risk is high."), not a fragment ("Key points").
+_STATES = re.compile(r"\b(?:is|are|was|were|be|been|should|must|may|might|can|could|will|"
+                     r"would|does|did|has|have|had)\b", re.IGNORECASE)
 # Words that attribute a claim ("according to the guideline") rather than make one.
 _ATTRIBUTION = frozenset(tokens(
     "according guideline guidance guidelines passage passages source sources document report "
@@ -107,7 +111,8 @@ def not_a_claim(sentence: str, question: str = "") -> str:
     without_files = tokens(_FILE.sub(" ", plain))
     if _FILE.search(plain) and len(without_files) <= 3:
         return "it is a file name, not a statement"
-    if len(words) < 3 and not any(is_number(t) for t in words):
+    short = len(words) < 2 or len(words) < 3 and not _STATES.search(plain)
+    if short and not any(is_number(t) for t in words):
         return "it has no checkable statement"
     asked = tokens(question)
     if asked and _QUESTION_FORM.match(plain) and set(words) <= set(asked):
@@ -179,6 +184,7 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             "bound": "a different bound",
             "population": "a different population", "modality": "an option, not a rule",
             "antonym": "the opposite", "order": "the other way round",
+            "quantifier": "of some, not all",
             "detail": "something else"}[conflict.kind]
     return (f"the passage says “{said}”: {what}" if said
             else f"the passage says {what}")
@@ -326,6 +332,10 @@ class CitationChecker:
             said = _surface(joined.claim_words, source.text, 1)
             return _Reading(UNSUPPORTED, f"“{said}” is from another sentence of the passage",
                             span, share)
+        hedge = dropped_possibility(claim, span_tokens)
+        if hedge:
+            return _Reading(UNSUPPORTED, "the passage says it only may be so: "
+                            f"“{_surface(hedge, span)}”", span, share)
         limit = dropped_limit(claim, span, set(tokens(question)))
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)

@@ -66,6 +66,14 @@ _ADVISING = frozenset(stems(
     "guidance advice".split()))
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
+# Words that make a statement a possibility rather than a fact: "may reduce", "probably".
+POSSIBILITY = frozenset(stems(
+    "may might could possibly probably perhaps suggest suggests suggested appear appears seem "
+    "seems consider considered".split()))
+# "All adults" says more than "some adults", "always" more than "often".
+_UNIVERSAL = frozenset(tokens("all everyone always"))
+_PARTIAL = frozenset(tokens("some many most few certain sometimes often occasionally usually "
+                            "selected"))
 # Words that withhold what follows as a negation does: "insufficient (evidence) to recommend".
 _HEDGES = frozenset(stems("insufficient inadequate".split()))
 # Words that name no side of an order.
@@ -83,7 +91,7 @@ class Conflict:
     """Why a claim contradicts the text: `kind` and the words of each side."""
 
     kind: str  # polarity | number | bound | population | modality | antonym | order |
-    #             otherwise | detail
+    #             otherwise | quantifier | detail
     passage_words: str
     claim_words: str
 
@@ -148,7 +156,7 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     found = (_flips(claim, source, context)
              + _swaps([t for t in claim if t not in context], window,
                       source[max(0, lo - 2):hi + 2])
-             + _role_swaps(claim, source))
+             + _role_swaps(claim, source) + _quantifiers(claim, window))
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
         weak_gone = [t for t in was if t in WEAK_MODALS and t not in claim_set]
@@ -163,7 +171,7 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             # A rule word ("should") where the passage gives an order ("Screen ...") swaps
             # no detail; a rule where the passage offers an option is a modality change.
             swapped = [t for t in said if t not in elsewhere and not _category(t)
-                       and t not in LIGHT and t not in STRONG_MODALS]
+                       and t not in LIGHT and t not in STRONG_MODALS | WEAK_MODALS | POSSIBILITY]
             # People replaced by words that name no group the check knows are swapped too.
             lost = [t for t in was if t not in claim_set and _category(t) in ("", "population")
                     and t not in LIGHT]
@@ -305,6 +313,40 @@ def _role_swaps(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
                                  f"{' '.join(sorted(came_forward))} {word} "
                                  f"{' '.join(sorted(went_back))}")]
     return []
+
+
+def _quantifiers(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
+    """A claim about all of a group ("all adults", "always") where the stretch speaks of part
+    of it ("some adults", "often"); "most" before a number is a bound, not a part."""
+    def parts(tokens_: Sequence[str]) -> list[str]:
+        return [t for k, t in enumerate(tokens_) if t in _PARTIAL and not (
+            t == "most" and k + 1 < len(tokens_) and is_number(tokens_[k + 1]))]
+
+    said, was = Counter(t for t in claim if t in _UNIVERSAL), Counter(window)
+    wider = [t for t in said if said[t] > was[t]]
+    part, kept = parts(window), parts(claim)
+    if wider and len(part) > len(kept):
+        return [Conflict("quantifier", next(t for t in part if t not in kept) if set(part) - set(
+            kept) else part[0], " ".join(sorted(wider)))]
+    return []
+
+
+def dropped_possibility(claim: Sequence[str], source: Sequence[str]) -> str:
+    """A word that makes the stretch of `source` the claim covers a possibility ("may",
+    "probably", "consider"), where the claim has fewer such words (any hedge, "can" too), or
+    "": "Aspirin reduces the risk" for "Aspirin may reduce the risk"; "Opiates can relieve
+    pain, and clonazepam relieves jerks" for "... can relieve pain, and clonazepam may
+    relieve jerks"."""
+    _, _, (lo, hi) = _edits(claim, source)
+    stretch = source[max(0, lo - 1):hi]
+    # A hedge on a word the claim leaves out ("a possibly rabid animal") is not dropped.
+    hedges = Counter(t for k, t in enumerate(stretch) if t in POSSIBILITY | WEAK_MODALS
+                     and next((w for w in stretch[k + 1:] if w not in POSSIBILITY | WEAK_MODALS),
+                              "") in claim)
+    kept = Counter(t for t in claim if t in POSSIBILITY | WEAK_MODALS)
+    if kept.total() >= hedges.total():
+        return ""
+    return next((t for t in hedges if t in POSSIBILITY and hedges[t] > kept[t]), "")
 
 
 def _swaps(claim: Sequence[str], window: Sequence[str], wider: Sequence[str]) -> list[Conflict]:

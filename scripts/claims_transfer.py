@@ -4,11 +4,12 @@ The development cases change recommendation sentences of two PDFs and the starte
 The team scores the check on other texts, so a rule that only fits those sentences would
 look good there and fail elsewhere. This makes cases of the same kinds (verbatim, a number
 as a word, a negation flipped, a number or number word changed, a population swapped, a
-sentence from another document, a question about an age the passage leaves out), and one
-more (a bound on a number turned round: "p < 0.05" made "p > 0.05"), and two that mix up
-neighbouring sentences (a word of one put in place of a word of the other; the two joined
-as they stand, which stays supported), by the same kind of
-mechanical edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
+sentence from another document, a question about an age the passage leaves out), three
+more (a bound on a number turned round: "p < 0.05" made "p > 0.05"; a hedge dropped: "may
+reduce" made "reduces"; part of a group made all of it: "some patients" made "all
+patients"), and two that mix up neighbouring sentences (a word of one put in place of a
+word of the other; the two joined as they stand, which stays supported), by the same kind
+of mechanical edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
 time. Then measure it as any claims file:
 
     python -m scripts.claims_transfer /tmp/claims_transfer.jsonl
@@ -47,6 +48,10 @@ FLIPPED = {"<": ">", ">": "<", "≤": ">", "≥": "<", "less than": "more than",
            "under": "over", "over": "under", "at least": "less than", "at most": "more than"}
 BOUND = re.compile(r"(?:[<>≤≥]|\b(?:less|more|fewer|greater) than\b|\b(?:under|over)\b|"
                    r"\bat (?:least|most)\b)(?=\s*\d)", re.IGNORECASE)
+# "may reduce" made "reduces", "might be" made "is": a possibility stated as a fact.
+HEDGED = re.compile(r"\b(may|might|could) (?!not\b|also\b|have\b)([a-z]+)")
+# "some patients" made "all patients".
+PART = re.compile(r"\b(?:[Ss]ome|[Mm]any|[Mm]ost)\b(?! of\b)(?=\s+[a-z]+)")
 # A word an edit may move: six letters or more, or an acronym of three or more.
 WORD = re.compile(r"\b(?:[A-Za-z][a-z]{5,}|[A-Z][A-Z0-9]{2,})\b")
 AGE_SPAN = re.compile(r"\b(?:aged?|ages) (\d{1,2}) (?:to|and|through) (\d{1,2})\b")
@@ -86,6 +91,14 @@ def edits(sentence: str, text: str, rng: random.Random) -> Iterator[tuple[str, s
         yield "polarity", "contradicted", sentence[:negated.end() - 4] + sentence[negated.end():]
     elif modal := MODALS.search(sentence):
         yield "polarity", "contradicted", f"{sentence[:modal.end()]} not{sentence[modal.end():]}"
+    if (hedge := HEDGED.search(sentence)) and not hedge.group(2).endswith("s"):
+        verb = "is" if hedge.group(2) == "be" else f"{hedge.group(2)}s"
+        yield "hedge-dropped", "unsupported", f"{sentence[:hedge.start()]}{verb}" \
+            f"{sentence[hedge.end():]}"
+    if part := PART.search(sentence):
+        word = "All" if part.group(0)[0].isupper() else "all"
+        yield "quantifier", "contradicted", f"{sentence[:part.start()]}{word}" \
+            f"{sentence[part.end():]}"
     for one, other in POPULATIONS + [(b, a) for a, b in POPULATIONS]:
         found = re.search(rf"\b{one}\b", sentence, re.IGNORECASE)
         if found and not re.search(rf"\b{other}\b", text, re.IGNORECASE):

@@ -500,3 +500,40 @@ def test_clauses_list_items_and_pronouns_from_several_sentences_stay_supported(c
              "PCV20 alone can be offered to adults aged 65 or older [1].")):
         s = verdict(checker, faithful, passage)
         assert s.verdict == "supported", (faithful, s.reason)
+
+
+def test_a_possibility_stated_as_a_fact_is_not_supported(checker):
+    s = verdict(checker, "Aspirin reduces the risk of colorectal cancer [1].",
+                "Aspirin may reduce the risk of colorectal cancer.")
+    assert s.verdict == "unsupported" and "may reduce" in s.reason
+    assert verdict(checker, "Metformin is safe in pregnancy [1].",
+                   "Metformin is probably safe in pregnancy.").verdict == "unsupported"
+    # A hedge kept in one clause does not keep the other's.
+    passage = "Opiates can relieve pain, and clonazepam may relieve muscle jerks."
+    assert verdict(checker, "Opiates can relieve pain, and clonazepam relieves muscle jerks "
+                            "[1].", passage).verdict == "unsupported"
+    for kept in ("Aspirin might reduce the risk of colorectal cancer [1].",
+                 "Aspirin can reduce the risk of colorectal cancer [1]."):
+        assert verdict(checker, kept, "Aspirin may reduce the risk of colorectal "
+                                      "cancer.").verdict == "supported", kept
+    assert verdict(checker, "Opiates can relieve pain, and clonazepam may relieve muscle jerks "
+                            "[1].", passage).verdict == "supported"
+
+
+def test_all_of_a_group_for_part_of_it_is_contradicted(checker):
+    for claim, passage in (
+            ("All adults should be screened [1].", "Some adults should be screened."),
+            ("All patients recover within a week [1].", "Most patients recover within a week."),
+            ("The rash always itches [1].", "The rash often itches.")):
+        s = verdict(checker, claim, passage)
+        assert s.verdict == "contradicted" and "not all" in s.reason, claim
+    # "At most 2" is a bound; "all" is the passage's own.
+    assert verdict(checker, "Give at most 2 doses to all children [1].",
+                   "Give at most 2 doses to all children.").verdict == "supported"
+
+
+def test_a_two_word_statement_is_checked_and_a_fragment_is_not():
+    checker = CitationChecker()
+    [s] = checker.check("The risk is high [1].", {1: Source("The risk is low.")})
+    assert s.verdict == "contradicted"
+    assert not_a_claim("Key points [1].") and not not_a_claim("The risk is high [1].")
