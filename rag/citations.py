@@ -24,7 +24,10 @@ import numpy as np
 from meditron_rag.text import MARKER, NEGATIONS, answer_sentences, claim_spans, is_number, tokens
 from rag.ages import AgeRange, ages, sexes, widened_ages
 from rag.claims import (
+    LIGHT,
     POPULATIONS,
+    STRONG_MODALS,
+    WEAK_MODALS,
     Conflict,
     bound_changes,
     bound_pairs,
@@ -218,6 +221,17 @@ def _spelled_out(claim: list[str], known: set[str]) -> list[str]:
     return out
 
 
+def _listed(stem: str, sentence: str) -> bool:
+    """Whether the sentence's word for `stem` is an item it adds to a list or a pair, right
+    after or before "and" or "or" ("LDL cholesterol and triglycerides"): not a word of its own
+    that a paraphrase may bring."""
+    if stem in STRONG_MODALS | WEAK_MODALS | LIGHT:
+        return False
+    word = re.escape(_surface(stem, sentence, 0).strip(".,;:!?()[]\"'“”"))
+    return bool(re.search(rf"\b(?:and|or|plus|as well as)\s+{word}\b|\b{word}\s+(?:and|or)\b",
+                          sentence, re.IGNORECASE))
+
+
 def _ranges(found: Sequence[AgeRange]) -> str:
     return ", ".join(dict.fromkeys(str(r) for r in found))
 
@@ -313,7 +327,8 @@ class CitationChecker:
                 return _Reading(CONTRADICTED, _conflict_reason(
                     Conflict("antonym", was, word), f"{source.section}. {span}"), span, share)
         negating = negations(claim)
-        critical = [t for t in new if t in negating or t in POPULATIONS]
+        critical = [t for t in new
+                    if t in negating or t in POPULATIONS or _listed(t, strip_markers(sentence))]
         allowed = self.max_new_words * (1 + len(claim) // 12) if len(claim) >= 4 else 0
         if critical or len(new) > allowed:
             words = dict.fromkeys(_surface(t, sentence, 0) for t in new)

@@ -46,6 +46,11 @@ _REFERRING = re.compile(r"\b(?:it|its|they|them|their|this|these|those|such|both
 # What opens a list item: a bullet, "1.", "a)", "(ii)".
 _MARKER = re.compile(r"\s*(?:(?:[-*+•›▪◦‣–]|\d{1,3}[.)]|[A-Za-z][.)]|\((?:\d{1,3}|[a-z]|[ivx]+)\))"
                      r"\s+)?")
+# A semicolon parts two statements of one sentence ("given intramuscularly; intravenous
+# adrenaline is for specialists"), unless what follows leans on what went before
+# ("symptom-driven; otherwise it is taken daily").
+_SEMICOLON = re.compile(r";\s+(?!(?:otherwise|however|but|so|then|thus|therefore|and|or|if|unless|"
+                        r"whereas|while)\b)", re.IGNORECASE)
 # A line that introduces what follows it: "Offer the vaccine to:", a heading, a table header.
 _LEAD_IN = re.compile(r"(?::\s*$|^\s*#)")
 # Where a claim's clause ends and another begins. A run of words before the rest of the claim
@@ -54,6 +59,7 @@ _LEAD_IN = re.compile(r"(?::\s*$|^\s*#)")
 _CLAUSE_CUT = re.compile(r"(?<!\d)[.;]\s|,\s+(?:and|but|or|while|whilst|whereas)\b"
                          r"|\s+(?:whereas|while|whilst)\b", re.IGNORECASE)
 _NAME = 3  # the first words of a list item, that name it ("CT colonography: every 5 years")
+_REACH = 3  # how far after a word the number it gives may stand ("sensitivity of 80%")
 _MAX_DEPTH = 4  # clauses or list items one claim may join, each resting on its own statement
 # Words any statement may lend: bounds, modals and light verbs have checks of their own, and
 # a verb that only relates a test to what it finds says nothing of its own.
@@ -74,8 +80,9 @@ class Statement:
 
 
 def statements(text: str) -> list[Statement]:
-    """The passage's statements in order. A line ending in ":" or a Markdown heading leads
-    in the statements after it; a table's header row leads in its body rows."""
+    """The passage's statements (sentences, and the parts of one a semicolon separates) in
+    order. A line ending in ":" or a Markdown heading leads in the statements after it; a
+    table's header row leads in its body rows."""
     found: list[Statement] = []
     lead: frozenset[str] = frozenset()
     for block in paragraph_spans(text, 0, len(text)):
@@ -96,7 +103,8 @@ def statements(text: str) -> list[Statement]:
                 if _LEAD_IN.search(sentence):
                     lead = frozenset(tokens(sentence))
                     continue
-                found.append(Statement(sentence, tuple(tokens(sentence)), lead))
+                found.extend(Statement(clause, tuple(tokens(clause)), lead)
+                             for clause in _SEMICOLON.split(sentence) if clause.strip())
     return found
 
 
@@ -108,7 +116,7 @@ def stitched(claim_text: str, text: str, free: frozenset[str]) -> Conflict | Non
     (not supported rather than contradicted). `free` holds words any statement may lend:
     the passage's title and section, words of attribution."""
     found = statements(text)
-    if len(found) < 2:
+    if not found:
         return None
     claim, cuts = _clauses(claim_text)
     free = free | _FREE
@@ -161,8 +169,6 @@ def _read(claim: list[str], cuts: frozenset[int], found: list[Statement], free: 
     # "Against" that negates nothing ("vaccinated against RSV") is a word like "for".
     moved = {t for t in claim if t in anywhere and t not in basis and not is_number(t)
              and (t not in NEGATIONS or t in negating)}
-    if not moved:
-        return None
     source = list(statement.tokens)
     blocks = [b for b in SequenceMatcher(None, claim, source, autojunk=False)
               .get_matching_blocks() if b.size]
@@ -178,10 +184,12 @@ def _read(claim: list[str], cuts: frozenset[int], found: list[Statement], free: 
     for i1, i2, j1, j2, at_end in edges:
         run = claim[i1:i2]
         brought = [t for t in run if t in moved]
-        if not brought:
-            continue
         lost = [t for t in source[j1:j2]
                 if t not in claim_set and t not in free and t not in _ANYONE]
+        if not brought:
+            if not at_end and (swap := _traded(run, lost, source, claim[i2], free)):
+                return swap
+            continue
         # What follows a run at the head is said of it too, unless the run says its own.
         rests = at_end and _rests(run, found, free, depth)
         if rests and (i1 > 0 or i2 in cuts):
@@ -202,6 +210,21 @@ def _read(claim: list[str], cuts: frozenset[int], found: list[Statement], free: 
         if not lost and _refers(statement, brought, found, best):
             continue
         return Conflict("joined", statement.text, " ".join(brought))
+    return None
+
+
+def _traded(run: list[str], lost: list[str], source: list[str], number: str,
+            free: frozenset[str]) -> Conflict | None:
+    """A word the statement gives another number, put in place of the word it gives this
+    one: "a sensitivity of 95%" for "a specificity of 95% and a sensitivity of 80%"."""
+    said = [t for t in run if t not in free and not is_number(t)]
+    lost = [t for t in lost if not is_number(t)]
+    if not (is_number(number) and said and lost and len(said) <= 3 and len(lost) <= 3):
+        return None
+    for k, word in enumerate(source):
+        after = [t for t in source[k + 1:k + 1 + _REACH] if is_number(t)]
+        if word in said and after and after[0] != number:
+            return Conflict("detail", " ".join(lost), " ".join(said))
     return None
 
 

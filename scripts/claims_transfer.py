@@ -4,13 +4,13 @@ The development cases change recommendation sentences of two PDFs and the starte
 The team scores the check on other texts, so a rule that only fits those sentences would
 look good there and fail elsewhere. This makes cases of the same kinds (verbatim, a number
 as a word, a negation flipped, a number or number word changed, a population swapped, a
-sentence from another document, a question about an age the passage leaves out), three
-more (a bound on a number turned round: "p < 0.05" made "p > 0.05"; a hedge dropped: "may
-reduce" made "reduces"; part of a group made all of it: "some patients" made "all
-patients"), and two that mix up neighbouring sentences (a word of one put in place of a
-word of the other; the two joined as they stand, which stays supported), by the same kind
-of mechanical edit, from the MedQuAD answers and PubMedQA abstracts in ../shared, read at run
-time. Then measure it as any claims file:
+sentence from another document, a question about an age the passage leaves out), four more
+(a bound on a number turned round: "p < 0.05" made "p > 0.05"; a hedge dropped: "may reduce"
+made "reduces"; part of a group made all of it: "some patients" made "all patients"; an item
+added to a pair: "A and B" made "A, C and B"), and two that mix up neighbouring sentences (a
+word of one put in place of a word of the other; the two joined as they stand, which stays
+supported), by the same kind of mechanical edit, from the MedQuAD answers and PubMedQA
+abstracts in ../shared, read at run time. Then measure it as any claims file:
 
     python -m scripts.claims_transfer /tmp/claims_transfer.jsonl
     meditron-rag eval --claims /tmp/claims_transfer.jsonl
@@ -52,6 +52,9 @@ BOUND = re.compile(r"(?:[<>≤≥]|\b(?:less|more|fewer|greater) than\b|\b(?:und
 HEDGED = re.compile(r"\b(may|might|could) (?!not\b|also\b|have\b)([a-z]+)")
 # "some patients" made "all patients".
 PART = re.compile(r"\b(?:[Ss]ome|[Mm]any|[Mm]ost)\b(?! of\b)(?=\s+[a-z]+)")
+# "A and B", where an item may be added; and a plain word of another text to add.
+PAIR = re.compile(r"\b([a-z]{4,}) (?:and|or) [a-z]{4,}\b")
+LOWER = re.compile(r"\b[a-z]{7,}\b")
 # A word an edit may move: six letters or more, or an acronym of three or more.
 WORD = re.compile(r"\b(?:[A-Za-z][a-z]{5,}|[A-Z][A-Z0-9]{2,})\b")
 AGE_SPAN = re.compile(r"\b(?:aged?|ages) (\d{1,2}) (?:to|and|through) (\d{1,2})\b")
@@ -131,6 +134,16 @@ def across(first: str, second: str, text: str, rng: random.Random
         yield "joined", "supported", f"{first.rstrip('. ')}, and {second[:1].lower()}{second[1:]}"
 
 
+def item_added(sentence: str, other: str, text: str) -> str | None:
+    """The sentence with one more item in its first pair ("A and B" made "A, C and B"), the
+    item a word of another document that this one never uses."""
+    pair = PAIR.search(sentence)
+    words = [w for w in LOWER.findall(other) if w.lower() not in text.lower()]
+    if not pair or not words:
+        return None
+    return f"{sentence[:pair.end(1)]}, {words[0]}{sentence[pair.end(1):]}"
+
+
 def outside_age(sentence: str) -> int | None:
     """An age the sentence's own age range leaves out, if it names one."""
     span = AGE_SPAN.search(sentence)
@@ -179,6 +192,8 @@ def cases(seed: int, per_kind: int) -> list[dict]:
         elsewhere = docs[(index + 1) % len(docs)][2]
         add("other-document", "unsupported", question, rng.choice(elsewhere), title,
             section, text)
+        if added := item_added(target, " ".join(elsewhere), text):
+            add("item-added", "unsupported", question, added, title, section, text)
     return [row for rows in made.values() for row in rows]
 
 

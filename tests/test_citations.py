@@ -537,3 +537,28 @@ def test_a_two_word_statement_is_checked_and_a_fragment_is_not():
     [s] = checker.check("The risk is high [1].", {1: Source("The risk is low.")})
     assert s.verdict == "contradicted"
     assert not_a_claim("Key points [1].") and not not_a_claim("The risk is high [1].")
+
+
+def test_a_number_given_to_another_word_of_the_sentence_is_contradicted(checker):
+    passage = "The test has a specificity of 95% and a sensitivity of 80%."
+    s = verdict(checker, "The test has a sensitivity of 95% [1].", passage)
+    assert s.verdict == "contradicted" and "specificity" in s.reason
+    assert verdict(checker, "The test has a sensitivity of 80% [1].",
+                   passage).verdict == "supported"
+    # A semicolon parts two statements: the route of one is not the other's.
+    s = verdict(checker, "Adrenaline is given intravenously [1].",
+                "Adrenaline is given intramuscularly; intravenous adrenaline is for "
+                "specialists only.")
+    assert s.verdict == "contradicted" and "intramuscularly" in s.reason
+
+
+def test_an_item_added_to_a_list_is_not_supported(checker):
+    for added in ("Statins reduce LDL cholesterol and triglycerides [1].",
+                  "Statins reduce triglycerides and LDL cholesterol [1]."):
+        s = verdict(checker, added, "Statins reduce LDL cholesterol.")
+        assert s.verdict == "unsupported" and "triglycerides" in s.reason, added
+    passage = "Statins reduce LDL cholesterol and the risk of stroke."
+    assert verdict(checker, "Statins reduce LDL cholesterol and triglycerides [1].",
+                   passage).verdict == "contradicted"
+    assert verdict(checker, "Statins reduce the risk of stroke and LDL cholesterol [1].",
+                   passage).verdict == "supported"
