@@ -48,7 +48,14 @@ _ANTONYMS = [
     "unnecessari"), ("appropri", "inappropri"), ("recommend", "discourag"), ("for", "against"),
     ("sensit", "insensit"), ("suffici", "insuffici"), ("adequ", "inadequ"), ("until", "after"),
     ("continu", "stop"), ("keep", "stop"), ("common", "rare"), ("larg", "small"),
+    ("increas", "reduc"), ("increas", "lower"), ("rais", "lower"), ("rais", "reduc"),
+    ("improv", "worsen"), ("posit", "negat"), ("present", "absent"), ("acut", "chronic"),
+    ("benign", "malign"), ("major", "minor"), ("strong", "weak"), ("gain", "loss"),
 ]
+# Times that exclude each other where they stand in one place ("during pregnancy" for "after
+# pregnancy"); too common to be read as a word of the claim's own against the whole passage.
+_TIMES = {frozenset(pair) for pair in [("dure", "after"), ("dure", "befor"),
+                                       ("within", "after"), ("within", "beyond")]}
 ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # Verbs and connectives too general to be a swapped detail ("After PCV15" for "When PCV15
 # is used").
@@ -165,7 +172,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             found.append(Conflict("modality", " ".join(weak_gone), " ".join(strong_new)))
         for a in said:
             for b in was:
-                if a != b and _antonym(a, b) and b not in claim_set and a not in window_set:
+                if (a != b and (_antonym(a, b) or frozenset((a, b)) in _TIMES)
+                        and b not in claim_set and a not in window_set):
                     found.append(Conflict("antonym", b, a))
         if tag == "replace" and not found:
             # A rule word ("should") where the passage gives an order ("Screen ...") swaps

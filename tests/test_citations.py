@@ -562,3 +562,17 @@ def test_an_item_added_to_a_list_is_not_supported(checker):
                    passage).verdict == "contradicted"
     assert verdict(checker, "Statins reduce the risk of stroke and LDL cholesterol [1].",
                    passage).verdict == "supported"
+
+
+def test_opposite_directions_results_and_times_are_contradicted(checker):
+    for claim, passage in (
+            ("Statins increase LDL cholesterol [1].", "Statins reduce LDL cholesterol."),
+            ("The test result was positive [1].", "The test result was negative."),
+            ("Vaccination is recommended during pregnancy [1].",
+             "Vaccination is recommended after pregnancy."),
+            ("Give antibiotics within 48 hours [1].", "Give antibiotics after 48 hours.")):
+        s = verdict(checker, claim, passage)
+        assert s.verdict == "contradicted" and "opposite" in s.reason, claim
+    # A time word of the claim's own is not read against every "after" of the passage.
+    assert verdict(checker, "Take it during meals [1].",
+                   "Take it with meals. Stop after 2 weeks.").verdict == "unsupported"
