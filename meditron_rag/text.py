@@ -262,6 +262,7 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
 )]
 # Bounds on a number written one way each, for comparing a claim with its passage: "65 or
 # older", "65+" and "≥65" are all "at least 65"; "no more than 2" is "at most 2", no negation.
+# "Under 21 or over 65" bounds two numbers: "or more than" opens the second bound.
 _BEFORE_NUMBER = r"(?=\s+(?:the\s+)?(?:age\s+(?:of\s+)?)?\d)"
 _UNITS_BETWEEN = (r"((?:\s+(?:years?|months?|weeks?|days?|hours?|minutes?|of age|%|mg|mcg|g|kg|"
                   r"ml|l|cm|mm|m|kg/m2|mmhg|mmol/l|mmol/mol|mg/dl|iu|units?|doses?|times?))*)")
@@ -274,9 +275,9 @@ _BOUND_WORDS = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:over|above|exceeding|in excess of)" + _BEFORE_NUMBER, "more than"),
     (r"\b(?:under|below)" + _BEFORE_NUMBER, "less than"),
     (r"(\d+(?:\.\d+)?)" + _UNITS_BETWEEN + r"\s+(?:or|and)\s+(?:older|over|above|more|greater"
-     r"|higher)\b" + _NOT_PEOPLE, r"at least \1\2"),
+     r"|higher)\b(?!\s+than\b)" + _NOT_PEOPLE, r"at least \1\2"),
     (r"(\d+(?:\.\d+)?)" + _UNITS_BETWEEN + r"\s+(?:or|and)\s+(?:younger|under|below|less|fewer"
-     r"|lower)\b" + _NOT_PEOPLE, r"at most \1\2"),
+     r"|lower)\b(?!\s+than\b)" + _NOT_PEOPLE, r"at most \1\2"),
     (r"(\d+)\+(?=\s*(?:years?\b|yrs?\b|[,.;)]|$))", r"at least \1"),
 )]
 _IRREGULAR = {

@@ -38,6 +38,7 @@ from rag.claims import (
     negations,
     opposite_in,
     otherwise_swap,
+    per_body,
 )
 from rag.records import SentenceSupport
 from rag.stitching import stitched
@@ -184,7 +185,7 @@ def _surface(stems: str, text: str, around: int = 2) -> str:
 def _conflict_reason(conflict: Conflict, span: str) -> str:
     said = _surface(conflict.passage_words, span) if conflict.passage_words else ""
     what = {"polarity": "the opposite (a negation differs)", "number": "a different number",
-            "bound": "a different bound",
+            "bound": "a different bound", "unit": "a different unit",
             "population": "a different population", "modality": "an option, not a rule",
             "antonym": "the opposite", "order": "the other way round",
             "quantifier": "of some, not all",
@@ -284,7 +285,8 @@ class CitationChecker:
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
         bounded = bound_pairs(claim, span_tokens)
-        found = (bound_changes(bounded) + conflicts(claim, span_tokens, known, frozenset(context))
+        found = (bound_changes(bounded) + per_body(claim, span_tokens)
+                 + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "

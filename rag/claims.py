@@ -62,7 +62,7 @@ ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 LIGHT = frozenset(stems(
     "use used give get take make put have after when once usually".split()))
 # Words that put two things in order: "A is preferred to B", "A rather than B", "A before B".
-_ORDERING = frozenset(stems(
+ORDERING = frozenset(stems(
     "rather instead prefer preferred over versus before after more less fewer higher lower "
     "greater better worse superior inferior".split()))
 _ROLE_REACH = 5  # tokens on either side of an ordering word that may be what it orders
@@ -71,6 +71,9 @@ _ADVISING = frozenset(stems(
     "recommend recommends recommended advise advises advised caution cautions cautioned "
     "counsel counsels counselled warn warns warned argue argues argued decide decides decided "
     "guidance advice".split()))
+# A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
+_DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
+_BODY = frozenset(tokens("kg m2"))
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
 # Words that make a statement a possibility rather than a fact: "may reduce", "probably".
@@ -84,7 +87,7 @@ _PARTIAL = frozenset(tokens("some many most few certain sometimes often occasion
 # Words that withhold what follows as a negation does: "insufficient (evidence) to recommend".
 _HEDGES = frozenset(stems("insufficient inadequate".split()))
 # Words that name no side of an order.
-_ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | _ORDERING
+_ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | ORDERING
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
@@ -97,8 +100,8 @@ _SEE_THROUGH = frozenset(stems(
 class Conflict:
     """Why a claim contradicts the text: `kind` and the words of each side."""
 
-    kind: str  # polarity | number | bound | population | modality | antonym | order |
-    #             otherwise | quantifier | detail
+    kind: str  # polarity | number | bound | unit | population | modality | antonym |
+    #             order | otherwise | quantifier | detail
     passage_words: str
     claim_words: str
 
@@ -201,6 +204,22 @@ def bound_pairs(claim: Sequence[str], source: Sequence[str]) -> list[tuple[str, 
                 pairs.append((claim[i], claim[i - 1] if i and claim[i - 1] in BOUNDS else "",
                               source[j - 1] if j and source[j - 1] in BOUNDS else ""))
     return pairs
+
+
+def per_body(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """A dose given per kilogram or per square metre on one side and as a whole on the other:
+    "10 mg" for "10 mg/kg"."""
+    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
+    for block in matcher.get_matching_blocks():
+        for i, j in zip(range(block.a, block.a + block.size),
+                        range(block.b, block.b + block.size), strict=True):
+            said, was = claim[i + 1:i + 3], source[j + 1:j + 3]
+            if (is_number(claim[i]) and said and was and said[0] == was[0]
+                    and said[0] in _DOSE_UNITS
+                    and (len(said) > 1 and said[1] in _BODY) != (len(was) > 1 and was[1] in _BODY)):
+                return [Conflict("unit", " ".join([source[j], *was]),
+                                 " ".join([claim[i], *said]))]
+    return []
 
 
 def bound_changes(pairs: Sequence[tuple[str, str, str]]) -> list[Conflict]:
@@ -309,7 +328,7 @@ def _role_swaps(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
         return before - after, after - before
 
     for j, word in enumerate(source):
-        if word not in _ORDERING:
+        if word not in ORDERING:
             continue
         first, second = sides(source, j)
         for i in (i for i, t in enumerate(claim) if t == word):
@@ -424,7 +443,7 @@ def limits(text: str) -> list[Limit]:
         clause = text[match.start():stop.start() if stop else len(text)]
         first = len(tokens(text[:match.start()]))
         clause_tokens = tokens(clause)
-        content = frozenset(t for t in clause_tokens if t not in LIGHT and t not in _ORDERING
+        content = frozenset(t for t in clause_tokens if t not in LIGHT and t not in ORDERING
                             and t not in STOPWORDS | {"onli", "except", "unless"})
         if content:
             found.append(Limit(clause.strip(), first, first + len(clause_tokens), content))

@@ -33,6 +33,7 @@ from meditron_rag.text import (
 from rag.claims import (
     BOUNDS,
     LIGHT,
+    ORDERING,
     STRONG_MODALS,
     WEAK_MODALS,
     Conflict,
@@ -59,6 +60,21 @@ _LEAD_IN = re.compile(r"(?::\s*$|^\s*#)")
 _CLAUSE_CUT = re.compile(r"(?<!\d)[.;]\s|,\s+(?:and|but|or|while|whilst|whereas)\b"
                          r"|\s+(?:whereas|while|whilst)\b", re.IGNORECASE)
 _NAME = 3  # the first words of a list item, that name it ("CT colonography: every 5 years")
+# "... is caused by ...", "... should be offered ...": the doer comes last, or goes unsaid.
+_PASSIVE = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn)\b",
+                      re.IGNORECASE)
+_BE = frozenset("is are was were be been being".split())
+# A phrase put before the clause it belongs to ("After removing gloves, perform hand
+# hygiene"; "For type 2 diabetes, first-line treatment is metformin"): word order says little.
+_FRONTED = re.compile(r"\s*(?:after|before|for|in|on|at|when|if|once|during|with|among|"
+                      r"following|to|by|from|within|until|unless|while|as|rather|instead)"
+                      r"\b[^,.;]{0,80},",
+                      re.IGNORECASE)
+# Relations that hold both ways: "A is associated with B" says "B is associated with A".
+_BOTH_WAYS = frozenset(tokens(
+    "associated associate linked link correlated correlation related relation interacts "
+    "interaction combined combination compared comparison versus similar equal equivalent "
+    "differ different between together both"))
 _REACH = 3  # how far after a word the number it gives may stand ("sensitivity of 80%")
 _MAX_DEPTH = 4  # clauses or list items one claim may join, each resting on its own statement
 # Words any statement may lend: bounds, modals and light verbs have checks of their own, and
@@ -122,7 +138,7 @@ def stitched(claim_text: str, text: str, free: frozenset[str]) -> Conflict | Non
     free = free | _FREE
     if _enumerates(claim, found, free):
         return None
-    return _read(claim, cuts, found, free, 0)
+    return _read(claim, cuts, found, free, 0) or _reversed(claim, claim_text, found, free)
 
 
 def _enumerates(claim: list[str], found: list[Statement], free: frozenset[str]) -> bool:
@@ -187,6 +203,11 @@ def _read(claim: list[str], cuts: frozenset[int], found: list[Statement], free: 
         lost = [t for t in source[j1:j2]
                 if t not in claim_set and t not in free and t not in _ANYONE]
         if not brought:
+            # A word the statement has once, said twice: once in place of another word
+            # ("Penicillin is safe in penicillin allergy" for "Cephalosporins are safe ...").
+            twice = [t for t in run if t not in free and 0 < source.count(t) < claim.count(t)]
+            if twice and lost and not same_thing(twice, lost):
+                return Conflict("detail", " ".join(lost), " ".join(twice))
             if not at_end and (swap := _traded(run, lost, source, claim[i2], free)):
                 return swap
             continue
@@ -226,6 +247,35 @@ def _traded(run: list[str], lost: list[str], source: list[str], number: str,
         if word in said and after and after[0] != number:
             return Conflict("detail", " ".join(lost), " ".join(said))
     return None
+
+
+def _reversed(claim: list[str], claim_text: str, found: list[Statement], free: frozenset[str]
+              ) -> Conflict | None:
+    """The two ends of what the claim and its statement share, traded: "Diabetes increases
+    the risk of obesity" for "Obesity increases the risk of diabetes". Not where one side is
+    passive and the other active ("Lung cancer is caused by smoking"), where either puts a
+    phrase before its clause, nor for a relation that holds both ways ("associated with") or
+    one that orders two things ("rather than": see `rag.claims`)."""
+    statement = found[max(range(len(found)), key=lambda k: _fit(claim, found[k]))]
+    if set(claim) & (_BOTH_WAYS | ORDERING) or _FRONTED.match(claim_text) or _FRONTED.match(
+            statement.text) or bool(_PASSIVE.search(claim_text)) != bool(
+            _PASSIVE.search(statement.text)):
+        return None
+    source = statement.tokens
+    said = [t for t in claim if t in source and t not in free and not is_number(t)]
+    was = [t for t in source if t in said]
+    if len(said) < 3 or said[0] in was[:2] or said[0] not in was[-2:] or said[-1] not in was[:2]:
+        return None
+    if _after_be(said[-1], claim_text) or _after_be(was[-1], statement.text):
+        return None  # "Women ... should be screened" for "Screen those ... (women)"
+    return Conflict("order", f"{was[0]} … {was[-1]}", f"{said[0]} … {said[-1]}")
+
+
+def _after_be(stem: str, text: str) -> bool:
+    """Whether the word of `text` for `stem` follows "be", "is", "are"...: a passive verb."""
+    words = re.findall(r"[\w'-]+", text)
+    return any(stem in tokens(word) and k and words[k - 1].lower() in _BE
+               for k, word in enumerate(words))
 
 
 def _fit(claim: list[str], statement: Statement) -> tuple[int, int]:

@@ -576,3 +576,39 @@ def test_opposite_directions_results_and_times_are_contradicted(checker):
     # A time word of the claim's own is not read against every "after" of the passage.
     assert verdict(checker, "Take it during meals [1].",
                    "Take it with meals. Stop after 2 weeks.").verdict == "unsupported"
+
+
+def test_two_things_traded_round_what_links_them_are_contradicted(checker):
+    for claim, passage in (
+            ("Diabetes increases the risk of obesity [1].",
+             "Obesity increases the risk of diabetes."),
+            ("Smoking is caused by lung cancer [1].", "Lung cancer is caused by smoking.")):
+        s = verdict(checker, claim, passage)
+        assert s.verdict == "contradicted" and "other way round" in s.reason, claim
+    for claim, passage in (
+            ("Smoking causes lung cancer [1].", "Lung cancer is caused by smoking."),
+            ("Diabetes is associated with obesity [1].", "Obesity is associated with diabetes."),
+            ("Hand hygiene should be performed after removing gloves [1].",
+             "After removing gloves, perform hand hygiene."),
+            ("Metformin is first-line treatment for type 2 diabetes [1].",
+             "For type 2 diabetes, first-line treatment is metformin."),
+            ("Women whose fracture risk is raised should be screened [1].",
+             "Screen those whose fracture risk is raised (the group is described as women).")):
+        assert verdict(checker, claim, passage).verdict == "supported", claim
+
+
+def test_a_word_said_twice_in_place_of_another_is_contradicted(checker):
+    s = verdict(checker, "Penicillin is safe in patients with penicillin allergy [1].",
+                "Cephalosporins are safe in patients with penicillin allergy.")
+    assert s.verdict == "contradicted" and "Cephalosporins" in s.reason
+
+
+def test_a_dose_per_kilogram_is_not_a_whole_dose(checker):
+    for claim, passage in (("Give 10 mg [1].", "Give 10 mg/kg."),
+                           ("Give 10 mg/kg [1].", "Give 10 mg.")):
+        s = verdict(checker, claim, passage)
+        assert s.verdict == "contradicted" and "unit" in s.reason, claim
+    for claim, passage in (("Give 10 mg per kg [1].", "Give 10 mg/kg."),
+                           ("Obesity is a BMI of 30 or more [1].",
+                            "Obesity is a BMI of 30 kg/m2 or more.")):
+        assert verdict(checker, claim, passage).verdict == "supported", claim
