@@ -134,8 +134,10 @@ def ages(text: str, points: bool = True) -> list[AgeRange]:
     return found
 
 
-_SEXES = {"woman": {"woman", "women", "girl", "girls", "she", "her", "mother", "pregnant"},
-          "man": {"man", "men", "boy", "boys", "he", "his", "father"}}
+_SEXES = {"woman": {"woman", "women", "girl", "girls", "she", "her", "mother", "pregnant",
+                    "wife", "daughter", "sister", "grandmother", "aunt", "niece"},
+          "man": {"man", "men", "boy", "boys", "he", "his", "father", "husband", "son",
+                  "brother", "grandfather", "uncle", "nephew"}}
 
 
 def sexes(text: str) -> set[str]:

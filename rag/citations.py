@@ -33,14 +33,16 @@ from rag.claims import (
     bound_pairs,
     conflicts,
     dropped_limit,
+    dropped_number_limit,
     dropped_possibility,
     matched,
     negations,
     opposite_in,
     otherwise_swap,
-    per_body,
+    unit_changes,
 )
 from rag.records import SentenceSupport
+from rag.scope import asked_ages, left_out, scope_clauses
 from rag.stitching import stitched
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
@@ -195,9 +197,9 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
 
 
 def _applicability(question: str, scope_text: str) -> str:
-    """Why the passage's scope (its heading, sentence and the claim) excludes who the question
-    asks about, or ""."""
-    asked, scope = ages(question), ages(scope_text, points=False)
+    """Why the passage's scope (its title and heading, the clauses that say whom it covers,
+    its sentence and the claim) excludes who the question asks about, or ""."""
+    asked, scope = asked_ages(question), ages(scope_text, points=False)
     if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
         return (f"the passage is about ages {_ranges(scope)}; the question asks about "
                 f"{_ranges(asked)}")
@@ -285,7 +287,7 @@ class CitationChecker:
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
         bounded = bound_pairs(claim, span_tokens)
-        found = (bound_changes(bounded) + per_body(claim, span_tokens)
+        found = (bound_changes(bounded) + unit_changes(claim, span_tokens)
                  + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
         if not found and (swap := otherwise_swap(claim, span)):
@@ -310,10 +312,18 @@ class CitationChecker:
             said = _surface(" ".join(gone_pop), span)
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different population",
                             span, share)
+        hedge = dropped_possibility(claim, span_tokens)
+        if hedge and (rule := set(claim) & STRONG_MODALS - set(span_tokens)):
+            return _Reading(CONTRADICTED, _conflict_reason(
+                Conflict("modality", hedge, " ".join(sorted(rule))), span), span, share)
         joined = stitched(strip_markers(sentence), source.text, frozenset(context) | _ATTRIBUTION)
         if joined and joined.kind != "joined":
             return _Reading(CONTRADICTED, _conflict_reason(joined, source.text), span, share)
-        why = _applicability(question, f"{source.section}. {span}. {strip_markers(sentence)}")
+        covers, leaves_out = scope_clauses(source.text)
+        why = _applicability(question, f"{source.title}. {source.section}. {' '.join(covers)}. "
+                                       f"{span}. {strip_markers(sentence)}")
+        if not why and (out := left_out(question, leaves_out)):
+            why = f"the passage leaves them out: “{out}”"
         if why:
             return _Reading(NOT_APPLICABLE, why, span, share)
         if missing_numbers:
@@ -349,10 +359,12 @@ class CitationChecker:
             said = _surface(joined.claim_words, source.text, 1)
             return _Reading(UNSUPPORTED, f"“{said}” is from another sentence of the passage",
                             span, share)
-        hedge = dropped_possibility(claim, span_tokens)
         if hedge:
             return _Reading(UNSUPPORTED, "the passage says it only may be so: "
                             f"“{_surface(hedge, span)}”", span, share)
+        if bound := dropped_number_limit(claim, span_tokens):
+            return _Reading(UNSUPPORTED, "the passage limits this: "
+                            f"“{_surface(bound, span)}”", span, share)
         limit = dropped_limit(claim, span, set(tokens(question)))
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)

@@ -74,6 +74,8 @@ _ADVISING = frozenset(stems(
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
 _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
 _BODY = frozenset(tokens("kg m2"))
+_UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
+    "years months weeks days hours minutes seconds l mmhg"))
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
 # Words that make a statement a possibility rather than a fact: "may reduce", "probably".
@@ -206,17 +208,21 @@ def bound_pairs(claim: Sequence[str], source: Sequence[str]) -> list[tuple[str, 
     return pairs
 
 
-def per_body(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
-    """A dose given per kilogram or per square metre on one side and as a whole on the other:
-    "10 mg" for "10 mg/kg"."""
+def unit_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """A number both give, in another unit ("over 5 to 15 hours" for "over 5 to 15 minutes",
+    also where the passage uses that unit elsewhere), or as a dose per kilogram or square
+    metre on one side only ("10 mg" for "10 mg/kg")."""
     matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
     for block in matcher.get_matching_blocks():
         for i, j in zip(range(block.a, block.a + block.size),
                         range(block.b, block.b + block.size), strict=True):
             said, was = claim[i + 1:i + 3], source[j + 1:j + 3]
-            if (is_number(claim[i]) and said and was and said[0] == was[0]
-                    and said[0] in _DOSE_UNITS
-                    and (len(said) > 1 and said[1] in _BODY) != (len(was) > 1 and was[1] in _BODY)):
+            if not (is_number(claim[i]) and said and was):
+                continue
+            other_unit = said[0] != was[0] and said[0] in _UNITS and was[0] in _UNITS
+            per_body = said[0] == was[0] and said[0] in _DOSE_UNITS and (
+                len(said) > 1 and said[1] in _BODY) != (len(was) > 1 and was[1] in _BODY)
+            if other_unit or per_body:
                 return [Conflict("unit", " ".join([source[j], *was]),
                                  " ".join([claim[i], *said]))]
     return []
@@ -359,16 +365,15 @@ def _quantifiers(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
 
 
 def dropped_possibility(claim: Sequence[str], source: Sequence[str]) -> str:
-    """A word that makes the stretch of `source` the claim covers a possibility ("may",
-    "probably", "consider"), where the claim has fewer such words (any hedge, "can" too), or
+    """A word that makes what `source` says of a word the claim keeps a possibility ("may",
+    "probably", "consider": "Consider referring ..."), where the claim has fewer such words
+    (any hedge, "can" too), or
     "": "Aspirin reduces the risk" for "Aspirin may reduce the risk"; "Opiates can relieve
     pain, and clonazepam relieves jerks" for "... can relieve pain, and clonazepam may
     relieve jerks"."""
-    _, _, (lo, hi) = _edits(claim, source)
-    stretch = source[max(0, lo - 1):hi]
     # A hedge on a word the claim leaves out ("a possibly rabid animal") is not dropped.
-    hedges = Counter(t for k, t in enumerate(stretch) if t in POSSIBILITY | WEAK_MODALS
-                     and next((w for w in stretch[k + 1:] if w not in POSSIBILITY | WEAK_MODALS),
+    hedges = Counter(t for k, t in enumerate(source) if t in POSSIBILITY | WEAK_MODALS
+                     and next((w for w in source[k + 1:] if w not in POSSIBILITY | WEAK_MODALS),
                               "") in claim)
     kept = Counter(t for t in claim if t in POSSIBILITY | WEAK_MODALS)
     if kept.total() >= hedges.total():
@@ -470,6 +475,20 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
         own = limit.content - outside or limit.content
         if near and not own & said:
             return limit.words
+    return ""
+
+
+def dropped_number_limit(claim: Sequence[str], source: Sequence[str]) -> str:
+    """A bounded number or an age in the stretch of `source` the claim covers (or just past
+    it), where the claim gives no number at all, as its bound and number ("less 40" of
+    "adults aged under 40"; "least 7.0" of "a fasting glucose of 7.0 mmol/L or above"), or
+    ""."""
+    if any(is_number(t) for t in claim):  # it gives a limit of its own ("60 to 74")
+        return ""
+    _, _, (lo, hi) = _edits(claim, source)
+    for k in range(max(lo, 1), min(len(source), hi + 3)):
+        if is_number(source[k]) and source[k] not in claim and source[k - 1] in BOUNDS | {"age"}:
+            return f"{source[k - 1]} {source[k]}"
     return ""
 
 

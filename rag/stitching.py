@@ -41,17 +41,13 @@ from rag.claims import (
     same_thing,
 )
 
-# A statement that refers back to the one before it.
-_REFERRING = re.compile(r"\b(?:it|its|they|them|their|this|these|those|such|both|either|"
-                        r"the same)\b", re.IGNORECASE)
+# A statement that opens by referring back to the one before it ("It should be given ...",
+# "In mild asthma this can be ..."), within its first few words.
+_REFERRING = re.compile(r"\s*(?:\S+\s+){0,3}(?:it|its|they|them|their|this|these|those|such|both|"
+                        r"either|the same)\b", re.IGNORECASE)
 # What opens a list item: a bullet, "1.", "a)", "(ii)".
 _MARKER = re.compile(r"\s*(?:(?:[-*+•›▪◦‣–]|\d{1,3}[.)]|[A-Za-z][.)]|\((?:\d{1,3}|[a-z]|[ivx]+)\))"
                      r"\s+)?")
-# A semicolon parts two statements of one sentence ("given intramuscularly; intravenous
-# adrenaline is for specialists"), unless what follows leans on what went before
-# ("symptom-driven; otherwise it is taken daily").
-_SEMICOLON = re.compile(r";\s+(?!(?:otherwise|however|but|so|then|thus|therefore|and|or|if|unless|"
-                        r"whereas|while)\b)", re.IGNORECASE)
 # A line that introduces what follows it: "Offer the vaccine to:", a heading, a table header.
 _LEAD_IN = re.compile(r"(?::\s*$|^\s*#)")
 # Where a claim's clause ends and another begins. A run of words before the rest of the claim
@@ -96,9 +92,8 @@ class Statement:
 
 
 def statements(text: str) -> list[Statement]:
-    """The passage's statements (sentences, and the parts of one a semicolon separates) in
-    order. A line ending in ":" or a Markdown heading leads in the statements after it; a
-    table's header row leads in its body rows."""
+    """The passage's statements in order. A line ending in ":" or a Markdown heading leads
+    in the statements after it; a table's header row leads in its body rows."""
     found: list[Statement] = []
     lead: frozenset[str] = frozenset()
     for block in paragraph_spans(text, 0, len(text)):
@@ -119,8 +114,7 @@ def statements(text: str) -> list[Statement]:
                 if _LEAD_IN.search(sentence):
                     lead = frozenset(tokens(sentence))
                     continue
-                found.extend(Statement(clause, tuple(tokens(clause)), lead)
-                             for clause in _SEMICOLON.split(sentence) if clause.strip())
+                found.append(Statement(sentence, tuple(tokens(sentence)), lead))
     return found
 
 
@@ -286,11 +280,14 @@ def _fit(claim: list[str], statement: Statement) -> tuple[int, int]:
 
 def _rests(run: list[str], found: list[Statement], free: frozenset[str], depth: int) -> bool:
     """Whether a run at one end of a claim stands on a statement of its own (two or more of
-    its words there), with nothing in it stitched."""
+    its words there, its first among them: "CT colonography every 5 years", not the "should
+    be assessed for Kawasaki disease" of "Children with fever ... should be assessed ..."),
+    with nothing in it stitched."""
     if depth >= _MAX_DEPTH:
         return False
     words = {t for t in run if t not in free}
-    if max(len(words & set(s.tokens)) for s in found) < 2:
+    own = [[t for t in s.tokens if t not in free] for s in found]
+    if not any(len(words & set(o)) >= 2 and o[0] in words for o in own if o):
         return False
     return _read(run, frozenset(), found, free, depth + 1) is None
 
@@ -310,7 +307,7 @@ def _defines(brought: list[str], lost: list[str], found: list[Statement]) -> boo
 
 
 def _refers(statement: Statement, brought: list[str], found: list[Statement], at: int) -> bool:
-    """Whether the statement refers back ("it", "these") to the one just before it, which
-    holds the brought words."""
-    return (at > 0 and bool(_REFERRING.search(statement.text))
+    """Whether the statement opens by referring back ("It", "In these") to the one just
+    before it, which holds the brought words."""
+    return (at > 0 and bool(_REFERRING.match(statement.text))
             and set(brought) <= set(found[at - 1].tokens))

@@ -26,10 +26,3 @@ def test_stitched_tells_a_swapped_word_from_one_put_in():
                     frozenset({"statin"})) is None
     assert stitched("Statins lower cholesterol", "Statins lower cholesterol.", frozenset()) is None
 
-
-def test_a_semicolon_parts_statements_unless_the_second_leans_on_the_first():
-    found = statements("Give it intramuscularly; intravenous use is for specialists. In mild "
-                       "asthma it can be symptom-driven; otherwise it is taken daily.")
-    assert [s.text for s in found] == [
-        "Give it intramuscularly", "intravenous use is for specialists.",
-        "In mild asthma it can be symptom-driven; otherwise it is taken daily."]

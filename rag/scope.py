@@ -1,0 +1,63 @@
+"""Whom a passage says it covers and whom it leaves out, as pure functions.
+
+A guideline section often says so in a sentence of its own: "This section applies to adults
+aged 18 and over; it does not cover children.", "The programme invites men only; women are
+not invited." A claim that repeats the section's advice faithfully does not answer a
+question about a 7-year-old or about someone's mother, whatever sentence it rests on.
+"""
+
+from __future__ import annotations
+
+import re
+
+from meditron_rag.text import sentence_spans
+from rag.ages import AgeRange, ages, sexes
+
+# Words with which a sentence speaks of whom a text covers, not of what to do.
+_SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|eligib\w*|"
+                    r"invit\w*|section|guideline|guidance|programme|program|"
+                    r"intended|is for|are for)\b", re.IGNORECASE)
+_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|only)\b", re.IGNORECASE)
+_CHILDREN = re.compile(r"\b(?:children|child|paediatric|pediatric|under-?18s?)\b", re.IGNORECASE)
+_CLAUSE = re.compile(r";\s+|,\s+(?:and|but)\s+|\s+but\s+")
+# "I'm 40", "I am 52": an age a question gives without a noun.
+_SPEAKER = re.compile(r"\bI(?:'m|’m| am)\s+(\d{1,3})\b")
+
+
+def asked_ages(question: str) -> list[AgeRange]:
+    """The ages a question asks about, "I'm 40" included."""
+    found = ages(question)
+    found += [AgeRange(int(m.group(1)), int(m.group(1))) for m in _SPEAKER.finditer(question)]
+    return found
+
+
+def scope_clauses(text: str) -> tuple[list[str], list[str]]:
+    """The clauses of `text` that say whom it covers, and those that say whom it leaves out
+    ("it does not cover children", "women under 50 are not routinely invited")."""
+    covers, leaves_out = [], []
+    for a, b in sentence_spans(text):
+        for clause in _CLAUSE.split(text[a:b]):
+            if not _SCOPE.search(clause):
+                continue
+            only = re.search(r"\bonly\b", clause, re.IGNORECASE)
+            if _LEAVES_OUT.search(clause) and not only:
+                leaves_out.append(clause)
+            else:
+                covers.append(clause)
+    return covers, leaves_out
+
+
+def left_out(question: str, clauses: list[str]) -> str:
+    """The words of a clause that leaves out whom the question asks about, or ""."""
+    asked, asked_sex = asked_ages(question), sexes(question)
+    for clause in clauses:
+        out = ages(clause, points=False)
+        if _CHILDREN.search(clause) and not out:
+            out = [AgeRange(0, 17)]
+        if out:  # "women under 50 are not invited" leaves out an age, not a sex
+            if asked and all(any(a.low >= o.low and a.high <= o.high for o in out)
+                             for a in asked):
+                return clause.strip(" .;,")
+        elif asked_sex and asked_sex <= sexes(clause):
+            return clause.strip(" .;,")
+    return ""
