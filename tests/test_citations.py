@@ -16,6 +16,7 @@ from rag.evaluation import claims
 
 CASES = Path(__file__).parent / "data" / "claims_cases.jsonl"
 SHARED_CLAIMS = Path(__file__).parents[2] / "shared" / "data" / "claims" / "claims_dev.jsonl"
+BLIND = Path(__file__).parent / "data" / "claims_blind.jsonl"
 
 
 def test_parse_markers():
@@ -171,6 +172,17 @@ def test_own_cases_meet_the_targets(checker):
     for kind, row in result["kinds"].items():
         if row["expected"] != "supported":
             assert row["caught"] >= 0.95 or row["cases"] < 2 and row["flagged"] == 1.0, kind
+
+
+def test_cases_written_blind_keep_their_precision(checker):
+    """Cases written without sight of the rules: what is called supported must be so, and a
+    passage that leaves out whom the question asks about must not apply. Recall on their
+    paraphrases is far below the target (docs/citations.md), so it is held where it is."""
+    result = claims.run(BLIND, checker.check, "rules")
+    assert result["precision_supported"] >= 0.9
+    assert result["recall_supported"] >= 0.45
+    assert result["kinds"]
+    assert result["confusion"]["not_applicable"].get("not_applicable") == 6
 
 
 @pytest.mark.skipif(not SHARED_CLAIMS.exists(), reason="../shared/data/claims is absent")
