@@ -256,6 +256,12 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:annual(?:ly)?|yearly|once a year|each year)\b", "every year"),
     (r"\btwice\b", "2 times"),
     (r"\bonce\b(?! (?:the|a|an|it|they|you|this)\b)", "1 time"),
+    # How often, one way: "twice a day", "twice daily" and "2 times per day" are alike.
+    (r"\b(times?|mg|mcg|g|ml|doses?|tablets?|units?|puffs?|drops?) (?:a|per|each) "
+     r"(day|week|month)\b", r"\1 every \2"),
+    (r"\b(?:daily|each day)\b", "every day"),
+    (r"\b(?:weekly|each week)\b", "every week"),
+    (r"\b(?:monthly|each month)\b", "every month"),
     (r"(\d)(?=[a-z%])", r"\1 "),
     (r"(\d),(\d{3})\b", r"\1\2"),
     (r"(\d)\s*-\s*(\d)", r"\1 to \2"),

@@ -682,3 +682,12 @@ def test_what_one_sentence_says_of_its_own_subject_is_not_said_of_anothers(check
                "at around 28 weeks.")
     assert verdict(checker, "Pregnant women should be offered hepatitis B screening again at "
                             "around 28 weeks [1].", passage).verdict != "supported"
+
+
+def test_a_rule_word_or_light_verb_of_its_own_is_no_new_claim(checker):
+    passage = "| Age | Dose |\n|---|---|\n| 6 to 12 years | 300 micrograms |"
+    assert verdict(checker, "At 6 to 12 years, 300 micrograms should be given [1].",
+                   passage).verdict == "supported"
+    # "All" is no such word: where the passage says "some", it is contradicted.
+    assert verdict(checker, "All adults should be given the vaccine [1].",
+                   "Some adults should be given the vaccine.").verdict == "contradicted"

@@ -138,6 +138,9 @@ def test_normal_form_of_bounds_on_numbers() -> None:
     # "or older adults" names people, not a bound; "otherwise healthy" keeps its words.
     assert t.normalise("aged 6 to 11 or older adults") == "aged 6 to 11 or older adults"
     assert t.normalise("Over 65", bounds=False) == "over 65"
+    # How often, written one way.
+    assert t.tokens("twice a day") == t.tokens("twice daily") == t.tokens("2 times per day")
+    assert t.tokens("weekly") == t.tokens("every week")
     # Two bounds joined: the second opens with "or more than", not "21 or more".
     assert t.normalise("women under 21 or over 65") == "women less than 21 or more than 65"
 
