@@ -262,6 +262,8 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:daily|each day)\b", "every day"),
     (r"\b(?:weekly|each week)\b", "every week"),
     (r"\b(?:monthly|each month)\b", "every month"),
+    # "Every year" is "every 1 year": "every 2 years" for "annually" changes a number.
+    (r"\bevery (year|month|week|day)\b", r"every 1 \1"),
     (r"(\d)(?=[a-z%])", r"\1 "),
     (r"(\d),(\d{3})\b", r"\1\2"),
     (r"(\d)\s*-\s*(\d)", r"\1 to \2"),

@@ -35,14 +35,16 @@ from rag.claims import (
     dropped_limit,
     dropped_number_limit,
     dropped_possibility,
+    dropped_timing,
     matched,
     negations,
     opposite_in,
     otherwise_swap,
+    population_numbers,
     unit_changes,
 )
 from rag.records import SentenceSupport
-from rag.scope import asked_ages, left_out, scope_clauses
+from rag.scope import age_group, asked_ages, left_out, scope_clauses
 from rag.stitching import stitched
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
@@ -202,6 +204,8 @@ def _applicability(question: str, scope_text: str) -> str:
     """Why the passage's scope (its title and heading, the clauses that say whom it covers,
     its sentence and the claim) excludes who the question asks about, or ""."""
     asked, scope = asked_ages(question), ages(scope_text, points=False)
+    if not scope and (group := age_group(scope_text)):  # "Children with sickle cell ..."
+        scope = [group]
     if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
         return (f"the passage is about ages {_ranges(scope)}; the question asks about "
                 f"{_ranges(asked)}")
@@ -290,6 +294,7 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
         bounded = bound_pairs(claim, span_tokens)
         found = (bound_changes(bounded) + unit_changes(claim, span_tokens)
+                 + population_numbers(claim, span_tokens)
                  + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
         if not found and (swap := otherwise_swap(claim, span)):
@@ -367,6 +372,9 @@ class CitationChecker:
         if hedge:
             return _Reading(UNSUPPORTED, "the passage says it only may be so: "
                             f"“{_surface(hedge, span)}”", span, share)
+        if when := dropped_timing(claim, span_tokens):
+            return _Reading(UNSUPPORTED, "the passage gives a time: "
+                            f"“{_surface(when, span, 4)}”", span, share)
         if bound := dropped_number_limit(claim, span_tokens):
             return _Reading(UNSUPPORTED, "the passage limits this: "
                             f"“{_surface(bound, span)}”", span, share)

@@ -76,6 +76,8 @@ _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
 _BODY = frozenset(tokens("kg m2"))
 _UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
     "years months weeks days hours minutes seconds l mmhg"))
+# Words that place a time: "1 to 2 weeks before the quit date".
+_WHEN = frozenset(stems("before after within until prior earlier later".split()))
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
 # Words that make a statement a possibility rather than a fact: "may reduce", "probably".
@@ -213,18 +215,22 @@ def unit_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
     also where the passage uses that unit elsewhere), or as a dose per kilogram or square
     metre on one side only ("10 mg" for "10 mg/kg")."""
     matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
-    for block in matcher.get_matching_blocks():
-        for i, j in zip(range(block.a, block.a + block.size),
-                        range(block.b, block.b + block.size), strict=True):
-            said, was = claim[i + 1:i + 3], source[j + 1:j + 3]
-            if not (is_number(claim[i]) and said and was):
-                continue
-            other_unit = said[0] != was[0] and said[0] in _UNITS and was[0] in _UNITS
-            per_body = said[0] == was[0] and said[0] in _DOSE_UNITS and (
-                len(said) > 1 and said[1] in _BODY) != (len(was) > 1 and was[1] in _BODY)
-            if other_unit or per_body:
-                return [Conflict("unit", " ".join([source[j], *was]),
-                                 " ".join([claim[i], *said]))]
+    places = [(i, j) for block in matcher.get_matching_blocks()
+              for i, j in zip(range(block.a, block.a + block.size),
+                              range(block.b, block.b + block.size), strict=True)]
+    # A number each side gives once is the same number, wherever the alignment put it.
+    places += [(i, list(source).index(t)) for i, t in enumerate(claim)
+               if is_number(t) and claim.count(t) == 1 and list(source).count(t) == 1]
+    for i, j in places:
+        said, was = claim[i + 1:i + 3], source[j + 1:j + 3]
+        if not (is_number(claim[i]) and said and was):
+            continue
+        other_unit = said[0] != was[0] and said[0] in _UNITS and was[0] in _UNITS
+        per_body = said[0] == was[0] and said[0] in _DOSE_UNITS and (
+            len(said) > 1 and said[1] in _BODY) != (len(was) > 1 and was[1] in _BODY)
+        if other_unit or per_body:
+            return [Conflict("unit", " ".join([source[j], *was]),
+                             " ".join([claim[i], *said]))]
     return []
 
 
@@ -490,6 +496,39 @@ def dropped_number_limit(claim: Sequence[str], source: Sequence[str]) -> str:
         if is_number(source[k]) and source[k] not in claim and source[k - 1] in BOUNDS | {"age"}:
             return f"{source[k - 1]} {source[k]}"
     return ""
+
+
+def dropped_timing(claim: Sequence[str], source: Sequence[str]) -> str:
+    """A time the source gives inside the stretch the claim covers ("1 to 2 weeks before"),
+    that the claim leaves out between words it keeps ("started on the agreed quit date"), or
+    ""."""
+    _, ops, _ = _edits(claim, source)
+    for tag, _, _, j1, j2 in ops:
+        was = source[j1:j2]
+        if (tag == "insert" and j1 > 0 and j2 < len(source) and any(map(is_number, was))
+                and set(was) & _WHEN and not set(was) & set(claim)):
+            return " ".join(was)
+    return ""
+
+
+def population_numbers(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """A number the source gives one group, said of another group it gives another number:
+    "all men aged 65 and over" for "all women aged 65 and over and all men aged 75 and
+    over"."""
+    def pairs(tokens_: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for k, t in enumerate(tokens_):
+            if t in POPULATIONS:
+                number = next((n for n in tokens_[k + 1:k + 5] if is_number(n)), "")
+                if number:
+                    found.setdefault(t, number)
+        return found
+
+    said, was = pairs(claim), pairs(source)
+    for group, number in said.items():
+        if group in was and was[group] != number and number in was.values():
+            return [Conflict("number", f"{group} {was[group]}", f"{group} {number}")]
+    return []
 
 
 def matched(claim: Sequence[str], source: Sequence[str]) -> int:

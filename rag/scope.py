@@ -20,8 +20,16 @@ _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|e
 _LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|only)\b", re.IGNORECASE)
 _CHILDREN = re.compile(r"\b(?:children|child|paediatric|pediatric|under-?18s?)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r";\s+|,\s+(?:and|but)\s+|\s+but\s+")
-# "I'm 40", "I am 52": an age a question gives without a noun.
-_SPEAKER = re.compile(r"\bI(?:'m|’m| am)\s+(\d{1,3})\b")
+# "I'm 40", "my wife is 52": an age a question gives without a noun.
+_SPEAKER = re.compile(
+    r"\b(?:I|he|she|wife|husband|son|daughter|mother|father|partner|mum|mom|dad|sister|"
+    r"brother|grandmother|grandfather|child|baby)(?:'m|’m|'s|’s| is| am)\s+(\d{1,3})\b"
+    r"(?!\s*(?:mg|mcg|ml|%|kg|cm|mmol|mmhg|weeks?|days?|months?|hours?|minutes?|times?)\b)",
+    re.IGNORECASE)
+# Whom a text names by a word for an age group, where it names no ages: children or adults.
+_GROUPS = {"children": (re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric|infants?|"
+                                   r"toddlers?|bab(?:y|ies))\b", re.IGNORECASE), AgeRange(0, 17)),
+           "adults": (re.compile(r"\badults?\b", re.IGNORECASE), AgeRange(18, 130))}
 
 
 def asked_ages(question: str) -> list[AgeRange]:
@@ -29,6 +37,13 @@ def asked_ages(question: str) -> list[AgeRange]:
     found = ages(question)
     found += [AgeRange(int(m.group(1)), int(m.group(1))) for m in _SPEAKER.finditer(question)]
     return found
+
+
+def age_group(text: str) -> AgeRange | None:
+    """The ages of the one age group `text` names by a word ("children", "adults"), where it
+    names one and gives no ages of its own, or None."""
+    named = [ages for pattern, ages in _GROUPS.values() if pattern.search(text)]
+    return named[0] if len(named) == 1 and not ages(text, points=False) else None
 
 
 def scope_clauses(text: str) -> tuple[list[str], list[str]]:

@@ -17,6 +17,7 @@ from rag.evaluation import claims
 CASES = Path(__file__).parent / "data" / "claims_cases.jsonl"
 SHARED_CLAIMS = Path(__file__).parents[2] / "shared" / "data" / "claims" / "claims_dev.jsonl"
 BLIND = Path(__file__).parent / "data" / "claims_blind.jsonl"
+BLIND2 = Path(__file__).parent / "data" / "claims_blind2.jsonl"
 
 
 def test_parse_markers():
@@ -183,6 +184,14 @@ def test_cases_written_blind_keep_their_precision(checker):
     assert result["recall_supported"] >= 0.45
     assert result["kinds"]
     assert result["confusion"]["not_applicable"].get("not_applicable") == 6
+
+
+def test_second_blind_cases_hold_what_they_reached(checker):
+    """The second blind file scored precision 0.556 on its first run; the rules it then led to
+    are held here, short of the target (docs/citations.md says so)."""
+    result = claims.run(BLIND2, checker.check, "rules")
+    assert result["precision_supported"] >= 0.7
+    assert result["recall_supported"] >= 0.5
 
 
 @pytest.mark.skipif(not SHARED_CLAIMS.exists(), reason="../shared/data/claims is absent")
@@ -691,3 +700,40 @@ def test_a_rule_word_or_light_verb_of_its_own_is_no_new_claim(checker):
     # "All" is no such word: where the passage says "some", it is contradicted.
     assert verdict(checker, "All adults should be given the vaccine [1].",
                    "Some adults should be given the vaccine.").verdict == "contradicted"
+
+
+def test_an_age_group_named_by_a_word_decides_what_applies(checker):
+    [s] = checker.check(
+        "Adults with suspected sepsis and any high-risk criterion should be given antibiotics "
+        "within 1 hour [1].",
+        {1: Source("For adults with suspected sepsis and any high-risk criterion, give "
+                   "broad-spectrum antibiotics within 1 hour.",
+                   title="Suspected sepsis in adults")},
+        "My 6-year-old has suspected sepsis; how quickly are antibiotics needed?")
+    assert s.verdict == "not_applicable"
+    [s] = checker.check("Fracture risk assessment should be considered in all women aged 65 and "
+                        "over [1].",
+                        {1: Source("Consider assessing fracture risk in all women aged 65 and "
+                                   "over.")},
+                        "My wife is 40; should she have her fracture risk assessed?")
+    assert s.verdict == "not_applicable"
+
+
+def test_how_often_when_and_for_whom_a_number_holds(checker):
+    for claim, passage, why in (
+            ("TCD screening should be performed every 2 years from age 2 to 16 [1].",
+             "TCD screening should be performed annually from age 2 to 16 years.", "number"),
+            ("Fracture risk should be assessed in all men aged 65 and over [1].",
+             "Assess fracture risk in all women aged 65 and over and all men aged 75 and over.",
+             "number"),
+            ("All pregnant women should take 10 milligrams of vitamin D each day [1].",
+             "All pregnant women should take a daily supplement containing 10 micrograms of "
+             "vitamin D.", "unit")):
+        s = verdict(checker, claim, passage)
+        assert s.verdict == "contradicted" and why in s.reason, claim
+    s = verdict(checker, "Varenicline should be started on the agreed quit date [1].",
+                "Varenicline is started 1 to 2 weeks before the agreed quit date.")
+    assert s.verdict == "unsupported" and "1 to 2 weeks before" in s.reason, s.reason
+    assert verdict(checker, "Varenicline is started 1 to 2 weeks before the quit date [1].",
+                   "Varenicline is started 1 to 2 weeks before the agreed quit "
+                   "date.").verdict == "supported"
