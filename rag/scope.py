@@ -17,8 +17,7 @@ from rag.ages import AgeRange, ages, sexes
 _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|eligib\w*|"
                     r"invit\w*|section|guideline|guidance|programme|program|"
                     r"intended|is for|are for)\b", re.IGNORECASE)
-_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|only)\b", re.IGNORECASE)
-_CHILDREN = re.compile(r"\b(?:children|child|paediatric|pediatric|under-?18s?)\b", re.IGNORECASE)
+_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r";\s+|,\s+(?:and|but)\s+|\s+but\s+")
 # "I'm 40", "my wife is 52": an age a question gives without a noun.
 _SPEAKER = re.compile(
@@ -42,7 +41,7 @@ def asked_ages(question: str) -> list[AgeRange]:
 def age_group(text: str) -> AgeRange | None:
     """The ages of the one age group `text` names by a word ("children", "adults"), where it
     names one and gives no ages of its own, or None."""
-    named = [ages for pattern, ages in _GROUPS.values() if pattern.search(text)]
+    named = [group for pattern, group in _GROUPS.values() if pattern.search(text)]
     return named[0] if len(named) == 1 and not ages(text, points=False) else None
 
 
@@ -54,8 +53,7 @@ def scope_clauses(text: str) -> tuple[list[str], list[str]]:
         for clause in _CLAUSE.split(text[a:b]):
             if not _SCOPE.search(clause):
                 continue
-            only = re.search(r"\bonly\b", clause, re.IGNORECASE)
-            if _LEAVES_OUT.search(clause) and not only:
+            if _LEAVES_OUT.search(clause):
                 leaves_out.append(clause)
             else:
                 covers.append(clause)
@@ -67,8 +65,9 @@ def left_out(question: str, clauses: list[str]) -> str:
     asked, asked_sex = asked_ages(question), sexes(question)
     for clause in clauses:
         out = ages(clause, points=False)
-        if _CHILDREN.search(clause) and not out:
-            out = [AgeRange(0, 17)]
+        children, under_18 = _GROUPS["children"]
+        if not out and children.search(clause):  # "it does not cover children"
+            out = [under_18]
         if out:  # "women under 50 are not invited" leaves out an age, not a sex
             if asked and all(any(a.low >= o.low and a.high <= o.high for o in out)
                              for a in asked):
