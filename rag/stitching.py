@@ -14,6 +14,11 @@ of its words, and each word it brings from another statement must have a place t
 - a word otherwise put in is what another statement says, joined to this one: the claim is
   not supported. A pronoun is the exception: "It should be given into the thigh" after
   "Adrenaline is the first-line treatment." is about adrenaline.
+
+Within the one statement, words can trade places too: a word the statement gives another
+number ("a sensitivity of 95%" for "a specificity of 95% and a sensitivity of 80%"), a word
+said twice in place of another, and the two ends of what is shared ("Diabetes increases the
+risk of obesity" for "Obesity increases the risk of diabetes").
 """
 
 from __future__ import annotations
