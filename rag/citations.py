@@ -29,17 +29,19 @@ from rag.claims import (
     STRONG_MODALS,
     WEAK_MODALS,
     Conflict,
-    bound_changes,
-    bound_pairs,
     conflicts,
     dropped_limit,
-    dropped_number_limit,
     dropped_possibility,
-    dropped_timing,
     matched,
     negations,
     opposite_in,
     otherwise_swap,
+)
+from rag.quantities import (
+    bound_changes,
+    bound_pairs,
+    dropped_number_limit,
+    dropped_timing,
     population_numbers,
     unit_changes,
 )

@@ -71,15 +71,6 @@ _ADVISING = frozenset(stems(
     "recommend recommends recommended advise advises advised caution cautions cautioned "
     "counsel counsels counselled warn warns warned argue argues argued decide decides decided "
     "guidance advice".split()))
-# A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
-_DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
-_BODY = frozenset(tokens("kg m2"))
-_UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
-    "years months weeks days hours minutes seconds l mmhg"))
-# Words that place a time: "1 to 2 weeks before the quit date".
-_WHEN = frozenset(stems("before after within until prior earlier later".split()))
-# A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
-BOUNDS = frozenset(stems("least most more less".split()))
 # Words that make a statement a possibility rather than a fact: "may reduce", "probably".
 POSSIBILITY = frozenset(stems(
     "may might could possibly probably perhaps suggest suggests suggested appear appears seem "
@@ -134,7 +125,7 @@ def opposite_in(word: str, words: Iterable[str]) -> str:
     return next((w for w in words if w != word and _antonym(word, w)), "")
 
 
-def _edits(claim: Sequence[str], source: Sequence[str]
+def edits(claim: Sequence[str], source: Sequence[str]
            ) -> tuple[int, list[tuple[str, int, int, int, int]], tuple[int, int]]:
     """Matched token count, the edit operations from `source` to `claim`, and the stretch of
     `source` the claim covers (first to last matched token); edits are limited to it."""
@@ -164,7 +155,7 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     `elsewhere` holds every token of the passage and its headings (a word the claim moved
     there from another sentence is not a swap); `context` the tokens of its title and section
     (a year or population the claim takes from there is not a swap either)."""
-    _, ops, (lo, hi) = _edits(claim, source)
+    _, ops, (lo, hi) = edits(claim, source)
     window = source[lo:hi]
     claim_set, window_set = set(claim), set(window)
     found = (_flips(claim, source, context)
@@ -194,51 +185,6 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
                     said, was):
                 found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))
     return _dedupe(found)
-
-
-def bound_pairs(claim: Sequence[str], source: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(number, its bound in the claim, its bound in the source) for each number the two
-    align on; a bound is "least" of "at least 65", or "" for none."""
-    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
-    pairs = []
-    for block in matcher.get_matching_blocks():
-        for i, j in zip(range(block.a, block.a + block.size),
-                        range(block.b, block.b + block.size), strict=True):
-            if is_number(claim[i]):
-                pairs.append((claim[i], claim[i - 1] if i and claim[i - 1] in BOUNDS else "",
-                              source[j - 1] if j and source[j - 1] in BOUNDS else ""))
-    return pairs
-
-
-def unit_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
-    """A number both give, in another unit ("over 5 to 15 hours" for "over 5 to 15 minutes",
-    also where the passage uses that unit elsewhere), or as a dose per kilogram or square
-    metre on one side only ("10 mg" for "10 mg/kg")."""
-    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
-    places = [(i, j) for block in matcher.get_matching_blocks()
-              for i, j in zip(range(block.a, block.a + block.size),
-                              range(block.b, block.b + block.size), strict=True)]
-    # A number each side gives once is the same number, wherever the alignment put it.
-    places += [(i, list(source).index(t)) for i, t in enumerate(claim)
-               if is_number(t) and claim.count(t) == 1 and list(source).count(t) == 1]
-    for i, j in places:
-        said, was = claim[i + 1:i + 3], source[j + 1:j + 3]
-        if not (is_number(claim[i]) and said and was):
-            continue
-        other_unit = said[0] != was[0] and said[0] in _UNITS and was[0] in _UNITS
-        per_body = said[0] == was[0] and said[0] in _DOSE_UNITS and (
-            len(said) > 1 and said[1] in _BODY) != (len(was) > 1 and was[1] in _BODY)
-        if other_unit or per_body:
-            return [Conflict("unit", " ".join([source[j], *was]),
-                             " ".join([claim[i], *said]))]
-    return []
-
-
-def bound_changes(pairs: Sequence[tuple[str, str, str]]) -> list[Conflict]:
-    """Of `bound_pairs`, the numbers both sides bound in different ways: "<65" for "≥65",
-    "> 7%" for "≤ 7%"."""
-    return [Conflict("bound", f"{was} {n}", f"{said} {n}")
-            for n, said, was in pairs if said and was and said != was]
 
 
 # "In mild asthma this can be symptom-driven; otherwise it is taken daily": "otherwise" opens
@@ -471,7 +417,7 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     sentences = [(s, tokens(s)) for s in
                  [span[a:b] for a, b in sentence_spans(span)] or [span]]
     sentence, sentence_tokens = max(sentences, key=lambda pair: matched(claim, pair[1]))
-    _, _, (lo, hi) = _edits(claim, sentence_tokens)
+    _, _, (lo, hi) = edits(claim, sentence_tokens)
     said = set(claim) | given
     for limit in limits(sentence):
         near = lo <= limit.first < hi or hi <= limit.first <= hi + 1 or lo - 1 <= limit.end <= lo
@@ -484,53 +430,6 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     return ""
 
 
-def dropped_number_limit(claim: Sequence[str], source: Sequence[str]) -> str:
-    """A bounded number or an age in the stretch of `source` the claim covers (or just past
-    it), where the claim gives no number at all, as its bound and number ("less 40" of
-    "adults aged under 40"; "least 7.0" of "a fasting glucose of 7.0 mmol/L or above"), or
-    ""."""
-    if any(is_number(t) for t in claim):  # it gives a limit of its own ("60 to 74")
-        return ""
-    _, _, (lo, hi) = _edits(claim, source)
-    for k in range(max(lo, 1), min(len(source), hi + 3)):
-        if is_number(source[k]) and source[k] not in claim and source[k - 1] in BOUNDS | {"age"}:
-            return f"{source[k - 1]} {source[k]}"
-    return ""
-
-
-def dropped_timing(claim: Sequence[str], source: Sequence[str]) -> str:
-    """A time the source gives inside the stretch the claim covers ("1 to 2 weeks before"),
-    that the claim leaves out between words it keeps ("started on the agreed quit date"), or
-    ""."""
-    _, ops, _ = _edits(claim, source)
-    for tag, _, _, j1, j2 in ops:
-        was = source[j1:j2]
-        if (tag == "insert" and j1 > 0 and j2 < len(source) and any(map(is_number, was))
-                and set(was) & _WHEN and not set(was) & set(claim)):
-            return " ".join(was)
-    return ""
-
-
-def population_numbers(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
-    """A number the source gives one group, said of another group it gives another number:
-    "all men aged 65 and over" for "all women aged 65 and over and all men aged 75 and
-    over"."""
-    def pairs(tokens_: Sequence[str]) -> dict[str, str]:
-        found: dict[str, str] = {}
-        for k, t in enumerate(tokens_):
-            if t in POPULATIONS:
-                number = next((n for n in tokens_[k + 1:k + 5] if is_number(n)), "")
-                if number:
-                    found.setdefault(t, number)
-        return found
-
-    said, was = pairs(claim), pairs(source)
-    for group, number in said.items():
-        if group in was and was[group] != number and number in was.values():
-            return [Conflict("number", f"{group} {was[group]}", f"{group} {number}")]
-    return []
-
-
 def matched(claim: Sequence[str], source: Sequence[str]) -> int:
     """How many claim tokens the source matches in order."""
-    return _edits(claim, source)[0]
+    return edits(claim, source)[0]

@@ -1,0 +1,117 @@
+"""Numbers in a claim against the passage it rests on, as pure functions.
+
+A number is half a fact: "65" is "at least 65" or "less than 65", "10 mg" a dose or "10 mg/kg"
+one per kilogram, "every 2 years" not "annually", "75" the age for men and not for women, and
+"1 to 2 weeks before the quit date" a time a claim cannot drop. `rag.claims` finds what
+differs in the words; this finds what differs in what the numbers are attached to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+
+from meditron_rag.text import is_number, stems, tokens
+from rag.claims import POPULATIONS, Conflict, edits
+
+# A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
+_DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
+_BODY = frozenset(tokens("kg m2"))
+_UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
+    "years months weeks days hours minutes seconds l mmhg"))
+# Words that place a time: "1 to 2 weeks before the quit date".
+_WHEN = frozenset(stems("before after within until prior earlier later".split()))
+# A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
+BOUNDS = frozenset(stems("least most more less".split()))
+
+
+def bound_pairs(claim: Sequence[str], source: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(number, its bound in the claim, its bound in the source) for each number the two
+    align on; a bound is "least" of "at least 65", or "" for none."""
+    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
+    pairs = []
+    for block in matcher.get_matching_blocks():
+        for i, j in zip(range(block.a, block.a + block.size),
+                        range(block.b, block.b + block.size), strict=True):
+            if is_number(claim[i]):
+                pairs.append((claim[i], claim[i - 1] if i and claim[i - 1] in BOUNDS else "",
+                              source[j - 1] if j and source[j - 1] in BOUNDS else ""))
+    return pairs
+
+
+def unit_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """A number both give, in another unit ("over 5 to 15 hours" for "over 5 to 15 minutes",
+    also where the passage uses that unit elsewhere), or as a dose per kilogram or square
+    metre on one side only ("10 mg" for "10 mg/kg")."""
+    matcher = SequenceMatcher(None, list(claim), list(source), autojunk=False)
+    places = [(i, j) for block in matcher.get_matching_blocks()
+              for i, j in zip(range(block.a, block.a + block.size),
+                              range(block.b, block.b + block.size), strict=True)]
+    # A number each side gives once is the same number, wherever the alignment put it.
+    places += [(i, list(source).index(t)) for i, t in enumerate(claim)
+               if is_number(t) and claim.count(t) == 1 and list(source).count(t) == 1]
+    for i, j in places:
+        said, was = claim[i + 1:i + 3], source[j + 1:j + 3]
+        if not (is_number(claim[i]) and said and was):
+            continue
+        other_unit = said[0] != was[0] and said[0] in _UNITS and was[0] in _UNITS
+        per_body = said[0] == was[0] and said[0] in _DOSE_UNITS and (
+            len(said) > 1 and said[1] in _BODY) != (len(was) > 1 and was[1] in _BODY)
+        if other_unit or per_body:
+            return [Conflict("unit", " ".join([source[j], *was]),
+                             " ".join([claim[i], *said]))]
+    return []
+
+
+def bound_changes(pairs: Sequence[tuple[str, str, str]]) -> list[Conflict]:
+    """Of `bound_pairs`, the numbers both sides bound in different ways: "<65" for "≥65",
+    "> 7%" for "≤ 7%"."""
+    return [Conflict("bound", f"{was} {n}", f"{said} {n}")
+            for n, said, was in pairs if said and was and said != was]
+
+
+def dropped_number_limit(claim: Sequence[str], source: Sequence[str]) -> str:
+    """A bounded number or an age in the stretch of `source` the claim covers (or just past
+    it), where the claim gives no number at all, as its bound and number ("less 40" of
+    "adults aged under 40"; "least 7.0" of "a fasting glucose of 7.0 mmol/L or above"), or
+    ""."""
+    if any(is_number(t) for t in claim):  # it gives a limit of its own ("60 to 74")
+        return ""
+    _, _, (lo, hi) = edits(claim, source)
+    for k in range(max(lo, 1), min(len(source), hi + 3)):
+        if is_number(source[k]) and source[k] not in claim and source[k - 1] in BOUNDS | {"age"}:
+            return f"{source[k - 1]} {source[k]}"
+    return ""
+
+
+def dropped_timing(claim: Sequence[str], source: Sequence[str]) -> str:
+    """A time the source gives inside the stretch the claim covers ("1 to 2 weeks before"),
+    that the claim leaves out between words it keeps ("started on the agreed quit date"), or
+    ""."""
+    _, ops, _ = edits(claim, source)
+    for tag, _, _, j1, j2 in ops:
+        was = source[j1:j2]
+        if (tag == "insert" and j1 > 0 and j2 < len(source) and any(map(is_number, was))
+                and set(was) & _WHEN and not set(was) & set(claim)):
+            return " ".join(was)
+    return ""
+
+
+def population_numbers(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """A number the source gives one group, said of another group it gives another number:
+    "all men aged 65 and over" for "all women aged 65 and over and all men aged 75 and
+    over"."""
+    def pairs(tokens_: Sequence[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for k, t in enumerate(tokens_):
+            if t in POPULATIONS:
+                number = next((n for n in tokens_[k + 1:k + 5] if is_number(n)), "")
+                if number:
+                    found.setdefault(t, number)
+        return found
+
+    said, was = pairs(claim), pairs(source)
+    for group, number in said.items():
+        if group in was and was[group] != number and number in was.values():
+            return [Conflict("number", f"{group} {was[group]}", f"{group} {number}")]
+    return []
