@@ -104,7 +104,8 @@ def statements(text: str) -> list[Statement]:
     for block in paragraph_spans(text, 0, len(text)):
         header: frozenset[str] | None = None
         for start, end in item_spans(text, *block):
-            item = (start + len(_MARKER.match(text, start, end)[0]), end)
+            marker = _MARKER.match(text, start, end)
+            item = (marker.end() if marker else start, end)
             piece = text[item[0]:item[1]]
             if piece.lstrip().startswith("|"):
                 if not set(piece) - set("|-: \n"):  # the rule under a table's header
