@@ -27,6 +27,7 @@ from rag.claims import (
     LIGHT,
     POPULATIONS,
     STRONG_MODALS,
+    UNIVERSAL,
     WEAK_MODALS,
     Conflict,
     conflicts,
@@ -63,8 +64,6 @@ _DISCLAIMER = re.compile(
 _QUESTION_FORM = re.compile(
     r"^\W*(?:what|which|who|whom|how|when|where|why|should|does|do|is|are|can|could|would|will)"
     r"\b", re.IGNORECASE)
-# Words that say "all": a claim's own "all" is never a harmless word.
-_UNIVERSAL = frozenset(tokens("all every everyone always"))
 # Verbs that make two words a statement ("The risk is high."), not a fragment ("Key points").
 _STATES = re.compile(r"\b(?:is|are|was|were|be|been|should|must|may|might|can|could|will|"
                      r"would|does|did|has|have|had)\b", re.IGNORECASE)
@@ -341,7 +340,7 @@ class CitationChecker:
         # A rule word or a light verb of its own ("should be given" for "Give") says nothing
         # new: a rule where the passage gives an option is read as modality above.
         new = [t for t in dict.fromkeys(_spelled_out(claim, known))
-               if t not in known and t not in STRONG_MODALS - _UNIVERSAL and t not in LIGHT]
+               if t not in known and t not in STRONG_MODALS - UNIVERSAL and t not in LIGHT]
         # A word of its own that says the opposite of the passage or its heading ("Continue
         # screening when ..." under "When to stop screening").
         unsaid = sorted(t for t in known if t not in claim)

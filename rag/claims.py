@@ -76,7 +76,7 @@ POSSIBILITY = frozenset(stems(
     "may might could possibly probably perhaps suggest suggests suggested appear appears seem "
     "seems consider considered".split()))
 # "All adults" says more than "some adults", "always" more than "often".
-_UNIVERSAL = frozenset(tokens("all everyone always"))
+UNIVERSAL = frozenset(tokens("all every everyone always"))
 _PARTIAL = frozenset(tokens("some many most few certain sometimes often occasionally usually "
                             "selected"))
 # Words that withhold what follows as a negation does: "insufficient (evidence) to recommend".
@@ -307,7 +307,9 @@ def _quantifiers(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
         return [t for k, t in enumerate(tokens_) if t in _PARTIAL and not (
             t == "most" and k + 1 < len(tokens_) and is_number(tokens_[k + 1]))]
 
-    said, was = Counter(t for t in claim if t in _UNIVERSAL), Counter(window)
+    # "Every" is an interval ("every 2 years") more often than all of a group.
+    said = Counter(t for t in claim if t in UNIVERSAL and t != "everi")
+    was = Counter(window)
     wider = [t for t in said if said[t] > was[t]]
     part, kept = parts(window), parts(claim)
     if wider and len(part) > len(kept):

@@ -9,6 +9,8 @@ question about a 7-year-old or about someone's mother, whatever sentence it rest
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from functools import lru_cache
 
 from meditron_rag.text import sentence_spans
 from rag.ages import AgeRange, ages, sexes
@@ -45,10 +47,12 @@ def age_group(text: str) -> AgeRange | None:
     return named[0] if len(named) == 1 and not ages(text, points=False) else None
 
 
-def scope_clauses(text: str) -> tuple[list[str], list[str]]:
+@lru_cache(maxsize=256)
+def scope_clauses(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The clauses of `text` that say whom it covers, and those that say whom it leaves out
     ("it does not cover children", "women under 50 are not routinely invited")."""
-    covers, leaves_out = [], []
+    covers: list[str] = []
+    leaves_out: list[str] = []
     for a, b in sentence_spans(text):
         for clause in _CLAUSE.split(text[a:b]):
             if not _SCOPE.search(clause):
@@ -57,10 +61,10 @@ def scope_clauses(text: str) -> tuple[list[str], list[str]]:
                 leaves_out.append(clause)
             else:
                 covers.append(clause)
-    return covers, leaves_out
+    return tuple(covers), tuple(leaves_out)
 
 
-def left_out(question: str, clauses: list[str]) -> str:
+def left_out(question: str, clauses: Sequence[str]) -> str:
     """The words of a clause that leaves out whom the question asks about, or ""."""
     asked, asked_sex = asked_ages(question), sexes(question)
     for clause in clauses:

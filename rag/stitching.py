@@ -24,8 +24,10 @@ risk of obesity" for "Obesity increases the risk of diabetes").
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from meditron_rag.text import (
     NEGATIONS,
@@ -96,7 +98,8 @@ class Statement:
     lead: frozenset[str]
 
 
-def statements(text: str) -> list[Statement]:
+@lru_cache(maxsize=256)
+def statements(text: str) -> tuple[Statement, ...]:
     """The passage's statements in order. A line ending in ":" or a Markdown heading leads
     in the statements after it; a table's header row leads in its body rows."""
     found: list[Statement] = []
@@ -121,7 +124,7 @@ def statements(text: str) -> list[Statement]:
                     lead = frozenset(tokens(sentence))
                     continue
                 found.append(Statement(sentence, tuple(tokens(sentence)), lead))
-    return found
+    return tuple(found)
 
 
 def stitched(claim_text: str, text: str, free: frozenset[str]) -> Conflict | None:
@@ -141,7 +144,7 @@ def stitched(claim_text: str, text: str, free: frozenset[str]) -> Conflict | Non
     return _read(claim, cuts, found, free, 0) or _reversed(claim, claim_text, found, free)
 
 
-def _enumerates(claim: list[str], found: list[Statement], free: frozenset[str]) -> bool:
+def _enumerates(claim: list[str], found: Sequence[Statement], free: frozenset[str]) -> bool:
     """Whether the claim names items of one list with words of the line that leads in to it,
     and takes nothing else from the items: "The three tests are HBsAg, anti-HBs and total
     anti-HBc" (but not "HBsAg and anti-HBs show immunity", which takes "shows immunity" from
@@ -157,7 +160,7 @@ def _enumerates(claim: list[str], found: list[Statement], free: frozenset[str]) 
     return False
 
 
-def _said_after(found: list[Statement], lead: frozenset[str]) -> set[str]:
+def _said_after(found: Sequence[Statement], lead: frozenset[str]) -> set[str]:
     """The words of a list's items past their names, that the names alone do not hold."""
     items = [s.tokens for s in found if s.lead == lead]
     names = {t for item in items for t in item[:_NAME]}
@@ -175,7 +178,7 @@ def _clauses(text: str) -> tuple[list[str], frozenset[int]]:
     return claim, frozenset(sum(counts[:k]) for k in range(1, len(counts)))
 
 
-def _read(claim: list[str], cuts: frozenset[int], found: list[Statement], free: frozenset[str],
+def _read(claim: list[str], cuts: frozenset[int], found: Sequence[Statement], free: frozenset[str],
           depth: int) -> Conflict | None:
     anywhere = {t for s in found for t in s.tokens}
     best = max(range(len(found)), key=lambda k: _fit(claim, found[k]))
@@ -249,7 +252,7 @@ def _traded(run: list[str], lost: list[str], source: list[str], number: str,
     return None
 
 
-def _reversed(claim: list[str], claim_text: str, found: list[Statement], free: frozenset[str]
+def _reversed(claim: list[str], claim_text: str, found: Sequence[Statement], free: frozenset[str]
               ) -> Conflict | None:
     """The two ends of what the claim and its statement share, traded: "Diabetes increases
     the risk of obesity" for "Obesity increases the risk of diabetes". Not where one side is
@@ -284,7 +287,7 @@ def _fit(claim: list[str], statement: Statement) -> tuple[int, int]:
     return len(shared), sum(b.size for b in blocks.get_matching_blocks())
 
 
-def _rests(run: list[str], found: list[Statement], free: frozenset[str], depth: int) -> bool:
+def _rests(run: list[str], found: Sequence[Statement], free: frozenset[str], depth: int) -> bool:
     """Whether a run at one end of a claim stands on a statement of its own (two or more of
     its words there, its first among them: "CT colonography every 5 years", not the "should
     be assessed for Kawasaki disease" of "Children with fever ... should be assessed ..."),
@@ -298,21 +301,21 @@ def _rests(run: list[str], found: list[Statement], free: frozenset[str], depth: 
     return _read(run, frozenset(), found, free, depth + 1) is None
 
 
-def _whole(run: list[str], found: list[Statement], free: frozenset[str]) -> bool:
+def _whole(run: list[str], found: Sequence[Statement], free: frozenset[str]) -> bool:
     """Whether the run holds every word of some statement: "Screening is offered
     selectively, depending on ..." puts one whole sentence before another."""
     return any(len(own) >= 2 and own <= set(run)
                for own in (set(s.tokens) - free for s in found))
 
 
-def _defines(brought: list[str], lost: list[str], found: list[Statement]) -> bool:
+def _defines(brought: list[str], lost: list[str], found: Sequence[Statement]) -> bool:
     """Whether a statement holding the brought words also holds the ones they replace:
     "PCV20 is a pneumococcal conjugate vaccine" makes "PCV20" stand for "a pneumococcal
     conjugate vaccine" (still not said, but not the opposite)."""
     return any(set(brought) <= set(s.tokens) and set(lost) <= set(s.tokens) for s in found)
 
 
-def _refers(statement: Statement, brought: list[str], found: list[Statement], at: int) -> bool:
+def _refers(statement: Statement, brought: list[str], found: Sequence[Statement], at: int) -> bool:
     """Whether the statement opens by referring back ("It", "In these") to the one just
     before it, which holds the brought words."""
     return (at > 0 and bool(_REFERRING.match(statement.text))
