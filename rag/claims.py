@@ -427,8 +427,38 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
         # sentence's "RSV vaccine", so a claim that keeps only that keeps no limit.
         outside = set(sentence_tokens[:limit.first]) | set(sentence_tokens[limit.end:])
         own = limit.content - outside or limit.content
-        if near and not own & said:
+        if not near:
+            continue
+        if not own & said:
             return limit.words
+        if dropped := _dropped_conjunct(limit.words, said):
+            return dropped
+    return ""
+
+
+# Where a limiting phrase ends and the statement goes on: "adults with diabetes should be
+# offered A and B" limits to "adults with diabetes"; its "and B" is a list of what to do.
+_PHRASE_END = re.compile(
+    r"\b(?:should|must|may|might|can|could|will|shall|is|are|was|were|need|needs|offer|give|"
+    r"consider|start|measure|refer|use|treat|avoid)\b", re.IGNORECASE)
+# What follows "and" in an age bound ("65 and over", "18 and older") is the bound, not a
+# second condition.
+_BOUND_WORDS = frozenset(stems("over older above under younger below up upward more".split()))
+
+
+def _dropped_conjunct(limit: str, said: set[str]) -> str:
+    """A condition joined to a kept one by "and" that the claim leaves out, or "": "adults
+    with CKD" for "adults with CKD and diabetes" covers people the passage does not. One
+    joined by "or" may be left out: that names one of the cases the passage covers."""
+    phrase = limit[:m.start()] if (m := _PHRASE_END.search(limit)) else limit
+    for joined in list(re.finditer(r"\band\b", phrase))[:3]:
+        rest = phrase[joined.end():]
+        if stop := _LIMITING.search(rest):
+            rest = rest[:stop.start()]
+        content = {t for t in tokens(rest) if not is_number(t) and t not in STOPWORDS
+                   and t not in LIGHT and t not in _BOUND_WORDS}
+        if content and not content & said:
+            return f"and {rest.strip()}"
     return ""
 
 

@@ -315,6 +315,28 @@ def test_a_claim_that_drops_a_limit_of_its_passage_is_not_supported(checker):
                    "Which vaccine for adults 50 to 64 with a risk condition?").supported
 
 
+def test_a_claim_that_keeps_one_of_two_joined_conditions_is_not_supported(checker):
+    """"Adults with CKD" covers people that "adults with CKD and diabetes" does not; "or"
+    names cases of which the claim may pick one, and "and over" is a bound, not a
+    condition."""
+    passage = ("Offer an ACE inhibitor to adults with CKD and diabetes who have an ACR over "
+               "3 mg/mmol. For adults with suspected sepsis and any high-risk criterion, give "
+               "antibiotics within 1 hour. Offer a review to people with asthma or COPD. "
+               "Vaccinate adults aged 65 and over who live in care homes.")
+    for dropped, words in (
+            ("Offer an ACE inhibitor to adults with CKD who have an ACR over 3 mg/mmol [1].",
+             "and diabetes"),
+            ("Adults with suspected sepsis should be given antibiotics within 1 hour [1].",
+             "and any high-risk criterion")):
+        s = verdict(checker, dropped, passage)
+        assert s.verdict == "unsupported" and words in s.reason, dropped
+    for kept in ("Adults with CKD and diabetes who have an ACR over 3 mg/mmol should be "
+                 "offered an ACE inhibitor [1].",
+                 "Offer a review to people with COPD [1].",
+                 "Adults aged 65 or over who live in care homes should be vaccinated [1]."):
+        assert verdict(checker, kept, passage).verdict == "supported", kept
+
+
 def test_a_bound_on_a_number_is_held_to_its_side(checker):
     """"≥65" and "<65" share every word once the signs are dropped: a bound is written one
     way ("65 or older" is "≥65") and must be the passage's."""
