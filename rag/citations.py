@@ -41,9 +41,11 @@ from rag.claims import (
 from rag.quantities import (
     bound_changes,
     bound_pairs,
+    clause_trade,
     dropped_number_limit,
     dropped_timing,
     population_numbers,
+    said_in_one_clause,
     unit_changes,
 )
 from rag.records import SentenceSupport
@@ -298,6 +300,12 @@ class CitationChecker:
                  + population_numbers(claim, span_tokens)
                  + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
+        if found and all(c.kind == "number" for c in found) and (
+                own := said_in_one_clause(claim, span)):
+            # Numbers the alignment paired across clauses: the claim's are all its clause's.
+            found = [c for c in found if set(c.passage_words.split()) & own]
+        if not found and (trade := clause_trade(claim, span)):
+            found = [trade]
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "
                                           "the other case", span, share)

@@ -8,10 +8,11 @@ differs in the words; this finds what differs in what the numbers are attached t
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from meditron_rag.text import is_number, stems, tokens
+from meditron_rag.text import STOPWORDS, is_number, stems, tokens
 from rag.claims import POPULATIONS, Conflict, edits
 
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
@@ -21,6 +22,10 @@ _UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
     "years months weeks days hours minutes seconds l mmhg"))
 # Words that place a time: "1 to 2 weeks before the quit date".
 _WHEN = frozenset(stems("before after within until prior earlier later".split()))
+# Where one clause of a passage ends and the next, with measures of its own, begins: "review
+# people aged 18 to 25 within 1 week ..., and review others within 2 weeks".
+_CLAUSE_CUT = re.compile(r"[;:]\s|,\s+(?:and|but|or|then|while|whereas)\b|(?<!\d)\.\s",
+                         re.IGNORECASE)
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
 
@@ -115,3 +120,61 @@ def population_numbers(claim: Sequence[str], source: Sequence[str]) -> list[Conf
         if group in was and was[group] != number and number in was.values():
             return [Conflict("number", f"{group} {was[group]}", f"{group} {number}")]
     return []
+
+
+def _measures(tokens_: Sequence[str]) -> set[tuple[str, str]]:
+    """(number, unit) for each number of a range or amount with a unit after it: "1 to 2
+    weeks" gives ("1", "week") and ("2", "week")."""
+    found = set()
+    for k, t in enumerate(tokens_):
+        if is_number(t):
+            unit = next((u for u in tokens_[k + 1:k + 4] if not is_number(u)), "")
+            if unit in _UNITS:
+                found.add((t, unit))
+    return found
+
+
+def _home(claim: Sequence[str], text: str) -> tuple[list[list[str]], int]:
+    """The passage's clauses, and which one the claim's words (its measures aside) stand in,
+    or -1 where no one clause holds clearly most of them."""
+    parts = [part for part in map(tokens, _CLAUSE_CUT.split(text)) if part]
+    measured = {t for pair in _measures(claim) for t in pair}
+    words = {t for t in claim if t not in measured and t not in STOPWORDS}
+    scores = sorted(((len(words & set(part)), k) for k, part in enumerate(parts)), reverse=True)
+    if len(scores) < 2 or scores[0][0] < 2 or scores[0][0] == scores[1][0]:
+        return parts, -1
+    return parts, scores[0][1]
+
+
+def said_in_one_clause(claim: Sequence[str], text: str) -> set[str]:
+    """The numbers of the clause of `text` that holds the claim's words, where that clause
+    also holds every number the claim gives, with its unit; else an empty set. A claim that
+    reorders "every 3 years to people aged 25 to 49, and every 5 years to those aged 50 to
+    64" still takes all its numbers from the first clause: the second's are not its own."""
+    parts, home = _home(claim, text)
+    if home < 0:
+        return set()
+    numbers = {t for t in claim if is_number(t)}
+    clause = parts[home]
+    if numbers <= set(clause) and _measures(claim) <= _measures(clause):
+        return {t for t in clause if is_number(t)}
+    return set()
+
+
+def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
+    """A measure the claim gives with the words of one clause of `text` that the passage
+    gives only in another, where that first clause has its own measure in the same unit:
+    "people aged 18 to 25 ... within 2 weeks" for "review people aged 18 to 25 within 1 week
+    ..., and review others within 2 weeks"."""
+    said = _measures(claim)
+    parts, home = _home(claim, text)
+    if home < 0 or not said:
+        return None
+    own = _measures(parts[home])
+    for number, unit in sorted(said - own):
+        theirs = [m for m, u in sorted(own) if u == unit and m not in claim]
+        elsewhere = any((number, unit) in _measures(part)
+                        for k, part in enumerate(parts) if k != home)
+        if theirs and elsewhere:
+            return Conflict("number", f"{theirs[0]} {unit}", f"{number} {unit}")
+    return None

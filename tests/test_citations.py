@@ -590,6 +590,25 @@ def test_a_number_given_to_another_word_of_the_sentence_is_contradicted(checker)
                    passage).verdict == "supported"
 
 
+
+def test_a_measure_of_one_clause_given_to_the_group_of_another_is_contradicted(checker):
+    """Two clauses of one sentence each give a group its own interval: the claim may reorder
+    one clause but not take the other's interval."""
+    passage = ("Review people aged 18 to 25 within 1 week of starting an antidepressant, and "
+               "review others within 2 weeks. Cervical screening is offered every 3 years to "
+               "people aged 25 to 49, and every 5 years to those aged 50 to 64.")
+    for traded, said in (
+            ("People aged 18 to 25 should be reviewed within 2 weeks of starting an "
+             "antidepressant [1].", "1 week"),
+            ("People aged 50 to 64 are offered cervical screening every 3 years [1].", "5")):
+        s = verdict(checker, traded, passage)
+        assert s.verdict == "contradicted" and said in s.reason, traded
+    for kept in ("People aged 18 to 25 should be reviewed within 1 week of starting an "
+                 "antidepressant [1].",
+                 "People aged 25 to 49 are offered cervical screening every 3 years [1].",
+                 "People aged 25 to 49 are offered cervical screening every three years [1]."):
+        assert verdict(checker, kept, passage).verdict == "supported", kept
+
 def test_an_item_added_to_a_list_is_not_supported(checker):
     for added in ("Statins reduce LDL cholesterol and triglycerides [1].",
                   "Statins reduce triglycerides and LDL cholesterol [1]."):
