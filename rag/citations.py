@@ -198,7 +198,7 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             "population": "a different population", "modality": "an option, not a rule",
             "antonym": "the opposite", "order": "the other way round",
             "quantifier": "of some, not all",
-            "detail": "something else"}[conflict.kind]
+            "detail": "something else", "drug": "a different medicine"}[conflict.kind]
     return (f"the passage says “{said}”: {what}" if said
             else f"the passage says {what}")
 
@@ -309,7 +309,14 @@ class CitationChecker:
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "
                                           "the other case", span, share)
+        if found and all(c.kind == "replaced" for c in found):
+            # A word the passage never uses, where it says another: a synonym the check does
+            # not know ("extra" for "additional") or another drug; either way not said.
+            c = found[0]
+            return _Reading(UNSUPPORTED, f"the passage says “{_surface(c.passage_words, span)}”"
+                            f", not “{_surface(c.claim_words, sentence, 0)}”", span, share)
         if found:
+            found = [c for c in found if c.kind != "replaced"]
             return _Reading(CONTRADICTED, _conflict_reason(found[0], span), span, share)
         basis = set(span_tokens) | set(context)
         missing_numbers = [t for t in claim if is_number(t) and t not in basis]

@@ -51,7 +51,28 @@ _ANTONYMS = [
     ("increas", "reduc"), ("increas", "lower"), ("rais", "lower"), ("rais", "reduc"),
     ("improv", "worsen"), ("posit", "negat"), ("present", "absent"), ("acut", "chronic"),
     ("benign", "malign"), ("major", "minor"), ("strong", "weak"), ("gain", "loss"),
+    ("most", "least"), ("stronger", "weaker"), ("keep", "remov"), ("keep", "discard"),
+    ("withheld", "provid"), ("withhold", "provid"), ("withhold", "give"), ("withheld", "give"),
+    ("basic", "advanc"), ("resolv", "persist"),
 ]
+# A medicine's name, by the endings the WHO's INN programme gives classes of drugs
+# ("-cillin", "-pril", "-statin"; as stemmed), and common ones that have none.
+_DRUG = re.compile(
+    r"(?:cillin|cyclin|mycin|micin|floxacin|azol|pril|sartan|olol|dipin|statin|mab|tinib|vir|"
+    r"prazol|tidin|parin|xaban|gatran|gliflozin|gliptin|glutid|lukast|terol|cortison|metason|"
+    r"methason|nisolon|nison|sonid|ticason|azepam|azolam|oxetin|triptylin|profen|formin|apin|"
+    r"peridon|setron|thiazid|semid|triptan|dronat|platin|rubicin|tropium|picin|mectin|teplas)$"
+    r"|^cef[a-z]{4,}$|^(?:aspirin|paracetamol|acetaminophen|warfarin|clopidogrel|insulin|"
+    r"morphin|codein|tramadol|naloxon|adrenalin|epinephrin|digoxin|lithium|valproat|"
+    r"allopurinol|colchicin|methotrex|levothyroxin|haloperidol|carbamazepin|lamotrigin|"
+    r"levetiracetam|amiodaron|nitrofurantoin|trimethoprim|penicillin|isoniazid|ethambutol|"
+    r"salbutamol|tranexam|dimeticon|permethrin|oxygen)$")
+# Sets whose members exclude each other where one stands in the other's place: a route of
+# giving a drug, a line of treatment.
+_EXCLUSIVE = [frozenset(stems(group.split())) for group in (
+    "intravenous intramuscular subcutaneous oral topical inhaled rectal sublingual intranasal "
+    "intradermal transdermal vaginal",
+    "first second third fourth fifth")]
 # Times that exclude each other where they stand in one place ("during pregnancy" for "after
 # pregnancy"); too common to be read as a word of the claim's own against the whole passage.
 _TIMES = {frozenset(pair) for pair in [("dure", "after"), ("dure", "befor"),
@@ -96,7 +117,7 @@ class Conflict:
     """Why a claim contradicts the text: `kind` and the words of each side."""
 
     kind: str  # polarity | number | bound | unit | population | modality | antonym |
-    #             order | otherwise | quantifier | detail
+    #             order | otherwise | quantifier | detail | drug | replaced
     passage_words: str
     claim_words: str
 
@@ -170,7 +191,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             found.append(Conflict("modality", " ".join(weak_gone), " ".join(strong_new)))
         for a in said:
             for b in was:
-                if (a != b and (_antonym(a, b) or frozenset((a, b)) in _TIMES)
+                if (a != b and (_antonym(a, b) or frozenset((a, b)) in _TIMES
+                                or any({a, b} <= group for group in _EXCLUSIVE))
                         and b not in claim_set and a not in window_set):
                     found.append(Conflict("antonym", b, a))
         if tag == "replace" and not found:
@@ -181,9 +203,14 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             # People replaced by words that name no group the check knows are swapped too.
             lost = [t for t in was if t not in claim_set and _category(t) in ("", "population")
                     and t not in LIGHT]
-            if swapped and lost and len(said) <= 3 and len(was) <= 5 and not same_thing(
+            drugs = [t for t in swapped if _DRUG.search(t)]
+            if drugs and (gone := [t for t in was if _DRUG.search(t) and t not in claim_set]):
+                found.append(Conflict("drug", " ".join(gone), " ".join(drugs)))
+            elif swapped and lost and len(said) <= 3 and len(was) <= 5 and not same_thing(
                     said, was):
-                found.append(Conflict("detail", " ".join(lost), " ".join(swapped)))
+                # People put in place of people are others; another word may mean the same.
+                kind = "detail" if any(_category(t) for t in lost) else "replaced"
+                found.append(Conflict(kind, " ".join(lost), " ".join(swapped)))
     return _dedupe(found)
 
 
