@@ -39,6 +39,9 @@ _POP = (r"(?:adults?|women|woman|men|man|people|persons?|patients?|children|chil
         r"girls|boys|infants?|babies|baby|someone|anyone|those)")
 _UNIT = r"(?:\s+(?P<u>years?|months?|weeks?))?"
 _IN_YEARS = {"year": 1.0, "month": 12.0, "week": 52.0}
+# A bound on something other than an age: "lasted over 5 minutes", "under 2 mg".
+_NOT_AGE = (r"(?!\s*(?:%|minutes?|hours?|days?|mg|mcg|g|ml|kg|cm|mm|mmol|mmhg|ng|times?|"
+            r"units?|doses?|episodes?|cells?|percent)\b)")
 # Words before a bound that make it an age: "adults at least 65", "aged less than 18".
 _AGE_CUE = r"(?:(?P<cue>age[ds]?|" + _POP + r")\s+)?"
 _AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), kind) for p, kind in (
@@ -51,7 +54,7 @@ _AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), kind) for p,
     (r"\b(?P<a>\d{1,3})\s+(?:to|through)\s+(?P<b>\d{1,3})\s+(?P<u>years?|months?|weeks?)"
      r"(?:\s+of\s+age|\s+old)?\b", "range"),
     (r"\b(?:older|over|above)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(?P<a>\d{1,3})\b"
-     + _UNIT, "above"),
+     + _NOT_AGE + _UNIT, "above"),
     (_AGE_CUE + r"\b(?P<op>at\s+least|more\s+than|at\s+most|less\s+than)\s+(?P<cue2>the\s+"
      r"age\s+of\s+)?(?P<a>\d{1,3})\b" + _UNIT + r"(?P<cue3>\s+(?:of\s+age|old))?", "bound"),
     (r"\b(?:age[ds]?\s+)?(?P<a>\d{1,3})\s+(?:(?P<u>years?|months?|weeks?)\s+)?(?:(?:of\s+age"
@@ -59,7 +62,7 @@ _AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), kind) for p,
     (r"\b(?P<a>\d{1,3})\s+(?P<u>years?)\s+(?:of\s+age\s+)?(?:or|and)\s+(?:more|greater)\b",
      "from"),
     (r"\b(?:younger|under|below)\s+(?:than\s+|the\s+age\s+of\s+)?(?:age\s+)?(?P<a>\d{1,3})"
-     r"\b" + _UNIT, "below"),
+     r"\b" + _NOT_AGE + _UNIT, "below"),
     (r"\b(?P<a>\d{1,3})\s+(?:(?P<u>years?|months?|weeks?)\s+)?(?:(?:of\s+age\s+)?(?:and|or)"
      r"\s+(?:younger|under))", "upto"),
     (r"\bbefore\s+(?:age\s+)?(?P<a>\d{1,3})\b(?!\s*(?:weeks?|days?|months?|hours?|minutes?))",

@@ -27,6 +27,7 @@ _SPEAKER = re.compile(
     r"brother|grandmother|grandfather|child|baby)(?:'m|’m|'s|’s| is| am)\s+(\d{1,3})\b"
     r"(?!\s*(?:mg|mcg|ml|%|kg|cm|mmol|mmhg|weeks?|days?|months?|hours?|minutes?|times?)\b)",
     re.IGNORECASE)
+_PREGNANT = re.compile(r"\bpregnan", re.IGNORECASE)
 # Whom a text names by a word for an age group, where it names no ages: children or adults.
 _GROUPS = {"children": (re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric|infants?|"
                                    r"toddlers?|bab(?:y|ies))\b", re.IGNORECASE), AgeRange(0, 17)),
@@ -67,7 +68,12 @@ def scope_clauses(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def left_out(question: str, clauses: Sequence[str]) -> str:
     """The words of a clause that leaves out whom the question asks about, or ""."""
     asked, asked_sex = asked_ages(question), sexes(question)
+    pregnant = _PREGNANT.search(question)
     for clause in clauses:
+        if _PREGNANT.search(clause):  # "adults aged 16 and over who are not pregnant"
+            if pregnant:  # leaves out pregnancy, and covers the ages it names
+                return clause.strip(" .;,")
+            continue
         out = ages(clause, points=False)
         children, under_18 = _GROUPS["children"]
         if not out and children.search(clause):  # "it does not cover children"

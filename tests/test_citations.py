@@ -135,6 +135,23 @@ def test_age_the_passage_excludes_is_not_applicable(checker):
     assert s.supported
 
 
+def test_a_pregnancy_or_age_the_passage_leaves_out_is_not_applicable(checker):
+    """"Who are not pregnant" leaves out a pregnant asker; "lasted over 5 minutes" is a
+    time, not an age, so a 6-year-old stays outside "adults aged 18 and over"."""
+    iron = ("This guidance applies to adults aged 16 and over who are not pregnant. Offer "
+            "ferrous sulfate 200 mg once daily.")
+    answer = "Offer ferrous sulfate 200 mg once daily [1]."
+    s = verdict(checker, answer, iron, "I'm 24 weeks pregnant and anaemic; how much iron?")
+    assert s.verdict == "not_applicable" and "not pregnant" in s.reason
+    assert verdict(checker, answer, iron, "I'm 40 and anaemic; how much iron?").supported
+    seizures = ("This section applies to adults aged 18 and over. If intravenous access is not "
+                "available, give buccal midazolam 10 mg.")
+    s = verdict(checker, "If intravenous access is not available, give buccal midazolam 10 mg "
+                         "[1].", seizures,
+                "My 6-year-old's seizure has lasted over 5 minutes; what dose of midazolam?")
+    assert s.verdict == "not_applicable"
+
+
 RSV_QUESTION = "Who should get a single dose of RSV vaccine?"
 
 
