@@ -72,7 +72,8 @@ _DRUG = re.compile(
 _EXCLUSIVE = [frozenset(stems(group.split())) for group in (
     "intravenous intramuscular subcutaneous oral topical inhaled rectal sublingual intranasal "
     "intradermal transdermal vaginal",
-    "first second third fourth fifth")]
+    "first second third fourth fifth",
+    "low full high standard half double")]
 # Times that exclude each other where they stand in one place ("during pregnancy" for "after
 # pregnancy"); too common to be read as a word of the claim's own against the whole passage.
 _TIMES = {frozenset(pair) for pair in [("dure", "after"), ("dure", "befor"),
@@ -179,10 +180,13 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     _, ops, (lo, hi) = edits(claim, source)
     window = source[lo:hi]
     claim_set, window_set = set(claim), set(window)
+    # A word the stretch says more often than the claim: "a full-dose PPI to heal, and a
+    # full-dose PPI for maintenance" keeps one "full" in "..., then a low-dose PPI for ...".
+    said_count, window_count = Counter(claim), Counter(window)
     found = (_flips(claim, source, context)
              + _swaps([t for t in claim if t not in context], window,
                       source[max(0, lo - 2):hi + 2])
-             + _role_swaps(claim, source) + _quantifiers(claim, window))
+             + _role_swaps(claim, source) + quantifiers(claim, window))
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
         weak_gone = [t for t in was if t in WEAK_MODALS and t not in claim_set]
@@ -193,7 +197,7 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             for b in was:
                 if (a != b and (_antonym(a, b) or frozenset((a, b)) in _TIMES
                                 or any({a, b} <= group for group in _EXCLUSIVE))
-                        and b not in claim_set and a not in window_set):
+                        and said_count[b] < window_count[b] and a not in window_set):
                     found.append(Conflict("antonym", b, a))
         if tag == "replace" and not found:
             # A rule word ("should") where the passage gives an order ("Screen ...") swaps
@@ -201,8 +205,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             swapped = [t for t in said if t not in elsewhere and not _category(t)
                        and t not in LIGHT and t not in STRONG_MODALS | WEAK_MODALS | POSSIBILITY]
             # People replaced by words that name no group the check knows are swapped too.
-            lost = [t for t in was if t not in claim_set and _category(t) in ("", "population")
-                    and t not in LIGHT]
+            lost = [t for t in was if said_count[t] < window_count[t]
+                    and _category(t) in ("", "population") and t not in LIGHT]
             drugs = [t for t in swapped if _DRUG.search(t)]
             if drugs and (gone := [t for t in was if _DRUG.search(t) and t not in claim_set]):
                 found.append(Conflict("drug", " ".join(gone), " ".join(drugs)))
@@ -327,7 +331,7 @@ def _role_swaps(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
     return []
 
 
-def _quantifiers(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
+def quantifiers(claim: Sequence[str], window: Sequence[str]) -> list[Conflict]:
     """A claim about all of a group ("all adults", "always") where the stretch speaks of part
     of it ("some adults", "often"); "most" before a number is a bound, not a part."""
     def parts(tokens_: Sequence[str]) -> list[str]:

@@ -44,6 +44,7 @@ from rag.claims import (
     WEAK_MODALS,
     Conflict,
     negations,
+    quantifiers,
     same_thing,
 )
 from rag.quantities import BOUNDS
@@ -183,6 +184,10 @@ def _read(claim: list[str], cuts: frozenset[int], found: Sequence[Statement], fr
     anywhere = {t for s in found for t in s.tokens}
     best = max(range(len(found)), key=lambda k: _fit(claim, found[k]))
     statement = found[best]
+    # "All" brought to a statement that speaks of "most": another statement's "all" is not
+    # this one's.
+    if wider := quantifiers(claim, statement.tokens):
+        return wider[0]
     basis = set(statement.tokens) | statement.lead | free
     negating = negations(claim)
     # "Against" that negates nothing ("vaccinated against RSV") is a word like "for".

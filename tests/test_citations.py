@@ -811,3 +811,20 @@ def test_a_word_the_passage_never_uses_is_not_said_but_not_contradicted(checker)
                           ("Give intravenous adrenaline 500 micrograms [1].", "opposite")):
         s = verdict(checker, changed, passage)
         assert s.verdict == "contradicted" and what in s.reason, changed
+
+
+def test_a_word_said_twice_by_the_passage_cannot_be_swapped_once(checker):
+    """"A full-dose PPI to heal and a full-dose PPI for maintenance": one "full" kept does not
+    make "then a low-dose PPI for maintenance" said. And "all" from another sentence does not
+    widen this one's "most"."""
+    passage = ("For people with severe oesophagitis, offer a full-dose PPI for 8 weeks to heal "
+               "the oesophagitis, and a full-dose PPI for long-term maintenance.")
+    s = verdict(checker, "For severe oesophagitis, offer a full-dose PPI for 8 weeks to heal "
+                         "it, followed by a low-dose PPI for long-term maintenance [1].", passage)
+    assert s.verdict == "contradicted" and "full" in s.reason
+    croup = ("Give dexamethasone to all children with croup. Most children with mild croup "
+             "can be managed at home.")
+    s = verdict(checker, "All children with mild croup can be managed at home [1].", croup)
+    assert s.verdict == "contradicted" and "some, not all" in s.reason
+    assert verdict(checker, "Most children with mild croup can be managed at home [1].",
+                   croup).supported
