@@ -46,6 +46,7 @@ from rag.quantities import (
     dropped_timing,
     population_numbers,
     said_in_one_clause,
+    transposed_numbers,
     unit_changes,
 )
 from rag.records import SentenceSupport
@@ -304,7 +305,7 @@ class CitationChecker:
                 own := said_in_one_clause(claim, span)):
             # Numbers the alignment paired across clauses: the claim's are all its clause's.
             found = [c for c in found if set(c.passage_words.split()) & own]
-        if not found and (trade := clause_trade(claim, span)):
+        if not found and (trade := clause_trade(claim, span) or transposed_numbers(claim, span)):
             found = [trade]
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "

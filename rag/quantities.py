@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
 
-from meditron_rag.text import STOPWORDS, is_number, stems, tokens
+from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
 from rag.claims import POPULATIONS, Conflict, edits
 
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
@@ -177,4 +177,21 @@ def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
                         for k, part in enumerate(parts) if k != home)
         if theirs and elsewhere:
             return Conflict("number", f"{theirs[0]} {unit}", f"{number} {unit}")
+    return None
+
+
+def transposed_numbers(claim: Sequence[str], text: str) -> Conflict | None:
+    """Two numbers of one sentence of `text` traded, the numbers between them in place:
+    "5.0 ng/ml for men aged 50 to 69 and 3.0 ng/ml for men aged 70 and over" for "3.0 ... 50 to
+    69 and 5.0 ... 70 and over". Reordered clauses move more than two numbers; two numbers
+    alone, next to each other, may be a clause turned round."""
+    said = list(dict.fromkeys(t for t in claim if is_number(t)))
+    for a, b in sentence_spans(text):
+        was = [t for t in dict.fromkeys(tokens(text[a:b])) if is_number(t)]
+        if len(said) < 3 or set(said) != set(was):
+            continue
+        moved = [k for k, (x, y) in enumerate(zip(said, was, strict=True)) if x != y]
+        if len(moved) == 2 and moved[1] - moved[0] >= 2:
+            i, j = moved
+            return Conflict("number", f"{was[i]} … {was[j]}", f"{said[i]} … {said[j]}")
     return None

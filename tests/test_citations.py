@@ -828,3 +828,13 @@ def test_a_word_said_twice_by_the_passage_cannot_be_swapped_once(checker):
     assert s.verdict == "contradicted" and "some, not all" in s.reason
     assert verdict(checker, "Most children with mild croup can be managed at home [1].",
                    croup).supported
+
+
+def test_two_numbers_of_one_sentence_traded_are_contradicted(checker):
+    passage = ("Age-specific PSA thresholds for referral are 3.0 ng/ml for men aged 50 to 69 "
+               "years and 5.0 ng/ml for men aged 70 years and over.")
+    s = verdict(checker, "The PSA referral threshold is 5.0 ng/ml for men aged 50 to 69 and 3.0 "
+                         "ng/ml for men aged 70 and over [1].", passage)
+    assert s.verdict == "contradicted" and "3.0 ng/ml" in s.reason
+    assert verdict(checker, "For men aged 50 to 69 the PSA threshold for referral is 3.0 "
+                            "ng/ml [1].", passage).verdict == "supported"
