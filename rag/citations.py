@@ -34,6 +34,7 @@ from rag.claims import (
     dropped_limit,
     dropped_possibility,
     matched,
+    negated_forms,
     negations,
     opposite_in,
     otherwise_swap,
@@ -291,7 +292,8 @@ class CitationChecker:
         if not claim:
             return _Reading(UNSUPPORTED, "it has no words to check", "", 0.0)
         context = tokens(f"{source.title} {source.section}")
-        known = set(tokens(source.text)) | set(context) | _ATTRIBUTION
+        passage = tokens(source.text)
+        known = set(passage) | negated_forms(passage) | set(context) | _ATTRIBUTION
         span, span_tokens, share = self._best_window(claim, source.text, set(context),
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:

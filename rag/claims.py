@@ -134,12 +134,22 @@ def _category(token: str) -> str:
 
 
 def _antonym(a: str, b: str) -> bool:
-    if frozenset((a, b)) in ANTONYMS:
-        return True
-    for prefix in ("un", "in", "non", "im", "ir", "il", "dis", "contra"):
-        if (a == prefix + b or b == prefix + a) and min(len(a), len(b)) >= 4:
-            return True
-    return False
+    return frozenset((a, b)) in ANTONYMS or _prefixed(a, b) or _prefixed(b, a)
+
+
+def negated_forms(tokens_: Sequence[str]) -> set[str]:
+    """The words a negation and the word after it make ("not known" is "unknown")."""
+    return {prefix + t for t, negated_ in zip(tokens_, negated(tokens_), strict=True)
+            if negated_ and len(t) >= 4 for prefix in _NEGATING_PREFIXES}
+
+
+def _prefixed(a: str, b: str) -> bool:
+    """Whether `a` is `b` with a prefix that negates it: "unknown", "contraindicated"."""
+    return min(len(a), len(b)) >= 4 and any(
+        a == prefix + b for prefix in _NEGATING_PREFIXES)
+
+
+_NEGATING_PREFIXES = ("un", "in", "non", "im", "ir", "il", "dis", "contra")
 
 
 def opposite_in(word: str, words: Iterable[str]) -> str:
@@ -187,14 +197,18 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
              + _swaps([t for t in claim if t not in context], window,
                       source[max(0, lo - 2):hi + 2])
              + _role_swaps(claim, source) + quantifiers(claim, window))
+    claim_negated, source_negated = negated(claim), negated(source)
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
         weak_gone = [t for t in was if t in WEAK_MODALS and t not in claim_set]
         strong_new = [t for t in claim if t in STRONG_MODALS and t not in window_set]
         if weak_gone and strong_new:
             found.append(Conflict("modality", " ".join(weak_gone), " ".join(strong_new)))
-        for a in said:
-            for b in was:
+        for i, a in enumerate(said, i1):
+            for j, b in enumerate(was, j1):
+                # "Unknown" says "not known": a negation on the other side undoes the prefix.
+                if _prefixed(a, b) and source_negated[j] or _prefixed(b, a) and claim_negated[i]:
+                    continue
                 if (a != b and (_antonym(a, b) or frozenset((a, b)) in _TIMES
                                 or any({a, b} <= group for group in _EXCLUSIVE))
                         and said_count[b] < window_count[b] and a not in window_set):

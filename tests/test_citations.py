@@ -838,3 +838,15 @@ def test_two_numbers_of_one_sentence_traded_are_contradicted(checker):
     assert s.verdict == "contradicted" and "3.0 ng/ml" in s.reason
     assert verdict(checker, "For men aged 50 to 69 the PSA threshold for referral is 3.0 "
                             "ng/ml [1].", passage).verdict == "supported"
+
+
+def test_a_negating_prefix_reads_as_not(checker):
+    """"Of unknown susceptibility" says "when susceptibility is not known"; "known" does not."""
+    passage = ("For gonorrhoea when antimicrobial susceptibility is not known, give "
+               "ceftriaxone 1 g intramuscularly as a single dose.")
+    assert verdict(checker, "For gonorrhoea of unknown antimicrobial susceptibility, give "
+                            "ceftriaxone 1 g intramuscularly as a single dose [1].",
+                   passage).verdict == "supported"
+    assert verdict(checker, "For gonorrhoea when antimicrobial susceptibility is known, give "
+                            "ceftriaxone 1 g intramuscularly as a single dose [1].",
+                   passage).verdict == "contradicted"
