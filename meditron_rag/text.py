@@ -232,6 +232,11 @@ _NUMBER_WORD = re.compile(
                                                       and _UNITS[k] > 0) + r"))?"
     r"|(" + "|".join(_UNITS) + r"))(?:\s+hundred)?\b"
 )
+# "One of the criteria" picks one, it counts nothing; "more than one risk factor" is two or
+# more, where "more than one year" is not two years.
+_ONE_OF = re.compile(r"(?<!least )(?<!most )(?<!than )\bone (?=of\b)")
+_COUNTED = re.compile(r"\bmore than one\b(?!\s+(?:years?|months?|weeks?|days?|hours?|minutes?|"
+                      r"seconds?)\b)")
 # Written one way before tokenising (number words are digits by then): (pattern, replacement).
 _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"[‐‑‒–—−]", "-"),
@@ -324,6 +329,7 @@ def normalise(text: str, bounds: bool = True) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     for word, decade in _DECADES.items():
         text = re.sub(rf"\b{word}\b", f"{decade}s", text)
+    text = _COUNTED.sub("at least two", _ONE_OF.sub("", text))
     text = _NUMBER_WORD.sub(_number_word, text)
     for pattern, replacement in _REWRITES + (_BOUND_WORDS if bounds else []):
         text = pattern.sub(replacement, text)

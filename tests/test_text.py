@@ -126,6 +126,11 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("biennial screening") == t.tokens("every 2 years screening")
     assert "21" in t.normalise("twenty-one")
     assert t.tokens("It is not indicated for women [1].") == ["not", "indic", "woman"]
+    # "One of" picks, it does not count; "more than one" of a thing is two or more of it.
+    assert t.tokens("one of the criteria") == ["criteria"]
+    assert "1" in t.tokens("at least one of the criteria")
+    assert t.tokens("more than one risk factor") == t.tokens("two or more risk factors")
+    assert t.tokens("more than one year") == ["more", "1", "year"]
 
 
 def test_normal_form_of_bounds_on_numbers() -> None:
