@@ -466,7 +466,8 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     sentence, sentence_tokens = max(sentences, key=lambda pair: matched(claim, pair[1]))
     _, _, (lo, hi) = edits(claim, sentence_tokens)
     said = set(claim) | given
-    for limit in limits(sentence):
+    found = limits(sentence)
+    for limit in found:
         near = lo <= limit.first < hi or hi <= limit.first <= hi + 1 or lo - 1 <= limit.end <= lo
         # Its own words: "RSV" of "at increased risk of severe RSV disease" is also the
         # sentence's "RSV vaccine", so a claim that keeps only that keeps no limit.
@@ -475,10 +476,27 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
         if not near:
             continue
         if not own & said:
-            return limit.words
+            if not _alternative_kept(limit, found, sentence, said):
+                return limit.words
+            continue
         if dropped := _dropped_conjunct(limit.words, said):
             return dropped
     return ""
+
+
+def _alternative_kept(limit: Limit, found: Sequence[Limit], sentence: str, said: set[str]
+                      ) -> bool:
+    """Whether the claim keeps another limit that "or" joins to this one: "people who have
+    fallen, ... or who have problems with gait" covers a claim about the last group alone."""
+    opener = limit.words.split()[0].lower()
+    for other in found:
+        if other is limit or not other.content & said or other.words.split()[0].lower() != opener:
+            continue
+        first, second = sorted((limit, other), key=lambda x: x.first)
+        between = sentence[sentence.find(first.words):sentence.find(second.words)]
+        if re.search(r"\bor\b", between) or re.search(r"\bor\b", first.words):
+            return True
+    return False
 
 
 # Where a limiting phrase ends and the statement goes on: "adults with diabetes should be
@@ -489,6 +507,12 @@ _PHRASE_END = re.compile(
 # What follows "and" in an age bound ("65 and over", "18 and older") is the bound, not a
 # second condition.
 _BOUND_WORDS = frozenset(stems("over older above under younger below up upward more".split()))
+
+
+# A condition met by any item of a list the passage gives ("and have any of the following
+# risk factors"): a claim that names one of the items keeps it.
+_POINTS_TO_LIST = re.compile(r"\b(?:following|below|listed|these|any of|one of)\b",
+                             re.IGNORECASE)
 
 
 def _dropped_conjunct(limit: str, said: set[str]) -> str:
@@ -502,7 +526,7 @@ def _dropped_conjunct(limit: str, said: set[str]) -> str:
             rest = rest[:stop.start()]
         content = {t for t in tokens(rest) if not is_number(t) and t not in STOPWORDS
                    and t not in LIGHT and t not in _BOUND_WORDS}
-        if content and not content & said:
+        if content and not content & said and not _POINTS_TO_LIST.search(rest):
             return f"and {rest.strip()}"
     return ""
 

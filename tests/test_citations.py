@@ -850,3 +850,25 @@ def test_a_negating_prefix_reads_as_not(checker):
     assert verdict(checker, "For gonorrhoea when antimicrobial susceptibility is known, give "
                             "ceftriaxone 1 g intramuscularly as a single dose [1].",
                    passage).verdict == "contradicted"
+
+
+def test_one_of_the_alternatives_a_passage_joins_with_or_may_be_named_alone(checker):
+    """"People who have fallen, ... or who have problems with gait" covers a claim about the
+    last group; an "unless" beside it still limits, and "any of the following risk factors"
+    is met by naming one."""
+    passage = ("Offer a falls risk assessment to people who have fallen, who present for "
+               "medical attention because of a fall, or who have problems with gait or balance. "
+               "For people who are alcohol dependent, or who have needed withdrawal before, "
+               "consider assisted withdrawal in the community, unless they are at risk of "
+               "seizures.")
+    assert verdict(checker, "People who have problems with gait or balance should be offered a "
+                            "falls risk assessment [1].", passage).verdict == "supported"
+    s = verdict(checker, "People who are alcohol dependent should be considered for assisted "
+                         "withdrawal in the community [1].", passage)
+    assert s.verdict == "unsupported" and "unless" in s.reason
+    head = ("For adults who have sustained a head injury and have any of the following risk "
+            "factors, perform a CT head scan within 1 hour: a seizure; more than 1 episode of "
+            "vomiting.")
+    s = verdict(checker, "Adults who have sustained a head injury and had a seizure should have "
+                         "a CT head scan within 1 hour [1].", head)
+    assert "any of the following" not in s.reason
