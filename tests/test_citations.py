@@ -50,6 +50,7 @@ def test_ages_written_with_signs_months_and_other_wordings():
     # Bounds and spans of time that are not ages.
     assert ages("give at least 2 doses") == ages("taper over 2 weeks") == []
     assert ages("continue for at least 2 years") == []
+    assert ages("until at least 5 years of age") == ages("lasted over 5 minutes") == []
 
 
 @pytest.fixture(scope="module")
