@@ -81,7 +81,7 @@ _AGE_PATTERNS: list[tuple[re.Pattern[str], str]] = [(re.compile(p), kind) for p,
 _YOUNG = re.compile(r"\b(?:age[ds]?|infants?|bab(?:y|ies)|child(?:ren)?|newborns?|neonates?|"
                     r"toddlers?|old)\b")
 _CUE = re.compile(r"^(?:age[ds]?|" + _POP + r")\s+")
-_UNTIL = re.compile(r"\b(?:until|till|up to)\s+$")
+_UNTIL = re.compile(r"\b(?:until|till)\s+$")
 _BOUNDS = {"at least": "from", "more than": "above", "at most": "upto", "less than": "below"}
 
 
@@ -96,8 +96,6 @@ def _range(kind: str, match: re.Match[str], plain: str) -> AgeRange | None:
     if kind == "bound":
         if not (groups["cue"] or groups["cue2"] or groups["cue3"]):
             return None
-        if _UNTIL.search(plain, 0, match.start()):  # "until at least 5 years of age" ends a
-            return None  # course of treatment; it names nobody
         kind = _BOUNDS[" ".join(groups["op"].split())]
     if unit != "year" and kind != "range" and not _YOUNG.search(
             plain[max(0, match.start() - 30):match.end() + 10]):
@@ -128,7 +126,8 @@ def ages(text: str, points: bool = True) -> list[AgeRange]:
         for match in pattern.finditer(plain):
             if any(a < match.end() and match.start() < b for a, b in taken):
                 continue
-            if kind == "point" and not points:
+            # "Until at least 5 years of age" ends a course of treatment; it names nobody.
+            if kind == "point" and not points or _UNTIL.search(plain, 0, match.start()):
                 taken.append((match.start(), match.end()))
                 continue
             found_range = _range(kind, match, plain)
