@@ -493,8 +493,9 @@ def _alternative_kept(limit: Limit, found: Sequence[Limit], sentence: str, said:
         if other is limit or not other.content & said or other.words.split()[0].lower() != opener:
             continue
         first, second = sorted((limit, other), key=lambda x: x.first)
-        between = sentence[sentence.find(first.words):sentence.find(second.words)]
-        if re.search(r"\bor\b", between) or re.search(r"\bor\b", first.words):
+        start = sentence.find(first.words) + len(first.words)
+        between = sentence[start:sentence.find(second.words, start)]
+        if re.search(r"\bor\b", between) and not re.search(r"\band\b", between):
             return True
     return False
 

@@ -867,6 +867,14 @@ def test_one_of_the_alternatives_a_passage_joins_with_or_may_be_named_alone(chec
     s = verdict(checker, "People who are alcohol dependent should be considered for assisted "
                          "withdrawal in the community [1].", passage)
     assert s.verdict == "unsupported" and "unless" in s.reason
+    # "Or" inside one limit joins nothing to the next: ", and who ..." still limits.
+    prostate = ("Offer a 5-alpha reductase inhibitor to men with LUTS who have a prostate larger "
+                "than 30 g or a PSA level greater than 1.4 ng/mL, and who are considered to be "
+                "at high risk of progression.")
+    s = verdict(checker, "Offer a 5-alpha reductase inhibitor to men with LUTS who have a "
+                         "prostate larger than 30 g or a PSA level greater than 1.4 ng/mL [1].",
+                prostate)
+    assert s.verdict == "unsupported" and "high risk of progression" in s.reason
     head = ("For adults who have sustained a head injury and have any of the following risk "
             "factors, perform a CT head scan within 1 hour: a seizure; more than 1 episode of "
             "vomiting.")
