@@ -250,6 +250,8 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"[*_#>|]+", " "),
     (r"\bcan(?:no|')t\b", "can not"),
     (r"\bwon't\b", "will not"),
+    # A recommendation's grade is one word: "grade B" is not "grade" and a letter.
+    (r"\bgrade\s+([a-di])\b", r"grade\1"),
     (r"n't\b", " not"),
     (r"\b(?:µg|μg|ug|micrograms?)\b", "mcg"),
     (r"\bmilligrams?\b", "mg"),
@@ -303,7 +305,8 @@ _IRREGULAR = {
     "utilize": "use", "females": "woman", "female": "woman", "males": "man", "male": "man",
     "paediatric": "child", "pediatric": "child", "given": "give", "gave": "give",
     "taken": "take", "took": "take", "everybody": "everyone", "anyone": "everyone",
-    "single": "1",
+    "single": "1", "pregnancy": "pregnant", "pregnancies": "pregnant", "baby": "newborn",
+    "babies": "newborn", "newborns": "newborn", "neonate": "newborn", "neonates": "newborn",
 }
 # Function words carry no claim; negations, modals and numbers are kept apart from them.
 _FUNCTION = frozenset(

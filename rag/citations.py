@@ -45,6 +45,7 @@ from rag.quantities import (
     clause_trade,
     dropped_number_limit,
     dropped_timing,
+    graded_otherwise,
     population_numbers,
     said_in_one_clause,
     transposed_numbers,
@@ -200,7 +201,8 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             "population": "a different population", "modality": "an option, not a rule",
             "antonym": "the opposite", "order": "the other way round",
             "quantifier": "of some, not all",
-            "detail": "something else", "drug": "a different medicine"}[conflict.kind]
+            "detail": "something else", "drug": "a different medicine",
+            "route": "another route", "grade": "a different grade"}[conflict.kind]
     return (f"the passage says “{said}”: {what}" if said
             else f"the passage says {what}")
 
@@ -307,7 +309,8 @@ class CitationChecker:
                 own := said_in_one_clause(claim, span)):
             # Numbers the alignment paired across clauses: the claim's are all its clause's.
             found = [c for c in found if set(c.passage_words.split()) & own]
-        if not found and (trade := clause_trade(claim, span) or transposed_numbers(claim, span)):
+        if not found and (trade := clause_trade(claim, span) or transposed_numbers(claim, span)
+                          or graded_otherwise(claim, span_tokens)):
             found = [trade]
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "

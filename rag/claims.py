@@ -67,11 +67,31 @@ _DRUG = re.compile(
     r"allopurinol|colchicin|methotrex|levothyroxin|haloperidol|carbamazepin|lamotrigin|"
     r"levetiracetam|amiodaron|nitrofurantoin|trimethoprim|penicillin|isoniazid|ethambutol|"
     r"salbutamol|tranexam|dimeticon|permethrin|oxygen)$")
-# Sets whose members exclude each other where one stands in the other's place: a route of
-# giving a drug, a line of treatment.
+# Sets of which a statement names one member, wherever it stands in the sentence: a route of
+# giving a drug, a recommendation's grade (as `tokens` writes "grade B").
+_ONE_OF_KIND = {
+    "route": frozenset(stems("intravenous intramuscular subcutaneous oral topical inhaled "
+                             "rectal sublingual intranasal intradermal transdermal vaginal"
+                             .split())),
+    "grade": frozenset(f"grade{letter}" for letter in "abcdi"),
+}
+
+
+def _named_otherwise(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
+    """A route or grade the claim names where the stretch names another and not the claim's:
+    "a grade B recommendation" for "... (grade A)"."""
+    found = []
+    for kind, members in _ONE_OF_KIND.items():
+        said = [t for t in dict.fromkeys(claim) if t in members and t not in source]
+        was = [t for t in dict.fromkeys(source) if t in members and t not in claim]
+        if said and was:
+            found.append(Conflict(kind, " ".join(was), " ".join(said)))
+    return found
+
+
+# Sets whose members exclude each other where one stands in the other's place: a line of
+# treatment, a dose.
 _EXCLUSIVE = [frozenset(stems(group.split())) for group in (
-    "intravenous intramuscular subcutaneous oral topical inhaled rectal sublingual intranasal "
-    "intradermal transdermal vaginal",
     "first second third fourth fifth",
     "low full high standard half double")]
 # Times that exclude each other where they stand in one place ("during pregnancy" for "after
@@ -108,7 +128,7 @@ _ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | ORDERING
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
-    "ever already even evidence".split()))
+    "ever already even evidence other".split()))
 
 
 # --- one claim against one stretch of text -------------------------------------------------------
@@ -118,7 +138,8 @@ class Conflict:
     """Why a claim contradicts the text: `kind` and the words of each side."""
 
     kind: str  # polarity | number | bound | unit | population | modality | antonym |
-    #             order | otherwise | quantifier | detail | drug | replaced
+    #             order | otherwise | quantifier | detail | drug | route | grade |
+    #             replaced
     passage_words: str
     claim_words: str
 
@@ -196,7 +217,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
     found = (_flips(claim, source, context)
              + _swaps([t for t in claim if t not in context], window,
                       source[max(0, lo - 2):hi + 2])
-             + _role_swaps(claim, source) + quantifiers(claim, window))
+             + _role_swaps(claim, source) + quantifiers(claim, window)
+             + _named_otherwise(claim, source))
     claim_negated, source_negated = negated(claim), negated(source)
     for tag, i1, i2, j1, j2 in ops:
         said, was = list(claim[i1:i2]), list(source[j1:j2])
@@ -461,8 +483,11 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     inside the stretch the claim covers or next to either end of it, and none of its words
     is in the claim or in `given` (the question's: a claim answering "adults with a risk
     condition?" need not repeat it)."""
+    # A semicolon closes what limits the clause before it ("People at risk should be screened
+    # every year; adults with no risk factors every 3 years").
     sentences = [(s, tokens(s)) for s in
-                 [span[a:b] for a, b in sentence_spans(span)] or [span]]
+                 [piece for a, b in sentence_spans(span) for piece in re.split(r";\s", span[a:b])]
+                 or [span]]
     sentence, sentence_tokens = max(sentences, key=lambda pair: matched(claim, pair[1]))
     _, _, (lo, hi) = edits(claim, sentence_tokens)
     said = set(claim) | given
@@ -475,6 +500,9 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
         own = limit.content - outside or limit.content
         if not near:
             continue
+        if _POINTS_TO_LIST.search(limit.words) and len(
+                set(claim) & set(sentence_tokens[limit.end:])) >= 2:
+            continue  # "adults with any of these risk factors: ..." and the claim names one
         if not own & said:
             if not _alternative_kept(limit, found, sentence, said):
                 return limit.words

@@ -26,6 +26,12 @@ _WHEN = frozenset(stems("before after within until prior earlier later".split())
 # people aged 18 to 25 within 1 week ..., and review others within 2 weeks".
 _CLAUSE_CUT = re.compile(r"[;:]\s|,\s+(?:and|but|or|then|while|whereas)\b|(?<!\d)\.\s",
                          re.IGNORECASE)
+# The line before a list: "Perform a CT head scan within 1 hour for adults with any of: ...".
+_LEAD_IN = re.compile(r"([^.;:]*):\s")
+# Scores and measurements named before their value ("GCS less than 13", "a BMI of 30").
+_SCORES = frozenset(tokens("gcs bmi score egfr acr hba1c psa ldl hdl inr mmse phq qrisk audit "
+                           "apgar"))
+GRADES = frozenset(f"grade{letter}" for letter in "abcdi")  # as `tokens` writes "grade B"
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
 
@@ -124,13 +130,21 @@ def population_numbers(claim: Sequence[str], source: Sequence[str]) -> list[Conf
 
 def _measures(tokens_: Sequence[str]) -> set[tuple[str, str]]:
     """(number, unit) for each number of a range or amount with a unit after it: "1 to 2
-    weeks" gives ("1", "week") and ("2", "week")."""
+    weeks" gives ("1", "week") and ("2", "week"); a number after the name of a score, with
+    that name ("GCS less than 13" gives ("13", "gcs")); and ("gradeb", "grade") for "grade
+    B"."""
     found = set()
     for k, t in enumerate(tokens_):
-        if is_number(t):
+        if t in GRADES:  # a recommendation's grade is a measure of its own kind
+            found.add((t, "grade"))
+        elif is_number(t):
             unit = next((u for u in tokens_[k + 1:k + 4] if not is_number(u)), "")
+            before = next((u for u in reversed(tokens_[max(0, k - 3):k])
+                           if not is_number(u) and u not in BOUNDS), "")
             if unit in _UNITS:
                 found.add((t, unit))
+            if before in _SCORES:  # "GCS less than 13", "a BMI of 40 kg/m2"
+                found.add((t, before))
     return found
 
 
@@ -155,7 +169,8 @@ def said_in_one_clause(claim: Sequence[str], text: str) -> set[str]:
     if home < 0:
         return set()
     numbers = {t for t in claim if is_number(t)}
-    clause = parts[home]
+    # A list item's claim may take a number from the line that leads in to the list too.
+    clause = [t for lead in _LEAD_IN.findall(text) for t in tokens(lead)] + parts[home]
     if numbers <= set(clause) and _measures(claim) <= _measures(clause):
         return {t for t in clause if is_number(t)}
     return set()
@@ -163,19 +178,25 @@ def said_in_one_clause(claim: Sequence[str], text: str) -> set[str]:
 
 def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
     """A measure the claim gives with the words of one clause of `text` that the passage
-    gives only in another, where that first clause has its own measure in the same unit:
-    "people aged 18 to 25 ... within 2 weeks" for "review people aged 18 to 25 within 1 week
-    ..., and review others within 2 weeks"."""
+    gives only in another, where that first clause has its own measure of the kind: "people
+    aged 18 to 25 ... within 2 weeks" for "review people aged 18 to 25 within 1 week ..., and
+    review others within 2 weeks"; "a GCS below 15 on initial assessment" for "GCS less than
+    13 on initial assessment; GCS less than 15 at 2 hours"."""
     said = _measures(claim)
-    parts, home = _home(claim, text)
-    if home < 0 or not said:
-        return None
-    own = _measures(parts[home])
-    for number, unit in sorted(said - own):
+    parts = [part for part in map(tokens, _CLAUSE_CUT.split(text)) if part]
+    measured = {t for pair in said for t in pair}
+    words = {t for t in claim if t not in measured and t not in STOPWORDS}
+    for number, unit in sorted(said):
+        kin = [(len(words & set(part)), k, _measures(part)) for k, part in enumerate(parts)
+               if any(u == unit for _, u in _measures(part))]
+        if len(kin) < 2:
+            continue
+        kin.sort(reverse=True)
+        (best, _, own), (second, _, _) = kin[0], kin[1]
+        if best < 2 or best == second or (number, unit) in own:
+            continue
         theirs = [m for m, u in sorted(own) if u == unit and m not in claim]
-        elsewhere = any((number, unit) in _measures(part)
-                        for k, part in enumerate(parts) if k != home)
-        if theirs and elsewhere:
+        if theirs and any((number, unit) in other for _, _, other in kin[1:]):
             return Conflict("number", f"{theirs[0]} {unit}", f"{number} {unit}")
     return None
 
@@ -194,4 +215,26 @@ def transposed_numbers(claim: Sequence[str], text: str) -> Conflict | None:
         if len(moved) == 2 and moved[1] - moved[0] >= 2:
             i, j = moved
             return Conflict("number", f"{was[i]} … {was[j]}", f"{said[i]} … {said[j]}")
+    return None
+
+
+def graded_otherwise(claim: Sequence[str], source: Sequence[str]) -> Conflict | None:
+    """A grade the claim gives the group that the source grades otherwise: in "adults aged 50
+    to 75 years (grade A) and adults aged 45 to 49 years (grade B)" each grade follows the
+    numbers of the group it rates, and "45 to 49 ... grade A" takes the other group's."""
+    said_grades = [t for t in claim if t in GRADES]
+    numbers = {t for t in claim if is_number(t)}
+    if len(said_grades) != 1 or not numbers:
+        return None
+    rated: dict[str, set[str]] = {}
+    since: set[str] = set()
+    for t in source:
+        if t in GRADES:
+            rated.setdefault(t, set()).update(since)
+            since = set()
+        elif is_number(t):
+            since.add(t)
+    owners = [grade for grade, group in rated.items() if numbers <= group]
+    if len(owners) == 1 and owners[0] != said_grades[0]:
+        return Conflict("grade", owners[0], said_grades[0])
     return None

@@ -809,7 +809,7 @@ def test_a_word_the_passage_never_uses_is_not_said_but_not_contradicted(checker)
                          "copper IUD [1].", passage)
     assert s.verdict == "unsupported" and "additional" in s.reason and "not “extra”" in s.reason
     for changed, what in (("Take amoxicillin 200 mg as a single dose [1].", "medicine"),
-                          ("Give intravenous adrenaline 500 micrograms [1].", "opposite")):
+                          ("Give intravenous adrenaline 500 micrograms [1].", "route")):
         s = verdict(checker, changed, passage)
         assert s.verdict == "contradicted" and what in s.reason, changed
 
@@ -881,3 +881,46 @@ def test_one_of_the_alternatives_a_passage_joins_with_or_may_be_named_alone(chec
     s = verdict(checker, "Adults who have sustained a head injury and had a seizure should have "
                          "a CT head scan within 1 hour [1].", head)
     assert "any of the following" not in s.reason
+
+
+def test_a_recommendation_grade_is_held_to_its_group(checker):
+    passage = ("The USPSTF recommends screening for colorectal cancer in all adults aged 50 to "
+               "75 years (grade A) and in adults aged 45 to 49 years (grade B).")
+    for changed in ("Screening adults aged 45 to 49 years for colorectal cancer is a grade A "
+                    "recommendation [1].",
+                    "The USPSTF gives a grade C recommendation for screening adults aged 50 to "
+                    "75 years for colorectal cancer [1]."):
+        s = verdict(checker, changed, passage)
+        assert s.verdict == "contradicted", changed
+    assert verdict(checker, "Screening adults aged 45 to 49 years for colorectal cancer is a "
+                            "grade B recommendation [1].", passage).verdict == "supported"
+
+
+def test_pregnancy_and_babies_are_named_many_ways(checker):
+    passage = ("Pregnant women with early syphilis should be treated with a single dose of "
+               "benzathine penicillin G 2.4 million units intramuscularly. Kangaroo mother care "
+               "is recommended for newborns weighing 2000 g or less.")
+    for same in ("Early syphilis in pregnancy is treated with a single intramuscular dose of "
+                 "2.4 million units of benzathine penicillin G [1].",
+                 "Kangaroo mother care is recommended for babies weighing 2000 g or less [1]."):
+        assert verdict(checker, same, passage).verdict == "supported", same
+
+
+def test_no_other_reads_as_no(checker):
+    passage = ("Persons at increased risk for high blood pressure should be screened annually; "
+               "adults aged 18 to 39 years with no other risk factors should be rescreened every "
+               "3 to 5 years.")
+    assert verdict(checker, "Adults aged 18 to 39 years with no risk factors should be "
+                            "rescreened every 3 to 5 years [1].", passage).supported
+
+
+def test_a_score_taken_from_the_next_list_item_is_contradicted(checker):
+    passage = ("Perform a CT head scan within 1 hour for adults with any of these risk factors: "
+               "GCS less than 13 on initial assessment in the emergency department; GCS less "
+               "than 15 at 2 hours after the injury; post-traumatic seizure.")
+    s = verdict(checker, "A GCS below 15 on initial assessment in the emergency department is an "
+                         "indication for a CT head scan within 1 hour [1].", passage)
+    assert s.verdict == "contradicted" and "different number" in s.reason
+    assert verdict(checker, "A GCS below 13 on initial assessment in the emergency department "
+                            "is an indication for a CT head scan within 1 hour [1].",
+                   passage).verdict == "supported"
