@@ -56,6 +56,7 @@ from rag.scope import age_group, asked_ages, left_out, scope_clauses
 from rag.stitching import stitched
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
+_AGE_WORDS = frozenset(tokens("age aged years months weeks old"))
 NOT_APPLICABLE, NOT_A_CLAIM = "not_applicable", "not_a_claim"
 
 _WORD = re.compile(r"[a-z0-9]+")
@@ -345,10 +346,14 @@ class CitationChecker:
         if hedge and (rule := set(claim) & STRONG_MODALS - set(span_tokens)):
             return _Reading(CONTRADICTED, _conflict_reason(
                 Conflict("modality", hedge, " ".join(sorted(rule))), span), span, share)
-        joined = stitched(strip_markers(sentence), source.text, frozenset(context) | _ATTRIBUTION)
+        covers, leaves_out = scope_clauses(source.text)
+        # Whom the passage says it covers, by group and age, may be named with any statement.
+        scope_words = frozenset(t for clause in covers for t in tokens(clause)
+                                if t in POPULATIONS or is_number(t) or t in _AGE_WORDS)
+        joined = stitched(strip_markers(sentence), source.text,
+                          frozenset(context) | _ATTRIBUTION | scope_words)
         if joined and joined.kind != "joined":
             return _Reading(CONTRADICTED, _conflict_reason(joined, source.text), span, share)
-        covers, leaves_out = scope_clauses(source.text)
         why = _applicability(question, f"{source.title}. {source.section}. {' '.join(covers)}. "
                                        f"{span}. {strip_markers(sentence)}")
         if not why and (out := left_out(question, leaves_out)):

@@ -19,7 +19,9 @@ from rag.ages import AgeRange, ages, sexes
 _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|eligib\w*|"
                     r"invit\w*|section|guideline|guidance|programme|program|"
                     r"intended|is for|are for)\b", re.IGNORECASE)
-_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except)\b", re.IGNORECASE)
+# "Infants under 6 months are covered by a separate section" leaves them out of this one.
+_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|elsewhere)\b|"
+                         r"\bcovered (?:by|in) (?:the|a|another)\b", re.IGNORECASE)
 _CLAUSE = re.compile(r";\s+|,\s+(?:and|but)\s+|\s+but\s+")
 # "I'm 40", "my wife is 52": an age a question gives without a noun.
 _SPEAKER = re.compile(

@@ -74,12 +74,14 @@ _FRONTED = re.compile(r"\s*(?:after|before|for|in|on|at|when|if|once|during|with
                       r"following|to|by|from|within|until|unless|while|as|rather|instead)"
                       r"\b[^,.;]{0,80},",
                       re.IGNORECASE)
-# Relations that hold both ways: "A is associated with B" says "B is associated with A".
+# Relations that hold both ways: "A is associated with B" says "B is associated with A", and
+# "A defines B" says "B is A".
 _BOTH_WAYS = frozenset(tokens(
     "associated associate linked link correlated correlation related relation interacts "
     "interaction combined combination compared comparison versus similar equal equivalent "
-    "differ different between together both"))
+    "differ different between together both defines defined definition means meaning"))
 _REACH = 3  # how far after a word the number it gives may stand ("sensitivity of 80%")
+_CLOSING = frozenset(tokens("age old gestation"))
 _MAX_DEPTH = 4  # clauses or list items one claim may join, each resting on its own statement
 # Words any statement may lend: bounds, modals and light verbs have checks of their own, and
 # a verb that only relates a test to what it finds says nothing of its own.
@@ -230,7 +232,9 @@ def _read(claim: list[str], cuts: frozenset[int], found: Sequence[Statement], fr
             return Conflict("joined", statement.text, " ".join(brought))
         if negation := [t for t in brought if t in negating]:
             return Conflict("polarity", "", " ".join(negation))
-        if lost and same_thing(brought, lost):  # "washing hands" for "handwashing"
+        # "washing hands" for "handwashing"; "standard deviations" for "SD"
+        if lost and (same_thing(brought, lost) or same_thing(
+                [t for t in run if not is_number(t)], lost)):
             continue
         if not lost and set(brought) <= _PERSON:
             continue
@@ -252,7 +256,9 @@ def _traded(run: list[str], lost: list[str], source: list[str], number: str,
         return None
     for k, word in enumerate(source):
         after = [t for t in source[k + 1:k + 1 + _REACH] if is_number(t)]
-        if word in said and after and after[0] != number:
+        # "Age" that closes a number's phrase ("6 months of age") gives none after it.
+        closes = word in _CLOSING and any(is_number(t) for t in source[max(0, k - 2):k])
+        if word in said and after and after[0] != number and not closes:
             return Conflict("detail", " ".join(lost), " ".join(said))
     return None
 
@@ -265,9 +271,9 @@ def _reversed(claim: list[str], claim_text: str, found: Sequence[Statement], fre
     phrase before its clause, nor for a relation that holds both ways ("associated with") or
     one that orders two things ("rather than": see `rag.claims`)."""
     statement = found[max(range(len(found)), key=lambda k: _fit(claim, found[k]))]
-    if set(claim) & (_BOTH_WAYS | ORDERING) or _FRONTED.match(claim_text) or _FRONTED.match(
-            statement.text) or bool(_PASSIVE.search(claim_text)) != bool(
-            _PASSIVE.search(statement.text)):
+    if (set(claim) & (_BOTH_WAYS | ORDERING) or set(statement.tokens) & _BOTH_WAYS
+            or _FRONTED.match(claim_text) or _FRONTED.match(statement.text)
+            or bool(_PASSIVE.search(claim_text)) != bool(_PASSIVE.search(statement.text))):
         return None
     source = statement.tokens
     said = [t for t in claim if t in source and t not in free and not is_number(t)]

@@ -212,6 +212,18 @@ def test_second_blind_cases_hold_what_they_reached(checker):
     assert result["recall_supported"] >= 0.5
 
 
+@pytest.mark.parametrize(("name", "precision", "recall"), [
+    ("claims_blind3.jsonl", 0.9, 0.2), ("claims_blind4.jsonl", 0.9, 0.5),
+    ("claims_blind5.jsonl", 0.9, 0.4)])
+def test_later_blind_cases_hold_what_they_reached(checker, name, precision, recall):
+    """Each of these files was scored once before any rule was changed for it (the figures in
+    docs/citations.md); the rules they then led to are held here. Their recall, the faithful
+    paraphrases the check accepts, stays far below the target."""
+    result = claims.run(BLIND.parent / name, checker.check, "rules")
+    assert result["precision_supported"] >= precision
+    assert result["recall_supported"] >= recall
+
+
 @pytest.mark.skipif(not SHARED_CLAIMS.exists(), reason="../shared/data/claims is absent")
 def test_development_claims_meet_the_targets(checker):
     result = claims.run(SHARED_CLAIMS, checker.check, "rules")
@@ -924,3 +936,26 @@ def test_a_score_taken_from_the_next_list_item_is_contradicted(checker):
     assert verdict(checker, "A GCS below 13 on initial assessment in the emergency department "
                             "is an indication for a CT head scan within 1 hour [1].",
                    passage).verdict == "supported"
+
+
+def test_whom_the_passage_covers_may_open_any_claim(checker):
+    """The scope sentence's group and ages may be put before any statement; "SD" may be
+    spelled out; "6 months of age" gives "age" no number of its own; and a group "covered by
+    a separate section" is left out of this one."""
+    passage = ("This guidance applies to infants and children aged 6 to 59 months; infants "
+               "under 6 months are covered by a separate section. Severe acute malnutrition "
+               "is identified by a mid-upper arm circumference below 115 mm. Weight-for-height "
+               "between -3 SD and -2 SD defines moderate wasting. Typhoid conjugate vaccine is "
+               "given as a single dose to children from 6 months of age and to adults up to 45 "
+               "years.")
+    for same in ("In children aged 6 to 59 months, a mid-upper arm circumference below 115 mm "
+                 "identifies severe acute malnutrition [1].",
+                 "Moderate wasting is a weight-for-height between -3 and -2 standard "
+                 "deviations [1].",
+                 "Typhoid conjugate vaccine is given as a single dose from the age of 6 months "
+                 "[1]."):
+        assert verdict(checker, same, passage).verdict == "supported", same
+    s = verdict(checker, "In children aged 6 to 59 months, a mid-upper arm circumference below "
+                         "115 mm identifies severe acute malnutrition [1].", passage,
+                "My 4-month-old's arm measures 105 mm; is that severe malnutrition?")
+    assert s.verdict == "not_applicable"
