@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+from rag.ages import ages
 from rag.study import sentences
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -57,7 +58,6 @@ PAIR = re.compile(r"\b([a-z]{4,}) (?:and|or) [a-z]{4,}\b")
 LOWER = re.compile(r"\b[a-z]{7,}\b")
 # A word an edit may move: six letters or more, or an acronym of three or more.
 WORD = re.compile(r"\b(?:[A-Za-z][a-z]{5,}|[A-Z][A-Z0-9]{2,})\b")
-AGE_SPAN = re.compile(r"\b(?:aged?|ages) (\d{1,2}) (?:to|and|through) (\d{1,2})\b")
 
 
 def documents() -> Iterator[tuple[str, str, str]]:
@@ -145,11 +145,15 @@ def item_added(sentence: str, other: str, text: str) -> str | None:
 
 
 def outside_age(sentence: str) -> int | None:
-    """An age the sentence's own age range leaves out, if it names one."""
-    span = AGE_SPAN.search(sentence)
-    if span and int(span.group(1)) < int(span.group(2)):
-        return int(span.group(2)) + 7
-    return None
+    """An age the sentence's one age range leaves out ("aged 40 to 49", "65 and older",
+    "under 18"), if it names one in years."""
+    found = ages(sentence, points=False)
+    if len(found) != 1 or found[0].label:
+        return None
+    low, high = found[0].low, found[0].high
+    if high < 100:
+        return int(high) + 7
+    return int(low) - 7 if low >= 25 else None
 
 
 def cases(seed: int, per_kind: int) -> list[dict]:
