@@ -208,16 +208,17 @@ def test_second_blind_cases_hold_what_they_reached(checker):
     """The second blind file scored precision 0.556 on its first run; the rules it then led to
     are held here, short of the target (docs/citations.md says so)."""
     result = claims.run(BLIND2, checker.check, "rules")
-    assert result["precision_supported"] >= 0.7
+    assert result["precision_supported"] >= 0.85
     assert result["recall_supported"] >= 0.5
 
 
 @pytest.mark.parametrize(("name", "precision", "recall"), [
     ("claims_blind3.jsonl", 0.9, 0.2), ("claims_blind4.jsonl", 0.9, 0.5),
-    ("claims_blind5.jsonl", 0.9, 0.4)])
+    ("claims_blind5.jsonl", 0.9, 0.4), ("claims_blind6.jsonl", 0.9, 0.45)])
 def test_later_blind_cases_hold_what_they_reached(checker, name, precision, recall):
     """Each of these files was scored once before any rule was changed for it (the figures in
-    docs/citations.md); the rules they then led to are held here. Their recall, the faithful
+    docs/citations.md); the rules the first three then led to are held here, and the sixth,
+    not read while they were written, where it stands. Their recall, the faithful
     paraphrases the check accepts, stays far below the target."""
     result = claims.run(BLIND.parent / name, checker.check, "rules")
     assert result["precision_supported"] >= precision
