@@ -250,6 +250,7 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"[*_#>|]+", " "),
     (r"\bcan(?:no|')t\b", "can not"),
     (r"\bwon't\b", "will not"),
+    (r"\b(?:straight|right) away\b|\bat once\b", "immediately"),
     # A recommendation's grade is one word: "grade B" is not "grade" and a letter.
     (r"\bgrade\s+([a-di])\b", r"grade\1"),
     (r"n't\b", " not"),
@@ -287,7 +288,9 @@ _BOUND_WORDS = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:no|not) (?:less|fewer|lower|younger) than\b", "at least"),
     (r"\b(?:greater|higher|older) than" + _BEFORE_NUMBER, "more than"),
     (r"\b(?:fewer|lower|younger) than" + _BEFORE_NUMBER, "less than"),
-    (r"\b(?:over|above|exceeding|in excess of)" + _BEFORE_NUMBER, "more than"),
+    (r"\b(?:over|above|exceed(?:s|ed|ing)?|in excess of)" + _BEFORE_NUMBER, "more than"),
+    (r"\b(?:a|at|for a|the) minimum(?: of)?" + _BEFORE_NUMBER, "at least"),
+    (r"\b(?:a|at|for a|the) maximum(?: of)?" + _BEFORE_NUMBER, "at most"),
     (r"\b(?:under|below)" + _BEFORE_NUMBER, "less than"),
     (r"(\d+(?:\.\d+)?)" + _UNITS_BETWEEN + r"\s+(?:or|and)\s+(?:older|over|above|more|greater"
      r"|higher)\b(?!\s+than\b)" + _NOT_PEOPLE, r"at least \1\2"),
@@ -307,6 +310,10 @@ _IRREGULAR = {
     "taken": "take", "took": "take", "everybody": "everyone", "anyone": "everyone",
     "single": "1", "pregnancy": "pregnant", "pregnancies": "pregnant", "baby": "newborn",
     "babies": "newborn", "newborns": "newborn", "neonate": "newborn", "neonates": "newborn",
+    "discontinued": "stop", "discontinuing": "stop", "discontinuation": "stop",
+    "flu": "influenza", "tb": "tuberculosis", "iv": "intravenous", "intravenously":
+    "intravenous", "im": "intramuscular", "intramuscularly": "intramuscular",
+    "subcutaneously": "subcutaneous", "extra": "additional", "brief": "short",
 }
 # Function words carry no claim; negations, modals and numbers are kept apart from them.
 _FUNCTION = frozenset(

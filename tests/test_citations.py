@@ -813,14 +813,14 @@ def test_how_often_when_and_for_whom_a_number_holds(checker):
 
 def test_a_word_the_passage_never_uses_is_not_said_but_not_contradicted(checker):
     """A word of the claim's own in place of the passage's may be a synonym the check does
-    not know ("extra" for "additional"): not supported, and not called a contradiction
+    not know ("further" for "additional"): not supported, and not called a contradiction
     either. A medicine or a route put in place of another is one."""
     passage = ("No additional contraceptive precautions are needed after insertion of a "
                "copper IUD. Take doxycycline 200 mg as a single dose. Give intramuscular "
                "adrenaline 500 micrograms.")
-    s = verdict(checker, "No extra contraceptive precautions are needed after insertion of a "
-                         "copper IUD [1].", passage)
-    assert s.verdict == "unsupported" and "additional" in s.reason and "not “extra”" in s.reason
+    s = verdict(checker, "No further contraceptive precautions are needed after insertion of "
+                         "a copper IUD [1].", passage)
+    assert s.verdict == "unsupported" and "additional" in s.reason and "not “further”" in s.reason
     for changed, what in (("Take amoxicillin 200 mg as a single dose [1].", "medicine"),
                           ("Give intravenous adrenaline 500 micrograms [1].", "route")):
         s = verdict(checker, changed, passage)

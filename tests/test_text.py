@@ -131,6 +131,12 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert "1" in t.tokens("at least one of the criteria")
     assert t.tokens("more than one risk factor") == t.tokens("two or more risk factors")
     assert t.tokens("more than one year") == ["more", "1", "year"]
+    # A bound in other words, and abbreviations and synonyms guidelines use.
+    assert t.tokens("for a minimum of 7 days") == t.tokens("for at least 7 days")
+    assert t.tokens("exceeds 2000") == t.tokens("above 2000")
+    assert t.tokens("IV flu vaccine") == t.tokens("intravenous influenza vaccine")
+    assert t.tokens("extra precautions straight away") == t.tokens(
+        "additional precautions immediately")
 
 
 def test_normal_form_of_bounds_on_numbers() -> None:
