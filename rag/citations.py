@@ -301,6 +301,16 @@ class CitationChecker:
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
+        # A passage about people other than those asked about answers nothing for them,
+        # whether or not the sentence repeats it faithfully.
+        covers, leaves_out = scope_clauses(source.text)
+        why = _applicability(question, f"{source.title}. {source.section}. {' '.join(covers)}. "
+                                       f"{span}. {strip_markers(sentence)}")
+        if not why and (out := left_out(question, leaves_out, source.text,
+                                        frozenset(context))):
+            why = f"the passage leaves them out: “{out}”"
+        if why:
+            return _Reading(NOT_APPLICABLE, why, span, share)
         bounded = bound_pairs(claim, span_tokens)
         found = (bound_changes(bounded) + unit_changes(claim, span_tokens)
                  + population_numbers(claim, span_tokens)
@@ -346,7 +356,6 @@ class CitationChecker:
         if hedge and (rule := set(claim) & STRONG_MODALS - set(span_tokens)):
             return _Reading(CONTRADICTED, _conflict_reason(
                 Conflict("modality", hedge, " ".join(sorted(rule))), span), span, share)
-        covers, leaves_out = scope_clauses(source.text)
         # Whom the passage says it covers, by group and age, may be named with any statement.
         scope_words = frozenset(t for clause in covers for t in tokens(clause)
                                 if t in POPULATIONS or is_number(t) or t in _AGE_WORDS)
@@ -354,12 +363,6 @@ class CitationChecker:
                           frozenset(context) | _ATTRIBUTION | scope_words)
         if joined and joined.kind != "joined":
             return _Reading(CONTRADICTED, _conflict_reason(joined, source.text), span, share)
-        why = _applicability(question, f"{source.title}. {source.section}. {' '.join(covers)}. "
-                                       f"{span}. {strip_markers(sentence)}")
-        if not why and (out := left_out(question, leaves_out)):
-            why = f"the passage leaves them out: “{out}”"
-        if why:
-            return _Reading(NOT_APPLICABLE, why, span, share)
         if missing_numbers:
             return _Reading(UNSUPPORTED, "the passage does not give "
                             + ", ".join(dict.fromkeys(missing_numbers)), span, share)

@@ -12,16 +12,21 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from meditron_rag.text import sentence_spans
+from meditron_rag.text import is_number, sentence_spans, tokens
 from rag.ages import AgeRange, ages, sexes
 
 # Words with which a sentence speaks of whom a text covers, not of what to do.
 _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|eligib\w*|"
                     r"invit\w*|section|guideline|guidance|programme|program|"
-                    r"intended|is for|are for)\b", re.IGNORECASE)
+                    r"intended|is for|are for|protocols?|in line with)\b", re.IGNORECASE)
 # "Infants under 6 months are covered by a separate section" leaves them out of this one.
 _LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|elsewhere)\b|"
-                         r"\bcovered (?:by|in) (?:the|a|another)\b", re.IGNORECASE)
+                         r"\bcovered (?:by|in) (?:the|a|another)\b|"
+                         r"\bshould (?:follow|be managed)\b|\bin line with\b", re.IGNORECASE)
+# Words of any clause about scope, that name nobody.
+_GENERIC = frozenset(tokens("guidance guideline recommendations section apply applies follow "
+                            "protocols managed line separate people person patients care not "
+                            "does covered cover"))
 _CLAUSE = re.compile(r";\s+|,\s+(?:and|but)\s+|\s+but\s+")
 # "I'm 40", "my wife is 52": an age a question gives without a noun.
 _SPEAKER = re.compile(
@@ -67,9 +72,16 @@ def scope_clauses(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(covers), tuple(leaves_out)
 
 
-def left_out(question: str, clauses: Sequence[str]) -> str:
-    """The words of a clause that leaves out whom the question asks about, or ""."""
+def left_out(question: str, clauses: Sequence[str], text: str = "",
+             context: frozenset[str] = frozenset()) -> str:
+    """The words of a clause that leaves out whom the question asks about, or "". Besides
+    ages, sexes and pregnancy, a group the clause names in words of its own, that the rest of
+    `text` does not use, is left out where the question names it with two of those words
+    ("preterm infants receiving neonatal care should follow neonatal unit protocols", asked
+    about a baby "still on the neonatal unit"); words of the passage's title and section
+    (`context`) are what it is about, not whom it leaves out."""
     asked, asked_sex = asked_ages(question), sexes(question)
+    asked_words = set(tokens(question))
     pregnant = _PREGNANT.search(question)
     for clause in clauses:
         if _PREGNANT.search(clause):  # "adults aged 16 and over who are not pregnant"
@@ -80,10 +92,24 @@ def left_out(question: str, clauses: Sequence[str]) -> str:
         children, under_18 = _GROUPS["children"]
         if not out and children.search(clause):  # "it does not cover children"
             out = [under_18]
-        if out:  # "women under 50 are not invited" leaves out an age, not a sex
-            if asked and all(any(a.low >= o.low and a.high <= o.high for o in out)
-                             for a in asked):
-                return clause.strip(" .;,")
-        elif asked_sex and asked_sex <= sexes(clause):
+        # "Women under 50 are not invited" leaves out an age, not a sex.
+        if out and asked and all(any(a.low >= o.low and a.high <= o.high for o in out)
+                                 for a in asked):
+            return clause.strip(" .;,")
+        if not out and asked_sex and asked_sex <= sexes(clause):
+            return clause.strip(" .;,")
+        if not sexes(clause) and len(_own_words(clause, text) & asked_words - context) >= 2:
             return clause.strip(" .;,")
     return ""
+
+
+def _own_words(clause: str, text: str) -> set[str]:
+    """The words of a scope clause that the passage's other sentences do not use."""
+    return {t for t in tokens(clause) if not is_number(t)} - _GENERIC - _statement_words(text)
+
+
+@lru_cache(maxsize=256)
+def _statement_words(text: str) -> frozenset[str]:
+    """The words of the sentences of `text` that say nothing of its scope."""
+    return frozenset(t for a, b in sentence_spans(text) if not _SCOPE.search(text[a:b])
+                     for t in tokens(text[a:b]))

@@ -960,3 +960,21 @@ def test_whom_the_passage_covers_may_open_any_claim(checker):
                          "115 mm identifies severe acute malnutrition [1].", passage,
                 "My 4-month-old's arm measures 105 mm; is that severe malnutrition?")
     assert s.verdict == "not_applicable"
+
+
+def test_a_group_a_scope_clause_sends_elsewhere_is_left_out(checker):
+    """A group named in words of its own ("preterm infants receiving neonatal care should
+    follow neonatal unit protocols") is left out when the question names it so; the
+    question's echo of the title is not such a naming, and a faithful-looking sentence is
+    no answer for someone the passage leaves out even where it is stitched."""
+    passage = ("These recommendations apply to healthy term infants and children up to 4 "
+               "years of age; preterm infants receiving neonatal care should follow neonatal "
+               "unit protocols. Babies who are being breastfed should be given a daily "
+               "supplement containing 8.5 to 10 micrograms of vitamin D from birth.")
+    answer = ("Babies who are being breastfed should be given a daily supplement containing "
+              "8.5 to 10 micrograms of vitamin D from birth [1].")
+    s = verdict(checker, answer, passage, "My daughter is still on the neonatal unit; how "
+                                          "much vitamin D should she get?")
+    assert s.verdict == "not_applicable" and "neonatal unit protocols" in s.reason
+    assert verdict(checker, answer, passage, "How much vitamin D should my breastfed baby "
+                                             "get?").supported
