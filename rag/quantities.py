@@ -23,9 +23,11 @@ _UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
 # Words that place a time: "1 to 2 weeks before the quit date".
 _WHEN = frozenset(stems("before after within until prior earlier later".split()))
 # Where one clause of a passage ends and the next, with measures of its own, begins: "review
-# people aged 18 to 25 within 1 week ..., and review others within 2 weeks".
-_CLAUSE_CUT = re.compile(r"[;:]\s|,\s+(?:and|but|or|then|while|whereas)\b|(?<!\d)\.\s",
-                         re.IGNORECASE)
+# people aged 18 to 25 within 1 week ..., and review others within 2 weeks"; "below 110 g/L
+# in the first trimester, below 105 g/L in the second".
+_CLAUSE_CUT = re.compile(r"[;:]\s|,\s+(?:and|but|or|then|while|whereas)\b|(?<!\d)\.\s"
+                         r"|,\s+(?=(?:below|above|under|over|less than|more than|at least|"
+                         r"at most|up to)\s+\d)", re.IGNORECASE)
 # The line before a list: "Perform a CT head scan within 1 hour for adults with any of: ...".
 _LEAD_IN = re.compile(r"([^.;:]*):\s")
 # Scores and measurements named before their value ("GCS less than 13", "a BMI of 30").
@@ -176,6 +178,21 @@ def said_in_one_clause(claim: Sequence[str], text: str) -> set[str]:
     return set()
 
 
+def _continued(parts: list[list[str]]) -> list[list[str]]:
+    """Clauses of a list of values with the words each value is said of: in "defined as a
+    haemoglobin below 110 g/L in the first trimester, below 105 g/L in the second", the second
+    clause is also about "defined as a haemoglobin"."""
+    out: list[list[str]] = []
+    for part in parts:
+        if out and (is_number(part[0]) or part[0] in BOUNDS):
+            previous = out[-1]
+            head = previous[:next((k for k, t in enumerate(previous)
+                                   if is_number(t) or t in BOUNDS), len(previous))]
+            part = head + part
+        out.append(part)
+    return out
+
+
 def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
     """A measure the claim gives with the words of one clause of `text` that the passage
     gives only in another, where that first clause has its own measure of the kind: "people
@@ -183,7 +200,7 @@ def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
     review others within 2 weeks"; "a GCS below 15 on initial assessment" for "GCS less than
     13 on initial assessment; GCS less than 15 at 2 hours"."""
     said = _measures(claim)
-    parts = [part for part in map(tokens, _CLAUSE_CUT.split(text)) if part]
+    parts = _continued([part for part in map(tokens, _CLAUSE_CUT.split(text)) if part])
     measured = {t for pair in said for t in pair}
     words = {t for t in claim if t not in measured and t not in STOPWORDS}
     for number, unit in sorted(said):

@@ -978,3 +978,17 @@ def test_a_group_a_scope_clause_sends_elsewhere_is_left_out(checker):
     assert s.verdict == "not_applicable" and "neonatal unit protocols" in s.reason
     assert verdict(checker, answer, passage, "How much vitamin D should my breastfed baby "
                                              "get?").supported
+
+
+def test_a_list_of_thresholds_keeps_each_with_its_group(checker):
+    passage = ("Anaemia in pregnancy is defined as a haemoglobin concentration below 110 g/L in "
+               "the first trimester, below 105 g/L in the second and third trimesters, and below "
+               "100 g/L postpartum.")
+    s = verdict(checker, "During the first trimester, anaemia is defined as a haemoglobin "
+                         "concentration below 105 g/L [1].", passage)
+    assert s.verdict == "contradicted"
+    for same in ("In the second and third trimesters, anaemia is defined as a haemoglobin "
+                 "concentration below 105 g/L [1].",
+                 "Anaemia is defined as a haemoglobin concentration below 100 g/L postpartum "
+                 "[1]."):
+        assert verdict(checker, same, passage).verdict == "supported", same
