@@ -35,6 +35,10 @@ _SPEAKER = re.compile(
     r"(?!\s*(?:mg|mcg|ml|%|kg|cm|mmol|mmhg|weeks?|days?|months?|hours?|minutes?|times?)\b)",
     re.IGNORECASE)
 _PREGNANT = re.compile(r"\bpregnan", re.IGNORECASE)
+# Health and care workers, by the words a guideline or a question names them with.
+_STAFF = re.compile(r"\b(?:staff|(?:health|social|care)\s*(?:and social care\s+)?workers?|"
+                    r"healthcare workers?|health professionals?|nurses?|doctors?|midwi(?:fe|ves)|"
+                    r"paramedics?|clinicians?|physicians?|pharmacists?)\b", re.IGNORECASE)
 # Whom a text names by a word for an age group, where it names no ages: children or adults.
 _GROUPS = {"children": (re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric|infants?|"
                                    r"toddlers?|bab(?:y|ies))\b", re.IGNORECASE), AgeRange(0, 17)),
@@ -99,6 +103,8 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
         if not out and asked_sex and asked_sex <= sexes(clause):
             return clause.strip(" .;,")
         if not sexes(clause) and len(_own_words(clause, text) & asked_words - context) >= 2:
+            return clause.strip(" .;,")
+        if _STAFF.search(clause) and _STAFF.search(question):  # "a nurse" for "care staff"
             return clause.strip(" .;,")
     return ""
 

@@ -992,3 +992,16 @@ def test_a_list_of_thresholds_keeps_each_with_its_group(checker):
                  "Anaemia is defined as a haemoglobin concentration below 100 g/L postpartum "
                  "[1]."):
         assert verdict(checker, same, passage).verdict == "supported", same
+
+
+def test_care_staff_left_out_are_left_out_whatever_they_are_called(checker):
+    passage = ("This guidance is for the general public. It does not apply to health and social "
+               "care staff, for whom separate guidance applies. If you have a positive COVID-19 "
+               "test result, try to stay at home for 5 days after the day of the test.")
+    answer = ("After a positive COVID-19 test result, try to stay at home for 5 days after the "
+              "day of the test [1].")
+    s = verdict(checker, answer, passage, "I'm a nurse on a ward and tested positive for "
+                                          "COVID-19; how long should I stay at home?")
+    assert s.verdict == "not_applicable"
+    assert verdict(checker, answer, passage, "I tested positive for COVID-19; how long should "
+                                             "I stay at home?").supported
