@@ -251,6 +251,10 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\bcan(?:no|')t\b", "can not"),
     (r"\bwon't\b", "will not"),
     (r"\b(?:straight|right) away\b|\bat once\b", "immediately"),
+    # Neither a negation nor a hedge: "whether or not she is breastfeeding", "as soon as
+    # possible".
+    (r"\bwhether or not\b", "whether"),
+    (r"\bas (?:soon|early|quickly) as (?:possible|practicable|feasible)\b", "promptly"),
     # A recommendation's grade is one word: "grade B" is not "grade" and a letter.
     (r"\bgrade\s+([a-di])\b", r"grade\1"),
     (r"n't\b", " not"),

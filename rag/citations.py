@@ -38,6 +38,7 @@ from rag.claims import (
     negations,
     opposite_in,
     otherwise_swap,
+    said_with_prefix,
 )
 from rag.quantities import (
     bound_changes,
@@ -297,6 +298,7 @@ class CitationChecker:
         context = tokens(f"{source.title} {source.section}")
         passage = tokens(source.text)
         known = set(passage) | negated_forms(passage) | set(context) | _ATTRIBUTION
+        known |= said_with_prefix(claim, known)
         span, span_tokens, share = self._best_window(claim, source.text, set(context),
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:

@@ -164,6 +164,13 @@ def negated_forms(tokens_: Sequence[str]) -> set[str]:
             if negated_ and len(t) >= 4 for prefix in _NEGATING_PREFIXES}
 
 
+def said_with_prefix(tokens_: Sequence[str], words: set[str]) -> set[str]:
+    """The words `tokens_` negates whose prefixed form `words` holds: "not available" where
+    the passage says "unavailable"."""
+    return {t for t, negated_ in zip(tokens_, negated(tokens_), strict=True)
+            if negated_ and any(prefix + t in words for prefix in _NEGATING_PREFIXES)}
+
+
 def _prefixed(a: str, b: str) -> bool:
     """Whether `a` is `b` with a prefix that negates it: "unknown", "contraindicated"."""
     return min(len(a), len(b)) >= 4 and any(

@@ -861,6 +861,8 @@ def test_a_negating_prefix_reads_as_not(checker):
     assert verdict(checker, "For gonorrhoea of unknown antimicrobial susceptibility, give "
                             "ceftriaxone 1 g intramuscularly as a single dose [1].",
                    passage).verdict == "supported"
+    assert verdict(checker, "Where oxytocin is not available, give misoprostol [1].",
+                   "Where oxytocin is unavailable, give misoprostol.").supported
     assert verdict(checker, "For gonorrhoea when antimicrobial susceptibility is known, give "
                             "ceftriaxone 1 g intramuscularly as a single dose [1].",
                    passage).verdict == "contradicted"

@@ -137,6 +137,9 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("IV flu vaccine") == t.tokens("intravenous influenza vaccine")
     assert t.tokens("extra precautions straight away") == t.tokens(
         "additional precautions immediately")
+    # Neither a negation nor a hedge.
+    assert "not" not in t.tokens("whether or not she is breastfeeding")
+    assert t.tokens("start as soon as possible") == t.tokens("start promptly")
 
 
 def test_normal_form_of_bounds_on_numbers() -> None:
