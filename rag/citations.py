@@ -298,7 +298,8 @@ class CitationChecker:
         context = tokens(f"{source.title} {source.section}")
         passage = tokens(source.text)
         known = set(passage) | negated_forms(passage) | set(context) | _ATTRIBUTION
-        known |= said_with_prefix(claim, known)
+        if undone := said_with_prefix(claim, known):  # and its "not" is the prefix
+            known |= undone | NEGATIONS & set(claim)
         span, span_tokens, share = self._best_window(claim, source.text, set(context),
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:
