@@ -116,7 +116,8 @@ _ADVISING = frozenset(stems(
 # Words that make a statement a possibility rather than a fact: "may reduce", "probably".
 POSSIBILITY = frozenset(stems(
     "may might could possibly probably perhaps suggest suggests suggested appear appears seem "
-    "seems consider considered".split()))
+    "seems consider considered individual individualised individualized".split()))
+_WHOLE_HEDGES = frozenset(stems("individual individualised individualized".split()))
 # "All adults" says more than "some adults", "always" more than "often".
 UNIVERSAL = frozenset(tokens("all every everyone always"))
 _PARTIAL = frozenset(tokens("some many most few certain sometimes often occasionally usually "
@@ -400,9 +401,11 @@ def dropped_possibility(claim: Sequence[str], source: Sequence[str]) -> str:
     pain, and clonazepam relieves jerks" for "... can relieve pain, and clonazepam may
     relieve jerks"."""
     # A hedge on a word the claim leaves out ("a possibly rabid animal") is not dropped.
+    # "The decision ... should be an individual one" hedges the whole sentence.
     hedges = Counter(t for k, t in enumerate(source) if t in POSSIBILITY | WEAK_MODALS
-                     and next((w for w in source[k + 1:] if w not in POSSIBILITY | WEAK_MODALS),
-                              "") in claim)
+                     and (t in _WHOLE_HEDGES or next(
+                         (w for w in source[k + 1:] if w not in POSSIBILITY | WEAK_MODALS),
+                         "") in claim))
     kept = Counter(t for t in claim if t in POSSIBILITY | WEAK_MODALS)
     if kept.total() >= hedges.total():
         return ""

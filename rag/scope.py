@@ -21,7 +21,8 @@ _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|e
                     r"intended|is for|are for|protocols?|in line with)\b", re.IGNORECASE)
 # "Infants under 6 months are covered by a separate section" leaves them out of this one.
 _LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|elsewhere)\b|"
-                         r"\bcovered (?:by|in) (?:the|a|another)\b|"
+                         r"\bnon-|\b(?:covered|provided|addressed|described|discussed) "
+                         r"(?:by|in) (?:the|a|another|section|chapter)\b|"
                          r"\bshould (?:follow|be managed)\b|\bin line with\b", re.IGNORECASE)
 # Words of any clause about scope, that name nobody.
 _GENERIC = frozenset(tokens("guidance guideline recommendations section apply applies follow "

@@ -1007,3 +1007,25 @@ def test_care_staff_left_out_are_left_out_whatever_they_are_called(checker):
     assert s.verdict == "not_applicable"
     assert verdict(checker, answer, passage, "I tested positive for COVID-19; how long should "
                                              "I stay at home?").supported
+
+
+def test_groups_sent_to_another_section_and_individual_decisions(checker):
+    """"Non-pregnant adults" and "people aged over 75 are covered in Section 1.4" leave those
+    groups out; "should be an individual one" hedges its whole sentence."""
+    statins = ("The recommendations in this section apply to adults aged 40 to 75 years; people "
+               "aged over 75 are covered in Section 1.4. Offer atorvastatin 20 mg to people "
+               "with a 10-year QRISK3 score of 10% or more.")
+    answer = "Offer atorvastatin 20 mg to people with a 10-year QRISK3 score of 10% or more [1]."
+    assert verdict(checker, answer, statins, "My father is 82; should he take a "
+                                             "statin?").verdict == "not_applicable"
+    assert verdict(checker, answer, statins, "I'm 60; should I take a statin?").supported
+    malaria = ("The recommendations apply to non-pregnant adults; management in pregnancy is "
+               "covered in Section 7.4. Primaquine should be given for 14 days.")
+    assert verdict(checker, "Primaquine should be given for 14 days [1].", malaria,
+                   "My wife is 20 weeks pregnant; how long should she take "
+                   "primaquine?").verdict == "not_applicable"
+    aspirin = ("The decision to start low-dose aspirin in adults aged 40 to 59 years with a 10% "
+               "or greater 10-year CVD risk should be an individual one.")
+    s = verdict(checker, "Adults aged 40 to 59 years with a 10-year CVD risk of 10% or more "
+                         "should start low-dose aspirin [1].", aspirin)
+    assert not s.supported
