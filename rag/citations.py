@@ -31,7 +31,6 @@ from rag.claims import (
     WEAK_MODALS,
     Conflict,
     conflicts,
-    dropped_limit,
     dropped_possibility,
     matched,
     negated_forms,
@@ -40,6 +39,7 @@ from rag.claims import (
     otherwise_swap,
     said_with_prefix,
 )
+from rag.limits import dropped_limit
 from rag.quantities import (
     bound_changes,
     bound_pairs,

@@ -6,8 +6,8 @@ to one normal form (`meditron_rag.text.tokens`: number words to digits, ranges a
 written one way, "biennial" as "every 2 years", contractions opened, words stemmed) and then
 aligned token by token. What differs inside the aligned stretch is what matters: a negation
 added or dropped, a number changed, a population or a drug swapped, a "may" turned into a
-"should", the two sides of a preference traded; and what the claim leaves out of it, a limit
-such as "if problems persist".
+"should", the two sides of a preference traded. What the claim leaves out of it, a limit such
+as "if problems persist", is `rag.limits`.
 """
 
 from __future__ import annotations
@@ -448,126 +448,6 @@ def _dedupe(found: list[Conflict]) -> list[Conflict]:
 
 def _numbers(tokens_: Sequence[str]) -> set[str]:
     return {t for t in tokens_ if is_number(t)}
-
-
-# Words that open a clause limiting whom or when a statement covers: "if problems persist",
-# "who have a risk condition", "unless contraindicated"; "with"/"without"/"at" only after
-# the people they limit ("adults with diabetes", "people at risk").
-_LIMITING = re.compile(
-    r"\b(?:if|unless|only|except|excluding|provided|when|whenever|while|until|as long as|who|"
-    r"whose|in whom)\b|\b(?:adults?|people|persons?|patients?|women|men|children|infants|"
-    r"individuals|those|anyone|everyone)\s+(?:with|without|at)\b", re.IGNORECASE)
-# A point or comma inside a number ("23.3 percent", "1,000 adults") ends no clause.
-_CLAUSE_END = re.compile(r"[;:()\[\]\n]|[,.](?!\d)")
-
-
-@dataclass(frozen=True)
-class Limit:
-    """A limiting clause of a text: its words, and where it stands among the text's tokens."""
-
-    words: str
-    first: int  # its first token
-    end: int  # past its last token
-    content: frozenset[str]
-
-
-def limits(text: str) -> list[Limit]:
-    """The clauses of `text` that limit whom or when it applies, up to the next punctuation."""
-    found = []
-    for match in _LIMITING.finditer(text):
-        stop = _CLAUSE_END.search(text, match.end())
-        clause = text[match.start():stop.start() if stop else len(text)]
-        first = len(tokens(text[:match.start()]))
-        clause_tokens = tokens(clause)
-        content = frozenset(t for t in clause_tokens if t not in LIGHT and t not in ORDERING
-                            and t not in STOPWORDS | {"onli", "except", "unless"})
-        if content:
-            found.append(Limit(clause.strip(), first, first + len(clause_tokens), content))
-    return found
-
-
-def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
-    """A limiting clause that the claim leaves out of the sentence of `span` it rests on
-    most, as the passage words it, or "": "IM adrenaline is repeated after 5 minutes" says
-    more than "... after 5 minutes if problems persist". A clause counts where it stands
-    inside the stretch the claim covers or next to either end of it, and none of its words
-    is in the claim or in `given` (the question's: a claim answering "adults with a risk
-    condition?" need not repeat it)."""
-    # A semicolon closes what limits the clause before it ("People at risk should be screened
-    # every year; adults with no risk factors every 3 years").
-    sentences = [(s, tokens(s)) for s in
-                 [piece for a, b in sentence_spans(span) for piece in re.split(r";\s", span[a:b])]
-                 or [span]]
-    sentence, sentence_tokens = max(sentences, key=lambda pair: matched(claim, pair[1]))
-    _, _, (lo, hi) = edits(claim, sentence_tokens)
-    said = set(claim) | given
-    found = limits(sentence)
-    for limit in found:
-        near = lo <= limit.first < hi or hi <= limit.first <= hi + 1 or lo - 1 <= limit.end <= lo
-        # Its own words: "RSV" of "at increased risk of severe RSV disease" is also the
-        # sentence's "RSV vaccine", so a claim that keeps only that keeps no limit.
-        outside = set(sentence_tokens[:limit.first]) | set(sentence_tokens[limit.end:])
-        own = limit.content - outside or limit.content
-        if not near:
-            continue
-        if _POINTS_TO_LIST.search(limit.words) and len(
-                set(claim) & set(sentence_tokens[limit.end:])) >= 2:
-            continue  # "adults with any of these risk factors: ..." and the claim names one
-        if not own & said:
-            if not _alternative_kept(limit, found, sentence, said):
-                return limit.words
-            continue
-        if dropped := _dropped_conjunct(limit.words, said):
-            return dropped
-    return ""
-
-
-def _alternative_kept(limit: Limit, found: Sequence[Limit], sentence: str, said: set[str]
-                      ) -> bool:
-    """Whether the claim keeps another limit that "or" joins to this one: "people who have
-    fallen, ... or who have problems with gait" covers a claim about the last group alone."""
-    opener = limit.words.split()[0].lower()
-    for other in found:
-        if other is limit or not other.content & said or other.words.split()[0].lower() != opener:
-            continue
-        first, second = sorted((limit, other), key=lambda x: x.first)
-        start = sentence.find(first.words) + len(first.words)
-        between = sentence[start:sentence.find(second.words, start)]
-        if re.search(r"\bor\b", between) and not re.search(r"\band\b", between):
-            return True
-    return False
-
-
-# Where a limiting phrase ends and the statement goes on: "adults with diabetes should be
-# offered A and B" limits to "adults with diabetes"; its "and B" is a list of what to do.
-_PHRASE_END = re.compile(
-    r"\b(?:should|must|may|might|can|could|will|shall|is|are|was|were|need|needs|offer|give|"
-    r"consider|start|measure|refer|use|treat|avoid)\b", re.IGNORECASE)
-# What follows "and" in an age bound ("65 and over", "18 and older") is the bound, not a
-# second condition.
-_BOUND_WORDS = frozenset(stems("over older above under younger below up upward more".split()))
-
-
-# A condition met by any item of a list the passage gives ("and have any of the following
-# risk factors"): a claim that names one of the items keeps it.
-_POINTS_TO_LIST = re.compile(r"\b(?:following|below|listed|these|any of|one of)\b",
-                             re.IGNORECASE)
-
-
-def _dropped_conjunct(limit: str, said: set[str]) -> str:
-    """A condition joined to a kept one by "and" that the claim leaves out, or "": "adults
-    with CKD" for "adults with CKD and diabetes" covers people the passage does not. One
-    joined by "or" may be left out: that names one of the cases the passage covers."""
-    phrase = limit[:m.start()] if (m := _PHRASE_END.search(limit)) else limit
-    for joined in list(re.finditer(r"\band\b", phrase))[:3]:
-        rest = phrase[joined.end():]
-        if stop := _LIMITING.search(rest):
-            rest = rest[:stop.start()]
-        content = {t for t in tokens(rest) if not is_number(t) and t not in STOPWORDS
-                   and t not in LIGHT and t not in _BOUND_WORDS}
-        if content and not content & said and not _POINTS_TO_LIST.search(rest):
-            return f"and {rest.strip()}"
-    return ""
 
 
 def matched(claim: Sequence[str], source: Sequence[str]) -> int:
