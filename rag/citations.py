@@ -330,8 +330,8 @@ class CitationChecker:
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "
                                           "the other case", span, share)
         if found and all(c.kind == "replaced" for c in found):
-            # A word the passage never uses, where it says another: a synonym the check does
-            # not know ("extra" for "additional") or another drug; either way not said.
+            # A word the passage never uses, where it says another, of no kind the check
+            # knows: a synonym ("further" for "additional") or another test; not said.
             c = found[0]
             return _Reading(UNSUPPORTED, f"the passage says “{_surface(c.passage_words, span)}”"
                             f", not “{_surface(c.claim_words, sentence, 0)}”", span, share)

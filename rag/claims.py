@@ -67,13 +67,15 @@ _DRUG = re.compile(
     r"allopurinol|colchicin|methotrex|levothyroxin|haloperidol|carbamazepin|lamotrigin|"
     r"levetiracetam|amiodaron|nitrofurantoin|trimethoprim|penicillin|isoniazid|ethambutol|"
     r"salbutamol|tranexam|dimeticon|permethrin|oxygen)$")
+# A recommendation's grade, as `meditron_rag.text.tokens` writes "grade B".
+GRADES = frozenset(f"grade{letter}" for letter in "abcdi")
 # Sets of which a statement names one member, wherever it stands in the sentence: a route of
-# giving a drug, a recommendation's grade (as `tokens` writes "grade B").
+# giving a drug, a recommendation's grade.
 _ONE_OF_KIND = {
     "route": frozenset(stems("intravenous intramuscular subcutaneous oral topical inhaled "
                              "rectal sublingual intranasal intradermal transdermal vaginal"
                              .split())),
-    "grade": frozenset(f"grade{letter}" for letter in "abcdi"),
+    "grade": GRADES,
 }
 
 

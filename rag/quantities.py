@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 
 from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
-from rag.claims import POPULATIONS, Conflict, edits
+from rag.claims import GRADES, POPULATIONS, Conflict, edits
 
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
 _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
@@ -33,7 +33,6 @@ _LEAD_IN = re.compile(r"([^.;:]*):\s")
 # Scores and measurements named before their value ("GCS less than 13", "a BMI of 30").
 _SCORES = frozenset(tokens("gcs bmi score egfr acr hba1c psa ldl hdl inr mmse phq qrisk audit "
                            "apgar"))
-GRADES = frozenset(f"grade{letter}" for letter in "abcdi")  # as `tokens` writes "grade B"
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
 
