@@ -26,8 +26,8 @@ _WHEN = frozenset(stems("before after within until prior earlier later".split())
 # people aged 18 to 25 within 1 week ..., and review others within 2 weeks"; "below 110 g/L
 # in the first trimester, below 105 g/L in the second".
 _CLAUSE_CUT = re.compile(r"[;:]\s|,\s+(?:and|but|or|then|while|whereas)\b|(?<!\d)\.\s"
-                         r"|,\s+(?=(?:below|above|under|over|less than|more than|at least|"
-                         r"at most|up to)\s+\d)", re.IGNORECASE)
+                         r"|,\s+(?=(?:(?:below|above|under|over|less than|more than|at least|"
+                         r"at most|up to)\s+)?\d)", re.IGNORECASE)
 # The line before a list: "Perform a CT head scan within 1 hour for adults with any of: ...".
 _LEAD_IN = re.compile(r"([^.;:]*):\s")
 # Scores and measurements named before their value ("GCS less than 13", "a BMI of 30").
@@ -138,6 +138,8 @@ def _measures(tokens_: Sequence[str]) -> set[tuple[str, str]]:
     for k, t in enumerate(tokens_):
         if t in GRADES:  # a recommendation's grade is a measure of its own kind
             found.add((t, "grade"))
+        elif t == "everi" and k + 2 < len(tokens_) and tokens_[k + 1] == "1":
+            found.add((tokens_[k + 2], "every"))  # "daily", "weekly": how often
         elif is_number(t):
             unit = next((u for u in tokens_[k + 1:k + 4] if not is_number(u)), "")
             before = next((u for u in reversed(tokens_[max(0, k - 3):k])
@@ -200,9 +202,11 @@ def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
     13 on initial assessment; GCS less than 15 at 2 hours"."""
     said = _measures(claim)
     parts = _continued([part for part in map(tokens, _CLAUSE_CUT.split(text)) if part])
-    measured = {t for pair in said for t in pair}
-    words = {t for t in claim if t not in measured and t not in STOPWORDS}
     for number, unit in sorted(said):
+        # The claim's other words say which clause it is of, and so do its measures of other
+        # kinds ("3 months" of "3 months of daily ..."); its other amounts of this kind do not.
+        alike = {n for n, u in said if u == unit} | {unit}
+        words = {t for t in claim if t not in alike and t not in STOPWORDS}
         kin = [(len(words & set(part)), k, _measures(part)) for k, part in enumerate(parts)
                if any(u == unit for _, u in _measures(part))]
         if len(kin) < 2:

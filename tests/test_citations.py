@@ -1032,3 +1032,14 @@ def test_groups_sent_to_another_section_and_individual_decisions(checker):
     s = verdict(checker, "Adults aged 40 to 59 years with a 10-year CVD risk of 10% or more "
                          "should start low-dose aspirin [1].", aspirin)
     assert not s.supported
+
+
+def test_how_often_is_held_to_its_item_of_a_list(checker):
+    passage = ("Options include 6 months of daily isoniazid, 3 months of weekly rifapentine plus "
+               "isoniazid (3HP), 3 months of daily rifampicin plus isoniazid (3HR), 1 month of "
+               "daily rifapentine plus isoniazid (1HP) and 4 months of daily rifampicin (4R).")
+    s = verdict(checker, "The 3HP regimen is 3 months of daily rifapentine plus isoniazid [1].",
+                passage)
+    assert s.verdict == "contradicted"
+    assert verdict(checker, "3 months of weekly rifapentine plus isoniazid (3HP) is an "
+                            "option [1].", passage).verdict == "supported"
