@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
 from rag.claims import GRADES, POPULATIONS, Conflict, edits
@@ -151,10 +152,16 @@ def _measures(tokens_: Sequence[str]) -> set[tuple[str, str]]:
     return found
 
 
-def _home(claim: Sequence[str], text: str) -> tuple[list[list[str]], int]:
+@lru_cache(maxsize=256)
+def _clauses(text: str) -> tuple[tuple[str, ...], ...]:
+    """The tokens of each clause of `text`, read once per passage text."""
+    return tuple(tuple(part) for part in map(tokens, _CLAUSE_CUT.split(text)) if part)
+
+
+def _home(claim: Sequence[str], text: str) -> tuple[Sequence[Sequence[str]], int]:
     """The passage's clauses, and which one the claim's words (its measures aside) stand in,
     or -1 where no one clause holds clearly most of them."""
-    parts = [part for part in map(tokens, _CLAUSE_CUT.split(text)) if part]
+    parts = _clauses(text)
     measured = {t for pair in _measures(claim) for t in pair}
     words = {t for t in claim if t not in measured and t not in STOPWORDS}
     scores = sorted(((len(words & set(part)), k) for k, part in enumerate(parts)), reverse=True)
@@ -173,25 +180,27 @@ def said_in_one_clause(claim: Sequence[str], text: str) -> set[str]:
         return set()
     numbers = {t for t in claim if is_number(t)}
     # A list item's claim may take a number from the line that leads in to the list too.
-    clause = [t for lead in _LEAD_IN.findall(text) for t in tokens(lead)] + parts[home]
+    clause = [t for lead in _LEAD_IN.findall(text) for t in tokens(lead)] + list(parts[home])
     if numbers <= set(clause) and _measures(claim) <= _measures(clause):
         return {t for t in clause if is_number(t)}
     return set()
 
 
-def _continued(parts: list[list[str]]) -> list[list[str]]:
-    """Clauses of a list of values with the words each value is said of: in "defined as a
-    haemoglobin below 110 g/L in the first trimester, below 105 g/L in the second", the second
-    clause is also about "defined as a haemoglobin"."""
-    out: list[list[str]] = []
-    for part in parts:
+@lru_cache(maxsize=256)
+def _continued(text: str) -> tuple[tuple[tuple[str, ...], frozenset[tuple[str, str]]], ...]:
+    """The clauses of `text` as a list of values reads them, each with the words its value is
+    said of, and its measures: in "defined as a haemoglobin below 110 g/L in the first
+    trimester, below 105 g/L in the second", the second clause is also about "defined as a
+    haemoglobin"."""
+    out: list[tuple[str, ...]] = []
+    for part in _clauses(text):
         if out and (is_number(part[0]) or part[0] in BOUNDS):
             previous = out[-1]
             head = previous[:next((k for k, t in enumerate(previous)
                                    if is_number(t) or t in BOUNDS), len(previous))]
             part = head + part
         out.append(part)
-    return out
+    return tuple((part, frozenset(_measures(part))) for part in out)
 
 
 def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
@@ -201,14 +210,14 @@ def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
     review others within 2 weeks"; "a GCS below 15 on initial assessment" for "GCS less than
     13 on initial assessment; GCS less than 15 at 2 hours"."""
     said = _measures(claim)
-    parts = _continued([part for part in map(tokens, _CLAUSE_CUT.split(text)) if part])
+    parts = _continued(text)
     for number, unit in sorted(said):
         # The claim's other words say which clause it is of, and so do its measures of other
         # kinds ("3 months" of "3 months of daily ..."); its other amounts of this kind do not.
         alike = {n for n, u in said if u == unit} | {unit}
         words = {t for t in claim if t not in alike and t not in STOPWORDS}
-        kin = [(len(words & set(part)), k, _measures(part)) for k, part in enumerate(parts)
-               if any(u == unit for _, u in _measures(part))]
+        kin = [(len(words & set(part)), k, measures) for k, (part, measures) in enumerate(parts)
+               if any(u == unit for _, u in measures)]
         if len(kin) < 2:
             continue
         kin.sort(reverse=True)
