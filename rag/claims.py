@@ -67,6 +67,13 @@ _DRUG = re.compile(
     r"allopurinol|colchicin|methotrex|levothyroxin|haloperidol|carbamazepin|lamotrigin|"
     r"levetiracetam|amiodaron|nitrofurantoin|trimethoprim|penicillin|isoniazid|ethambutol|"
     r"salbutamol|tranexam|dimeticon|permethrin|oxygen)$")
+
+
+def is_drug(token: str) -> bool:
+    """Whether a stemmed token names a medicine (`_DRUG`)."""
+    return bool(_DRUG.search(token))
+
+
 # A recommendation's grade, as `meditron_rag.text.tokens` writes "grade B".
 GRADES = frozenset(f"grade{letter}" for letter in "abcdi")
 # Sets of which a statement names one member, wherever it stands in the sentence: a route of
@@ -253,8 +260,8 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             # People replaced by words that name no group the check knows are swapped too.
             lost = [t for t in was if said_count[t] < window_count[t]
                     and _category(t) in ("", "population") and t not in LIGHT]
-            drugs = [t for t in swapped if _DRUG.search(t)]
-            if drugs and (gone := [t for t in was if _DRUG.search(t) and t not in claim_set]):
+            drugs = [t for t in swapped if is_drug(t)]
+            if drugs and (gone := [t for t in was if is_drug(t) and t not in claim_set]):
                 found.append(Conflict("drug", " ".join(gone), " ".join(drugs)))
             elif swapped and lost and len(said) <= 3 and len(was) <= 5 and not same_thing(
                     said, was):

@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
-from rag.claims import GRADES, POPULATIONS, Conflict, edits
+from rag.claims import GRADES, POPULATIONS, Conflict, edits, is_drug
 
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
 _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
@@ -211,20 +211,24 @@ def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
     13 on initial assessment; GCS less than 15 at 2 hours"."""
     said = _measures(claim)
     parts = _continued(text)
+    drugs = {t for t in claim if is_drug(t)}
     for number, unit in sorted(said):
         # The claim's other words say which clause it is of, and so do its measures of other
         # kinds ("3 months" of "3 months of daily ..."); its other amounts of this kind do not.
+        # A medicine the claim names says it first: in a list of regimens each drug has its own.
         alike = {n for n, u in said if u == unit} | {unit}
         words = {t for t in claim if t not in alike and t not in STOPWORDS}
-        kin = [(len(words & set(part)), k, measures) for k, (part, measures) in enumerate(parts)
-               if any(u == unit for _, u in measures)]
+        kin = [((len(drugs & set(part)), len(words & set(part))), k, measures)
+               for k, (part, measures) in enumerate(parts) if any(u == unit for _, u in measures)]
         if len(kin) < 2:
             continue
         kin.sort(reverse=True)
         (best, _, own), (second, _, _) = kin[0], kin[1]
-        if best < 2 or best == second or (number, unit) in own:
+        if best[1] < 2 or best == second or (number, unit) in own:
             continue
         theirs = [m for m, u in sorted(own) if u == unit and m not in claim]
+        if best[0] > second[0] and not theirs:  # "7 to 10 days" where the drug has "7 days"
+            theirs = [m for m, u in sorted(own, reverse=True) if u == unit and m != "1"]
         if theirs and any((number, unit) in other for _, _, other in kin[1:]):
             return Conflict("number", f"{theirs[0]} {unit}", f"{number} {unit}")
     return None

@@ -1043,3 +1043,15 @@ def test_how_often_is_held_to_its_item_of_a_list(checker):
     assert s.verdict == "contradicted"
     assert verdict(checker, "3 months of weekly rifapentine plus isoniazid (3HP) is an "
                             "option [1].", passage).verdict == "supported"
+
+
+def test_a_duration_is_held_to_the_drug_it_is_given_for(checker):
+    passage = ("For non-pregnant adults, first-choice oral options are cefalexin 500 mg twice a "
+               "day for 7 to 10 days, or ciprofloxacin 500 mg twice a day for 7 days.")
+    s = verdict(checker, "Ciprofloxacin 500 mg twice a day is a first-choice option, given for "
+                         "7 to 10 days [1].", passage)
+    assert s.verdict == "contradicted"
+    assert verdict(checker, "Ciprofloxacin 500 mg twice a day for 7 days is a first-choice "
+                            "option [1].", passage).verdict == "supported"
+    assert verdict(checker, "Cefalexin 500 mg twice a day is a first-choice option, given for "
+                            "7 to 10 days [1].", passage).verdict == "supported"
