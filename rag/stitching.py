@@ -142,9 +142,29 @@ def stitched(claim_text: str, text: str, free: frozenset[str]) -> Conflict | Non
         return None
     claim, cuts = _clauses(claim_text)
     free = free | _FREE
-    if _enumerates(claim, found, free):
+    if _enumerates(claim, found, free) or _each_clause_said(claim, cuts, found, free):
         return None
     return _read(claim, cuts, found, free, 0) or _reversed(claim, claim_text, found, free)
+
+
+def _each_clause_said(claim: list[str], cuts: frozenset[int], found: Sequence[Statement],
+                      free: frozenset[str]) -> bool:
+    """Whether each clause of a claim of several ("Give aspirin 300 mg immediately, and refer
+    within 24 hours") is read clean against a statement of its own: two sentences joined in
+    one, each said. Read whole, the words of the one put beside the other look brought in."""
+    if not cuts:
+        return False
+    ends = sorted(cuts) + [len(claim)]
+    pieces = [claim[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
+    for piece in pieces:
+        home = max(found, key=lambda s: _fit(piece, s))
+        # Each clause's numbers are its own statement's: "Preterm infants under 1500 g
+        # receive 1 mg" takes its dose from the sentence about all newborns.
+        numbers = {t for t in piece if is_number(t)}
+        if (len(set(piece) - free) < 2 or not numbers <= set(home.tokens) | home.lead
+                or _read(piece, frozenset(), found, free, 1) is not None):
+            return False
+    return True
 
 
 def _enumerates(claim: list[str], found: Sequence[Statement], free: frozenset[str]) -> bool:

@@ -1055,3 +1055,16 @@ def test_a_duration_is_held_to_the_drug_it_is_given_for(checker):
                             "option [1].", passage).verdict == "supported"
     assert verdict(checker, "Cefalexin 500 mg twice a day is a first-choice option, given for "
                             "7 to 10 days [1].", passage).verdict == "supported"
+
+
+def test_two_sentences_joined_in_one_are_supported_when_each_clause_is(checker):
+    passage = ("Offer aspirin 300 mg immediately to people who have had a suspected TIA, unless "
+               "contraindicated. Refer immediately for specialist assessment to be seen within "
+               "24 hours of symptom onset.")
+    assert verdict(checker, "Give aspirin 300 mg immediately unless contraindicated, and refer "
+                            "for specialist assessment to be seen within 24 hours of symptom "
+                            "onset [1].", passage).verdict == "supported"
+    doses = ("All newborns should be given 1 mg of vitamin K intramuscularly after birth. For "
+             "preterm infants weighing less than 1500 g, a dose of 0.5 mg may be used.")
+    assert not verdict(checker, "Preterm infants under 1500 g should receive 1 mg of vitamin K, "
+                                "while term infants may be given 0.5 mg [1].", doses).supported
