@@ -39,6 +39,7 @@ from rag.claims import (
     otherwise_swap,
     said_with_prefix,
 )
+from rag.items import traded_details
 from rag.limits import dropped_limit
 from rag.quantities import (
     bound_changes,
@@ -197,6 +198,9 @@ def _surface(stems: str, text: str, around: int = 2) -> str:
 
 
 def _conflict_reason(conflict: Conflict, span: str) -> str:
+    if conflict.kind == "items":  # both sides as written: the words are the same
+        return (f"the passage says “{conflict.passage_words}”, not “{conflict.claim_words}”: "
+                "details traded between items")
     said = _surface(conflict.passage_words, span) if conflict.passage_words else ""
     what = {"polarity": "the opposite (a negation differs)", "number": "a different number",
             "bound": "a different bound", "unit": "a different unit",
@@ -324,7 +328,8 @@ class CitationChecker:
             # Numbers the alignment paired across clauses: the claim's are all its clause's.
             found = [c for c in found if set(c.passage_words.split()) & own]
         if not found and (trade := clause_trade(claim, span) or transposed_numbers(claim, span)
-                          or graded_otherwise(claim, span_tokens)):
+                          or graded_otherwise(claim, span_tokens)
+                          or traded_details(strip_markers(sentence), span)):
             found = [trade]
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "

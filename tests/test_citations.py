@@ -1068,3 +1068,37 @@ def test_two_sentences_joined_in_one_are_supported_when_each_clause_is(checker):
              "preterm infants weighing less than 1500 g, a dose of 0.5 mg may be used.")
     assert not verdict(checker, "Preterm infants under 1500 g should receive 1 mg of vitamin K, "
                                 "while term infants may be given 0.5 mg [1].", doses).supported
+
+
+def test_details_traded_between_two_items_of_a_list_are_contradicted(checker):
+    for claim, passage in (
+            ("People with heart failure should be offered a one-off influenza vaccination and "
+             "an annual pneumococcal vaccination [1].",
+             "Offer people with heart failure an annual vaccination against influenza and a "
+             "one-off vaccination against pneumococcal disease."),
+            ("Reassess the need to continue after 3 years of an oral bisphosphonate, or after 5 "
+             "years of intravenous zoledronic acid [1].",
+             "Reassess the need to continue treatment after 5 years of oral bisphosphonate or 3 "
+             "years of intravenous zoledronic acid."),
+            ("Offer clarithromycin 500 mg twice daily, or doxycycline given as 100 mg on the "
+             "first day and then 200 mg once daily [1].",
+             "For adults with penicillin allergy, offer clarithromycin 500 mg twice a day, or "
+             "doxycycline 200 mg on the first day then 100 mg once a day.")):
+        s = verdict(checker, claim, passage)
+        assert s.verdict == "contradicted" and "traded between items" in s.reason, claim
+
+
+def test_clauses_moved_round_a_list_trade_nothing(checker):
+    for claim, passage in (
+            ("People who are ASA grade 3 or 4 and having major or complex surgery should be "
+             "offered a resting ECG [1].",
+             "Offer a resting ECG to people having major or complex surgery who are ASA grade 3 "
+             "or 4."),
+            ("Cetirizine, a non-sedating oral antihistamine, is preferred over chlorphenamine "
+             "once the patient is stable [1].",
+             "Once the patient is stable, a non-sedating oral antihistamine such as cetirizine "
+             "is preferred to chlorphenamine, especially for persisting skin symptoms."),
+            ("The second MMR dose is given at 3 years and 4 months [1].",
+             "MMR vaccine is given as two doses: the first at 12 months and the second at 3 "
+             "years and 4 months.")):
+        assert verdict(checker, claim, passage).verdict == "supported", claim
