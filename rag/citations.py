@@ -243,14 +243,20 @@ def _spelled_out(claim: list[str], known: set[str]) -> list[str]:
     return out
 
 
+# Words that open a list or point at its items, not items of their own.
+_LIST_WORDS = frozenset(tokens("either both neither including such namely especially"))
+
+
 def _listed(stem: str, sentence: str) -> bool:
     """Whether the sentence's word for `stem` is an item it adds to a list or a pair, right
-    after or before "and" or "or" ("LDL cholesterol and triglycerides"): not a word of its own
-    that a paraphrase may bring."""
-    if stem in STRONG_MODALS | WEAK_MODALS | LIGHT:
+    after or before "and" or "or" ("LDL cholesterol and triglycerides"), or an item of one or
+    two words between commas ("physical health, nutrition, cognition and mood"): not a word of
+    its own that a paraphrase may bring."""
+    if stem in STRONG_MODALS | WEAK_MODALS | LIGHT | _LIST_WORDS:
         return False
     word = re.escape(_surface(stem, sentence, 0).strip(".,;:!?()[]\"'“”"))
-    return bool(re.search(rf"\b(?:and|or|plus|as well as)\s+{word}\b|\b{word}\s+(?:and|or)\b",
+    return bool(re.search(rf"\b(?:and|or|plus|as well as)\s+{word}\b|\b{word}\s+(?:and|or)\b"
+                          rf"|,\s+(?:[\w-]+\s+)?{word}(?:\s+[\w-]+)?(?=,|\s+(?:and|or)\s)",
                           sentence, re.IGNORECASE))
 
 

@@ -653,6 +653,13 @@ def test_an_item_added_to_a_list_is_not_supported(checker):
     assert s.verdict == "unsupported" and "risk of stroke" in s.reason
     assert verdict(checker, "Statins reduce the risk of stroke and LDL cholesterol [1].",
                    passage).verdict == "supported"
+    domains = "The assessment should cover physical health, cognition and mood, and medicines."
+    s = verdict(checker, "It should cover physical health, nutrition, cognition and mood, and "
+                         "medicines [1].", domains)
+    assert s.verdict == "unsupported" and "nutrition" in s.reason
+    assert verdict(checker, "It should cover either physical health, cognition and mood, or "
+                            "medicines [1].", "It should cover physical health, cognition and "
+                                              "mood, or medicines.").verdict == "supported"
 
 
 def test_opposite_directions_results_and_times_are_contradicted(checker):
