@@ -54,7 +54,7 @@ from rag.quantities import (
     unit_changes,
 )
 from rag.records import SentenceSupport
-from rag.scope import age_group, asked_ages, left_out, scope_clauses
+from rag.scope import age_group, asked_ages, duration_outside, left_out, scope_clauses
 from rag.stitching import stitched
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
@@ -322,6 +322,8 @@ class CitationChecker:
         if not why and (out := left_out(question, leaves_out, source.text,
                                         frozenset(context))):
             why = f"the passage leaves them out: “{out}”"
+        if not why and (out := duration_outside(question, covers)):
+            why = f"the passage covers another duration: “{out}”"
         if why:
             return _Reading(NOT_APPLICABLE, why, span, share)
         bounded = bound_pairs(claim, span_tokens)

@@ -120,3 +120,58 @@ def _statement_words(text: str) -> frozenset[str]:
     """The words of the sentences of `text` that say nothing of its scope."""
     return frozenset(t for a, b in sentence_spans(text) if not _SCOPE.search(text[a:b])
                      for t in tokens(text[a:b]))
+
+
+_HOURS = {"minute": 1 / 60, "hour": 1.0, "day": 24.0, "week": 168.0, "month": 730.0,
+          "year": 8760.0}
+_SPAN_UNIT = r"(?P<u>minutes?|hours?|days?|weeks?|months?|years?)"
+_NUM = r"(?P<n>\d+(?:\.\d+)?)"
+# How long a passage says the condition it covers has lasted: "atrial fibrillation of more
+# than 48 hours' duration", "a cough lasting less than 3 weeks".
+_LASTED = re.compile(r"\b(?:of|lasting|lasted|for|present for|duration of)\s+(?P<op>more than|"
+                     r"longer than|over|at least|less than|shorter than|under|up to|no more "
+                     r"than)\s+" + _NUM + r"\s*" + _SPAN_UNIT + r"(?:'|’)?(?:\s+(?:duration|"
+                     r"or (?:more|longer|less)))?", re.IGNORECASE)
+# How long a question says it has lasted: "started about 10 hours ago", "a 3-day history",
+# "for the past 2 weeks".
+_SINCE = re.compile(r"\b(?:about\s+|around\s+|roughly\s+)?" + _NUM + r"\s*-?\s*" + _SPAN_UNIT
+                    + r"\s+ago\b|\b" + _NUM.replace("n>", "m>") + r"-"
+                    + _SPAN_UNIT.replace("u>", "v>") + r"\s+history\b|\bfor\s+the\s+"
+                    r"(?:past|last)\s+" + _NUM.replace("n>", "k>") + r"\s*"
+                    + _SPAN_UNIT.replace("u>", "w>"), re.IGNORECASE)
+_LONGER = ("more than", "longer than", "over", "at least")
+
+
+def _hours(number: str, unit: str) -> float:
+    return float(number) * _HOURS[unit.lower().rstrip("s")]
+
+
+def asked_duration(question: str) -> float | None:
+    """How long, in hours, the question says its condition has lasted, or None."""
+    m = _SINCE.search(question)
+    if not m:
+        return None
+    number = m.group("n") or m.group("m") or m.group("k")
+    unit = m.group("u") or m.group("v") or m.group("w")
+    return _hours(number, unit)
+
+
+def duration_outside(question: str, covers: Sequence[str]) -> str:
+    """The clause of `covers` whose duration leaves out how long the question's condition
+    has lasted ("of more than 48 hours' duration", asked about AF that "started 10 hours
+    ago"), or ""."""
+    asked = asked_duration(question)
+    if asked is None:
+        return ""
+    for clause in covers:
+        for m in _LASTED.finditer(clause):
+            limit = _hours(m.group("n"), m.group("u"))
+            op = m.group("op").lower()
+            strict = op in ("more than", "longer than", "over", "less than", "shorter than",
+                            "under")
+            if op in _LONGER and (asked < limit or strict and asked == limit):
+                return clause.strip(" .;,")
+            if op not in _LONGER and (asked > limit or strict and asked == limit):
+                return clause.strip(" .;,")
+    return ""
+

@@ -1109,3 +1109,20 @@ def test_clauses_moved_round_a_list_trade_nothing(checker):
              "MMR vaccine is given as two doses: the first at 12 months and the second at 3 "
              "years and 4 months.")):
         assert verdict(checker, claim, passage).verdict == "supported", claim
+
+
+def test_a_duration_the_passage_does_not_cover_is_not_applicable(checker):
+    passage = ("These recommendations apply to people with atrial fibrillation of more than 48 "
+               "hours' duration. Before cardioversion, maintain therapeutic anticoagulation for a "
+               "minimum of 3 weeks.")
+    claim = "Anticoagulation should be maintained for at least 3 weeks before cardioversion [1]."
+    s = verdict(checker, claim, passage,
+                "Her AF started about 10 hours ago. Does she need 3 weeks of anticoagulation?")
+    assert s.verdict == "not_applicable" and "48 hours" in s.reason
+    for question in ("Her AF started 4 days ago; does she need anticoagulation first?",
+                     "AF for the past 2 weeks: anticoagulate before cardioversion?",
+                     "How long before cardioversion should she be anticoagulated?"):
+        assert verdict(checker, claim, passage, question).verdict == "supported", question
+    cough = "This advice is for adults with a cough lasting less than 3 weeks. Offer honey."
+    assert verdict(checker, "Honey can be offered [1].", cough,
+                   "He has had a cough for the past 5 weeks").verdict == "not_applicable"
