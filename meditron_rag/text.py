@@ -249,6 +249,8 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"<(?![=-])\s*(?=\d)", " less than "),
     (r"[*_#>|]+", " "),
     (r"\bcan(?:no|')t\b", "can not"),
+    # "Unable to swallow" is "cannot swallow".
+    (r"\b(?:unable|not able) to\b", "can not"),
     (r"\bwon't\b", "will not"),
     (r"\b(?:straight|right) away\b|\bat once\b", "immediately"),
     # Neither a negation nor a hedge: "whether or not she is breastfeeding", "as soon as

@@ -37,6 +37,7 @@ from rag.claims import (
     negations,
     opposite_in,
     otherwise_swap,
+    prefixed_in,
     said_with_prefix,
 )
 from rag.items import traded_details
@@ -157,6 +158,8 @@ class _Reading:
     share: float
 
 
+# "He", "she", "you": the person the question asks about, whom the passage names by group.
+_PRONOUNS = frozenset(tokens("he she him her his hers you your they them their"))
 # Heading words that change what stands under them ("Consider: ...", "May be offered").
 _QUALIFIERS = frozenset(tokens("may might could consider individual selectively optional"))
 _RANK = {SUPPORTED: 0, NOT_APPLICABLE: 1, CONTRADICTED: 2, UNSUPPORTED: 3}
@@ -307,7 +310,8 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "it has no words to check", "", 0.0)
         context = tokens(f"{source.title} {source.section}")
         passage = tokens(source.text)
-        known = set(passage) | negated_forms(passage) | set(context) | _ATTRIBUTION
+        known = (set(passage) | negated_forms(passage) | prefixed_in(claim, passage)
+                 | set(context) | _ATTRIBUTION | _PRONOUNS)
         if undone := said_with_prefix(claim, known):  # and its "not" is the prefix
             known |= undone | NEGATIONS & set(claim)
         span, span_tokens, share = self._best_window(claim, source.text, set(context),

@@ -178,13 +178,23 @@ def said_with_prefix(tokens_: Sequence[str], words: set[str]) -> set[str]:
     """The words `tokens_` negates whose prefixed form `words` holds: "not available" where
     the passage says "unavailable"."""
     return {t for t, negated_ in zip(tokens_, negated(tokens_), strict=True)
-            if negated_ and any(prefix + t in words for prefix in _NEGATING_PREFIXES)}
+            if negated_ and any(_prefixed(w, t) for w in words)}
+
+
+def prefixed_in(claim: Sequence[str], source: Sequence[str]) -> set[str]:
+    """The claim's words that say with a prefix what `source` negates: "unsuitable" where it
+    says "not suitable"."""
+    denied = [t for t, negated_ in zip(source, negated(source), strict=True) if negated_]
+    return {t for t in claim if any(_prefixed(t, d) for d in denied)}
 
 
 def _prefixed(a: str, b: str) -> bool:
-    """Whether `a` is `b` with a prefix that negates it: "unknown", "contraindicated"."""
+    """Whether `a` is `b` with a prefix that negates it: "unknown", "contraindicated". The
+    stemmer may cut the prefixed word shorter: "unsuitable" is "unsuit", "suitable"
+    "suitabl"."""
     return min(len(a), len(b)) >= 4 and any(
-        a == prefix + b for prefix in _NEGATING_PREFIXES)
+        a == prefix + b or len(a) >= len(prefix) + 4 and a.startswith(prefix)
+        and (prefix + b).startswith(a) for prefix in _NEGATING_PREFIXES)
 
 
 _NEGATING_PREFIXES = ("un", "in", "non", "im", "ir", "il", "dis", "contra")

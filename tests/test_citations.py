@@ -1126,3 +1126,27 @@ def test_a_duration_the_passage_does_not_cover_is_not_applicable(checker):
     cough = "This advice is for adults with a cough lasting less than 3 weeks. Offer honey."
     assert verdict(checker, "Honey can be offered [1].", cough,
                    "He has had a cough for the past 5 weeks").verdict == "not_applicable"
+
+
+def test_cannot_and_unable_and_a_cut_prefix_read_alike(checker):
+    swallow = "For people who are unable to swallow, use a syringe pump."
+    suitable = "If ABPM is unsuitable, offer home monitoring."
+    for claim, passage in (
+            ("For people who can't swallow, use a syringe pump [1].", swallow),
+            ("For people who are not able to swallow, use a syringe pump [1].", swallow),
+            ("Offer home monitoring if ABPM isn't suitable [1].", suitable),
+            ("Offer home monitoring if ABPM is unsuitable [1].",
+             "If ABPM is not suitable, offer home monitoring.")):
+        assert verdict(checker, claim, passage).verdict == "supported", claim
+    for claim, passage in (
+            ("For people who are able to swallow, use a syringe pump [1].", swallow),
+            ("For people who can swallow, use a syringe pump [1].", swallow),
+            ("Offer home monitoring if ABPM is suitable [1].", suitable)):
+        assert verdict(checker, claim, passage).verdict == "contradicted", claim
+
+
+def test_a_pronoun_for_the_person_asked_about_is_no_new_word(checker):
+    s = verdict(checker, "If he cannot tolerate ABPM, offer him home monitoring [1].",
+                "If the person is unable to tolerate ABPM, offer home monitoring.",
+                "He has a clinic reading of 150/95: how do we confirm hypertension?")
+    assert s.verdict == "supported"
