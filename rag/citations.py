@@ -246,8 +246,24 @@ def _spelled_out(claim: list[str], known: set[str]) -> list[str]:
     return out
 
 
+# "AF", "CKD", "HFrEF": two to six letters, at least two of them capitals.
+_ABBREVIATION = re.compile(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{2,6}\b")
 # Words that open a list or point at its items, not items of their own.
 _LIST_WORDS = frozenset(tokens("either both neither including such namely especially"))
+
+
+def _abbreviated(sentence: str, passage: Sequence[str]) -> set[str]:
+    """The sentence's abbreviations that stand for words the passage spells out: "AF" where
+    it says "atrial fibrillation", "CKD" for "chronic kidney disease"."""
+    found = set()
+    for word in _ABBREVIATION.findall(sentence):
+        letters = word.lower()
+        n = len(letters)
+        if any(all(not is_number(t) and t[0] == c for t, c in zip(passage[i:i + n], letters,
+                                                                   strict=True))
+               for i in range(len(passage) - n + 1)):
+            found.update(tokens(word))
+    return found
 
 
 def _listed(stem: str, sentence: str) -> bool:
@@ -311,7 +327,7 @@ class CitationChecker:
         context = tokens(f"{source.title} {source.section}")
         passage = tokens(source.text)
         known = (set(passage) | negated_forms(passage) | prefixed_in(claim, passage)
-                 | set(context) | _ATTRIBUTION | _PRONOUNS)
+                 | set(context) | _ATTRIBUTION | _PRONOUNS | _abbreviated(sentence, passage))
         if undone := said_with_prefix(claim, known):  # and its "not" is the prefix
             known |= undone | NEGATIONS & set(claim)
         span, span_tokens, share = self._best_window(claim, source.text, set(context),

@@ -1150,3 +1150,12 @@ def test_a_pronoun_for_the_person_asked_about_is_no_new_word(checker):
                 "If the person is unable to tolerate ABPM, offer home monitoring.",
                 "He has a clinic reading of 150/95: how do we confirm hypertension?")
     assert s.verdict == "supported"
+
+
+def test_an_abbreviation_of_words_the_passage_spells_out_is_no_new_word(checker):
+    assert verdict(checker, "Offer ABPM to confirm the diagnosis [1].",
+                   "Offer ambulatory blood pressure monitoring to confirm the "
+                   "diagnosis.").verdict == "supported"
+    assert verdict(checker, "Offer ABPM to confirm the diagnosis [1].",
+                   "Offer home blood pressure monitoring to confirm the "
+                   "diagnosis.").verdict == "unsupported"
