@@ -246,23 +246,26 @@ def _spelled_out(claim: list[str], known: set[str]) -> list[str]:
     return out
 
 
+_SURFACE = re.compile(r"[A-Za-z][\w'-]*")
 # "AF", "CKD", "HFrEF": two to six letters, at least two of them capitals.
 _ABBREVIATION = re.compile(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{2,6}\b")
 # Words that open a list or point at its items, not items of their own.
 _LIST_WORDS = frozenset(tokens("either both neither including such namely especially"))
 
 
-def _abbreviated(sentence: str, passage: Sequence[str]) -> set[str]:
-    """The sentence's abbreviations that stand for words the passage spells out: "AF" where
-    it says "atrial fibrillation", "CKD" for "chronic kidney disease"."""
-    found = set()
-    for word in _ABBREVIATION.findall(sentence):
-        letters = word.lower()
+def _abbreviated(sentence: str, text: str) -> dict[str, str]:
+    """The sentence's abbreviations that stand for words `text` spells out, with those words:
+    "AF" for "atrial fibrillation", "CKD" for "chronic kidney disease" (words the check
+    skips, such as "with", do not count)."""
+    words = [w for w in _SURFACE.findall(text) if tokens(w) and not is_number(tokens(w)[0])]
+    found = {}
+    for abbreviation in _ABBREVIATION.findall(sentence):
+        letters = abbreviation.lower()
         n = len(letters)
-        if any(all(not is_number(t) and t[0] == c for t, c in zip(passage[i:i + n], letters,
-                                                                   strict=True))
-               for i in range(len(passage) - n + 1)):
-            found.update(tokens(word))
+        for i in range(len(words) - n + 1):
+            if all(w[0].lower() == c for w, c in zip(words[i:i + n], letters, strict=True)):
+                found[abbreviation] = " ".join(words[i:i + n])
+                break
     return found
 
 
@@ -326,8 +329,10 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "it has no words to check", "", 0.0)
         context = tokens(f"{source.title} {source.section}")
         passage = tokens(source.text)
+        expanded = _abbreviated(sentence, source.text)
         known = (set(passage) | negated_forms(passage) | prefixed_in(claim, passage)
-                 | set(context) | _ATTRIBUTION | _PRONOUNS | _abbreviated(sentence, passage))
+                 | set(context) | _ATTRIBUTION | _PRONOUNS
+                 | {t for abbreviation in expanded for t in tokens(abbreviation)})
         if undone := said_with_prefix(claim, known):  # and its "not" is the prefix
             known |= undone | NEGATIONS & set(claim)
         span, span_tokens, share = self._best_window(claim, source.text, set(context),
@@ -448,7 +453,10 @@ class CitationChecker:
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)
         if self.embed is not None and share < 1.0:
-            vectors = self.embed([strip_markers(sentence), span])
+            plain = strip_markers(sentence)
+            for abbreviation, words in expanded.items():  # the encoder may not know it
+                plain = re.sub(rf"\b{abbreviation}\b", words, plain)
+            vectors = self.embed([plain, span])
             if float(vectors[0] @ vectors[1]) < self.min_similarity:
                 return _Reading(UNSUPPORTED, "the sentence does not mean what the passage says",
                                 span, share)
