@@ -454,8 +454,8 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)
         if self.embed is not None and share < 1.0:
             plain = strip_markers(sentence)
-            for abbreviation, words in expanded.items():  # the encoder may not know it
-                plain = re.sub(rf"\b{abbreviation}\b", words, plain)
+            for abbreviation, spelled in expanded.items():  # the encoder may not know it
+                plain = re.sub(rf"\b{abbreviation}\b", spelled, plain)
             vectors = self.embed([plain, span])
             if float(vectors[0] @ vectors[1]) < self.min_similarity:
                 return _Reading(UNSUPPORTED, "the sentence does not mean what the passage says",
