@@ -253,6 +253,8 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:unable|not able) to\b", "can not"),
     (r"\bwon't\b", "will not"),
     (r"\b(?:straight|right) away\b|\bat once\b", "immediately"),
+    (r"\bprior to\b", "before"),
+    (r"\bon (?:its|their|his|her) own\b", "alone"),
     # Neither a negation nor a hedge: "whether or not she is breastfeeding", "as soon as
     # possible".
     (r"\bwhether or not\b", "whether"),
@@ -320,6 +322,10 @@ _IRREGULAR = {
     "flu": "influenza", "tb": "tuberculosis", "iv": "intravenous", "intravenously":
     "intravenous", "im": "intramuscular", "intramuscularly": "intramuscular",
     "subcutaneously": "subcutaneous", "extra": "additional", "brief": "short",
+    "maintain": "keep", "maintained": "keep", "maintains": "keep", "maintaining": "keep",
+    "kept": "keep", "keeping": "keep", "check": "measure", "checked": "measure",
+    "checks": "measure", "checking": "measure", "monitor": "measure", "monitored": "measure",
+    "monitors": "measure", "monitoring": "measure",
 }
 # Function words carry no claim; negations, modals and numbers are kept apart from them.
 _FUNCTION = frozenset(

@@ -360,7 +360,8 @@ class CitationChecker:
                 own := said_in_one_clause(claim, span)):
             # Numbers the alignment paired across clauses: the claim's are all its clause's.
             found = [c for c in found if set(c.passage_words.split()) & own]
-        if not found and (trade := clause_trade(claim, span) or transposed_numbers(claim, span)
+        if not found and (trade := clause_trade(claim, span, strip_markers(sentence))
+                          or transposed_numbers(claim, span)
                           or graded_otherwise(claim, span_tokens)
                           or traded_details(strip_markers(sentence), span)):
             found = [trade]

@@ -9,7 +9,7 @@ differs in the words; this finds what differs in what the numbers are attached t
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from functools import lru_cache
 
@@ -21,6 +21,7 @@ _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
 _BODY = frozenset(tokens("kg m2"))
 _UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
     "years months weeks days hours minutes seconds l mmhg"))
+_TIMES = frozenset(tokens("years months weeks days hours minutes seconds"))
 # Words that place a time: "1 to 2 weeks before the quit date".
 _WHEN = frozenset(stems("before after within until prior earlier later".split()))
 # Where one clause of a passage ends and the next, with measures of its own, begins: "review
@@ -203,20 +204,37 @@ def _continued(text: str) -> tuple[tuple[tuple[str, ...], frozenset[tuple[str, s
     return tuple((part, frozenset(_measures(part))) for part in out)
 
 
-def clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
+def clause_trade(claim: Sequence[str], text: str, claim_text: str = "") -> Conflict | None:
     """A measure the claim gives with the words of one clause of `text` that the passage
     gives only in another, where that first clause has its own measure of the kind: "people
     aged 18 to 25 ... within 2 weeks" for "review people aged 18 to 25 within 1 week ..., and
     review others within 2 weeks"; "a GCS below 15 on initial assessment" for "GCS less than
-    13 on initial assessment; GCS less than 15 at 2 hours"."""
-    said = _measures(claim)
-    parts = _continued(text)
+    13 on initial assessment; GCS less than 15 at 2 hours". With `claim_text`, each clause of
+    the claim is read so too: "monitored every 3-6 months, and annually when eGFR is below
+    60" for "monitored annually, and every 3-6 months when eGFR is below 60". Spans of time
+    are one kind, whatever their unit."""
+    pieces = [tokens(piece) for piece in _CLAUSE_CUT.split(claim_text)] if claim_text else []
+    for part in [list(claim), *(p for p in pieces if len(pieces) > 1 and p)]:
+        if trade := _clause_trade(part, text):
+            return trade
+    return None
+
+
+def _kind(measures: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Measures with every span of time as one kind, "time": "annually" and "every 3 to 6
+    months" are both intervals."""
+    return {(number, "time" if unit in _TIMES else unit) for number, unit in measures}
+
+
+def _clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
+    said = _kind(_measures(claim))
+    parts = [(part, frozenset(_kind(measures))) for part, measures in _continued(text)]
     drugs = {t for t in claim if is_drug(t)}
     for number, unit in sorted(said):
         # The claim's other words say which clause it is of, and so do its measures of other
         # kinds ("3 months" of "3 months of daily ..."); its other amounts of this kind do not.
         # A medicine the claim names says it first: in a list of regimens each drug has its own.
-        alike = {n for n, u in said if u == unit} | {unit}
+        alike = {n for n, u in said if u == unit} | ({unit} if unit != "time" else _TIMES)
         words = {t for t in claim if t not in alike and t not in STOPWORDS}
         kin = [((len(drugs & set(part)), len(words & set(part))), k, measures)
                for k, (part, measures) in enumerate(parts) if any(u == unit for _, u in measures)]

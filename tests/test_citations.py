@@ -1159,3 +1159,14 @@ def test_an_abbreviation_of_words_the_passage_spells_out_is_no_new_word(checker)
     assert verdict(checker, "Offer ABPM to confirm the diagnosis [1].",
                    "Offer home blood pressure monitoring to confirm the "
                    "diagnosis.").verdict == "unsupported"
+
+
+def test_each_clause_of_the_claim_keeps_the_interval_of_its_condition(checker):
+    passage = ("Kidney function should be monitored at least annually, and every 3-6 months "
+               "when eGFR is below 60.")
+    s = verdict(checker, "Kidney function should be checked at least every 3-6 months, and "
+                         "annually when eGFR is below 60 [1].", passage)
+    assert s.verdict == "contradicted"
+    for claim in ("Kidney function should be checked every 3-6 months when eGFR is below 60 [1].",
+                  "Kidney function should be checked at least annually [1]."):
+        assert verdict(checker, claim, passage).verdict == "supported", claim

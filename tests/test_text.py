@@ -137,6 +137,12 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("IV flu vaccine") == t.tokens("intravenous influenza vaccine")
     assert t.tokens("extra precautions straight away") == t.tokens(
         "additional precautions immediately")
+    assert t.tokens("check renal function prior to starting") == t.tokens(
+        "monitor renal function before starting") == t.tokens(
+        "measure renal function before starting")
+    assert t.tokens("maintain the target, then clopidogrel on its own") == t.tokens(
+        "keep the target, then clopidogrel alone")
+    assert t.tokens("people unable to swallow") == t.tokens("people who cannot swallow")
     # Neither a negation nor a hedge.
     assert "not" not in t.tokens("whether or not she is breastfeeding")
     assert t.tokens("start as soon as possible") == t.tokens("start promptly")
