@@ -40,7 +40,7 @@ from rag.claims import (
     prefixed_in,
     said_with_prefix,
 )
-from rag.items import traded_details
+from rag.items import traded_details, traded_strength
 from rag.limits import dropped_limit
 from rag.quantities import (
     bound_changes,
@@ -204,6 +204,9 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
     if conflict.kind == "items":  # both sides as written: the words are the same
         return (f"the passage says “{conflict.passage_words}”, not “{conflict.claim_words}”: "
                 "details traded between items")
+    if conflict.kind == "strength":
+        return (f"the passage says “{conflict.passage_words}”, not “{conflict.claim_words}”: "
+                "the strength of another clause")
     said = _surface(conflict.passage_words, span) if conflict.passage_words else ""
     what = {"polarity": "the opposite (a negation differs)", "number": "a different number",
             "bound": "a different bound", "unit": "a different unit",
@@ -363,7 +366,8 @@ class CitationChecker:
         if not found and (trade := clause_trade(claim, span, strip_markers(sentence))
                           or transposed_numbers(claim, span)
                           or graded_otherwise(claim, span_tokens)
-                          or traded_details(strip_markers(sentence), span)):
+                          or traded_details(strip_markers(sentence), span)
+                          or traded_strength(strip_markers(sentence), span)):
             found = [trade]
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "

@@ -1,4 +1,4 @@
-"""Which words go with which item of a list, as pure functions.
+"""Which words go with which item of a list or clause of a sentence, as pure functions.
 
 "Offer an annual vaccination against influenza and a one-off vaccination against pneumococcal
 disease" and "offer a one-off influenza vaccination and an annual pneumococcal vaccination"
@@ -7,7 +7,9 @@ The same holds of numbers: "after 5 years of oral bisphosphonate or 3 years of i
 zoledronic acid" read as "after 3 years of oral ... or 5 years of intravenous ...", and
 "200 mg on the first day then 100 mg once a day" read as "100 mg on the first day then 200
 mg ...". Two items of the claim, in the passage's order, each hold one word of the other's
-item: the details were traded between them.
+item: the details were traded between them. Strength goes with its clause too: "Offer it to
+adults with heart failure; consider it for those with a QRISK3 above 10%" does not say it is
+offered at a QRISK3 above 10%.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections import Counter
 from collections.abc import Sequence
 from itertools import permutations
 
-from meditron_rag.text import STOPWORDS, sentence_spans, stems
+from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
 from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
 
 # Where one item of a list or one step of a sequence ends and the next begins.
@@ -106,3 +108,46 @@ def traded_details(claim_text: str, span: str) -> Conflict | None:
                         and (c1 < c2) == (home < away)):
                     return Conflict("items", parts[home], claim_parts[c1])
     return None
+
+
+# Where a sentence's clauses part: "Offer ... to adults with heart failure; consider one for
+# those with ...", "..., and consider ... for ...".
+_CLAUSE_CUT = re.compile(r";\s+|:\s+|,\s+(?:and|but|while|whereas|or)\s+|\s+(?:whereas|while)\s+",
+                         re.IGNORECASE)
+_WEAK = frozenset(tokens("consider considered may might could can option optional"))
+_STRONG = frozenset(tokens("offer offered recommend recommended should must"))
+
+
+def _strength(clause: Sequence[str]) -> str:
+    """"weak" for an option, "strong" for a recommendation, "" for neither or a negation."""
+    if set(clause) & NEGATIONS:
+        return ""
+    if set(clause) & _WEAK:
+        return "weak"
+    return "strong" if set(clause) & _STRONG else ""
+
+
+def traded_strength(claim_text: str, span: str) -> Conflict | None:
+    """A clause of the claim that gives the strength of one clause of a sentence of `span`
+    to the people or case of another: "offered to those with a QRISK3 above 10%, and
+    considered for those with heart failure" for "offer ... with heart failure; consider one
+    for those with a QRISK3 score above 10%"."""
+    said = [(raw.strip(" .;,"), tokens(raw)) for raw in _CLAUSE_CUT.split(claim_text)]
+    for a, b in sentence_spans(span):
+        raws = _CLAUSE_CUT.split(span[a:b])
+        clauses = [tokens(raw) for raw in raws]
+        strengths = [_strength(clause) for clause in clauses]
+        if not {"weak", "strong"} <= set(strengths):
+            continue
+        owner = _owners([[t for t in c if t not in _PLAIN and t not in _WEAK | _STRONG]
+                         for c in clauses])
+        for raw, piece in said:
+            strength = _strength(piece)
+            ranked = Counter(owner[t] for t in piece if t in owner).most_common(2)
+            if not strength or not ranked or len(ranked) > 1 and ranked[0][1] == ranked[1][1]:
+                continue
+            home = ranked[0][0]
+            if strengths[home] and strengths[home] != strength:
+                return Conflict("strength", raws[home].strip(" .;,"), raw)
+    return None
+

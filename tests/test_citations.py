@@ -1170,3 +1170,17 @@ def test_each_clause_of_the_claim_keeps_the_interval_of_its_condition(checker):
     for claim in ("Kidney function should be checked every 3-6 months when eGFR is below 60 [1].",
                   "Kidney function should be checked at least annually [1]."):
         assert verdict(checker, claim, passage).verdict == "supported", claim
+
+
+def test_the_strength_of_one_clause_given_to_another_is_contradicted(checker):
+    passage = ("Offer an SGLT2 inhibitor in addition to metformin to adults with type 2 diabetes "
+               "and chronic heart failure; consider one for those with a QRISK3 score above 10%.")
+    s = verdict(checker, "An SGLT2 inhibitor should be offered to adults with type 2 diabetes "
+                         "and a QRISK3 above 10%, and considered for those with heart failure [1].",
+                passage)
+    assert s.verdict == "contradicted" and "strength of another clause" in s.reason
+    for claim in ("An SGLT2 inhibitor should be offered to adults with type 2 diabetes and "
+                  "chronic heart failure, and considered for those with a QRISK3 above 10% [1].",
+                  "An SGLT2 inhibitor can be considered for those with a QRISK3 score above "
+                  "10% [1]."):
+        assert verdict(checker, claim, passage).verdict == "supported", claim
