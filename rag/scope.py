@@ -40,6 +40,21 @@ _PREGNANT = re.compile(r"\bpregnan", re.IGNORECASE)
 _STAFF = re.compile(r"\b(?:staff|(?:health|social|care)\s*(?:and social care\s+)?workers?|"
                     r"healthcare workers?|health professionals?|nurses?|doctors?|midwi(?:fe|ves)|"
                     r"paramedics?|clinicians?|physicians?|pharmacists?)\b", re.IGNORECASE)
+# Groups a clause may leave out, and the words a question names them with instead: a baby
+# "3 days old" is a neonate; someone "on chemotherapy" is immunocompromised.
+_NAMED_OTHERWISE = [(re.compile(group, re.IGNORECASE), re.compile(cue, re.IGNORECASE)) for
+                    group, cue in (
+    (r"\b(?:neonat\w*|newborns?)\b",
+     r"\b(?:neonat\w*|newborns?|new-born|\d{1,2}[- ]days?[- ]old|[1-3][- ]weeks?[- ]old)\b"),
+    (r"\bimmuno(?:compromised|suppressed|deficien\w*)\b|\bimmunosuppression\b",
+     r"\b(?:immuno(?:compromised|suppressed|suppress\w*|deficien\w*)|chemo(?:therapy)?|"
+     r"(?:organ|stem cell|bone marrow|kidney|liver|renal) transplant\w*|asplenia|"
+     r"splenectomy|HIV)\b"))]
+# "A history of breast cancer": the condition, up to where the clause goes on.
+_HISTORY = re.compile(r"\bhistory of ([\w\s-]+?)(?=\s+(?:should|must|are|is|who|require|need)\b"
+                      r"|[,.;:()]|$)", re.IGNORECASE)
+_PAST = re.compile(r"\b(?:had|previous(?:ly)?|prior|past|ago|history|survivor|treated for)\b",
+                   re.IGNORECASE)
 # Whom a text names by a word for an age group, where it names no ages: children or adults.
 _GROUPS = {"children": (re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric|infants?|"
                                    r"toddlers?|bab(?:y|ies))\b", re.IGNORECASE), AgeRange(0, 17)),
@@ -107,7 +122,22 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
             return clause.strip(" .;,")
         if _STAFF.search(clause) and _STAFF.search(question):  # "a nurse" for "care staff"
             return clause.strip(" .;,")
+        if any(group.search(clause) and cue.search(question) for group, cue in _NAMED_OTHERWISE):
+            return clause.strip(" .;,")
+        if _had(question, clause):
+            return clause.strip(" .;,")
     return ""
+
+
+def _had(question: str, clause: str) -> bool:
+    """Whether the question tells of a past condition the clause leaves out as "a history of"
+    it ("women with a history of breast cancer should be managed in line with ...", asked
+    "I had breast cancer treated five years ago")."""
+    for match in _HISTORY.finditer(clause):
+        named = set(tokens(match.group(1)))
+        if named and named <= set(tokens(question)) and _PAST.search(question):
+            return True
+    return False
 
 
 def _own_words(clause: str, text: str) -> set[str]:

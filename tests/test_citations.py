@@ -1184,3 +1184,33 @@ def test_the_strength_of_one_clause_given_to_another_is_contradicted(checker):
                   "An SGLT2 inhibitor can be considered for those with a QRISK3 score above "
                   "10% [1]."):
         assert verdict(checker, claim, passage).verdict == "supported", claim
+
+
+def test_a_group_left_out_is_known_by_the_words_a_question_names_it_with(checker):
+    seizure = ("For children with a convulsive seizure lasting 5 minutes or longer, give buccal "
+               "midazolam. The dose of buccal midazolam is 300 micrograms/kg. This guidance does "
+               "not apply to neonates.")
+    claim = "Buccal midazolam is given at 300 micrograms/kg [1]."
+    assert verdict(checker, claim, seizure, "A 3-day-old baby is fitting: what dose of "
+                                            "midazolam?").verdict == "not_applicable"
+    assert verdict(checker, claim, seizure, "A 3-year-old is fitting: what dose of "
+                                            "midazolam?").verdict == "supported"
+    rabies = ("The recommendations in this section apply to immunocompetent persons only; "
+              "immunocompromised persons are addressed in Section 7. Pre-exposure prophylaxis "
+              "is two doses given on days 0 and 7.")
+    claim = "Pre-exposure prophylaxis is two doses given on days 0 and 7 [1]."
+    assert verdict(checker, claim, rabies, "I'm on chemotherapy and travelling next month: how "
+                                           "many doses?").verdict == "not_applicable"
+    assert verdict(checker, claim, rabies, "I'm travelling next month: how many "
+                                           "doses?").verdict == "supported"
+    hrt = ("These recommendations apply to menopausal women without a personal history of "
+           "breast cancer; women with a history of breast cancer should be managed in line with "
+           "section 1.7. HRT with oestrogen alone is associated with little or no change in the "
+           "risk of breast cancer.")
+    claim = ("HRT with oestrogen alone is associated with little or no change in the risk of "
+             "breast cancer [1].")
+    assert verdict(checker, claim, hrt, "I had breast cancer treated five years ago; would "
+                                        "oestrogen-only HRT raise my risk?").verdict == (
+        "not_applicable")
+    assert verdict(checker, claim, hrt, "Would oestrogen-only HRT raise my risk of breast "
+                                        "cancer?").verdict == "supported"
