@@ -21,7 +21,8 @@ from rag.claims import LIGHT, ORDERING, edits, matched
 _LIMITING = re.compile(
     r"\b(?:if|unless|only|except|excluding|provided|when|whenever|while|until|as long as|who|"
     r"whose|in whom)\b|\b(?:adults?|people|persons?|patients?|women|men|children|infants|"
-    r"individuals|those|anyone|everyone)\s+(?:with|without|at)\b", re.IGNORECASE)
+    r"individuals|those|anyone|everyone)\s+(?:with|without|at)\b"
+    r"|\b(?:and|but) not (?:of|in|on|from|taking|having|receiving)\b", re.IGNORECASE)
 # A point or comma inside a number ("23.3 percent", "1,000 adults") ends no clause.
 _CLAUSE_END = re.compile(r"[;:()\[\]\n]|[,.](?!\d)")
 
@@ -37,11 +38,16 @@ class Limit:
 
 
 def limits(text: str) -> list[Limit]:
-    """The clauses of `text` that limit whom or when it applies, up to the next punctuation."""
+    """The clauses of `text` that limit whom or when it applies, each up to the next
+    punctuation or the next limit."""
     found = []
     for match in _LIMITING.finditer(text):
         stop = _CLAUSE_END.search(text, match.end())
-        clause = text[match.start():stop.start() if stop else len(text)]
+        end = stop.start() if stop else len(text)
+        # "and not of Black African family origin who do not have diabetes": two limits.
+        after = _LIMITING.search(text, match.end(), end)
+        end = after.start() if after else end
+        clause = text[match.start():end]
         first = len(tokens(text[:match.start()]))
         clause_tokens = tokens(clause)
         content = frozenset(t for t in clause_tokens if t not in LIGHT and t not in ORDERING

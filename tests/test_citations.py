@@ -1214,3 +1214,16 @@ def test_a_group_left_out_is_known_by_the_words_a_question_names_it_with(checker
         "not_applicable")
     assert verdict(checker, claim, hrt, "Would oestrogen-only HRT raise my risk of breast "
                                         "cancer?").verdict == "supported"
+
+
+def test_a_negated_condition_of_a_group_is_a_limit_of_its_own(checker):
+    passage = ("For people aged 55 or over and not of Black African or African-Caribbean family "
+               "origin who do not have type 2 diabetes, offer a calcium-channel blocker as step "
+               "1 treatment.")
+    s = verdict(checker, "People aged 55 or over without type 2 diabetes should be offered a "
+                         "calcium-channel blocker as step 1 treatment [1].", passage)
+    assert s.verdict == "unsupported" and "Black African" in s.reason
+    assert verdict(checker, "People aged 55 or over, not of Black African or African-Caribbean "
+                            "family origin and without type 2 diabetes, should be offered a "
+                            "calcium-channel blocker as step 1 treatment [1].",
+                   passage).verdict == "supported"
