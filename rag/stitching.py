@@ -63,6 +63,13 @@ _LEAD_IN = re.compile(r"(?::\s*$|^\s*#)")
 # colonography and colonoscopy every 10 years" says "every 10 years" of both.
 _CLAUSE_CUT = re.compile(r"(?<!\d)[.;]\s|,\s+(?:and|but|or|while|whilst|whereas)\b"
                          r"|\s+(?:whereas|while|whilst)\b", re.IGNORECASE)
+# Where an item of a list, or a clause, follows another: a run at the end of a claim that
+# rests on a statement of its own starts at one ("... every 10 years and CT colonography every
+# 5 years"), not in the middle of what the first statement's words began ("All women aged 65
+# should have bone density measured" takes its subject from one sentence, its verb from the
+# next).
+_JOIN = re.compile(r",\s+|;\s+|\s+(?:and|or|plus|then|as well as|followed by)\s+",
+                   re.IGNORECASE)
 _NAME = 3  # the first words of a list item, that name it ("CT colonography: every 5 years")
 # "... is caused by ...", "... should be offered ...": the doer comes last, or goes unsaid.
 _PASSIVE = re.compile(r"\b(?:is|are|was|were|be|been|being)\s+(?:\w+ly\s+)?\w+(?:ed|en|wn)\b",
@@ -140,29 +147,29 @@ def stitched(claim_text: str, text: str, free: frozenset[str]) -> Conflict | Non
     found = statements(text)
     if not found:
         return None
-    claim, cuts = _clauses(claim_text)
+    claim, cuts, joins = _clauses(claim_text)
     free = free | _FREE
-    if _enumerates(claim, found, free) or _each_clause_said(claim, cuts, found, free):
+    if _enumerates(claim, found, free) or _each_clause_said(claim, cuts, joins, found, free):
         return None
-    return _read(claim, cuts, found, free, 0) or _reversed(claim, claim_text, found, free)
+    return _read(claim, cuts, joins, found, free, 0) or _reversed(claim, claim_text, found, free)
 
 
-def _each_clause_said(claim: list[str], cuts: frozenset[int], found: Sequence[Statement],
-                      free: frozenset[str]) -> bool:
+def _each_clause_said(claim: list[str], cuts: frozenset[int], joins: frozenset[int],
+                      found: Sequence[Statement], free: frozenset[str]) -> bool:
     """Whether each clause of a claim of several ("Give aspirin 300 mg immediately, and refer
     within 24 hours") is read clean against a statement of its own: two sentences joined in
     one, each said. Read whole, the words of the one put beside the other look brought in."""
     if not cuts:
         return False
     ends = sorted(cuts) + [len(claim)]
-    pieces = [claim[a:b] for a, b in zip([0, *ends[:-1]], ends, strict=True)]
-    for piece in pieces:
+    for a, b in zip([0, *ends[:-1]], ends, strict=True):
+        piece, inside = claim[a:b], frozenset(j - a for j in joins if a < j < b)
         home = max(found, key=lambda s: _fit(piece, s))
         # Each clause's numbers are its own statement's: "Preterm infants under 1500 g
         # receive 1 mg" takes its dose from the sentence about all newborns.
         numbers = {t for t in piece if is_number(t)}
         if (len(set(piece) - free) < 2 or not numbers <= set(home.tokens) | home.lead
-                or _read(piece, frozenset(), found, free, 1) is not None):
+                or _read(piece, frozenset(), inside, found, free, 1) is not None):
             return False
     return True
 
@@ -190,19 +197,25 @@ def _said_after(found: Sequence[Statement], lead: frozenset[str]) -> set[str]:
     return {t for item in items for t in item[_NAME:]} - names
 
 
-def _clauses(text: str) -> tuple[list[str], frozenset[int]]:
-    """The claim's tokens, and the token offsets where one of its clauses ends and another
-    begins ("...; ...", "..., and ...", "... whereas ...")."""
-    pieces = _CLAUSE_CUT.split(text)
+def _clauses(text: str) -> tuple[list[str], frozenset[int], frozenset[int]]:
+    """The claim's tokens, the token offsets where one of its clauses ends and another begins
+    ("...; ...", "..., and ...", "... whereas ..."), and those where a list goes on ("... and
+    CT colonography ...", "..., CT ...")."""
     claim = tokens(text)
-    counts = [len(tokens(piece)) for piece in pieces]
-    if sum(counts) != len(claim):  # a normal form that reaches across a cut: no cuts
-        return claim, frozenset()
-    return claim, frozenset(sum(counts[:k]) for k in range(1, len(counts)))
+    return claim, _offsets(text, _CLAUSE_CUT, len(claim)), _offsets(text, _JOIN, len(claim))
 
 
-def _read(claim: list[str], cuts: frozenset[int], found: Sequence[Statement], free: frozenset[str],
-          depth: int) -> Conflict | None:
+def _offsets(text: str, cut: re.Pattern[str], size: int) -> frozenset[int]:
+    """The token offsets at which `cut` parts `text`; none where the normal form reaches
+    across a cut."""
+    counts = [len(tokens(piece)) for piece in cut.split(text)]
+    if sum(counts) != size:
+        return frozenset()
+    return frozenset(sum(counts[:k]) for k in range(1, len(counts)))
+
+
+def _read(claim: list[str], cuts: frozenset[int], joins: frozenset[int],
+          found: Sequence[Statement], free: frozenset[str], depth: int) -> Conflict | None:
     anywhere = {t for s in found for t in s.tokens}
     best = max(range(len(found)), key=lambda k: _fit(claim, found[k]))
     statement = found[best]
@@ -242,8 +255,9 @@ def _read(claim: list[str], cuts: frozenset[int], found: Sequence[Statement], fr
                 return swap
             continue
         # What follows a run at the head is said of it too, unless the run says its own.
-        rests = at_end and _rests(run, found, free, depth)
-        if rests and (i1 > 0 or i2 in cuts):
+        rests = at_end and _rests(run, frozenset(j - i1 for j in joins if i1 < j < i2),
+                                  found, free, depth)
+        if rests and (i1 > 0 and i1 in joins | cuts or i1 == 0 and i2 in cuts):
             continue
         if rests and _whole(run, found, free):
             if not lost:  # "Colonoscopy every 10 years and CT colonography every 5 years"
@@ -318,7 +332,8 @@ def _fit(claim: list[str], statement: Statement) -> tuple[int, int]:
     return len(shared), sum(b.size for b in blocks.get_matching_blocks())
 
 
-def _rests(run: list[str], found: Sequence[Statement], free: frozenset[str], depth: int) -> bool:
+def _rests(run: list[str], joins: frozenset[int], found: Sequence[Statement],
+           free: frozenset[str], depth: int) -> bool:
     """Whether a run at one end of a claim stands on a statement of its own (two or more of
     its words there, its first among them: "CT colonography every 5 years", not the "should
     be assessed for Kawasaki disease" of "Children with fever ... should be assessed ..."),
@@ -329,7 +344,7 @@ def _rests(run: list[str], found: Sequence[Statement], free: frozenset[str], dep
     own = [[t for t in s.tokens if t not in free] for s in found]
     if not any(len(words & set(o)) >= 2 and o[0] in words for o in own if o):
         return False
-    return _read(run, frozenset(), found, free, depth + 1) is None
+    return _read(run, frozenset(), joins, found, free, depth + 1) is None
 
 
 def _whole(run: list[str], found: Sequence[Statement], free: frozenset[str]) -> bool:

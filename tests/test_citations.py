@@ -1227,3 +1227,11 @@ def test_a_negated_condition_of_a_group_is_a_limit_of_its_own(checker):
                             "family origin and without type 2 diabetes, should be offered a "
                             "calcium-channel blocker as step 1 treatment [1].",
                    passage).verdict == "supported"
+
+
+def test_a_subject_from_one_sentence_with_the_verb_of_the_next_is_not_supported(checker):
+    passage = ("Consider assessing fracture risk in all women aged 65 and over. Measure bone "
+               "mineral density with DXA when the estimated fracture risk is close to the "
+               "intervention threshold.")
+    assert not verdict(checker, "All women aged 65 and over should have bone mineral density "
+                                "measured with DXA [1].", passage).supported
