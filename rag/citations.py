@@ -21,7 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from meditron_rag.text import MARKER, NEGATIONS, answer_sentences, claim_spans, is_number, tokens
+from meditron_rag.text import (
+    MARKER,
+    NEGATIONS,
+    STOPWORDS,
+    answer_sentences,
+    claim_spans,
+    is_number,
+    tokens,
+)
 from rag.ages import AgeRange, ages, sexes, widened_ages
 from rag.claims import (
     LIGHT,
@@ -260,9 +268,12 @@ def _abbreviated(sentence: str, text: str) -> dict[str, str]:
     """The sentence's abbreviations that stand for words `text` spells out, with those words:
     "AF" for "atrial fibrillation", "CKD" for "chronic kidney disease" (words the check
     skips, such as "with", do not count)."""
-    words = [w for w in _SURFACE.findall(text) if tokens(w) and not is_number(tokens(w)[0])]
+    abbreviations = _ABBREVIATION.findall(sentence)
+    if not abbreviations:
+        return {}
+    words = [w for w in _SURFACE.findall(text) if w.lower() not in STOPWORDS]
     found = {}
-    for abbreviation in _ABBREVIATION.findall(sentence):
+    for abbreviation in abbreviations:
         letters = abbreviation.lower()
         n = len(letters)
         for i in range(len(words) - n + 1):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import permutations
 
 from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
@@ -50,6 +51,7 @@ def _inside(before: str, cut: str, after: str) -> bool:
                 or _BOUND.match(after))
 
 
+@lru_cache(maxsize=1024)
 def _items(text: str) -> tuple[list[str], list[list[str]]]:
     """The items of `text`, cut at commas, "and", "or", "then", and the stemmed content words
     of each. Words as written, not in the check's normal form, which reads "annual" and
@@ -127,6 +129,17 @@ def _strength(clause: Sequence[str]) -> str:
     return "strong" if set(clause) & _STRONG else ""
 
 
+@lru_cache(maxsize=1024)
+def _clauses(sentence: str) -> tuple[list[str], list[str], dict[str, int]]:
+    """A sentence's clauses as written, the strength of each, and the clause each word of
+    one clause only belongs to."""
+    raws = _CLAUSE_CUT.split(sentence)
+    clauses = [tokens(raw) for raw in raws]
+    owner = _owners([[t for t in c if t not in _PLAIN and t not in _WEAK | _STRONG]
+                     for c in clauses])
+    return raws, [_strength(clause) for clause in clauses], owner
+
+
 def traded_strength(claim_text: str, span: str) -> Conflict | None:
     """A clause of the claim that gives the strength of one clause of a sentence of `span`
     to the people or case of another: "offered to those with a QRISK3 above 10%, and
@@ -134,13 +147,9 @@ def traded_strength(claim_text: str, span: str) -> Conflict | None:
     for those with a QRISK3 score above 10%"."""
     said = [(raw.strip(" .;,"), tokens(raw)) for raw in _CLAUSE_CUT.split(claim_text)]
     for a, b in sentence_spans(span):
-        raws = _CLAUSE_CUT.split(span[a:b])
-        clauses = [tokens(raw) for raw in raws]
-        strengths = [_strength(clause) for clause in clauses]
+        raws, strengths, owner = _clauses(span[a:b])
         if not {"weak", "strong"} <= set(strengths):
             continue
-        owner = _owners([[t for t in c if t not in _PLAIN and t not in _WEAK | _STRONG]
-                         for c in clauses])
         for raw, piece in said:
             strength = _strength(piece)
             ranked = Counter(owner[t] for t in piece if t in owner).most_common(2)
