@@ -263,6 +263,7 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\bgrade\s+([a-di])\b", r"grade\1"),
     (r"n't\b", " not"),
     (r"\b(?:µg|μg|ug|micrograms?)\b", "mcg"),
+    (r"(?<=/)(?:litres?|liters?)\b", "l"),
     (r"\bmilligrams?\b", "mg"),
     (r"\b(?:per ?cent|percent)\b", "%"),
     (r"\byrs?\b", "years"),
@@ -284,6 +285,15 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"(\d),(\d{3})\b", r"\1\2"),
     (r"(\d)\s*-\s*(\d)", r"\1 to \2"),
 )]
+# Whole days said in hours ("within 72 hours" is "within 3 days"); not the end of a range,
+# whose unit is its start's too.
+_HOURS = re.compile(r"(?<!\bto )(?<!\bor )(?<!\band )\b(\d+) hours?\b")
+
+
+def _in_days(match: re.Match[str]) -> str:
+    hours = int(match.group(1))
+    return f"{hours // 24} days" if hours and hours % 24 == 0 else match.group(0)
+
 # Bounds on a number written one way each, for comparing a claim with its passage: "65 or
 # older", "65+" and "≥65" are all "at least 65"; "no more than 2" is "at most 2", no negation.
 # "Under 21 or over 65" bounds two numbers: "or more than" opens the second bound.
@@ -301,9 +311,9 @@ _BOUND_WORDS = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:a|at|for a|the) maximum(?: of)?" + _BEFORE_NUMBER, "at most"),
     (r"\b(?:under|below)" + _BEFORE_NUMBER, "less than"),
     (r"(\d+(?:\.\d+)?)" + _UNITS_BETWEEN + r"\s+(?:or|and)\s+(?:older|over|above|more|greater"
-     r"|higher)\b(?!\s+than\b)" + _NOT_PEOPLE, r"at least \1\2"),
+     r"|higher|longer)\b(?!\s+than\b)" + _NOT_PEOPLE, r"at least \1\2"),
     (r"(\d+(?:\.\d+)?)" + _UNITS_BETWEEN + r"\s+(?:or|and)\s+(?:younger|under|below|less|fewer"
-     r"|lower)\b(?!\s+than\b)" + _NOT_PEOPLE, r"at most \1\2"),
+     r"|lower|shorter)\b(?!\s+than\b)" + _NOT_PEOPLE, r"at most \1\2"),
     (r"(\d+)\+(?=\s*(?:years?\b|yrs?\b|[,.;)]|$))", r"at least \1"),
 )]
 _IRREGULAR = {
@@ -355,7 +365,7 @@ def normalise(text: str, bounds: bool = True) -> str:
     text = _NUMBER_WORD.sub(_number_word, text)
     for pattern, replacement in _REWRITES + (_BOUND_WORDS if bounds else []):
         text = pattern.sub(replacement, text)
-    return text
+    return _HOURS.sub(_in_days, text)
 
 
 def tokens(text: str) -> list[str]:

@@ -143,6 +143,11 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("maintain the target, then clopidogrel on its own") == t.tokens(
         "keep the target, then clopidogrel alone")
     assert t.tokens("people unable to swallow") == t.tokens("people who cannot swallow")
+    # One unit each way: "72 hours" is "3 days", "g/litre" is "g/L", "or longer" a bound.
+    assert t.tokens("within 72 hours") == t.tokens("within three days")
+    assert t.tokens("24 to 48 hours") == ["24", "48", "hour"]
+    assert t.tokens("80 g/litre") == t.tokens("80 g/L")
+    assert t.tokens("for 4 weeks or longer") == t.tokens("for at least 4 weeks")
     # Neither a negation nor a hedge.
     assert "not" not in t.tokens("whether or not she is breastfeeding")
     assert t.tokens("start as soon as possible") == t.tokens("start promptly")
