@@ -53,9 +53,11 @@ from rag.limits import dropped_limit
 from rag.quantities import (
     bound_changes,
     bound_pairs,
+    bound_trade,
     clause_trade,
     dropped_number_limit,
     dropped_timing,
+    each_clause_agrees,
     graded_otherwise,
     population_numbers,
     said_in_one_clause,
@@ -374,7 +376,11 @@ class CitationChecker:
                 own := said_in_one_clause(claim, span)):
             # Numbers the alignment paired across clauses: the claim's are all its clause's.
             found = [c for c in found if set(c.passage_words.split()) & own]
+        if found and all(c.kind in ("number", "bound") for c in found) and each_clause_agrees(
+                strip_markers(sentence), span, known, frozenset(context)):
+            found = []
         if not found and (trade := clause_trade(claim, span, strip_markers(sentence))
+                          or bound_trade(strip_markers(sentence), span)
                           or transposed_numbers(claim, span)
                           or graded_otherwise(claim, span_tokens)
                           or traded_details(strip_markers(sentence), span)

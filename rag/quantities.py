@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
-from rag.claims import GRADES, POPULATIONS, Conflict, edits, is_drug
+from rag.claims import GRADES, POPULATIONS, Conflict, conflicts, edits, is_drug
 
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
 _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
@@ -289,3 +289,58 @@ def graded_otherwise(claim: Sequence[str], source: Sequence[str]) -> Conflict | 
     if len(owners) == 1 and owners[0] != said_grades[0]:
         return Conflict("grade", owners[0], said_grades[0])
     return None
+
+
+# Where a sentence's clauses part, each with a condition and a bound of its own: "...; ...",
+# "..., and ...", "... whereas ...".
+_PARTS = re.compile(r";\s+|,\s+(?:and|but|or|whereas|while)\s+|\s+(?:whereas|while)\s+",
+                    re.IGNORECASE)
+
+
+def _parts(text: str) -> list[list[str]]:
+    return [p for p in (tokens(x) for a, b in sentence_spans(text)
+                        for x in _PARTS.split(text[a:b])) if p]
+
+
+def _home_part(piece: Sequence[str], parts: Sequence[Sequence[str]]) -> Sequence[str] | None:
+    """The part of a passage whose words, numbers and bounds aside, a claim's clause holds
+    most of (two at least), where one part alone does."""
+    words = {t for t in piece if not is_number(t) and t not in BOUNDS | _UNITS | STOPWORDS}
+    ranked = sorted(((len(words & set(part)), k) for k, part in enumerate(parts)), reverse=True)
+    if not ranked or ranked[0][0] < 2 or len(ranked) > 1 and ranked[0][0] == ranked[1][0]:
+        return None
+    return parts[ranked[0][1]]
+
+
+def bound_trade(claim_text: str, span: str) -> Conflict | None:
+    """A bound a clause of the claim gives that its own part of `span` bounds otherwise,
+    where the passage gives the claim's bound to another part: "a nasogastric tube for people
+    who need feeding for 4 weeks or longer" for "a nasogastric tube for ... less than 4
+    weeks, and ... a gastrostomy for ... 4 weeks or longer"."""
+    parts = _parts(span)
+    if len(parts) < 2:
+        return None
+    for piece in [tokens(x) for x in _PARTS.split(claim_text)]:
+        home = _home_part(piece, parts)
+        if home is not None and (changed := bound_changes(bound_pairs(piece, home))):
+            return changed[0]
+    return None
+
+
+def each_clause_agrees(claim_text: str, span: str, known: set[str],
+                       context: frozenset[str]) -> bool:
+    """Whether a claim of several clauses ("For people who need it for 4 weeks or more,
+    consider a gastrostomy; nasogastric tubes are for less than 4 weeks") gives, clause by
+    clause, no number or bound that its own part of `span` says otherwise: read whole, one
+    clause's number is paired with the other's."""
+    pieces = [p for p in (tokens(x) for x in _PARTS.split(claim_text)) if p]
+    parts = _parts(span)
+    if len(pieces) < 2:
+        return False
+    for piece in pieces:
+        home = _home_part(piece, parts)
+        if home is None or bound_changes(bound_pairs(piece, home)) or any(
+                c.kind in ("number", "bound") for c in conflicts(piece, home, known, context)):
+            return False
+    return True
+

@@ -1235,3 +1235,16 @@ def test_a_subject_from_one_sentence_with_the_verb_of_the_next_is_not_supported(
                "intervention threshold.")
     assert not verdict(checker, "All women aged 65 and over should have bone mineral density "
                                 "measured with DXA [1].", passage).supported
+
+
+def test_each_clause_of_a_claim_is_held_to_the_bound_of_its_own_clause(checker):
+    passage = ("Use a nasogastric tube for people who need enteral tube feeding for less than 4 "
+               "weeks, and consider a gastrostomy for people likely to need it for 4 weeks or "
+               "longer.")
+    assert verdict(checker, "For people likely to need tube feeding for 4 weeks or more, "
+                            "consider a gastrostomy; nasogastric tubes are for enteral feeding "
+                            "needed for less than 4 weeks [1].", passage).verdict == "supported"
+    s = verdict(checker, "For people likely to need tube feeding for less than 4 weeks, consider "
+                         "a gastrostomy; nasogastric tubes are for enteral feeding needed for 4 "
+                         "weeks or more [1].", passage)
+    assert s.verdict == "contradicted"
