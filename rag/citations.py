@@ -266,6 +266,13 @@ _ABBREVIATION = re.compile(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{2,6}\b")
 _LIST_WORDS = frozenset(tokens("either both neither including such namely especially"))
 
 
+def _affirmed(words: Sequence[str]) -> set[str]:
+    """The words of a question that no negation a few words before denies: "shows no signs of
+    dehydration" does not say the child is at risk of dehydration."""
+    return {t for k, t in enumerate(words)
+            if not any(w in NEGATIONS for w in words[max(0, k - 3):k])}
+
+
 def _abbreviated(sentence: str, text: str) -> dict[str, str]:
     """The sentence's abbreviations that stand for words `text` spells out, with those words:
     "AF" for "atrial fibrillation", "CKD" for "chronic kidney disease" (words the check
@@ -471,7 +478,7 @@ class CitationChecker:
         if bound := dropped_number_limit(claim, span_tokens):
             return _Reading(UNSUPPORTED, "the passage limits this: "
                             f"“{_surface(bound, span)}”", span, share)
-        limit = dropped_limit(claim, span, set(tokens(question)))
+        limit = dropped_limit(claim, span, _affirmed(tokens(question)))
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)
         if self.embed is not None and share < 1.0:

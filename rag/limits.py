@@ -23,6 +23,9 @@ _LIMITING = re.compile(
     r"whose|in whom)\b|\b(?:adults?|people|persons?|patients?|women|men|children|infants|"
     r"individuals|those|anyone|everyone)\s+(?:with|without|at)\b"
     r"|\b(?:and|but) not (?:of|in|on|from|taking|having|receiving)\b", re.IGNORECASE)
+_PEOPLE_FIRST = re.compile(r"(?:adults?|people|persons?|patients?|women|men|children|infants|"
+                           r"individuals|those|anyone|everyone)\s+(?=with|without|at)\b",
+                           re.IGNORECASE)
 # A point or comma inside a number ("23.3 percent", "1,000 adults") ends no clause.
 _CLAUSE_END = re.compile(r"[;:()\[\]\n]|[,.](?!\d)")
 
@@ -50,7 +53,11 @@ def limits(text: str) -> list[Limit]:
         clause = text[match.start():end]
         first = len(tokens(text[:match.start()]))
         clause_tokens = tokens(clause)
-        content = frozenset(t for t in clause_tokens if t not in LIGHT and t not in ORDERING
+        # "Children at increased risk": the limit is the risk; a claim about children keeps
+        # the people, not it.
+        people = _PEOPLE_FIRST.match(clause)
+        limiting = tokens(clause[people.end():]) if people else clause_tokens
+        content = frozenset(t for t in limiting if t not in LIGHT and t not in ORDERING
                             and t not in STOPWORDS | {"onli", "except", "unless"})
         if content:
             found.append(Limit(clause.strip(), first, first + len(clause_tokens), content))

@@ -170,6 +170,10 @@ _SINCE = re.compile(r"\b(?:about\s+|around\s+|roughly\s+)?" + _NUM + r"\s*-?\s*"
                     r"(?:past|last)\s+" + _NUM.replace("n>", "k>") + r"\s*"
                     + _SPAN_UNIT.replace("u>", "w>"), re.IGNORECASE)
 _LONGER = ("more than", "longer than", "over", "at least")
+# A baby's age in a question, and the first hours or days of life a passage covers.
+_AGED = re.compile(_NUM + r"[- ]" + _SPAN_UNIT + r"[- ]old\b", re.IGNORECASE)
+_FROM_BIRTH = re.compile(r"\b(?:within|in) (?:the first )?" + _NUM + r"\s*" + _SPAN_UNIT
+                         + r" (?:(?:of|after|from) birth|of life)\b", re.IGNORECASE)
 
 
 def _hours(number: str, unit: str) -> float:
@@ -189,7 +193,14 @@ def asked_duration(question: str) -> float | None:
 def duration_outside(question: str, covers: Sequence[str]) -> str:
     """The clause of `covers` whose duration leaves out how long the question's condition
     has lasted ("of more than 48 hours' duration", asked about AF that "started 10 hours
-    ago"), or ""."""
+    ago"), or the baby's age ("presenting within 72 hours of birth", asked about a 3-week-old),
+    or ""."""
+    if (old := _AGED.search(question)) is not None:
+        age = _hours(old.group("n"), old.group("u"))
+        for clause in covers:
+            birth = _FROM_BIRTH.search(clause)
+            if birth and age > _hours(birth.group("n"), birth.group("u")):
+                return clause.strip(" .;,")
     asked = asked_duration(question)
     if asked is None:
         return ""

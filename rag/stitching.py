@@ -168,7 +168,10 @@ def _each_clause_said(claim: list[str], cuts: frozenset[int], joins: frozenset[i
         # Each clause's numbers are its own statement's: "Preterm infants under 1500 g
         # receive 1 mg" takes its dose from the sentence about all newborns.
         numbers = {t for t in piece if is_number(t)}
-        if (len(set(piece) - free) < 2 or not numbers <= set(home.tokens) | home.lead
+        # And its polarity: "this includes those having a planned caesarean" rests on "Do
+        # not offer it to women having a planned caesarean".
+        denied = bool(set(home.tokens) & NEGATIONS) != bool(set(piece) & NEGATIONS)
+        if (len(set(piece) - free) < 2 or denied or not numbers <= set(home.tokens) | home.lead
                 or _read(piece, frozenset(), inside, found, free, 1) is not None):
             return False
     return True

@@ -1248,3 +1248,38 @@ def test_each_clause_of_a_claim_is_held_to_the_bound_of_its_own_clause(checker):
                          "a gastrostomy; nasogastric tubes are for enteral feeding needed for 4 "
                          "weeks or more [1].", passage)
     assert s.verdict == "contradicted"
+
+
+def test_a_risk_that_limits_a_group_is_kept_only_by_saying_it(checker):
+    passage = ("In children with gastroenteritis, encourage fluid intake. Offer oral rehydration "
+               "salts (ORS) solution as supplemental fluid to children at increased risk of "
+               "dehydration.")
+    claim = ("Oral rehydration salts solution should be offered as supplemental fluid to "
+             "children with gastroenteritis [1].")
+    # A question that denies the risk does not supply it.
+    [s] = checker.check(claim, {1: Source(passage, title="Gastroenteritis in children")},
+                        "A 3-year-old with loose stools shows no signs of dehydration. Should "
+                        "we give him ORS?")
+    assert s.verdict == "unsupported" and "increased risk" in s.reason
+
+
+def test_a_clause_that_rests_on_a_negated_sentence_is_not_said(checker):
+    passage = ("Offer intrapartum antibiotic prophylaxis to women who have had group B "
+               "streptococcal colonisation, bacteriuria or infection in their current pregnancy. "
+               "Do not offer intrapartum antibiotic prophylaxis for group B streptococcus to "
+               "women who are having a planned caesarean birth in the absence of labour and "
+               "with intact membranes.")
+    assert not verdict(checker, "Women with GBS colonisation in the current pregnancy should be "
+                                "offered intrapartum antibiotic prophylaxis, and this includes "
+                                "those having a planned caesarean birth [1].", passage).supported
+
+
+def test_a_baby_older_than_the_first_days_a_passage_covers_is_not_applicable(checker):
+    passage = ("This section covers babies with suspected early-onset neonatal infection, "
+               "presenting within 72 hours of birth. Use intravenous benzylpenicillin with "
+               "gentamicin as the first-choice regimen.")
+    claim = "Use intravenous benzylpenicillin with gentamicin as the first-choice regimen [1]."
+    assert verdict(checker, claim, passage, "A 3-week-old presents with fever: which "
+                                            "antibiotics?").verdict == "not_applicable"
+    assert verdict(checker, claim, passage, "A 2-day-old presents with fever: which "
+                                            "antibiotics?").verdict == "supported"
