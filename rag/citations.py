@@ -61,6 +61,7 @@ from rag.quantities import (
     graded_otherwise,
     population_numbers,
     said_in_one_clause,
+    sentence_trade,
     transposed_numbers,
     unit_changes,
 )
@@ -388,6 +389,7 @@ class CitationChecker:
             found = []
         if not found and (trade := clause_trade(claim, span, strip_markers(sentence))
                           or bound_trade(strip_markers(sentence), span)
+                          or sentence_trade(strip_markers(sentence), source.text)
                           or transposed_numbers(claim, span)
                           or graded_otherwise(claim, span_tokens)
                           or traded_details(strip_markers(sentence), span)

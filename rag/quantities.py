@@ -149,8 +149,16 @@ def _measures(tokens_: Sequence[str]) -> set[tuple[str, str]]:
             if unit in _UNITS:
                 found.add((t, unit))
             if before in _SCORES:  # "GCS less than 13", "a BMI of 40 kg/m2"
-                found.add((t, before))
+                found.add((t, _score_name(tokens_[max(0, k - 6):k]) if before == "score"
+                           else before))
     return found
+
+
+def _score_name(before: Sequence[str]) -> str:
+    """The name of the score a number follows: "feverpain" of "a FeverPAIN score of 0 or 1",
+    "score" where none is given."""
+    words = [t for t in before if not is_number(t) and t not in BOUNDS]
+    return words[-2] if len(words) >= 2 and words[-1] == "score" else "score"
 
 
 @lru_cache(maxsize=256)
@@ -214,10 +222,30 @@ def clause_trade(claim: Sequence[str], text: str, claim_text: str = "") -> Confl
     60" for "monitored annually, and every 3-6 months when eGFR is below 60". Spans of time
     are one kind, whatever their unit."""
     pieces = [tokens(piece) for piece in _CLAUSE_CUT.split(claim_text)] if claim_text else []
+    clauses = [(part, frozenset(_kind(measures))) for part, measures in _continued(text)]
     for part in [list(claim), *(p for p in pieces if len(pieces) > 1 and p)]:
-        if trade := _clause_trade(part, text):
+        if trade := _clause_trade(part, clauses):
             return trade
     return None
+
+
+def sentence_trade(claim_text: str, text: str) -> Conflict | None:
+    """`clause_trade` with the sentences of the whole passage as the parts, for a claim of
+    one clause: the bands of a score ("For a FeverPAIN score of 2 or 3, consider no
+    antibiotic ... For a FeverPAIN score of 4 or 5, or a Centor score of 3 or 4, consider an
+    immediate antibiotic") are sentences whose clauses part the score from what it leads to,
+    and the stretch a claim rests on may hold only the one it took its words from. A claim of
+    several clauses may join several sentences."""
+    if len(_PARTS.split(claim_text)) > 1:
+        return None
+    return _clause_trade(tokens(claim_text), _sentence_measures(text))
+
+
+@lru_cache(maxsize=256)
+def _sentence_measures(text: str) -> tuple[tuple[tuple[str, ...], frozenset[tuple[str, str]]], ...]:
+    """Each sentence of `text` with its measures, spans of time as one kind."""
+    return tuple((tuple(toks), frozenset(_kind(_measures(toks))))
+                 for toks in (tokens(text[a:b]) for a, b in sentence_spans(text)) if toks)
 
 
 def _kind(measures: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
@@ -226,9 +254,10 @@ def _kind(measures: Iterable[tuple[str, str]]) -> set[tuple[str, str]]:
     return {(number, "time" if unit in _TIMES else unit) for number, unit in measures}
 
 
-def _clause_trade(claim: Sequence[str], text: str) -> Conflict | None:
+def _clause_trade(claim: Sequence[str],
+                  parts: Sequence[tuple[Sequence[str], frozenset[tuple[str, str]]]]
+                  ) -> Conflict | None:
     said = _kind(_measures(claim))
-    parts = [(part, frozenset(_kind(measures))) for part, measures in _continued(text)]
     drugs = {t for t in claim if is_drug(t)}
     for number, unit in sorted(said):
         # The claim's other words say which clause it is of, and so do its measures of other

@@ -1283,3 +1283,18 @@ def test_a_baby_older_than_the_first_days_a_passage_covers_is_not_applicable(che
                                             "antibiotics?").verdict == "not_applicable"
     assert verdict(checker, claim, passage, "A 2-day-old presents with fever: which "
                                             "antibiotics?").verdict == "supported"
+
+
+def test_a_score_takes_what_its_own_band_leads_to(checker):
+    passage = ("For a FeverPAIN score of 0 or 1, or a Centor score of 0, 1 or 2, do not offer an "
+               "antibiotic. For a FeverPAIN score of 2 or 3, consider no antibiotic or a back-up "
+               "antibiotic prescription. For a FeverPAIN score of 4 or 5, or a Centor score of 3 "
+               "or 4, consider an immediate antibiotic or a back-up antibiotic prescription.")
+    s = verdict(checker, "With a FeverPAIN score of 3, consider an immediate antibiotic or a "
+                         "back-up antibiotic prescription [1].", passage)
+    assert s.verdict == "contradicted"
+    for claim in ("With a Centor score of 3, consider an immediate antibiotic or a back-up "
+                  "antibiotic prescription [1].",
+                  "With a FeverPAIN score of 3, consider no antibiotic or a back-up antibiotic "
+                  "prescription [1]."):
+        assert verdict(checker, claim, passage).verdict == "supported", claim
