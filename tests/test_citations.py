@@ -63,6 +63,19 @@ def verdict(checker, answer, passage, question="", section=""):
     return s
 
 
+def _contradicted_not(checker, passage, wrong, *right):
+    """`wrong` is contradicted by `passage`; each of `right` is supported."""
+    assert verdict(checker, wrong, passage).verdict == "contradicted", wrong
+    for claim in right:
+        assert verdict(checker, claim, passage).verdict == "supported", claim
+
+
+def _applies_only_inside(checker, claim, passage, outside, inside):
+    """The claim is `not_applicable` to the question `outside`, `supported` for `inside`."""
+    assert verdict(checker, claim, passage, outside).verdict == "not_applicable", outside
+    assert verdict(checker, claim, passage, inside).verdict == "supported", inside
+
+
 def test_the_issues_contradictions_are_caught(checker):
     """The sentences the old similarity score passed as supported (0.94, 0.92, 0.83)."""
     s = verdict(checker, "Antibiotics are indicated for zeta fever [1].",
@@ -997,17 +1010,16 @@ def test_a_group_a_scope_clause_sends_elsewhere_is_left_out(checker):
 
 
 def test_a_list_of_thresholds_keeps_each_with_its_group(checker):
-    passage = ("Anaemia in pregnancy is defined as a haemoglobin concentration below 110 g/L in "
-               "the first trimester, below 105 g/L in the second and third trimesters, and below "
-               "100 g/L postpartum.")
-    s = verdict(checker, "During the first trimester, anaemia is defined as a haemoglobin "
-                         "concentration below 105 g/L [1].", passage)
-    assert s.verdict == "contradicted"
-    for same in ("In the second and third trimesters, anaemia is defined as a haemoglobin "
-                 "concentration below 105 g/L [1].",
-                 "Anaemia is defined as a haemoglobin concentration below 100 g/L postpartum "
-                 "[1]."):
-        assert verdict(checker, same, passage).verdict == "supported", same
+    _contradicted_not(
+        checker,
+        "Anaemia in pregnancy is defined as a haemoglobin concentration below 110 g/L in the "
+        "first trimester, below 105 g/L in the second and third trimesters, and below 100 g/L "
+        "postpartum.",
+        "During the first trimester, anaemia is defined as a haemoglobin concentration below "
+        "105 g/L [1].",
+        "In the second and third trimesters, anaemia is defined as a haemoglobin concentration "
+        "below 105 g/L [1].",
+        "Anaemia is defined as a haemoglobin concentration below 100 g/L postpartum [1].")
 
 
 def test_care_staff_left_out_are_left_out_whatever_they_are_called(checker):
@@ -1057,15 +1069,13 @@ def test_how_often_is_held_to_its_item_of_a_list(checker):
 
 
 def test_a_duration_is_held_to_the_drug_it_is_given_for(checker):
-    passage = ("For non-pregnant adults, first-choice oral options are cefalexin 500 mg twice a "
-               "day for 7 to 10 days, or ciprofloxacin 500 mg twice a day for 7 days.")
-    s = verdict(checker, "Ciprofloxacin 500 mg twice a day is a first-choice option, given for "
-                         "7 to 10 days [1].", passage)
-    assert s.verdict == "contradicted"
-    assert verdict(checker, "Ciprofloxacin 500 mg twice a day for 7 days is a first-choice "
-                            "option [1].", passage).verdict == "supported"
-    assert verdict(checker, "Cefalexin 500 mg twice a day is a first-choice option, given for "
-                            "7 to 10 days [1].", passage).verdict == "supported"
+    _contradicted_not(
+        checker,
+        "For non-pregnant adults, first-choice oral options are cefalexin 500 mg twice a day "
+        "for 7 to 10 days, or ciprofloxacin 500 mg twice a day for 7 days.",
+        "Ciprofloxacin 500 mg twice a day is a first-choice option, given for 7 to 10 days [1].",
+        "Ciprofloxacin 500 mg twice a day for 7 days is a first-choice option [1].",
+        "Cefalexin 500 mg twice a day is a first-choice option, given for 7 to 10 days [1].")
 
 
 def test_two_sentences_joined_in_one_are_supported_when_each_clause_is(checker):
@@ -1166,58 +1176,53 @@ def test_an_abbreviation_of_words_the_passage_spells_out_is_no_new_word(checker)
 
 
 def test_each_clause_of_the_claim_keeps_the_interval_of_its_condition(checker):
-    passage = ("Kidney function should be monitored at least annually, and every 3-6 months "
-               "when eGFR is below 60.")
-    s = verdict(checker, "Kidney function should be checked at least every 3-6 months, and "
-                         "annually when eGFR is below 60 [1].", passage)
-    assert s.verdict == "contradicted"
-    for claim in ("Kidney function should be checked every 3-6 months when eGFR is below 60 [1].",
-                  "Kidney function should be checked at least annually [1]."):
-        assert verdict(checker, claim, passage).verdict == "supported", claim
+    _contradicted_not(
+        checker,
+        "Kidney function should be monitored at least annually, and every 3-6 months when eGFR "
+        "is below 60.",
+        "Kidney function should be checked at least every 3-6 months, and annually when eGFR is "
+        "below 60 [1].",
+        "Kidney function should be checked every 3-6 months when eGFR is below 60 [1].",
+        "Kidney function should be checked at least annually [1].")
 
 
 def test_the_strength_of_one_clause_given_to_another_is_contradicted(checker):
     passage = ("Offer an SGLT2 inhibitor in addition to metformin to adults with type 2 diabetes "
                "and chronic heart failure; consider one for those with a QRISK3 score above 10%.")
-    s = verdict(checker, "An SGLT2 inhibitor should be offered to adults with type 2 diabetes "
-                         "and a QRISK3 above 10%, and considered for those with heart failure [1].",
-                passage)
-    assert s.verdict == "contradicted" and "strength of another clause" in s.reason
-    for claim in ("An SGLT2 inhibitor should be offered to adults with type 2 diabetes and "
-                  "chronic heart failure, and considered for those with a QRISK3 above 10% [1].",
-                  "An SGLT2 inhibitor can be considered for those with a QRISK3 score above "
-                  "10% [1]."):
-        assert verdict(checker, claim, passage).verdict == "supported", claim
+    traded = ("An SGLT2 inhibitor should be offered to adults with type 2 diabetes and a QRISK3 "
+              "above 10%, and considered for those with heart failure [1].")
+    _contradicted_not(
+        checker, passage, traded,
+        "An SGLT2 inhibitor should be offered to adults with type 2 diabetes and chronic heart "
+        "failure, and considered for those with a QRISK3 above 10% [1].",
+        "An SGLT2 inhibitor can be considered for those with a QRISK3 score above 10% [1].")
+    assert "strength of another clause" in verdict(checker, traded, passage).reason
 
 
 def test_a_group_left_out_is_known_by_the_words_a_question_names_it_with(checker):
-    seizure = ("For children with a convulsive seizure lasting 5 minutes or longer, give buccal "
-               "midazolam. The dose of buccal midazolam is 300 micrograms/kg. This guidance does "
-               "not apply to neonates.")
-    claim = "Buccal midazolam is given at 300 micrograms/kg [1]."
-    assert verdict(checker, claim, seizure, "A 3-day-old baby is fitting: what dose of "
-                                            "midazolam?").verdict == "not_applicable"
-    assert verdict(checker, claim, seizure, "A 3-year-old is fitting: what dose of "
-                                            "midazolam?").verdict == "supported"
-    rabies = ("The recommendations in this section apply to immunocompetent persons only; "
-              "immunocompromised persons are addressed in Section 7. Pre-exposure prophylaxis "
-              "is two doses given on days 0 and 7.")
-    claim = "Pre-exposure prophylaxis is two doses given on days 0 and 7 [1]."
-    assert verdict(checker, claim, rabies, "I'm on chemotherapy and travelling next month: how "
-                                           "many doses?").verdict == "not_applicable"
-    assert verdict(checker, claim, rabies, "I'm travelling next month: how many "
-                                           "doses?").verdict == "supported"
-    hrt = ("These recommendations apply to menopausal women without a personal history of "
-           "breast cancer; women with a history of breast cancer should be managed in line with "
-           "section 1.7. HRT with oestrogen alone is associated with little or no change in the "
-           "risk of breast cancer.")
-    claim = ("HRT with oestrogen alone is associated with little or no change in the risk of "
-             "breast cancer [1].")
-    assert verdict(checker, claim, hrt, "I had breast cancer treated five years ago; would "
-                                        "oestrogen-only HRT raise my risk?").verdict == (
-        "not_applicable")
-    assert verdict(checker, claim, hrt, "Would oestrogen-only HRT raise my risk of breast "
-                                        "cancer?").verdict == "supported"
+    _applies_only_inside(
+        checker, "Buccal midazolam is given at 300 micrograms/kg [1].",
+        "For children with a convulsive seizure lasting 5 minutes or longer, give buccal "
+        "midazolam. The dose of buccal midazolam is 300 micrograms/kg. This guidance does not "
+        "apply to neonates.",
+        "A 3-day-old baby is fitting: what dose of midazolam?",
+        "A 3-year-old is fitting: what dose of midazolam?")
+    _applies_only_inside(
+        checker, "Pre-exposure prophylaxis is two doses given on days 0 and 7 [1].",
+        "The recommendations in this section apply to immunocompetent persons only; "
+        "immunocompromised persons are addressed in Section 7. Pre-exposure prophylaxis is two "
+        "doses given on days 0 and 7.",
+        "I'm on chemotherapy and travelling next month: how many doses?",
+        "I'm travelling next month: how many doses?")
+    _applies_only_inside(
+        checker, "HRT with oestrogen alone is associated with little or no change in the risk "
+                 "of breast cancer [1].",
+        "These recommendations apply to menopausal women without a personal history of breast "
+        "cancer; women with a history of breast cancer should be managed in line with section "
+        "1.7. HRT with oestrogen alone is associated with little or no change in the risk of "
+        "breast cancer.",
+        "I had breast cancer treated five years ago; would oestrogen-only HRT raise my risk?",
+        "Would oestrogen-only HRT raise my risk of breast cancer?")
 
 
 def test_a_negated_condition_of_a_group_is_a_limit_of_its_own(checker):
@@ -1279,26 +1284,26 @@ def test_a_clause_that_rests_on_a_negated_sentence_is_not_said(checker):
 
 
 def test_a_baby_older_than_the_first_days_a_passage_covers_is_not_applicable(checker):
-    passage = ("This section covers babies with suspected early-onset neonatal infection, "
-               "presenting within 72 hours of birth. Use intravenous benzylpenicillin with "
-               "gentamicin as the first-choice regimen.")
-    claim = "Use intravenous benzylpenicillin with gentamicin as the first-choice regimen [1]."
-    assert verdict(checker, claim, passage, "A 3-week-old presents with fever: which "
-                                            "antibiotics?").verdict == "not_applicable"
-    assert verdict(checker, claim, passage, "A 2-day-old presents with fever: which "
-                                            "antibiotics?").verdict == "supported"
+    _applies_only_inside(
+        checker, "Use intravenous benzylpenicillin with gentamicin as the first-choice "
+                 "regimen [1].",
+        "This section covers babies with suspected early-onset neonatal infection, presenting "
+        "within 72 hours of birth. Use intravenous benzylpenicillin with gentamicin as the "
+        "first-choice regimen.",
+        "A 3-week-old presents with fever: which antibiotics?",
+        "A 2-day-old presents with fever: which antibiotics?")
 
 
 def test_a_score_takes_what_its_own_band_leads_to(checker):
-    passage = ("For a FeverPAIN score of 0 or 1, or a Centor score of 0, 1 or 2, do not offer an "
-               "antibiotic. For a FeverPAIN score of 2 or 3, consider no antibiotic or a back-up "
-               "antibiotic prescription. For a FeverPAIN score of 4 or 5, or a Centor score of 3 "
-               "or 4, consider an immediate antibiotic or a back-up antibiotic prescription.")
-    s = verdict(checker, "With a FeverPAIN score of 3, consider an immediate antibiotic or a "
-                         "back-up antibiotic prescription [1].", passage)
-    assert s.verdict == "contradicted"
-    for claim in ("With a Centor score of 3, consider an immediate antibiotic or a back-up "
-                  "antibiotic prescription [1].",
-                  "With a FeverPAIN score of 3, consider no antibiotic or a back-up antibiotic "
-                  "prescription [1]."):
-        assert verdict(checker, claim, passage).verdict == "supported", claim
+    _contradicted_not(
+        checker,
+        "For a FeverPAIN score of 0 or 1, or a Centor score of 0, 1 or 2, do not offer an "
+        "antibiotic. For a FeverPAIN score of 2 or 3, consider no antibiotic or a back-up "
+        "antibiotic prescription. For a FeverPAIN score of 4 or 5, or a Centor score of 3 or 4, "
+        "consider an immediate antibiotic or a back-up antibiotic prescription.",
+        "With a FeverPAIN score of 3, consider an immediate antibiotic or a back-up antibiotic "
+        "prescription [1].",
+        "With a Centor score of 3, consider an immediate antibiotic or a back-up antibiotic "
+        "prescription [1].",
+        "With a FeverPAIN score of 3, consider no antibiotic or a back-up antibiotic "
+        "prescription [1].")
