@@ -24,7 +24,6 @@ import numpy as np
 from meditron_rag.text import (
     MARKER,
     NEGATIONS,
-    STOPWORDS,
     answer_sentences,
     claim_spans,
     is_number,
@@ -68,6 +67,7 @@ from rag.quantities import (
 from rag.records import SentenceSupport
 from rag.scope import age_group, asked_ages, duration_outside, left_out, scope_clauses
 from rag.stitching import stitched
+from rag.wording import PRONOUNS, abbreviated, affirmed, spelled_out
 
 SUPPORTED, CONTRADICTED, UNSUPPORTED = "supported", "contradicted", "unsupported"
 _AGE_WORDS = frozenset(tokens("age aged years months weeks old"))
@@ -169,8 +169,6 @@ class _Reading:
     share: float
 
 
-# "He", "she", "you": the person the question asks about, whom the passage names by group.
-_PRONOUNS = frozenset(tokens("he she him her his hers you your they them their"))
 # Heading words that change what stands under them ("Consider: ...", "May be offered").
 _QUALIFIERS = frozenset(tokens("may might could consider individual selectively optional"))
 _RANK = {SUPPORTED: 0, NOT_APPLICABLE: 1, CONTRADICTED: 2, UNSUPPORTED: 3}
@@ -246,51 +244,8 @@ def _applicability(question: str, scope_text: str) -> str:
     return ""
 
 
-def _spelled_out(claim: list[str], known: set[str]) -> list[str]:
-    """The claim without abbreviations spelled out: "blood pressure" where the passage has
-    "BP", "computed tomography" where it has "CT"."""
-    out, i = [], 0
-    while i < len(claim):
-        pair = claim[i:i + 2]
-        if len(pair) == 2 and not any(map(is_number, pair)) and pair[0][0] + pair[1][0] in known:
-            i += 2
-            continue
-        out.append(claim[i])
-        i += 1
-    return out
-
-
-_SURFACE = re.compile(r"[A-Za-z][\w'-]*")
-# "AF", "CKD", "HFrEF": two to six letters, at least two of them capitals.
-_ABBREVIATION = re.compile(r"\b(?=\w*[A-Z]\w*[A-Z])[A-Za-z]{2,6}\b")
 # Words that open a list or point at its items, not items of their own.
 _LIST_WORDS = frozenset(tokens("either both neither including such namely especially"))
-
-
-def _affirmed(words: Sequence[str]) -> set[str]:
-    """The words of a question that no negation a few words before denies: "shows no signs of
-    dehydration" does not say the child is at risk of dehydration."""
-    return {t for k, t in enumerate(words)
-            if not any(w in NEGATIONS for w in words[max(0, k - 3):k])}
-
-
-def _abbreviated(sentence: str, text: str) -> dict[str, str]:
-    """The sentence's abbreviations that stand for words `text` spells out, with those words:
-    "AF" for "atrial fibrillation", "CKD" for "chronic kidney disease" (words the check
-    skips, such as "with", do not count)."""
-    abbreviations = _ABBREVIATION.findall(sentence)
-    if not abbreviations:
-        return {}
-    words = [w for w in _SURFACE.findall(text) if w.lower() not in STOPWORDS]
-    found = {}
-    for abbreviation in abbreviations:
-        letters = abbreviation.lower()
-        n = len(letters)
-        for i in range(len(words) - n + 1):
-            if all(w[0].lower() == c for w, c in zip(words[i:i + n], letters, strict=True)):
-                found[abbreviation] = " ".join(words[i:i + n])
-                break
-    return found
 
 
 def _listed(stem: str, sentence: str) -> bool:
@@ -353,9 +308,9 @@ class CitationChecker:
             return _Reading(UNSUPPORTED, "it has no words to check", "", 0.0)
         context = tokens(f"{source.title} {source.section}")
         passage = tokens(source.text)
-        expanded = _abbreviated(sentence, source.text)
+        expanded = abbreviated(sentence, source.text)
         known = (set(passage) | negated_forms(passage) | prefixed_in(claim, passage)
-                 | set(context) | _ATTRIBUTION | _PRONOUNS
+                 | set(context) | _ATTRIBUTION | PRONOUNS
                  | {t for abbreviation in expanded for t in tokens(abbreviation)})
         if undone := said_with_prefix(claim, known):  # and its "not" is the prefix
             known |= undone | NEGATIONS & set(claim)
@@ -440,7 +395,7 @@ class CitationChecker:
                             + ", ".join(dict.fromkeys(missing_numbers)), span, share)
         # A rule word or a light verb of its own ("should be given" for "Give") says nothing
         # new: a rule where the passage gives an option is read as modality above.
-        new = [t for t in dict.fromkeys(_spelled_out(claim, known))
+        new = [t for t in dict.fromkeys(spelled_out(claim, known))
                if t not in known and t not in STRONG_MODALS - UNIVERSAL and t not in LIGHT]
         # A word of its own that says the opposite of the passage or its heading ("Continue
         # screening when ..." under "When to stop screening").
@@ -480,7 +435,7 @@ class CitationChecker:
         if bound := dropped_number_limit(claim, span_tokens):
             return _Reading(UNSUPPORTED, "the passage limits this: "
                             f"“{_surface(bound, span)}”", span, share)
-        limit = dropped_limit(claim, span, _affirmed(tokens(question)))
+        limit = dropped_limit(claim, span, affirmed(tokens(question)))
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)
         if self.embed is not None and share < 1.0:
