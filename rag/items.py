@@ -22,6 +22,7 @@ from itertools import permutations
 
 from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
 from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
+from rag.quantities import CLAUSE_PARTS
 
 # Where one item of a list or one step of a sequence ends and the next begins.
 _ITEM_CUT = re.compile(r",\s+|;\s+|\s+(?:and then|or else|followed by|and|or|then|plus)\s+",
@@ -112,10 +113,6 @@ def traded_details(claim_text: str, span: str) -> Conflict | None:
     return None
 
 
-# Where a sentence's clauses part: "Offer ... to adults with heart failure; consider one for
-# those with ...", "..., and consider ... for ...".
-_CLAUSE_CUT = re.compile(r";\s+|:\s+|,\s+(?:and|but|while|whereas|or)\s+|\s+(?:whereas|while)\s+",
-                         re.IGNORECASE)
 _WEAK = frozenset(tokens("consider considered may might could can option optional"))
 _STRONG = frozenset(tokens("offer offered recommend recommended should must"))
 
@@ -133,7 +130,7 @@ def _strength(clause: Sequence[str]) -> str:
 def _clauses(sentence: str) -> tuple[list[str], list[str], dict[str, int]]:
     """A sentence's clauses as written, the strength of each, and the clause each word of
     one clause only belongs to."""
-    raws = _CLAUSE_CUT.split(sentence)
+    raws = CLAUSE_PARTS.split(sentence)
     clauses = [tokens(raw) for raw in raws]
     owner = _owners([[t for t in c if t not in _PLAIN and t not in _WEAK | _STRONG]
                      for c in clauses])
@@ -145,7 +142,7 @@ def traded_strength(claim_text: str, span: str) -> Conflict | None:
     to the people or case of another: "offered to those with a QRISK3 above 10%, and
     considered for those with heart failure" for "offer ... with heart failure; consider one
     for those with a QRISK3 score above 10%"."""
-    said = [(raw.strip(" .;,"), tokens(raw)) for raw in _CLAUSE_CUT.split(claim_text)]
+    said = [(raw.strip(" .;,"), tokens(raw)) for raw in CLAUSE_PARTS.split(claim_text)]
     for a, b in sentence_spans(span):
         raws, strengths, owner = _clauses(span[a:b])
         if not {"weak", "strong"} <= set(strengths):

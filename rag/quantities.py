@@ -30,6 +30,10 @@ _WHEN = frozenset(stems("before after within until prior earlier later".split())
 _CLAUSE_CUT = re.compile(r"[;:]\s|,\s+(?:and|but|or|then|while|whereas)\b|(?<!\d)\.\s"
                          r"|,\s+(?=(?:(?:below|above|under|over|less than|more than|at least|"
                          r"at most|up to)\s+)?\d)", re.IGNORECASE)
+# Where a sentence's clauses part, each with a condition, a bound or a strength of its own:
+# "...; ...", "..., and ...", "... whereas ...".
+CLAUSE_PARTS = re.compile(r";\s+|,\s+(?:and|but|or|whereas|while)\s+|\s+(?:whereas|while)\s+",
+                          re.IGNORECASE)
 # The line before a list: "Perform a CT head scan within 1 hour for adults with any of: ...".
 _LEAD_IN = re.compile(r"([^.;:]*):\s")
 # Scores and measurements named before their value ("GCS less than 13", "a BMI of 30").
@@ -236,7 +240,7 @@ def sentence_trade(claim_text: str, text: str) -> Conflict | None:
     immediate antibiotic") are sentences whose clauses part the score from what it leads to,
     and the stretch a claim rests on may hold only the one it took its words from. A claim of
     several clauses may join several sentences."""
-    if len(_PARTS.split(claim_text)) > 1:
+    if len(CLAUSE_PARTS.split(claim_text)) > 1:
         return None
     return _clause_trade(tokens(claim_text), _sentence_measures(text))
 
@@ -320,15 +324,10 @@ def graded_otherwise(claim: Sequence[str], source: Sequence[str]) -> Conflict | 
     return None
 
 
-# Where a sentence's clauses part, each with a condition and a bound of its own: "...; ...",
-# "..., and ...", "... whereas ...".
-_PARTS = re.compile(r";\s+|,\s+(?:and|but|or|whereas|while)\s+|\s+(?:whereas|while)\s+",
-                    re.IGNORECASE)
-
-
 def _parts(text: str) -> list[list[str]]:
+    """The tokens of each clause of each sentence of `text`."""
     return [p for p in (tokens(x) for a, b in sentence_spans(text)
-                        for x in _PARTS.split(text[a:b])) if p]
+                        for x in CLAUSE_PARTS.split(text[a:b])) if p]
 
 
 def _home_part(piece: Sequence[str], parts: Sequence[Sequence[str]]) -> Sequence[str] | None:
@@ -349,7 +348,7 @@ def bound_trade(claim_text: str, span: str) -> Conflict | None:
     parts = _parts(span)
     if len(parts) < 2:
         return None
-    for piece in [tokens(x) for x in _PARTS.split(claim_text)]:
+    for piece in [tokens(x) for x in CLAUSE_PARTS.split(claim_text)]:
         home = _home_part(piece, parts)
         if home is not None and (changed := bound_changes(bound_pairs(piece, home))):
             return changed[0]
@@ -362,7 +361,7 @@ def each_clause_agrees(claim_text: str, span: str, known: set[str],
     consider a gastrostomy; nasogastric tubes are for less than 4 weeks") gives, clause by
     clause, no number or bound that its own part of `span` says otherwise: read whole, one
     clause's number is paired with the other's."""
-    pieces = [p for p in (tokens(x) for x in _PARTS.split(claim_text)) if p]
+    pieces = [p for p in (tokens(x) for x in CLAUSE_PARTS.split(claim_text)) if p]
     parts = _parts(span)
     if len(pieces) < 2:
         return False
