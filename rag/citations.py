@@ -65,7 +65,14 @@ from rag.quantities import (
     unit_changes,
 )
 from rag.records import SentenceSupport
-from rag.scope import age_group, asked_ages, duration_outside, left_out, scope_clauses
+from rag.scope import (
+    age_group,
+    asked_ages,
+    duration_outside,
+    gestation_outside,
+    left_out,
+    scope_clauses,
+)
 from rag.stitching import stitched
 from rag.wording import PRONOUNS, abbreviated, affirmed, spelled_out
 
@@ -328,6 +335,8 @@ class CitationChecker:
             why = f"the passage leaves them out: “{out}”"
         if not why and (out := duration_outside(question, covers)):
             why = f"the passage covers another duration: “{out}”"
+        if not why and (out := gestation_outside(question, covers)):
+            why = f"the passage covers other weeks of pregnancy: “{out}”"
         if why:
             return _Reading(NOT_APPLICABLE, why, span, share)
         bounded = bound_pairs(claim, span_tokens)

@@ -216,3 +216,31 @@ def duration_outside(question: str, covers: Sequence[str]) -> str:
                 return clause.strip(" .;,")
     return ""
 
+
+# Weeks of pregnancy a passage covers ("women with prelabour rupture of membranes at 37 weeks
+# or more", "before 24 weeks") and a question gives ("a woman at 34 weeks", "28 weeks
+# pregnant", "at 30+2 weeks' gestation").
+_FROM_WEEK = re.compile(r"\b(?:at|from)\s+(?P<n>[2-4]\d)\s+(?:completed\s+)?weeks?(?:'|’)?"
+                        r"(?:\s+of\s+(?:gestation|pregnancy))?\s+(?:or more|or over|or later|"
+                        r"and over|and beyond|onwards)\b", re.IGNORECASE)
+_BEFORE_WEEK = re.compile(r"\b(?:before|under|less than)\s+(?P<n>[2-4]\d)\s+(?:completed\s+)?"
+                          r"weeks?\b", re.IGNORECASE)
+_ASKED_WEEK = re.compile(r"\b(?:at|is|now)\s+(?P<n>[2-4]\d)(?:\+\d)?\s*weeks?\b|\b(?P<m>[2-4]\d)"
+                         r"(?:\+\d)?\s*weeks?(?:'|’)?\s+(?:pregnant|gestation|of pregnancy)\b",
+                         re.IGNORECASE)
+
+
+def gestation_outside(question: str, covers: Sequence[str]) -> str:
+    """The clause of `covers` whose weeks of pregnancy leave out the question's ("at 37 weeks
+    or more", asked about "a woman at 34 weeks"), or ""."""
+    asked = _ASKED_WEEK.search(question)
+    if not asked:
+        return ""
+    week = int(asked.group("n") or asked.group("m"))
+    for clause in covers:
+        if (low := _FROM_WEEK.search(clause)) and week < int(low.group("n")):
+            return clause.strip(" .;,")
+        if (high := _BEFORE_WEEK.search(clause)) and week >= int(high.group("n")):
+            return clause.strip(" .;,")
+    return ""
+

@@ -233,7 +233,7 @@ def test_second_blind_cases_hold_what_they_reached(checker):
     ("claims_blind9.jsonl", 1.0, 0.28), ("claims_blind10.jsonl", 0.87, 0.46),
     ("claims_blind11.jsonl", 1.0, 0.5), ("claims_blind12.jsonl", 1.0, 0.1),
     ("claims_blind13.jsonl", 1.0, 0.32), ("claims_blind14.jsonl", 1.0, 0.17),
-    ("claims_blind15.jsonl", 1.0, 0.17), ("claims_blind16.jsonl", 0.77, 0.25),
+    ("claims_blind15.jsonl", 1.0, 0.17), ("claims_blind16.jsonl", 0.87, 0.25),
     ("claims_blind17.jsonl", 0.83, 0.17)])
 def test_later_blind_cases_hold_what_they_reached(checker, name, precision, recall):
     """Each of these files was scored once before any rule was changed for it (the figures in
@@ -1307,3 +1307,16 @@ def test_a_score_takes_what_its_own_band_leads_to(checker):
         "prescription [1].",
         "With a FeverPAIN score of 3, consider no antibiotic or a back-up antibiotic "
         "prescription [1].")
+
+
+def test_weeks_of_pregnancy_a_passage_leaves_out_are_not_applicable(checker):
+    _applies_only_inside(
+        checker, "Offer a choice of induction of labour as soon as possible or expectant "
+                 "management for up to 24 hours [1].",
+        "This section applies to women with prelabour rupture of membranes at 37 weeks or "
+        "more. Offer a choice of induction of labour as soon as possible or expectant "
+        "management for up to 24 hours.",
+        "A woman at 34 weeks has confirmed rupture of membranes: induction or expectant "
+        "management?",
+        "A woman at 39 weeks has confirmed rupture of membranes: induction or expectant "
+        "management?")
