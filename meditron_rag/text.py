@@ -333,6 +333,8 @@ _IRREGULAR = {
     "intravenous", "im": "intramuscular", "intramuscularly": "intramuscular",
     "subcutaneously": "subcutaneous", "extra": "additional", "brief": "short",
     "maintain": "keep", "maintained": "keep", "maintains": "keep", "maintaining": "keep",
+    "therapy": "treatment", "therapies": "treatment", "medication": "medicine",
+    "medications": "medicine", "medicines": "medicine", "drug": "medicine", "drugs": "medicine",
     "kept": "keep", "keeping": "keep", "check": "measure", "checked": "measure",
     "checks": "measure", "checking": "measure", "monitor": "measure", "monitored": "measure",
     "monitors": "measure", "monitoring": "measure",

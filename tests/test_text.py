@@ -143,6 +143,8 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("maintain the target, then clopidogrel on its own") == t.tokens(
         "keep the target, then clopidogrel alone")
     assert t.tokens("people unable to swallow") == t.tokens("people who cannot swallow")
+    assert t.tokens("long-term antithrombotic therapy with these drugs") == t.tokens(
+        "long-term antithrombotic treatment with these medicines")
     # One unit each way: "72 hours" is "3 days", "g/litre" is "g/L", "or longer" a bound.
     assert t.tokens("within 72 hours") == t.tokens("within three days")
     assert t.tokens("24 to 48 hours") == ["24", "48", "hour"]
