@@ -324,10 +324,11 @@ def graded_otherwise(claim: Sequence[str], source: Sequence[str]) -> Conflict | 
     return None
 
 
-def _parts(text: str) -> list[list[str]]:
-    """The tokens of each clause of each sentence of `text`."""
-    return [p for p in (tokens(x) for a, b in sentence_spans(text)
-                        for x in CLAUSE_PARTS.split(text[a:b])) if p]
+@lru_cache(maxsize=256)
+def _parts(text: str) -> tuple[tuple[str, ...], ...]:
+    """The tokens of each clause of each sentence of `text`, read once per passage text."""
+    return tuple(tuple(p) for p in (tokens(x) for a, b in sentence_spans(text)
+                                    for x in CLAUSE_PARTS.split(text[a:b])) if p)
 
 
 def _home_part(piece: Sequence[str], parts: Sequence[Sequence[str]]) -> Sequence[str] | None:

@@ -164,11 +164,10 @@ _LASTED = re.compile(r"\b(?:of|lasting|lasted|for|present for|duration of)\s+(?P
                      r"or (?:more|longer|less)))?", re.IGNORECASE)
 # How long a question says it has lasted: "started about 10 hours ago", "a 3-day history",
 # "for the past 2 weeks".
-_SINCE = re.compile(r"\b(?:about\s+|around\s+|roughly\s+)?" + _NUM + r"\s*-?\s*" + _SPAN_UNIT
-                    + r"\s+ago\b|\b" + _NUM.replace("n>", "m>") + r"-"
-                    + _SPAN_UNIT.replace("u>", "v>") + r"\s+history\b|\bfor\s+the\s+"
-                    r"(?:past|last)\s+" + _NUM.replace("n>", "k>") + r"\s*"
-                    + _SPAN_UNIT.replace("u>", "w>"), re.IGNORECASE)
+_SINCE = [re.compile(pattern, re.IGNORECASE) for pattern in (
+    r"\b(?:about\s+|around\s+|roughly\s+)?" + _NUM + r"\s*-?\s*" + _SPAN_UNIT + r"\s+ago\b",
+    r"\b" + _NUM + r"-" + _SPAN_UNIT + r"\s+history\b",
+    r"\bfor\s+the\s+(?:past|last)\s+" + _NUM + r"\s*" + _SPAN_UNIT)]
 _LONGER = ("more than", "longer than", "over", "at least")
 # A baby's age in a question, and the first hours or days of life a passage covers.
 _AGED = re.compile(_NUM + r"[- ]" + _SPAN_UNIT + r"[- ]old\b", re.IGNORECASE)
@@ -182,12 +181,8 @@ def _hours(number: str, unit: str) -> float:
 
 def asked_duration(question: str) -> float | None:
     """How long, in hours, the question says its condition has lasted, or None."""
-    m = _SINCE.search(question)
-    if not m:
-        return None
-    number = m.group("n") or m.group("m") or m.group("k")
-    unit = m.group("u") or m.group("v") or m.group("w")
-    return _hours(number, unit)
+    m = next((m for pattern in _SINCE if (m := pattern.search(question))), None)
+    return _hours(m.group("n"), m.group("u")) if m else None
 
 
 def duration_outside(question: str, covers: Sequence[str]) -> str:
