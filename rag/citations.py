@@ -94,6 +94,10 @@ _QUESTION_FORM = re.compile(
 # Verbs that make two words a statement ("The risk is high."), not a fragment ("Key points").
 _STATES = re.compile(r"\b(?:is|are|was|were|be|been|should|must|may|might|can|could|will|"
                      r"would|does|did|has|have|had)\b", re.IGNORECASE)
+# A reply to a yes-or-no question that opens an answer, set off by a mark.
+_REPLY = re.compile(r"^\W*(?:yes|no|(?:(?:usually|generally|often|probably) )?not"
+                    r"(?: (?:yet|usually|routinely|necessarily|always|generally))?)"
+                    r"\s*[,;:.!\u2013\u2014-]+\s*", re.IGNORECASE)
 # Words that attribute a claim ("according to the guideline") rather than make one.
 _ATTRIBUTION = frozenset(tokens(
     "according guideline guidance guidelines passage passages source sources document report "
@@ -132,6 +136,13 @@ def remove_markers(text: str, keep: set[int]) -> tuple[str, list[int]]:
 
 def strip_markers(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
+
+
+def statement(sentence: str) -> str:
+    """What `sentence` states, to check: its markers gone, and the reply that may open it
+    ("No, ...", "Not yet: ...") too, which answers the question rather than saying what
+    follows is not so."""
+    return _REPLY.sub("", strip_markers(sentence))
 
 
 def not_a_claim(sentence: str, question: str = "") -> str:
@@ -300,8 +311,9 @@ class CitationChecker:
         if meta:
             return SentenceSupport(sentence, cited, 0.0, False, None, NOT_A_CLAIM, meta)
         pool = cited or list(sources)
-        claim = tokens(strip_markers(sentence))
-        readings = {n: self._read(claim, sentence, sources[n], question) for n in pool}
+        said = statement(sentence)
+        claim = tokens(said)
+        readings = {n: self._read(claim, said, sources[n], question) for n in pool}
         if not readings:
             return SentenceSupport(sentence, cited, 0.0, False, None, UNSUPPORTED,
                                    "it cites no passage that was given")
@@ -329,7 +341,7 @@ class CitationChecker:
         # whether or not the sentence repeats it faithfully.
         covers, leaves_out = scope_clauses(source.text)
         why = _applicability(question, f"{source.title}. {source.section}. {' '.join(covers)}. "
-                                       f"{span}. {strip_markers(sentence)}")
+                                       f"{span}. {sentence}")
         if not why and (out := left_out(question, leaves_out, source.text,
                                         frozenset(context))):
             why = f"the passage leaves them out: “{out}”"
@@ -349,15 +361,15 @@ class CitationChecker:
             # Numbers the alignment paired across clauses: the claim's are all its clause's.
             found = [c for c in found if set(c.passage_words.split()) & own]
         if found and all(c.kind in ("number", "bound") for c in found) and each_clause_agrees(
-                strip_markers(sentence), span, known, frozenset(context)):
+                sentence, span, known, frozenset(context)):
             found = []
-        if not found and (trade := clause_trade(claim, span, strip_markers(sentence))
-                          or bound_trade(strip_markers(sentence), span)
-                          or sentence_trade(strip_markers(sentence), source.text)
+        if not found and (trade := clause_trade(claim, span, sentence)
+                          or bound_trade(sentence, span)
+                          or sentence_trade(sentence, source.text)
                           or transposed_numbers(claim, span)
                           or graded_otherwise(claim, span_tokens)
-                          or traded_details(strip_markers(sentence), span)
-                          or traded_strength(strip_markers(sentence), span)):
+                          or traded_details(sentence, span)
+                          or traded_strength(sentence, span)):
             found = [trade]
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "
@@ -378,7 +390,7 @@ class CitationChecker:
             said = _surface(" ".join(span_numbers), span)
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different number",
                             span, share)
-        ranges = widened_ages(strip_markers(sentence), f"{source.section}. {span}")
+        ranges = widened_ages(sentence, f"{source.section}. {span}")
         if ranges:
             return _Reading(CONTRADICTED, f"the passage says it of ages {ranges}: a different "
                                           "population", span, share)
@@ -395,7 +407,7 @@ class CitationChecker:
         # Whom the passage says it covers, by group and age, may be named with any statement.
         scope_words = frozenset(t for clause in covers for t in tokens(clause)
                                 if t in POPULATIONS or is_number(t) or t in _AGE_WORDS)
-        joined = stitched(strip_markers(sentence), source.text,
+        joined = stitched(sentence, source.text,
                           frozenset(context) | _ATTRIBUTION | scope_words)
         if joined and joined.kind != "joined":
             return _Reading(CONTRADICTED, _conflict_reason(joined, source.text), span, share)
@@ -416,7 +428,7 @@ class CitationChecker:
                     Conflict("antonym", was, word), f"{source.section}. {span}"), span, share)
         negating = negations(claim)
         critical = [t for t in new
-                    if t in negating or t in POPULATIONS or _listed(t, strip_markers(sentence))]
+                    if t in negating or t in POPULATIONS or _listed(t, sentence)]
         allowed = self.max_new_words * (1 + len(claim) // 12) if len(claim) >= 4 else 0
         if critical or len(new) > allowed:
             words = dict.fromkeys(_surface(t, sentence, 0) for t in new)
@@ -429,7 +441,7 @@ class CitationChecker:
                                 f"“{_surface(f'{was} {number}', span)}”", span, share)
             if said and not was:
                 return _Reading(UNSUPPORTED, "the passage does not say "
-                                f"“{_surface(f'{said} {number}', strip_markers(sentence), 1)}”",
+                                f"“{_surface(f'{said} {number}', sentence, 1)}”",
                                 span, share)
         if joined:
             said = _surface(joined.claim_words, source.text, 1)
@@ -448,7 +460,7 @@ class CitationChecker:
         if limit:
             return _Reading(UNSUPPORTED, f"the passage limits this: “{limit}”", span, share)
         if self.embed is not None and share < 1.0:
-            plain = strip_markers(sentence)
+            plain = sentence
             for abbreviation, spelled in expanded.items():  # the encoder may not know it
                 plain = re.sub(rf"\b{abbreviation}\b", spelled, plain)
             vectors = self.embed([plain, span])

@@ -16,16 +16,22 @@ from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, token
 from rag.claims import LIGHT, ORDERING, edits, matched
 
 # Words that open a clause limiting whom or when a statement covers: "if problems persist",
-# "who have a risk condition", "unless contraindicated"; "with"/"without"/"at" only after
-# the people they limit ("adults with diabetes", "people at risk").
+# "who have a risk condition", "unless contraindicated", "wounds that are healing by primary
+# intention"; "with"/"without"/"at" only after the people they limit ("adults with diabetes",
+# "people at risk").
 _LIMITING = re.compile(
     r"\b(?:if|unless|only|except|excluding|provided|when|whenever|while|until|as long as|who|"
-    r"whose|in whom)\b|\b(?:adults?|people|persons?|patients?|women|men|children|infants|"
-    r"individuals|those|anyone|everyone)\s+(?:with|without|at)\b"
+    r"whose|in whom)\b|\b(?:that|which) (?:are|is|have|has)\b"
+    r"|\b(?:adults?|people|persons?|patients?|women|men|children|infants|individuals|those|"
+    r"anyone|everyone)\s+(?:with|without|at)\b"
     r"|\b(?:and|but) not (?:of|in|on|from|taking|having|receiving)\b", re.IGNORECASE)
 _PEOPLE_FIRST = re.compile(r"(?:adults?|people|persons?|patients?|women|men|children|infants|"
                            r"individuals|those|anyone|everyone)\s+(?=with|without|at)\b",
                            re.IGNORECASE)
+# "to reduce the risk of ...": what the statement is for, not whom it covers.
+_PURPOSE = re.compile(r"\b(?:in order |so as )?to (?:reduce|prevent|lower|improve|relieve|"
+                      r"minimi[sz]e|control|achieve|ensure|confirm|exclude|rule out|help)\b",
+                      re.IGNORECASE)
 # A point or comma inside a number ("23.3 percent", "1,000 adults") ends no clause.
 _CLAUSE_END = re.compile(r"[;:()\[\]\n]|[,.](?!\d)")
 
@@ -50,6 +56,8 @@ def limits(text: str) -> list[Limit]:
         # "and not of Black African family origin who do not have diabetes": two limits.
         after = _LIMITING.search(text, match.end(), end)
         end = after.start() if after else end
+        purpose = _PURPOSE.search(text, match.end(), end)
+        end = purpose.start() if purpose else end
         clause = text[match.start():end]
         first = len(tokens(text[:match.start()]))
         clause_tokens = tokens(clause)

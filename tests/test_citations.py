@@ -366,6 +366,33 @@ def test_a_claim_that_drops_a_limit_of_its_passage_is_not_supported(checker):
                    "Which vaccine for adults 50 to 64 with a risk condition?").supported
 
 
+def test_a_relative_clause_that_limits_the_things_said_of_is_a_limit(checker):
+    """"Wounds that are healing by primary intention" are not all surgical wounds; what the
+    advice is for ("to reduce the risk of infection") limits nothing."""
+    passage = ("Do not use topical antimicrobial agents for surgical wounds that are healing "
+               "by primary intention to reduce the risk of surgical site infection.")
+    s = verdict(checker, "Topical antimicrobial agents should not be used on surgical wounds "
+                         "to reduce the risk of surgical site infection [1].", passage)
+    assert s.verdict == "unsupported" and "healing by primary intention" in s.reason
+    assert verdict(checker, "Topical antimicrobials should not be used on surgical wounds "
+                            "that are healing by primary intention [1].", passage).supported
+
+
+def test_a_reply_that_opens_an_answer_negates_nothing_after_it(checker):
+    """"No, ..." answers the question; the statement after it is checked as it stands."""
+    passage = ("Category I exposures require no prophylaxis. Mass administration of "
+               "antibiotics is not recommended. Pregnant women without evidence of measles "
+               "immunity should be offered HNIG and must not receive MMR.")
+    for answer in ("No, mass administration of antibiotics is not recommended [1].",
+                   "No — pregnant women without measles immunity should be offered HNIG and "
+                   "must not receive MMR [1].",
+                   "Yes: pregnant women without evidence of measles immunity should be "
+                   "offered HNIG [1]."):
+        assert verdict(checker, answer, passage).verdict == "supported", answer
+    assert verdict(checker, "No, pregnant women without evidence of measles immunity should "
+                            "be offered MMR [1].", passage).verdict == "contradicted"
+
+
 def test_a_claim_that_keeps_one_of_two_joined_conditions_is_not_supported(checker):
     """"Adults with CKD" covers people that "adults with CKD and diabetes" does not; "or"
     names cases of which the claim may pick one, and "and over" is a bound, not a
