@@ -47,6 +47,7 @@ from rag.claims import (
     prefixed_in,
     said_with_prefix,
 )
+from rag.denials import advises_denied
 from rag.items import traded_details, traded_strength
 from rag.limits import dropped_limit
 from rag.quantities import (
@@ -369,7 +370,8 @@ class CitationChecker:
                           or transposed_numbers(claim, span)
                           or graded_otherwise(claim, span_tokens)
                           or traded_details(sentence, span)
-                          or traded_strength(sentence, span)):
+                          or traded_strength(sentence, span)
+                          or advises_denied(sentence, source.text)):
             found = [trade]
         if not found and (swap := otherwise_swap(claim, span)):
             return _Reading(CONTRADICTED, f"the passage says “{swap.passage_words}”: that is "

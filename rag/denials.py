@@ -1,0 +1,109 @@
+"""What a passage says not to give, and a claim that says to give it, as pure functions.
+
+"Pregnant women without measles immunity should be offered HNIG and must not receive MMR"
+holds every word of "pregnant women without measles immunity should be offered MMR", and no
+word of the claim is negated where the passage negates it: the negation stands on the verb,
+the thing denied after it. Nor does "avoid nitrofurantoin at term" negate any word of "the
+first choice is nitrofurantoin, including at term". Read as clauses, both passages deny what
+the claims advise: the thing (or the circumstance) is named only where the passage says not
+to, and the claim advises it with no word of denial of its own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
+from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
+
+# "Do not (routinely) offer X", "must not be given X", "should never receive X", "avoid X".
+_DENIAL = re.compile(
+    r"\b(?:(?:not|never)\s+(?:(?:routinely|usually|be|been|have|to)\s+)*(?:offer|give|"
+    r"receive|use|prescribe|start|administer|initiate|recommend|treat)\w*|avoid(?:s|ed|ing)?)"
+    r"\s+", re.IGNORECASE)
+# "children who have never received influenza vaccine": whom a statement is about, not advice.
+_DESCRIBING = re.compile(r"\b(?:who|whom|that|which)\s+(?:(?:have|has|had|are|is|were|was|"
+                         r"did|do|does)\s+)?$", re.IGNORECASE)
+# Where the denied clause ends: a mark, or a reason or an exception that follows it.
+_DENIAL_END = re.compile(
+    r"[;:.,()\n]|\s(?:because|as|since|due to|unless|except|if|until|so that|in order to|"
+    r"to (?:reduce|prevent|avoid|lower))\s", re.IGNORECASE)
+# Where the thing denied ends and its circumstances begin: "nitrofurantoin | at term".
+_OBJECT_END = re.compile(
+    r"\s(?:to|for|in|at|with|without|during|on|after|before|within|who|that|which|and|or|"
+    r"when|while|from|by)\s", re.IGNORECASE)
+# Words with which a claim denies, restricts or sets aside something itself.
+_DENYING = frozenset(stems(
+    "avoid avoided contraindicated withhold withheld stop stopped discontinue discontinued "
+    "cease rather instead only unless except caution cautious unsuitable inappropriate "
+    "harmful harm risk risks".split())) | NEGATIONS - {"without", "non", "against"}
+# Words that make a claim advice to give something: "offered", "first choice", "start".
+_ADVISING = frozenset(stems(
+    "offer offered give given receive received use used prescribe prescribed start started "
+    "administer administered initiate recommend recommended choice first treat treated "
+    "should must can".split()))
+_PLAIN = STOPWORDS | LIGHT | STRONG_MODALS | WEAK_MODALS
+
+
+def _words(text: str) -> set[str]:
+    return {t for t in tokens(text) if t not in _PLAIN and t not in NEGATIONS}
+
+
+@dataclass(frozen=True)
+class Denial:
+    """A clause that says not to give something, as written; the thing's words, its
+    circumstances' ("avoid nitrofurantoin at term": "nitrofurantoin", "term"), and the rest
+    of its sentence's (whom it is said of: "pregnant women ... must not receive MMR")."""
+
+    words: str
+    thing: frozenset[str]
+    circumstances: frozenset[str]
+    sentence: frozenset[str]
+    at: int  # which sentence of the text
+
+
+def denied(text: str) -> list[Denial]:
+    """Each clause of `text` that says not to give something."""
+    found = []
+    for at, (a, b) in enumerate(sentence_spans(text)):
+        for match in _DENIAL.finditer(text, a, b):
+            if _DESCRIBING.search(text, a, match.start()):
+                continue
+            stop = _DENIAL_END.search(text, match.end(), b)
+            end = stop.start() if stop else b
+            clause = text[match.end():end]
+            cut = _OBJECT_END.search(clause)
+            thing = _words(clause[:cut.start()] if cut else clause)
+            rest = text[a:match.start()] + " " + text[end:b]
+            found.append(Denial(text[match.start():end].strip(), frozenset(thing),
+                                frozenset(_words(clause) - thing), frozenset(_words(rest)), at))
+    return found
+
+
+def advises_denied(claim_text: str, text: str) -> Conflict | None:
+    """A claim that advises what `text` says not to give: it names the denied thing, has no
+    word of denial or restriction of its own, and is tied to the denial by a word the passage
+    uses nowhere else: the thing itself or its circumstance ("including at term"), or, where
+    its sentence names the thing only to deny it, a word of that sentence ("pregnant")."""
+    claim = set(tokens(claim_text))
+    if claim & _DENYING or not claim & _ADVISING:
+        return None
+    found = denied(text)
+    if not found:
+        return None
+    rest = text
+    for denial in found:
+        rest = rest.replace(denial.words, " ")
+    elsewhere = set(tokens(rest))
+    sentences = [frozenset(_words(text[a:b])) for a, b in sentence_spans(text)]
+    for denial in found:
+        if not denial.thing & claim:
+            continue
+        tied = (denial.thing | denial.circumstances) & claim - elsewhere
+        if not tied and not denial.thing & denial.sentence:
+            others = set().union(*(s for k, s in enumerate(sentences) if k != denial.at))
+            tied = denial.sentence & claim - others
+        if tied:
+            return Conflict("polarity", denial.words, " ".join(sorted(denial.thing & claim)))
+    return None
