@@ -82,6 +82,8 @@ _YOUNG = re.compile(r"\b(?:age[ds]?|infants?|bab(?:y|ies)|child(?:ren)?|newborns
                     r"toddlers?|old)\b")
 _CUE = re.compile(r"^(?:age[ds]?|" + _POP + r")\s+")
 _UNTIL = re.compile(r"\b(?:until|till)\s+$")
+# What follows a span of time rather than an age: "6 to 12 months after the first dose".
+_SPAN_OF_TIME = re.compile(r"\s+(?:after|later|apart|before|from|since|ago)\b")
 _BOUNDS = {"at least": "from", "more than": "above", "at most": "upto", "less than": "below"}
 
 
@@ -101,12 +103,16 @@ def _range(kind: str, match: re.Match[str], plain: str) -> AgeRange | None:
             plain[max(0, match.start() - 30):match.end() + 10]):
         return None
     if kind == "range":
+        if _SPAN_OF_TIME.match(plain, match.end()):  # "8 weeks to 6 months after the first"
+            return None
         b = float(groups["b"]) / _IN_YEARS[(groups.get("v") or unit).rstrip("s")]
         low, high = min(a / scale, b), max(a / scale, b)
     else:
+        # Ages in years are whole ("under 16" ends at 15); a 10-week-old is under 3 months.
+        step = 1.0 if unit == "year" else 1e-6
         low, high = {
-            "above": ((a + 1) / scale, 130.0), "from": (a / scale, 130.0),
-            "below": (0.0, (a - 1) / scale), "upto": (0.0, a / scale),
+            "above": ((a + step) / scale, 130.0), "from": (a / scale, 130.0),
+            "below": (0.0, (a - step) / scale), "upto": (0.0, a / scale),
             "point": (a / scale, a / scale), "decade": (a, a + 9),
         }[kind]
     label = _CUE.sub("", " ".join(match.group(0).split())) if unit != "year" else ""

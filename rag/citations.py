@@ -247,16 +247,26 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             else f"the passage says {what}")
 
 
-def _applicability(question: str, scope_text: str) -> str:
+def _applicability(question: str, scope_text: str, claim: str) -> str:
     """Why the passage's scope (its title and heading, the clauses that say whom it covers,
-    its sentence and the claim) excludes who the question asks about, or ""."""
-    asked, scope = asked_ages(question), ages(scope_text, points=False)
-    if not scope and (group := age_group(scope_text)):  # "Children with sickle cell ..."
+    its sentence) with the claim's, or the claim's own, excludes who the question asks
+    about, or ""."""
+    whole = f"{scope_text}. {claim}"
+    asked, scope = asked_ages(question), ages(whole, points=False)
+    if not scope and (group := age_group(whole)):  # "Children with sickle cell ..."
         scope = [group]
     if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
         return (f"the passage is about ages {_ranges(scope)}; the question asks about "
                 f"{_ranges(asked)}")
-    asked_sex, scope_sex = sexes(question), sexes(scope_text)
+    # A sentence that says whom it is about, in its passage's words ("In children aged 3
+    # years or older, ..."), says nothing of other ages, whatever else its passage covers.
+    # Ages of its own are for the check of what it says.
+    said = ages(claim, points=False)
+    if asked and said and set(said) <= set(ages(scope_text, points=False)) and not any(
+            a.overlaps(s) for a in asked for s in said):
+        return (f"the sentence is about ages {_ranges(said)}; the question asks about "
+                f"{_ranges(asked)}")
+    asked_sex, scope_sex = sexes(question), sexes(whole)
     if asked_sex and scope_sex and not asked_sex & scope_sex:
         return (f"the passage is about {' and '.join(sorted(scope_sex))}; the question asks "
                 f"about {' and '.join(sorted(asked_sex))}")
@@ -342,7 +352,7 @@ class CitationChecker:
         # whether or not the sentence repeats it faithfully.
         covers, leaves_out = scope_clauses(source.text)
         why = _applicability(question, f"{source.title}. {source.section}. {' '.join(covers)}. "
-                                       f"{span}. {sentence}")
+                                       f"{span}", sentence)
         if not why and (out := left_out(question, leaves_out, source.text,
                                         frozenset(context))):
             why = f"the passage leaves them out: “{out}”"

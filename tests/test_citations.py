@@ -53,6 +53,15 @@ def test_ages_written_with_signs_months_and_other_wordings():
     assert ages("until at least 5 years of age") == ages("lasted over 5 minutes") == []
 
 
+def test_ages_in_months_and_weeks_meet_at_their_bound():
+    """Ages in years are whole ("under 16" ends at 15); in months and weeks they are not:
+    a 10-week-old is younger than 3 months. A span of time after a dose is no age."""
+    [young] = ages("infants younger than 3 months")
+    [asked] = ages("a 10-week-old")
+    assert young.overlaps(asked) and ages("children under 16") == [AgeRange(0, 15)]
+    assert ages("the second dose is given 8 weeks to 6 months after the first") == []
+
+
 @pytest.fixture(scope="module")
 def checker(embedder):
     return CitationChecker(embedder.encode)
@@ -376,6 +385,22 @@ def test_a_relative_clause_that_limits_the_things_said_of_is_a_limit(checker):
     assert s.verdict == "unsupported" and "healing by primary intention" in s.reason
     assert verdict(checker, "Topical antimicrobials should not be used on surgical wounds "
                             "that are healing by primary intention [1].", passage).supported
+
+
+def test_a_sentence_that_names_its_ages_applies_to_no_other(checker):
+    """A passage on several ages answers a question about one of them; its sentence on
+    another age does not, though the passage as a whole covers both."""
+    passage = ("In children aged 3 months to under 3 years, use urgent microscopy and culture. "
+               "In children aged 3 years or older, use dipstick testing to diagnose UTI.")
+    section = "Urinary tract infection in under 16s"
+    claim = "In children aged 3 years or older, dipstick testing is used to diagnose UTI [1]."
+    for question, expected in (("Can I use a dipstick in an 18-month-old?", "not_applicable"),
+                               ("Can I use a dipstick in a 4-year-old?", "supported")):
+        assert verdict(checker, claim, passage, question, section).verdict == expected
+    # An age of the sentence's own is what it says wrongly, not whom it is about.
+    assert verdict(checker, "In children aged 5 years or older, dipstick testing is used to "
+                            "diagnose UTI [1].", passage, "Can I use a dipstick in a 4-year-old?",
+                   section).verdict == "contradicted"
 
 
 def test_a_reply_that_opens_an_answer_negates_nothing_after_it(checker):
