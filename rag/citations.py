@@ -72,6 +72,7 @@ from rag.scope import (
     duration_outside,
     gestation_outside,
     left_out,
+    pregnancy_outside,
     scope_clauses,
 )
 from rag.stitching import stitched
@@ -360,6 +361,8 @@ class CitationChecker:
             why = f"the passage covers another duration: “{out}”"
         if not why and (out := gestation_outside(question, covers)):
             why = f"the passage covers other weeks of pregnancy: “{out}”"
+        if not why and (out := pregnancy_outside(question, sentence, span)):
+            why = f"the passage is about people who are not pregnant: “{out}”"
         if why:
             return _Reading(NOT_APPLICABLE, why, span, share)
         bounded = bound_pairs(claim, span_tokens)

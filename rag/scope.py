@@ -36,6 +36,11 @@ _SPEAKER = re.compile(
     r"(?!\s*(?:mg|mcg|ml|%|kg|cm|mmol|mmhg|weeks?|days?|months?|hours?|minutes?|times?)\b)",
     re.IGNORECASE)
 _PREGNANT = re.compile(r"\bpregnan", re.IGNORECASE)
+_NOT_PREGNANT = re.compile(r"\b(?:non-?|not\s+(?:be\s+|currently\s+)?)pregnant\b",
+                           re.IGNORECASE)
+# A woman who hopes to become pregnant, for a passage that leaves out "planning a pregnancy".
+_PLANNING = re.compile(r"\b(?:conceiv\w*|trying for a baby|trying to get pregnant|"
+                       r"planning (?:a |to have a )?(?:pregnancy|baby|family))\b", re.IGNORECASE)
 # Health and care workers, by the words a guideline or a question names them with.
 _STAFF = re.compile(r"\b(?:staff|(?:health|social|care)\s*(?:and social care\s+)?workers?|"
                     r"healthcare workers?|health professionals?|nurses?|doctors?|midwi(?:fe|ves)|"
@@ -102,10 +107,11 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
     (`context`) are what it is about, not whom it leaves out."""
     asked, asked_sex = asked_ages(question), sexes(question)
     asked_words = set(tokens(question))
-    pregnant = _PREGNANT.search(question)
+    pregnant = _pregnant(question)
     for clause in clauses:
         if _PREGNANT.search(clause):  # "adults aged 16 and over who are not pregnant"
-            if pregnant:  # leaves out pregnancy, and covers the ages it names
+            # It leaves out pregnancy (or planning one), and covers the ages it names.
+            if pregnant or re.search(r"\bplanning\b", clause) and _PLANNING.search(question):
                 return clause.strip(" .;,")
             continue
         out = ages(clause, points=False)
@@ -127,6 +133,25 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
         if _had(question, clause):
             return clause.strip(" .;,")
     return ""
+
+
+def _pregnant(question: str) -> bool:
+    """Whether the question is about a pregnancy ("a 9-week intrauterine pregnancy"), not
+    about someone it says is not pregnant."""
+    return bool(_PREGNANT.search(question)) and not _NOT_PREGNANT.search(question)
+
+
+def pregnancy_outside(question: str, claim: str, span: str) -> str:
+    """The words of the claim or its passage that limit it to people who are not pregnant,
+    where the question is about a pregnancy, or "": "for non-pregnant people aged 16 and
+    over" says nothing of a woman whose dating scan showed a 9-week pregnancy. A claim that
+    is itself about pregnancy is checked for what it says instead."""
+    if not _pregnant(question):
+        return ""
+    if found := _NOT_PREGNANT.search(claim):
+        return found.group(0)
+    found = _NOT_PREGNANT.search(span)
+    return found.group(0) if found and not _PREGNANT.search(claim) else ""
 
 
 def _had(question: str, clause: str) -> bool:

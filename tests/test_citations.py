@@ -403,6 +403,31 @@ def test_a_sentence_that_names_its_ages_applies_to_no_other(checker):
                    section).verdict == "contradicted"
 
 
+def test_a_statement_for_people_who_are_not_pregnant_does_not_apply_in_pregnancy(checker):
+    """"Non-pregnant people" says nothing of a woman whose scan showed a pregnancy, nor does a
+    passage that leaves out "planning a pregnancy" of one who hopes to conceive."""
+    passage = ("Offer doxycycline 100 mg twice daily for 7 days to non-pregnant people aged 16 "
+               "and over with uncomplicated chlamydia. For people who are pregnant, follow the "
+               "separate recommendations.")
+    _applies_only_inside(
+        checker, "Non-pregnant people aged 16 and over with chlamydia are offered doxycycline "
+                 "100 mg twice daily for 7 days [1].", passage,
+        "Her dating scan showed a 9-week intrauterine pregnancy. What do I prescribe?",
+        "She is 23 and not pregnant. What do I prescribe for chlamydia?")
+    # A claim about pregnancy itself is checked for what it says.
+    assert verdict(checker, "Pregnant people with chlamydia are offered doxycycline 100 mg twice "
+                            "daily for 7 days [1].", passage,
+                   "What do I prescribe in pregnancy?").verdict == "contradicted"
+    scope = ("These recommendations apply to adults aged 18 and over; they do not cover women "
+             "who are pregnant or planning a pregnancy. Consider a 6-month trial of "
+             "levothyroxine for adults under 65 with subclinical hypothyroidism.")
+    _applies_only_inside(
+        checker, "A 6-month trial of levothyroxine can be considered for adults under 65 with "
+                 "subclinical hypothyroidism [1].", scope,
+        "She is 31 and she and her partner hope to conceive soon. Should I start levothyroxine?",
+        "She is 31 and has subclinical hypothyroidism. Should I start levothyroxine?")
+
+
 def test_a_reply_that_opens_an_answer_negates_nothing_after_it(checker):
     """"No, ..." answers the question; the statement after it is checked as it stands."""
     passage = ("Category I exposures require no prophylaxis. Mass administration of "
