@@ -337,7 +337,7 @@ _IRREGULAR = {
     "medications": "medicine", "medicines": "medicine", "drug": "medicine", "drugs": "medicine",
     "kept": "keep", "keeping": "keep", "check": "measure", "checked": "measure",
     "checks": "measure", "checking": "measure", "monitor": "measure", "monitored": "measure",
-    "monitors": "measure", "monitoring": "measure",
+    "monitors": "measure", "monitoring": "measure", "preceding": "previous", "prior": "previous",
 }
 # Function words carry no claim; negations, modals and numbers are kept apart from them.
 _FUNCTION = frozenset(

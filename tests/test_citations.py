@@ -375,6 +375,16 @@ def test_a_claim_that_drops_a_limit_of_its_passage_is_not_supported(checker):
                    "Which vaccine for adults 50 to 64 with a risk condition?").supported
 
 
+def test_a_limit_is_kept_by_a_claim_that_says_the_rest_in_other_words(checker):
+    """"The previous 2 weeks" is the passage's "preceding 2 weeks": the claim rests on that
+    clause, and leaves out whose symptoms it depends on."""
+    passage = ("Notify and offer treatment to sexual partners from the preceding 2 weeks if the "
+               "index patient has symptoms, or from the preceding 3 months if they do not.")
+    s = verdict(checker, "Partners from the previous 2 weeks should be notified and offered "
+                         "treatment [1].", passage)
+    assert s.verdict == "unsupported" and "if the index patient has symptoms" in s.reason
+
+
 def test_a_relative_clause_that_limits_the_things_said_of_is_a_limit(checker):
     """"Wounds that are healing by primary intention" are not all surgical wounds; what the
     advice is for ("to reduce the risk of infection") limits nothing."""

@@ -145,6 +145,8 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("people unable to swallow") == t.tokens("people who cannot swallow")
     assert t.tokens("long-term antithrombotic therapy with these drugs") == t.tokens(
         "long-term antithrombotic treatment with these medicines")
+    assert t.tokens("partners from the preceding 2 weeks") == t.tokens(
+        "partners from the previous two weeks") == t.tokens("partners from the prior 2 weeks")
     # One unit each way: "72 hours" is "3 days", "g/litre" is "g/L", "or longer" a bound.
     assert t.tokens("within 72 hours") == t.tokens("within three days")
     assert t.tokens("24 to 48 hours") == ["24", "48", "hour"]
