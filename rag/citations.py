@@ -49,7 +49,7 @@ from rag.claims import (
 )
 from rag.denials import advises_denied
 from rag.items import traded_details, traded_strength
-from rag.limits import dropped_limit
+from rag.limits import dropped_limit, excluded_by_limit
 from rag.quantities import (
     bound_changes,
     bound_pairs,
@@ -363,6 +363,8 @@ class CitationChecker:
             why = f"the passage covers other weeks of pregnancy: “{out}”"
         if not why and (out := pregnancy_outside(question, sentence, span)):
             why = f"the passage is about people who are not pregnant: “{out}”"
+        if not why and (out := excluded_by_limit(sentence, span, question)):
+            why = f"the passage leaves them out: “{out}”"
         if why:
             return _Reading(NOT_APPLICABLE, why, span, share)
         bounded = bound_pairs(claim, span_tokens)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
-from rag.claims import LIGHT, ORDERING, edits, matched
+from rag.claims import LIGHT, ORDERING, edits, matched, negated
 
 # Words that open a clause limiting whom or when a statement covers: "if problems persist",
 # "who have a risk condition", "unless contraindicated", "wounds that are healing by primary
@@ -81,10 +81,7 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     condition?" need not repeat it)."""
     # A semicolon closes what limits the clause before it ("People at risk should be screened
     # every year; adults with no risk factors every 3 years").
-    sentences = [(s, tokens(s)) for s in
-                 [piece for a, b in sentence_spans(span) for piece in re.split(r";\s", span[a:b])]
-                 or [span]]
-    sentence, sentence_tokens = max(sentences, key=lambda pair: matched(claim, pair[1]))
+    sentence, sentence_tokens = _resting(claim, span)
     _, _, (lo, hi) = edits(claim, sentence_tokens)
     said = set(claim) | given
     found = limits(sentence)
@@ -105,6 +102,55 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
             continue
         if dropped := _dropped_conjunct(limit.words, said):
             return dropped
+    return ""
+
+
+def _resting(claim: Sequence[str], span: str) -> tuple[str, list[str]]:
+    """The sentence (or the part of one a semicolon sets off) of `span` that holds most of
+    the claim's words, and its tokens."""
+    sentences = [(s, tokens(s)) for s in
+                 [piece for a, b in sentence_spans(span) for piece in re.split(r";\s", span[a:b])]
+                 or [span]]
+    return max(sentences, key=lambda pair: matched(claim, pair[1]))
+
+
+# A limit that leaves a group out ("who do not have hepatitis B", "adults without diabetes"),
+# up to the group it names.
+_LEAVING_OUT = re.compile(r"^(?:(?:who|whose|that|which)\s+(?:(?:do|does|did|are|is|have|has|"
+                          r"had)\s+)?(?:not|never)|(?:\w+\s+)?without|(?:and|but) not)\s+"
+                          r"(?:(?:have|has|had|be|been|received?|taken?|got|of)\s+)?",
+                          re.IGNORECASE)
+_GROUP_END = re.compile(r"\s(?:to|for|in|at|with|during|on|after|before|within|who|that|which|"
+                        r"when|while|from|by|need|needs|should|must|can|may|will|is|are)\s",
+                        re.IGNORECASE)
+
+
+def excluded_by_limit(claim_text: str, span: str, question: str) -> str:
+    """A limit of the sentence the claim rests on that leaves out the group the question is
+    about, or "": "people with cirrhosis who do not have hepatitis B virus infection" says
+    nothing of cirrhosis caused by hepatitis B. The question names the group as the limit
+    does (two of its words in a row, or its one word), not denied; a group the rest of
+    `span` speaks of is not left out of it, and one the claim itself says it is about is for
+    the check of what the claim says ("men who have ever smoked" for "never smoked")."""
+    sentence, _ = _resting(tokens(claim_text), span)
+    asked = tokens(question)
+    denied = {t for t, no in zip(asked, negated(asked), strict=True) if no}
+    for own in limits(claim_text):  # "who do not have hepatitis B" says nobody is about it
+        if _LEAVING_OUT.match(own.words):
+            claim_text = claim_text.replace(own.words, " ")
+    said = set(tokens(claim_text))
+    for limit in limits(sentence):
+        if not (opening := _LEAVING_OUT.match(limit.words)):
+            continue
+        phrase = limit.words[opening.end():]
+        group = tokens(phrase[:end.start()] if (end := _GROUP_END.search(phrase)) else phrase)
+        named = set(group) & set(asked)
+        if not named or named & (denied | said) or named & set(
+                tokens(span.replace(limit.words, " "))):
+            continue
+        pairs = set(zip(group, group[1:]))
+        if len(group) == 1 or pairs & set(zip(asked, asked[1:])):
+            return limit.words
     return ""
 
 

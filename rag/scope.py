@@ -63,7 +63,10 @@ _PAST = re.compile(r"\b(?:had|previous(?:ly)?|prior|past|ago|history|survivor|tr
 # Whom a text names by a word for an age group, where it names no ages: children or adults.
 _GROUPS = {"children": (re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric|infants?|"
                                    r"toddlers?|bab(?:y|ies))\b", re.IGNORECASE), AgeRange(0, 17)),
-           "adults": (re.compile(r"\badults?\b", re.IGNORECASE), AgeRange(18, 130))}
+           "adults": (re.compile(r"\b(?<!older )adults?\b", re.IGNORECASE), AgeRange(18, 130)),
+           # "Older people" is 65 and over in UK guidance, 60 and over in the WHO's: the wider.
+           "older": (re.compile(r"\b(?:older|elderly) (?:people|adults?|persons?|patients?)\b|"
+                                r"\bthe elderly\b", re.IGNORECASE), AgeRange(60, 130))}
 
 
 def asked_ages(question: str) -> list[AgeRange]:

@@ -438,6 +438,40 @@ def test_a_statement_for_people_who_are_not_pregnant_does_not_apply_in_pregnancy
         "She is 31 and has subclinical hypothyroidism. Should I start levothyroxine?")
 
 
+def test_older_people_are_an_age_group(checker):
+    passage = ("Offer a multifactorial falls risk assessment to older people who report "
+               "recurrent falls in the past year.")
+    _applies_only_inside(
+        checker, "Older people who report recurrent falls in the past year should be offered "
+                 "a multifactorial falls risk assessment [1].", passage,
+        "A 38-year-old woman has fallen three times this year. Should I assess her falls risk?",
+        "A 78-year-old woman has fallen three times this year. Should I assess her falls risk?")
+
+
+def test_a_group_a_limit_leaves_out_is_left_out(checker):
+    """"People with cirrhosis who do not have hepatitis B" leaves out cirrhosis caused by
+    hepatitis B, whether or not the claim repeats the limit; a question that denies it, or
+    names its words in another sense, is not about that group."""
+    passage = ("Offer ultrasound every 6 months as surveillance for hepatocellular carcinoma to "
+               "people with cirrhosis who do not have hepatitis B virus infection.")
+    for claim in ("Offer ultrasound every 6 months as liver cancer surveillance for people with "
+                  "cirrhosis [1].",
+                  "People with cirrhosis who do not have hepatitis B should have ultrasound "
+                  "surveillance every 6 months [1]."):
+        s = verdict(checker, claim, passage, "My patient has cirrhosis caused by chronic "
+                                             "hepatitis B. What surveillance should I arrange?")
+        assert s.verdict == "not_applicable" and "do not have hepatitis B" in s.reason, claim
+    assert verdict(checker, "People with cirrhosis who do not have hepatitis B should have "
+                            "ultrasound surveillance every 6 months [1].", passage,
+                   "She has cirrhosis and no hepatitis B. What surveillance?").supported
+    fibrosis = ("Consider retesting every 3 years for adults with NAFLD who do not have advanced "
+                "liver fibrosis.")
+    assert verdict(checker, "Retesting may be considered every 3 years for adults with NAFLD "
+                            "without advanced fibrosis [1].", fibrosis,
+                   "How often should fibrosis testing be repeated in fatty liver "
+                   "disease?").supported
+
+
 def test_a_reply_that_opens_an_answer_negates_nothing_after_it(checker):
     """"No, ..." answers the question; the statement after it is checked as it stands."""
     passage = ("Category I exposures require no prophylaxis. Mass administration of "
