@@ -117,6 +117,10 @@ ORDERING = frozenset(stems(
     "rather instead prefer preferred over versus before after more less fewer higher lower "
     "greater better worse superior inferior".split()))
 _ROLE_REACH = 5  # tokens on either side of an ordering word that may be what it orders
+# A preference orders two whole options, each often several words long: "an adjuvanted or
+# high-dose influenza vaccine in preference to a standard-dose non-adjuvanted vaccine".
+_PREFERENCE = frozenset(stems("prefer preferred preference rather instead".split()))
+_PREFERENCE_REACH = 8
 # Verbs after which "against" is advice not to: "recommends against", "cautions against".
 _ADVISING = frozenset(stems(
     "recommend recommends recommended advise advises advised caution cautions cautioned "
@@ -375,8 +379,9 @@ def _role_swaps(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
     recommended" says what "A is recommended rather than B" says); only the two sides
     trading places is a swap."""
     def sides(tokens_: Sequence[str], at: int) -> tuple[set[str], set[str]]:
-        before = set(tokens_[max(0, at - _ROLE_REACH):at]) - _ROLELESS
-        after = set(tokens_[at + 1:at + 1 + _ROLE_REACH]) - _ROLELESS
+        reach = _PREFERENCE_REACH if tokens_[at] in _PREFERENCE else _ROLE_REACH
+        before = set(tokens_[max(0, at - reach):at]) - _ROLELESS
+        after = set(tokens_[at + 1:at + 1 + reach]) - _ROLELESS
         return before - after, after - before
 
     for j, word in enumerate(source):
@@ -387,8 +392,8 @@ def _role_swaps(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
             claim_first, claim_second = sides(claim, i)
             went_back, came_forward = first & claim_second, second & claim_first
             if went_back and came_forward:
-                return [Conflict("order", f"{' '.join(sorted(first & set(claim)))} {word} "
-                                          f"{' '.join(sorted(second & set(claim)))}",
+                return [Conflict("order", f"{' '.join(sorted(went_back))} {word} "
+                                          f"{' '.join(sorted(came_forward))}",
                                  f"{' '.join(sorted(came_forward))} {word} "
                                  f"{' '.join(sorted(went_back))}")]
     return []

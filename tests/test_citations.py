@@ -337,6 +337,20 @@ def test_the_two_sides_of_a_preference_swapped_are_contradicted(checker):
         assert verdict(checker, same, passage).verdict == "supported", same
 
 
+def test_a_preference_between_long_options_swapped_is_contradicted(checker):
+    """Options of several words each: the reason names the two that traded places."""
+    passage = ("For adults aged 65 and over, use an adjuvanted or high-dose influenza vaccine "
+               "in preference to a standard-dose non-adjuvanted vaccine.")
+    s = verdict(checker, "In people aged 65 or over, a standard-dose non-adjuvanted influenza "
+                         "vaccine should be used in preference to adjuvanted or high-dose "
+                         "vaccines [1].", passage)
+    assert s.verdict == "contradicted" and s.reason == (
+        "the passage says “adjuvanted or high-dose influenza vaccine”: the other way round")
+    assert verdict(checker, "Adults aged 65 and over should be given an adjuvanted or "
+                            "high-dose influenza vaccine in preference to a standard-dose "
+                            "non-adjuvanted vaccine [1].", passage).supported
+
+
 def test_against_is_a_negation_only_after_advice(checker):
     passage = ("Adults who have already received an RSV vaccine should not receive another "
                "dose. The USPSTF recommends against screening adults older than 85 years.")
