@@ -140,7 +140,7 @@ def strip_markers(text: str) -> str:
     return re.sub(r"\s+([.,;:!?])", r"\1", MARKER.sub("", text)).strip()
 
 
-def statement(sentence: str) -> str:
+def _statement(sentence: str) -> str:
     """What `sentence` states, to check: its markers gone, and the reply that may open it
     ("No, ...", "Not yet: ...") too, which answers the question rather than saying what
     follows is not so."""
@@ -323,7 +323,7 @@ class CitationChecker:
         if meta:
             return SentenceSupport(sentence, cited, 0.0, False, None, NOT_A_CLAIM, meta)
         pool = cited or list(sources)
-        said = statement(sentence)
+        said = _statement(sentence)
         claim = tokens(said)
         readings = {n: self._read(claim, said, sources[n], question) for n in pool}
         if not readings:
@@ -353,7 +353,7 @@ class CitationChecker:
         # whether or not the sentence repeats it faithfully.
         covers, leaves_out = scope_clauses(source.text)
         why = _applicability(question, f"{source.title}. {source.section}. {' '.join(covers)}. "
-                                       f"{span}", sentence)
+                                       + span, sentence)
         if not why and (out := left_out(question, leaves_out, source.text,
                                         frozenset(context))):
             why = f"the passage leaves them out: “{out}”"

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
 from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
+from rag.limits import PURPOSE
 
 # "Do not (routinely) offer X", "must not be given X", "should never receive X", "avoid X".
 _DENIAL = re.compile(
@@ -25,10 +26,10 @@ _DENIAL = re.compile(
 # "children who have never received influenza vaccine": whom a statement is about, not advice.
 _DESCRIBING = re.compile(r"\b(?:who|whom|that|which)\s+(?:(?:have|has|had|are|is|were|was|"
                          r"did|do|does)\s+)?$", re.IGNORECASE)
-# Where the denied clause ends: a mark, or a reason or an exception that follows it.
+# Where the denied clause ends: a mark, or a reason, an exception or a purpose after it.
 _DENIAL_END = re.compile(
-    r"[;:.,()\n]|\s(?:because|as|since|due to|unless|except|if|until|so that|in order to|"
-    r"to (?:reduce|prevent|avoid|lower))\s", re.IGNORECASE)
+    r"[;:.,()\n]|\s(?:because|as|since|due to|unless|except|if|until|so that)\s|"
+    + PURPOSE.pattern, re.IGNORECASE)
 # Where the thing denied ends and its circumstances begin: "nitrofurantoin | at term".
 _OBJECT_END = re.compile(
     r"\s(?:to|for|in|at|with|without|during|on|after|before|within|who|that|which|and|or|"

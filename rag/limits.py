@@ -29,9 +29,9 @@ _PEOPLE_FIRST = re.compile(r"(?:adults?|people|persons?|patients?|women|men|chil
                            r"individuals|those|anyone|everyone)\s+(?=with|without|at)\b",
                            re.IGNORECASE)
 # "to reduce the risk of ...": what the statement is for, not whom it covers.
-_PURPOSE = re.compile(r"\b(?:in order |so as )?to (?:reduce|prevent|lower|improve|relieve|"
-                      r"minimi[sz]e|control|achieve|ensure|confirm|exclude|rule out|help)\b",
-                      re.IGNORECASE)
+PURPOSE = re.compile(r"\b(?:in order |so as )?to (?:reduce|prevent|avoid|lower|improve|relieve|"
+                     r"minimi[sz]e|control|achieve|ensure|confirm|exclude|rule out|help)\b",
+                     re.IGNORECASE)
 # A point or comma inside a number ("23.3 percent", "1,000 adults") ends no clause.
 _CLAUSE_END = re.compile(r"[;:()\[\]\n]|[,.](?!\d)")
 
@@ -56,7 +56,7 @@ def limits(text: str) -> list[Limit]:
         # "and not of Black African family origin who do not have diabetes": two limits.
         after = _LIMITING.search(text, match.end(), end)
         end = after.start() if after else end
-        purpose = _PURPOSE.search(text, match.end(), end)
+        purpose = PURPOSE.search(text, match.end(), end)
         end = purpose.start() if purpose else end
         clause = text[match.start():end]
         first = len(tokens(text[:match.start()]))
