@@ -14,6 +14,7 @@ from functools import lru_cache
 
 from meditron_rag.text import is_number, sentence_spans, tokens
 from rag.ages import AgeRange, ages, sexes
+from rag.claims import is_drug
 
 # Words with which a sentence speaks of whom a text covers, not of what to do.
 _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|eligib\w*|"
@@ -23,7 +24,8 @@ _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|e
 _LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|elsewhere)\b|"
                          r"\bnon-|\b(?:covered|provided|addressed|described|discussed) "
                          r"(?:by|in) (?:the|a|another|section|chapter)\b|"
-                         r"\bshould (?:follow|be managed)\b|\bin line with\b", re.IGNORECASE)
+                         r"\bshould (?:follow|be managed)\b|\bin line with\b|"
+                         r"\bsee (?:section|chapter|the)\b", re.IGNORECASE)
 # Words of any clause about scope, that name nobody.
 _GENERIC = frozenset(tokens("guidance guideline recommendations section apply applies follow "
                             "protocols managed line separate people person patients care not "
@@ -54,7 +56,13 @@ _NAMED_OTHERWISE = [(re.compile(group, re.IGNORECASE), re.compile(cue, re.IGNORE
     (r"\bimmuno(?:compromised|suppressed|deficien\w*)\b|\bimmunosuppression\b",
      r"\b(?:immuno(?:compromised|suppressed|suppress\w*|deficien\w*)|chemo(?:therapy)?|"
      r"(?:organ|stem cell|bone marrow|kidney|liver|renal) transplant\w*|asplenia|"
-     r"splenectomy|HIV)\b"))]
+     r"splenectomy|HIV)\b"),
+    # Dialysis is renal replacement therapy; a metallic valve is a mechanical one; a mother
+    # who is nursing or lactating is breastfeeding.
+    (r"\brenal replacement\b|\bdialysis\b", r"\b(?:haemo|hemo|peritoneal )?dialysis\b"),
+    (r"\b(?:mechanical|prosthetic|metallic) (?:heart )?valves?\b",
+     r"\b(?:mechanical|prosthetic|metallic|metal) (?:\w+ )?(?:heart )?valves?\b"),
+    (r"\bbreast-?feeding\b|\blactating\b", r"\b(?:breast-?feed\w*|nursing|lactating)\b"))]
 # "A history of breast cancer": the condition, up to where the clause goes on.
 _HISTORY = re.compile(r"\bhistory of ([\w\s-]+?)(?=\s+(?:should|must|are|is|who|require|need)\b"
                       r"|[,.;:()]|$)", re.IGNORECASE)
@@ -114,7 +122,8 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
     for clause in clauses:
         if _PREGNANT.search(clause):  # "adults aged 16 and over who are not pregnant"
             # It leaves out pregnancy (or planning one), and covers the ages it names.
-            if pregnant or re.search(r"\bplanning\b", clause) and _PLANNING.search(question):
+            if pregnant or re.search(r"\bplanning\b", clause) and _PLANNING.search(question) or (
+                    _named_otherwise(clause, question)):
                 return clause.strip(" .;,")
             continue
         out = ages(clause, points=False)
@@ -127,15 +136,22 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
             return clause.strip(" .;,")
         if not out and asked_sex and asked_sex <= sexes(clause):
             return clause.strip(" .;,")
-        if not sexes(clause) and len(_own_words(clause, text) & asked_words - context) >= 2:
+        own = _own_words(clause, text) & asked_words - context
+        if not sexes(clause) and (len(own) >= 2 or any(map(is_drug, own))):
             return clause.strip(" .;,")
         if _STAFF.search(clause) and _STAFF.search(question):  # "a nurse" for "care staff"
             return clause.strip(" .;,")
-        if any(group.search(clause) and cue.search(question) for group, cue in _NAMED_OTHERWISE):
+        if _named_otherwise(clause, question):
             return clause.strip(" .;,")
         if _had(question, clause):
             return clause.strip(" .;,")
     return ""
+
+
+def _named_otherwise(clause: str, question: str) -> bool:
+    """Whether the clause names a group (`_NAMED_OTHERWISE`) the question names in its own
+    words."""
+    return any(group.search(clause) and cue.search(question) for group, cue in _NAMED_OTHERWISE)
 
 
 def _pregnant(question: str) -> bool:

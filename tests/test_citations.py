@@ -488,6 +488,35 @@ def test_a_group_a_limit_leaves_out_is_left_out(checker):
                    "disease?").supported
 
 
+def test_a_scope_clause_that_sends_a_group_elsewhere_leaves_it_out(checker):
+    """"See section 1.6.5" for people already on warfarin leaves them out, as "not covered"
+    does; a medicine's name is group enough, and dialysis is renal replacement therapy."""
+    warfarin = ("Offer a direct-acting oral anticoagulant to people with atrial fibrillation and "
+                "a CHA2DS2-VASc score of 2 or above. These recommendations are for people not "
+                "taking an anticoagulant; for people already established on warfarin, see "
+                "section 1.6.5.")
+    _applies_only_inside(
+        checker, "People with atrial fibrillation and a CHA2DS2-VASc score of 2 or above should "
+                 "be offered a direct-acting oral anticoagulant [1].", warfarin,
+        "He has AF and has been on warfarin for 6 years. Should he have a DOAC?",
+        "He has new AF and a CHA2DS2-VASc score of 3. Should he have a DOAC?")
+    kidneys = ("In adults with acute kidney injury, stop nephrotoxic drugs such as "
+               "aminoglycosides unless they are essential. This section does not cover people "
+               "already receiving long-term renal replacement therapy.")
+    _applies_only_inside(
+        checker, "Nephrotoxic drugs such as aminoglycosides should be stopped in acute kidney "
+                 "injury unless they are essential [1].", kidneys,
+        "He has been on haemodialysis for years and has AKI on gentamicin. Stop it?",
+        "He has AKI after sepsis and is on gentamicin. Stop it?")
+    nursing = ("Offer apixaban or rivaroxaban to adults with confirmed pulmonary embolism. The "
+               "recommendations in this section do not cover women who are pregnant or "
+               "breastfeeding.")
+    _applies_only_inside(
+        checker, "Apixaban or rivaroxaban is offered for confirmed pulmonary embolism [1].",
+        nursing, "She is breastfeeding her 6-week-old and has a confirmed PE. Which drug?",
+        "He is 50 and has a confirmed PE. Which drug?")
+
+
 def test_a_reply_that_opens_an_answer_negates_nothing_after_it(checker):
     """"No, ..." answers the question; the statement after it is checked as it stands."""
     passage = ("Category I exposures require no prophylaxis. Mass administration of "
