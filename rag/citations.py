@@ -253,7 +253,9 @@ def _applicability(question: str, scope_text: str, claim: str) -> str:
     its sentence) with the claim's, or the claim's own, excludes who the question asks
     about, or ""."""
     whole = f"{scope_text}. {claim}"
-    asked, scope = asked_ages(question), ages(whole, points=False)
+    asked = asked_ages(question)
+    passage, said = ages(scope_text, points=False), ages(claim, points=False)
+    scope = passage + said
     if not scope and (group := age_group(whole)):  # "Children with sickle cell ..."
         scope = [group]
     if asked and scope and not any(a.overlaps(s) for a in asked for s in scope):
@@ -262,8 +264,7 @@ def _applicability(question: str, scope_text: str, claim: str) -> str:
     # A sentence that says whom it is about, in its passage's words ("In children aged 3
     # years or older, ..."), says nothing of other ages, whatever else its passage covers.
     # Ages of its own are for the check of what it says.
-    said = ages(claim, points=False)
-    if asked and said and set(said) <= set(ages(scope_text, points=False)) and not any(
+    if asked and said and set(said) <= set(passage) and not any(
             a.overlaps(s) for a in asked for s in said):
         return (f"the sentence is about ages {_ranges(said)}; the question asks about "
                 f"{_ranges(asked)}")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
 from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
@@ -54,20 +55,24 @@ def _words(text: str) -> set[str]:
 @dataclass(frozen=True)
 class Denial:
     """A clause that says not to give something, as written; the thing's words, its
-    circumstances' ("avoid nitrofurantoin at term": "nitrofurantoin", "term"), and the rest
-    of its sentence's (whom it is said of: "pregnant women ... must not receive MMR")."""
+    circumstances' ("avoid nitrofurantoin at term": "nitrofurantoin", "term"), the rest of
+    its sentence's (whom it is said of: "pregnant women ... must not receive MMR"), and the
+    words of the text's other sentences."""
 
     words: str
     thing: frozenset[str]
     circumstances: frozenset[str]
     sentence: frozenset[str]
-    at: int  # which sentence of the text
+    others: frozenset[str]
 
 
 def denied(text: str) -> list[Denial]:
     """Each clause of `text` that says not to give something."""
+    spans = sentence_spans(text)
+    words = [_words(text[a:b]) for a, b in spans]
     found = []
-    for at, (a, b) in enumerate(sentence_spans(text)):
+    for at, (a, b) in enumerate(spans):
+        others = frozenset().union(*(w for k, w in enumerate(words) if k != at))
         for match in _DENIAL.finditer(text, a, b):
             if _DESCRIBING.search(text, a, match.start()):
                 continue
@@ -78,8 +83,19 @@ def denied(text: str) -> list[Denial]:
             thing = _words(clause[:cut.start()] if cut else clause)
             rest = text[a:match.start()] + " " + text[end:b]
             found.append(Denial(text[match.start():end].strip(), frozenset(thing),
-                                frozenset(_words(clause) - thing), frozenset(_words(rest)), at))
+                                frozenset(_words(clause) - thing), frozenset(_words(rest)),
+                                others))
     return found
+
+
+@lru_cache(maxsize=256)
+def _read(text: str) -> tuple[tuple[Denial, ...], frozenset[str]]:
+    """The denials of a passage and its words outside them, read once per passage rather
+    than once per answer sentence."""
+    found = denied(text)
+    for denial in found:
+        text = text.replace(denial.words, " ")
+    return tuple(found), frozenset(tokens(text))
 
 
 def advises_denied(claim_text: str, text: str) -> Conflict | None:
@@ -90,21 +106,13 @@ def advises_denied(claim_text: str, text: str) -> Conflict | None:
     claim = set(tokens(claim_text))
     if claim & _DENYING or not claim & _ADVISING:
         return None
-    found = denied(text)
-    if not found:
-        return None
-    rest = text
-    for denial in found:
-        rest = rest.replace(denial.words, " ")
-    elsewhere = set(tokens(rest))
-    sentences = [frozenset(_words(text[a:b])) for a, b in sentence_spans(text)]
+    found, elsewhere = _read(text)
     for denial in found:
         if not denial.thing & claim:
             continue
         tied = (denial.thing | denial.circumstances) & claim - elsewhere
         if not tied and not denial.thing & denial.sentence:
-            others = set().union(*(s for k, s in enumerate(sentences) if k != denial.at))
-            tied = denial.sentence & claim - others
+            tied = denial.sentence & claim - denial.others
         if tied:
             return Conflict("polarity", denial.words, " ".join(sorted(denial.thing & claim)))
     return None
