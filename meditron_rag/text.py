@@ -235,8 +235,19 @@ _NUMBER_WORD = re.compile(
 # "One of the criteria" picks one, it counts nothing; "more than one risk factor" is two or
 # more, where "more than one year" is not two years.
 _ONE_OF = re.compile(r"(?<!least )(?<!most )(?<!than )\bone (?=of\b)")
-_COUNTED = re.compile(r"\bmore than one\b(?!\s+(?:years?|months?|weeks?|days?|hours?|minutes?|"
-                      r"seconds?)\b)")
+_COUNTED = re.compile(r"(?<!\bno )(?<!\bnot )\bmore than one\b(?!\s+(?:years?|months?|weeks?|days?|"
+                      r"hours?|minutes?|seconds?)\b)")
+# A bound under a negated verb is a bound, no negation: "do not switch more than one drug at a
+# time" is "switch at most one drug at a time".
+_NEGATED_BOUND = re.compile(
+    r"(?:\bnot|\bnever|n't)\s+((?:be\s+)?(?!more\b|less\b|fewer\b)[a-z]+\s+)"
+    r"(?:(more)|less|fewer) than\b(?!\s+\d+(?:\.\d+)?\s*(?:hours?|days?|weeks?|months?|years?|"
+    r"minutes?)\s+(?:after|before|since|from|ago)\b)")
+# "A severe one", "the other one": a pronoun, no number.
+_ONE_PRONOUN = re.compile(
+    r"\b((?:a|an|the|this|that|which|each|any|another|other)\s+(?:[a-z]+\s+)?)one\b"
+    r"(?=\s*(?:[,.;:)—–-]|$|\s(?:with|that|which|who|is|was|are|in|on|for|if|and|or|at|from|"
+    r"should|may|can|will)\b))")
 # Written one way before tokenising (number words are digits by then): (pattern, replacement).
 _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"[‐‑‒–—−]", "-"),
@@ -258,6 +269,12 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     # Neither a negation nor a hedge: "whether or not she is breastfeeding", "as soon as
     # possible".
     (r"\bwhether or not\b", "whether"),
+    # "No need to wait" does not ask for waiting: "do not wait". "If at all" allows none.
+    (r"\b(?:there is no|there's no|no) need to\b|\b(?:does|do|did) not need to\b|\bneed not\b",
+     "not"),
+    (r"\bif at all\b", "or not at all"),
+    (r"\bwithout any\b", "with none"),
+    (r"\b(?:not|never) exceed\b", "at most"),
     (r"\bas (?:soon|early|quickly) as (?:possible|practicable|feasible)\b", "promptly"),
     # A recommendation's grade is one word: "grade B" is not "grade" and a letter.
     (r"\bgrade\s+([a-di])\b", r"grade\1"),
@@ -363,6 +380,9 @@ def normalise(text: str, bounds: bool = True) -> str:
     text = unicodedata.normalize("NFKC", text).lower()
     for word, decade in _DECADES.items():
         text = re.sub(rf"\b{word}\b", f"{decade}s", text)
+    text = _ONE_PRONOUN.sub(r"\1", text)
+    text = _NEGATED_BOUND.sub(lambda m: f" {m.group(1)}{'at most' if m.group(2) else 'at least'}",
+                              text)
     text = _COUNTED.sub("at least two", _ONE_OF.sub("", text))
     text = _NUMBER_WORD.sub(_number_word, text)
     for pattern, replacement in _REWRITES + (_BOUND_WORDS if bounds else []):

@@ -54,6 +54,7 @@ from rag.quantities import (
     bound_changes,
     bound_pairs,
     bound_trade,
+    bounds_inside,
     clause_trade,
     dropped_number_limit,
     dropped_timing,
@@ -369,6 +370,7 @@ class CitationChecker:
         if why:
             return _Reading(NOT_APPLICABLE, why, span, share)
         bounded = bound_pairs(claim, span_tokens)
+        known |= bounds_inside(bounded)
         found = (bound_changes(bounded) + unit_changes(claim, span_tokens)
                  + population_numbers(claim, span_tokens)
                  + conflicts(claim, span_tokens, known, frozenset(context))

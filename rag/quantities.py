@@ -41,6 +41,8 @@ _SCORES = frozenset(tokens("gcs bmi score egfr acr hba1c psa ldl hdl inr mmse ph
                            "apgar"))
 # A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
 BOUNDS = frozenset(stems("least most more less".split()))
+# (the claim's bound, the passage's) where the claim's numbers all lie within the passage's.
+_INSIDE = frozenset({("more", "least"), ("less", "most")})
 
 
 def bound_pairs(claim: Sequence[str], source: Sequence[str]) -> list[tuple[str, str, str]]:
@@ -83,9 +85,17 @@ def unit_changes(claim: Sequence[str], source: Sequence[str]) -> list[Conflict]:
 
 def bound_changes(pairs: Sequence[tuple[str, str, str]]) -> list[Conflict]:
     """Of `bound_pairs`, the numbers both sides bound in different ways: "<65" for "≥65",
-    "> 7%" for "≤ 7%"."""
+    "> 7%" for "≤ 7%". A claim whose bound lies inside the passage's ("over 65" for "65 and
+    over") says of part of its group what the passage says of all of it."""
     return [Conflict("bound", f"{was} {n}", f"{said} {n}")
-            for n, said, was in pairs if said and was and said != was]
+            for n, said, was in pairs
+            if said and was and said != was and (said, was) not in _INSIDE]
+
+
+def bounds_inside(pairs: Sequence[tuple[str, str, str]]) -> set[str]:
+    """Of `bound_pairs`, the claim's bounds that lie inside the passage's ("more" of "over 65"
+    for "65 and over"): words of the claim that say nothing new."""
+    return {said for _, said, was in pairs if (said, was) in _INSIDE}
 
 
 def dropped_number_limit(claim: Sequence[str], source: Sequence[str]) -> str:

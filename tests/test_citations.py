@@ -1487,3 +1487,28 @@ def test_weeks_of_pregnancy_a_passage_leaves_out_are_not_applicable(checker):
         "management?",
         "A woman at 39 weeks has confirmed rupture of membranes: induction or expectant "
         "management?")
+
+
+def test_a_bound_inside_the_passages_is_no_other_bound(checker):
+    # "Over 65" is part of "65 and over"; "65 and over" is more than "over 65" says.
+    assert verdict(checker, "Adults over 65 who take 10 or more regular medicines should be "
+                   "offered a structured medication review [1].",
+                   "Offer a structured medication review to adults aged 65 and over who take "
+                   "10 or more regular medicines.").verdict == "supported"
+    assert verdict(checker, "Adults aged 65 and over who take 10 or more regular medicines "
+                   "should be offered a structured medication review [1].",
+                   "Offer a structured medication review to adults over 65 who take 10 or "
+                   "more regular medicines.").verdict == "contradicted"
+
+
+def test_a_negated_bound_and_a_needless_wait_say_what_the_passage_says(checker):
+    passage = ("If IOP is not at target, add a second drug such as a beta-blocker. Do not "
+               "switch more than one drug at a time, so that the effect of each change can be "
+               "assessed. Do not wait for an audiological assessment before referring.")
+    assert verdict(checker, "Switch no more than one drug at a time [1].",
+                   passage).verdict == "supported"
+    assert verdict(checker, "Switch two drugs at a time [1].", passage).verdict != "supported"
+    assert verdict(checker, "There is no need to wait for an audiological assessment before "
+                   "referring [1].", passage).verdict == "supported"
+    assert verdict(checker, "Wait for an audiological assessment before referring [1].",
+                   passage).verdict == "contradicted"

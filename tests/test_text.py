@@ -155,6 +155,15 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     # Neither a negation nor a hedge.
     assert "not" not in t.tokens("whether or not she is breastfeeding")
     assert t.tokens("start as soon as possible") == t.tokens("start promptly")
+    # "One" as a pronoun counts nothing: "a severe one" is no dose of 1.
+    assert "1" not in t.tokens("a headache, particularly a severe one with visual disturbance")
+    assert "1" in t.tokens("one dose") and t.tokens("the first one.") == ["first"]
+    # Negations in other words: "no need to wait" does not wait, "if at all" allows none,
+    # "without any of these" is "none of these".
+    assert t.tokens("There's no need to wait for a hearing test") == t.tokens(
+        "Do not wait for a hearing test")
+    assert t.tokens("cautiously, if at all") == t.tokens("cautiously or not at all")
+    assert t.tokens("without any of these features") == t.tokens("none of these features")
 
 
 def test_normal_form_of_bounds_on_numbers() -> None:
@@ -164,6 +173,13 @@ def test_normal_form_of_bounds_on_numbers() -> None:
     assert t.tokens("eGFR <30") == t.tokens("eGFR below 30") == t.tokens("eGFR less than 30")
     assert t.tokens("size <or=3 cm") == t.tokens("size ≤3 cm") == t.tokens("size 3 cm or less")
     assert "not" not in t.tokens("no more than 2 doses")
+    # A bound under a negated verb is a bound ("no more than one" too), not a negation; a
+    # time after an event is no bound of what is given.
+    assert t.tokens("Do not switch more than one drug at a time") == t.tokens(
+        "switch at most 1 drug at a time") == t.tokens("Switch no more than one drug at a time")
+    assert t.tokens("don't give fewer than 5 doses") == t.tokens("give at least 5 doses")
+    assert t.tokens("do not exceed 4 g a day") == t.tokens("at most 4 g a day")
+    assert "not" in t.tokens("Do not offer PEP more than 72 hours after exposure")
     # "or older adults" names people, not a bound; "otherwise healthy" keeps its words.
     assert t.normalise("aged 6 to 11 or older adults") == "aged 6 to 11 or older adults"
     assert t.normalise("Over 65", bounds=False) == "over 65"
