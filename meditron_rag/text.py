@@ -321,8 +321,9 @@ _NOT_PEOPLE = r"(?!\s+(?:adults?|people|persons?|patients?|women|men|children|in
 _BOUND_WORDS = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:no|not) (?:more|greater|higher|older) than\b", "at most"),
     (r"\b(?:no|not) (?:less|fewer|lower|younger) than\b", "at least"),
-    (r"\b(?:greater|higher|older) than" + _BEFORE_NUMBER, "more than"),
-    (r"\b(?:fewer|lower|younger) than" + _BEFORE_NUMBER, "less than"),
+    (r"\b(?:greater|higher|older|larger|bigger|longer|heavier) than" + _BEFORE_NUMBER,
+     "more than"),
+    (r"\b(?:fewer|lower|younger|smaller|shorter|lighter) than" + _BEFORE_NUMBER, "less than"),
     (r"\b(?:over|above|exceed(?:s|ed|ing)?|in excess of)" + _BEFORE_NUMBER, "more than"),
     (r"\b(?:a|at|for a|the) minimum(?: of)?" + _BEFORE_NUMBER, "at least"),
     (r"\b(?:a|at|for a|the) maximum(?: of)?" + _BEFORE_NUMBER, "at most"),

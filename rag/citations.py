@@ -61,6 +61,7 @@ from rag.quantities import (
     each_clause_agrees,
     graded_otherwise,
     population_numbers,
+    range_outside,
     said_in_one_clause,
     sentence_trade,
     transposed_numbers,
@@ -221,13 +222,25 @@ def _table_rows(text: str) -> list[str]:
 
 
 def _surface(stems: str, text: str, around: int = 2) -> str:
-    """The words of `text` whose normal form is among `stems`, with a few words around."""
+    """The words of `text` whose normal form is among `stems`, with a few words around; for
+    a number, where most of them stand together ("larger than 20 mm" for "more 20 mm", not
+    an earlier "20 mm")."""
     wanted = set(stems.split())
     words = text.split()
+    reach = len(wanted) + 1 if any(is_number(t) for t in wanted) else 0
+    best, at = 0, -1
     for i, word in enumerate(words):
-        if set(tokens(word)) & wanted:
-            return " ".join(words[max(0, i - around): i + around + 1]).strip(" ,;:-–")
-    return stems
+        if not set(tokens(word)) & wanted:
+            continue
+        if not reach:
+            at = i
+            break
+        found = len(set(tokens(" ".join(words[max(0, i - 2):i + reach]))) & wanted)
+        if found > best:
+            best, at = found, i
+    if at < 0:
+        return stems
+    return " ".join(words[max(0, at - around): at + around + 1]).strip(" ,;:-–")
 
 
 def _conflict_reason(conflict: Conflict, span: str) -> str:
@@ -384,6 +397,7 @@ class CitationChecker:
             found = []
         if not found and (trade := clause_trade(claim, span, sentence)
                           or bound_trade(sentence, span)
+                          or range_outside(sentence, span)
                           or sentence_trade(sentence, source.text)
                           or transposed_numbers(claim, span)
                           or graded_otherwise(claim, span_tokens)

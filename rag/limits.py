@@ -84,6 +84,11 @@ def dropped_limit(claim: Sequence[str], span: str, given: set[str]) -> str:
     sentence, sentence_tokens = _resting(claim, span)
     _, _, (lo, hi) = edits(claim, sentence_tokens)
     said = set(claim) | given
+    # The line that leads in to a list limits each of its items: "to women who are able to
+    # return for follow-up and who have all of the following: ...; ...".
+    for limit in limits(_lead_in(sentence, span)):
+        if not _POINTS_TO_LIST.search(limit.words) and not limit.content & said:
+            return re.sub(r"\s+(?:and|or)$", "", limit.words)
     found = limits(sentence)
     for limit in found:
         near = lo <= limit.first < hi or hi <= limit.first <= hi + 1 or lo - 1 <= limit.end <= lo
@@ -112,6 +117,16 @@ def _resting(claim: Sequence[str], span: str) -> tuple[str, list[str]]:
                  [piece for a, b in sentence_spans(span) for piece in re.split(r";\s", span[a:b])]
                  or [span]]
     return max(sentences, key=lambda pair: matched(claim, pair[1]))
+
+
+def _lead_in(piece: str, span: str) -> str:
+    """The words before the colon that leads in to the list `piece` is an item of, or ""."""
+    for a, b in sentence_spans(span):
+        at = span.find(piece, a, b)
+        if at >= 0:
+            colon = span.rfind(":", a, at)
+            return span[a:colon] if colon >= 0 else ""
+    return ""
 
 
 # A limit that leaves a group out ("who do not have hepatitis B", "adults without diabetes"),

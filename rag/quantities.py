@@ -20,7 +20,7 @@ from rag.claims import GRADES, POPULATIONS, Conflict, conflicts, edits, is_drug
 _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
 _BODY = frozenset(tokens("kg m2"))
 _UNITS = _DOSE_UNITS | _BODY | frozenset(tokens(
-    "years months weeks days hours minutes seconds l mmhg"))
+    "years months weeks days hours minutes seconds l mmhg mm cm"))
 _TIMES = frozenset(tokens("years months weeks days hours minutes seconds"))
 # Words that place a time: "1 to 2 weeks before the quit date".
 _WHEN = frozenset(stems("before after within until prior earlier later".split()))
@@ -364,6 +364,41 @@ def bound_trade(claim_text: str, span: str) -> Conflict | None:
         if home is not None and (changed := bound_changes(bound_pairs(piece, home))):
             return changed[0]
     return None
+
+
+def range_outside(claim_text: str, span: str) -> Conflict | None:
+    """A range of the claim ("10 to 20 mm") that its own sentence of `span` bounds at one of
+    its ends to other numbers: "for renal stones between 10 and 20 mm, offer percutaneous
+    nephrolithotomy" for "... percutaneous nephrolithotomy to adults with renal stones larger
+    than 20 mm"."""
+    # Sentences, not clauses: a sentence that gives the range itself is not the other case.
+    sentences = tuple(tuple(tokens(span[a:b])) for a, b in sentence_spans(span))
+    for piece in [tokens(x) for x in CLAUSE_PARTS.split(claim_text)]:
+        home = _home_part(piece, sentences)
+        if home is None:
+            continue
+        for k in range(len(piece) - 2):
+            low, high, unit = piece[k:k + 3]
+            if not (is_number(low) and is_number(high) and unit in _UNITS
+                    and float(low) < float(high)) or _has_run(home, (low, high)):
+                continue
+            for j in range(len(home) - 2):
+                bound, number, its_unit = home[j:j + 3]
+                if (bound in BOUNDS and number in (low, high) and its_unit == unit
+                        and not _within(float(low), float(high), bound, float(number))):
+                    return Conflict("bound", f"{bound} {number} {unit}",
+                                    f"{low} to {high} {unit}")
+    return None
+
+
+def _has_run(words: Sequence[str], run: Sequence[str]) -> bool:
+    return any(tuple(words[k:k + len(run)]) == tuple(run) for k in range(len(words)))
+
+
+def _within(low: float, high: float, bound: str, number: float) -> bool:
+    """Whether the range from `low` to `high` lies inside "`bound` `number`"."""
+    return {"more": low > number, "least": low >= number, "less": high < number,
+            "most": high <= number}[bound]
 
 
 def each_clause_agrees(claim_text: str, span: str, known: set[str],

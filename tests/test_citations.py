@@ -1512,3 +1512,33 @@ def test_a_negated_bound_and_a_needless_wait_say_what_the_passage_says(checker):
                    "referring [1].", passage).verdict == "supported"
     assert verdict(checker, "Wait for an audiological assessment before referring [1].",
                    passage).verdict == "contradicted"
+
+
+def test_a_range_its_own_sentence_bounds_otherwise_is_contradicted(checker):
+    _contradicted_not(
+        checker,
+        "Consider shockwave lithotripsy or ureteroscopy for adults with renal stones 10 to "
+        "20 mm. Offer percutaneous nephrolithotomy to adults with renal stones larger than "
+        "20 mm.",
+        "For renal stones between 10 and 20 mm, offer percutaneous nephrolithotomy [1].",
+        "For renal stones larger than 20 mm, offer percutaneous nephrolithotomy [1].",
+        "For renal stones of 10 to 20 mm, consider shockwave lithotripsy or ureteroscopy [1].")
+    s = verdict(checker, "For stones between 10 and 20 mm, offer percutaneous "
+                "nephrolithotomy [1].", "Offer percutaneous nephrolithotomy to adults with "
+                "renal stones larger than 20 mm.")
+    assert s.verdict == "contradicted" and "larger than 20 mm" in s.reason
+
+
+def test_the_line_that_leads_in_to_a_list_limits_its_items(checker):
+    passage = ("Offer methotrexate as a first-line treatment to women who are able to return "
+               "for follow-up and who have all of the following: no significant pain; an "
+               "unruptured ectopic pregnancy with an adnexal mass smaller than 35 mm; and a "
+               "serum hCG level less than 1,500 IU/litre.")
+    s = verdict(checker, "Methotrexate is first-line for women with no significant pain, an "
+                "unruptured ectopic pregnancy with an adnexal mass under 35 mm and an hCG "
+                "below 1,500 IU/litre [1].", passage)
+    assert s.verdict == "unsupported" and "able to return for follow-up" in s.reason
+    assert verdict(checker, "Methotrexate is first-line for women who are able to return for "
+                   "follow-up, with no significant pain, an unruptured ectopic pregnancy with "
+                   "an adnexal mass under 35 mm and an hCG below 1,500 IU/litre [1].",
+                   passage).verdict == "supported"
