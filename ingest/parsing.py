@@ -74,7 +74,7 @@ PARSE_AHEAD = 2  # files parsed beyond the one being taken: enough to fill a bat
 # Raise it whenever the same file and settings would give other chunks (a change to a parser,
 # to the chunker or to the embedded text): documents recorded with an older recipe are then
 # parsed and chunked anew by the next ingest of their files.
-CHUNKER_VERSION = 1
+CHUNKER_VERSION = 2
 READY = b"R"  # what the parse child writes once it has imported its parsers
 
 

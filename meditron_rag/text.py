@@ -43,6 +43,9 @@ _ABBREVIATIONS = {
     "sr", "resp", "cf", "ca", "sect", "ch", "min", "max", "mg", "ml", "dept", "univ",
 }
 _INITIALS = re.compile(r"[A-Z]|[a-z](\.[a-z])+")
+# A capital that names a kind is no initial: "give oral vitamin K. These ...", "hepatitis B.".
+_LETTERED = re.compile(r"\b(?:vitamin|hepatitis|type|group|class|grade|phase|stage|factor|"
+                       r"appendix|annex|part|category|level|step|schedule|list)\s+$", re.IGNORECASE)
 _CLAUSE_END = re.compile(r"(?<=[.!?;:])\s+|\n+")
 # A line break inside a paragraph is a soft wrap, not the end of a claim; a blank line, a
 # list item or a heading is.
@@ -99,7 +102,8 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[Sp
         begin = text.rfind(" ", start, match.start()) + 1 or start  # never before the span
         word = text[begin:match.start()].lstrip("([\"'")
         word = re.split(r"\s", word)[-1]
-        if word.lower() in _ABBREVIATIONS or _INITIALS.fullmatch(word):
+        if word.lower() in _ABBREVIATIONS or _INITIALS.fullmatch(word) and not _LETTERED.search(
+                text, max(start, begin - 12), begin):
             continue
         cuts.append(match.end())
     return spans_between(text, start, end, cuts)

@@ -71,6 +71,7 @@ from rag.records import SentenceSupport
 from rag.scope import (
     age_group,
     asked_ages,
+    denied_scope,
     duration_outside,
     gestation_outside,
     left_out,
@@ -372,6 +373,8 @@ class CitationChecker:
         if not why and (out := left_out(question, leaves_out, source.text,
                                         frozenset(context))):
             why = f"the passage leaves them out: “{out}”"
+        if not why and (out := denied_scope(question, covers)):
+            why = f"the passage covers others: “{out}”"
         if not why and (out := duration_outside(question, covers)):
             why = f"the passage covers another duration: “{out}”"
         if not why and (out := gestation_outside(question, covers)):

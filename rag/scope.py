@@ -12,20 +12,24 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from meditron_rag.text import is_number, sentence_spans, tokens
+from meditron_rag.text import NEGATIONS, STOPWORDS, is_number, sentence_spans, tokens
 from rag.ages import AgeRange, ages, sexes
-from rag.claims import is_drug
+from rag.claims import is_drug, negated
 
 # Words with which a sentence speaks of whom a text covers, not of what to do.
 _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|eligib\w*|"
                     r"invit\w*|section|guideline|guidance|programme|program|"
-                    r"intended|is for|are for|protocols?|in line with)\b", re.IGNORECASE)
+                    r"intended|is for|are for|protocols?|in line with|"
+                    r"seek (?:\w+ ){0,2}advice)\b", re.IGNORECASE)
 # "Infants under 6 months are covered by a separate section" leaves them out of this one.
 _LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|elsewhere)\b|"
                          r"\bnon-|\b(?:covered|provided|addressed|described|discussed) "
                          r"(?:by|in) (?:the|a|another|section|chapter)\b|"
                          r"\bshould (?:follow|be managed)\b|\bin line with\b|"
-                         r"\bsee (?:section|chapter|the)\b", re.IGNORECASE)
+                         r"\bsee (?:section|chapter|the)\b|"
+                         # "For people with a mechanical heart valve, seek advice from a
+                         # haematologist": the advice around it is not for them.
+                         r"\bseek (?:\w+ ){0,2}advice\b", re.IGNORECASE)
 # Words of any clause about scope, that name nobody.
 _GENERIC = frozenset(tokens("guidance guideline recommendations section apply applies follow "
                             "protocols managed line separate people person patients care not "
@@ -68,6 +72,9 @@ _HISTORY = re.compile(r"\bhistory of ([\w\s-]+?)(?=\s+(?:should|must|are|is|who|
                       r"|[,.;:()]|$)", re.IGNORECASE)
 _PAST = re.compile(r"\b(?:had|previous(?:ly)?|prior|past|ago|history|survivor|treated for)\b",
                    re.IGNORECASE)
+# "Never had an actual relapse", "not a single seizure": words between a negation and what
+# it denies.
+_AS_SUCH = frozenset(tokens("actual real single any proper true"))
 # Whom a text names by a word for an age group, where it names no ages: children or adults.
 _GROUPS = {"children": (re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric|infants?|"
                                    r"toddlers?|bab(?:y|ies))\b", re.IGNORECASE), AgeRange(0, 17)),
@@ -77,10 +84,26 @@ _GROUPS = {"children": (re.compile(r"\b(?:child(?:ren)?|paediatric|pediatric|inf
                                 r"\bthe elderly\b", re.IGNORECASE), AgeRange(60, 130))}
 
 
+# A school year or grade says a child's age: "in Year 4" (England and Wales: 8 to 9), "in 3rd
+# grade" (the US: 8 to 9), "in reception", "at primary school".
+_SCHOOL_YEAR = re.compile(r"\bin (?:school )?year ([1-9]|1[0-3])\b(?! of\b)", re.IGNORECASE)
+_GRADE = re.compile(r"\bin (?:the )?([1-9]|1[0-2])(?:st|nd|rd|th)? grade\b"
+                    r"|\bin grade ([1-9]|1[0-2])\b", re.IGNORECASE)
+_SCHOOL = [(re.compile(pattern, re.IGNORECASE), AgeRange(low, high)) for pattern, low, high in (
+    (r"\b(?:in|at|started|starting) (?:reception|kindergarten|nursery school|preschool)\b", 3, 6),
+    (r"\b(?:at|in|started|starting) (?:primary|elementary) school\b", 4, 11),
+    (r"\b(?:at|in|started|starting) (?:secondary|high|middle) school\b", 11, 18))]
+
+
 def asked_ages(question: str) -> list[AgeRange]:
-    """The ages a question asks about, "I'm 40" included."""
+    """The ages a question asks about, "I'm 40" and "my son is in Year 4" included."""
     found = ages(question)
     found += [AgeRange(int(m.group(1)), int(m.group(1))) for m in _SPEAKER.finditer(question)]
+    found += [AgeRange(int(m.group(1)) + 4, int(m.group(1)) + 5)
+              for m in _SCHOOL_YEAR.finditer(question)]
+    found += [AgeRange(int(year) + 5, int(year) + 6) for m in _GRADE.finditer(question)
+              for year in m.groups() if year]
+    found += [group for pattern, group in _SCHOOL if pattern.search(question)]
     return found
 
 
@@ -144,6 +167,22 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
         if _named_otherwise(clause, question):
             return clause.strip(" .;,")
         if _had(question, clause):
+            return clause.strip(" .;,")
+    return ""
+
+
+def denied_scope(question: str, clauses: Sequence[str]) -> str:
+    """The words of a clause saying whom the passage covers, where the question denies one of
+    its own words, or "": "adults with active relapsing-remitting MS" for someone who has
+    "never had an actual relapse"."""
+    asked = tokens(question)
+    denied = {t for k, (t, no) in enumerate(zip(asked, negated(asked), strict=True))
+              if not is_number(t) and (no or k > 1 and asked[k - 2] in NEGATIONS
+                                       and asked[k - 1] in _AS_SUCH)}
+    for clause in clauses:
+        words = tokens(clause)
+        own = {t for t, no in zip(words, negated(words), strict=True) if not no} - _GENERIC
+        if own & denied - NEGATIONS - STOPWORDS:
             return clause.strip(" .;,")
     return ""
 

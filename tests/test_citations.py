@@ -489,6 +489,44 @@ def test_a_group_a_limit_leaves_out_is_left_out(checker):
                    "disease?").supported
 
 
+def test_advice_to_seek_advice_for_a_group_leaves_it_out(checker):
+    passage = ("If the INR is above 8.0 with no bleeding, stop warfarin and give 1 to 5 mg of "
+               "oral vitamin K. These recommendations are for people with a target INR of 2.5; "
+               "for people with a mechanical heart valve, seek advice from a haematologist "
+               "before giving vitamin K.")
+    _applies_only_inside(
+        checker, "With an INR above 8.0 and no bleeding, stop warfarin and give 1 to 5 mg of "
+                 "oral vitamin K [1].", passage,
+        "My patient with a metallic mitral valve has an INR of 9.2 and no bleeding. Oral "
+        "vitamin K?",
+        "My patient with atrial fibrillation has an INR of 9.2 and no bleeding. Oral vitamin K?")
+
+
+def test_a_school_year_names_a_childs_age(checker):
+    passage = ("The recommendations in this section apply to adults aged 18 years and over. For "
+               "adults with a seizure lasting 5 minutes or more, give buccal midazolam 10 mg.")
+    claim = "For a seizure lasting 5 minutes or more, give 10 mg of buccal midazolam [1]."
+    for question in ("My son is in Year 4. How much buccal midazolam for a long seizure?",
+                     "My daughter is in 3rd grade and has long seizures. What dose?",
+                     "He started primary school this year. What dose for a long seizure?"):
+        assert verdict(checker, claim, passage, question).verdict == "not_applicable", question
+    assert verdict(checker, claim, passage, "In year 4 of treatment, what dose for a long "
+                   "seizure?").verdict == "supported"
+
+
+def test_a_question_that_denies_what_the_passage_covers_is_not_applicable(checker):
+    passage = ("This section applies to adults with active relapsing-remitting multiple "
+               "sclerosis. Offer a disease-modifying therapy to all people in this group after "
+               "discussion with an MS specialist. Review treatment at least annually.")
+    _applies_only_inside(
+        checker, "A disease-modifying therapy should be offered after discussion with an MS "
+                 "specialist [1].", passage,
+        "My MS has got slowly worse since it began; I've never had an actual relapse. Should "
+        "I be offered a disease-modifying drug?",
+        "I have had two relapses of my MS this year. Should I be offered a disease-modifying "
+        "drug?")
+
+
 def test_a_scope_clause_that_sends_a_group_elsewhere_leaves_it_out(checker):
     """"See section 1.6.5" for people already on warfarin leaves them out, as "not covered"
     does; a medicine's name is group enough, and dialysis is renal replacement therapy."""

@@ -17,6 +17,7 @@ import pytest
 
 from ingest import ingest
 from ingest.bm25 import query_terms
+from ingest.parsing import CHUNKER_VERSION
 from ingest.store import Store
 from meditron_rag.errors import IndexLockedError
 from tests.conftest import run_cli
@@ -120,14 +121,14 @@ def test_documents_chunked_otherwise_are_chunked_anew(store: Store, store_factor
     over an index from before documents recorded it, makes them again from the same files,
     under the same ids; after that, nothing is done."""
     run(store, embedder, corpus, tokens=200)
-    assert {d.chunking for d in store.documents()} == {"v1 200/33 tokens"}
+    assert {d.chunking for d in store.documents()} == {f"v{CHUNKER_VERSION} 200/33 tokens"}
     before = store.chunk_count()
     smaller = run(store, embedder, corpus, tokens=24)
     assert [f.status for f in smaller.files] == ["rechunked"] * 3
     assert "3 ingested (0 new, 0 replaced, 3 chunked anew with the current chunking)" in (
         smaller.summary())
     assert store.chunk_count() > before and store.verify() == []
-    assert {d.chunking for d in store.documents()} == {"v1 24/4 tokens"}
+    assert {d.chunking for d in store.documents()} == {f"v{CHUNKER_VERSION} 24/4 tokens"}
     assert hits(store, embedder, "What blood pressure target should adults reach?")[0] == (
         "hypertension")
     assert [f.status for f in run(store, embedder, corpus, tokens=24).files] == [
@@ -139,7 +140,7 @@ def test_documents_chunked_otherwise_are_chunked_anew(store: Store, store_factor
     assert {d.chunking for d in older.documents()} == {""}
     assert [f.status for f in run(older, embedder, corpus, tokens=24).files] == [
         "rechunked"] * 3
-    assert {d.chunking for d in older.documents()} == {"v1 24/4 tokens"}
+    assert {d.chunking for d in older.documents()} == {f"v{CHUNKER_VERSION} 24/4 tokens"}
 
 
 def forget_chunking(store: Store, backend: str) -> None:

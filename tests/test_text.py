@@ -31,6 +31,10 @@ def test_sentence_spans_skip_abbreviations_initials_and_decimals() -> None:
     text = "See J. Smith et al. Later work. It is 3.5 cm. Done at 5 p.m. Today. 2 doses."
     assert pieces(t.sentence_spans(text), text) == [
         "See J. Smith et al. Later work.", "It is 3.5 cm.", "Done at 5 p.m. Today.", "2 doses."]
+    # A capital that names a kind ends a sentence like any word: no initial.
+    text = "Give oral vitamin K. These apply to adults. Test for hepatitis B. Then stop."
+    assert pieces(t.sentence_spans(text), text) == [
+        "Give oral vitamin K.", "These apply to adults.", "Test for hepatitis B.", "Then stop."]
 
 
 def test_sentence_spans_stay_inside_the_range_given() -> None:
