@@ -47,7 +47,7 @@ from rag.claims import (
     prefixed_in,
     said_with_prefix,
 )
-from rag.denials import advises_denied
+from rag.denials import advises_denied, denied_to_asked
 from rag.items import traded_details, traded_strength
 from rag.limits import dropped_limit, excluded_by_limit
 from rag.quantities import (
@@ -373,6 +373,8 @@ class CitationChecker:
         if not why and (out := left_out(question, leaves_out, source.text,
                                         frozenset(context))):
             why = f"the passage leaves them out: “{out}”"
+        if not why and (out := denied_to_asked(sentence, source.text, question)):
+            why = f"the passage says for them: “{out}”"
         if not why and (out := denied_scope(question, covers)):
             why = f"the passage covers others: “{out}”"
         if not why and (out := duration_outside(question, covers)):

@@ -44,7 +44,7 @@ _DENYING = frozenset(stems(
 _ADVISING = frozenset(stems(
     "offer offered give given receive received use used prescribe prescribed start started "
     "administer administered initiate recommend recommended choice first treat treated "
-    "should must can".split()))
+    "should must can option options".split()))
 _PLAIN = STOPWORDS | LIGHT | STRONG_MODALS | WEAK_MODALS
 
 
@@ -54,12 +54,13 @@ def _words(text: str) -> set[str]:
 
 @dataclass(frozen=True)
 class Denial:
-    """A clause that says not to give something, as written; the thing's words, its
-    circumstances' ("avoid nitrofurantoin at term": "nitrofurantoin", "term"), the rest of
-    its sentence's (whom it is said of: "pregnant women ... must not receive MMR"), and the
-    words of the text's other sentences."""
+    """A clause that says not to give something, as written; the thing as written and its
+    words, its circumstances' ("avoid nitrofurantoin at term": "nitrofurantoin", "term"), the
+    rest of its sentence's (whom it is said of: "pregnant women ... must not receive MMR"),
+    and the words of the text's other sentences."""
 
     words: str
+    thing_text: str
     thing: frozenset[str]
     circumstances: frozenset[str]
     sentence: frozenset[str]
@@ -80,9 +81,10 @@ def denied(text: str) -> list[Denial]:
             end = stop.start() if stop else b
             clause = text[match.end():end]
             cut = _OBJECT_END.search(clause)
-            thing = _words(clause[:cut.start()] if cut else clause)
+            thing_text = (clause[:cut.start()] if cut else clause).strip()
+            thing = _words(thing_text)
             rest = text[a:match.start()] + " " + text[end:b]
-            found.append(Denial(text[match.start():end].strip(), frozenset(thing),
+            found.append(Denial(text[match.start():end].strip(), thing_text, frozenset(thing),
                                 frozenset(_words(clause) - thing), frozenset(_words(rest)),
                                 others))
     return found
@@ -116,3 +118,37 @@ def advises_denied(claim_text: str, text: str) -> Conflict | None:
         if tied:
             return Conflict("polarity", denial.words, " ".join(sorted(denial.thing & claim)))
     return None
+
+
+def denied_to_asked(claim_text: str, text: str, question: str) -> str:
+    """The denial of `text` that speaks of whom the question asks about, where the claim
+    advises its thing (or one the passage names with it: "the acetylcholinesterase inhibitors
+    donepezil, galantamine or rivastigmine") without naming them, or "": "donepezil is an
+    option for Alzheimer's disease" says nothing for someone with frontotemporal dementia,
+    whom the passage says not to offer acetylcholinesterase inhibitors."""
+    claim = set(tokens(claim_text))
+    if claim & _DENYING or not claim & _ADVISING:
+        return ""
+    asked = [t for t in tokens(question) if t not in _PLAIN]
+    found, elsewhere = _read(text)
+    for denial in found:
+        own = denial.circumstances - elsewhere
+        if own & claim:  # the claim speaks of them: what it says is checked as said
+            continue
+        # The question names them as the denial does: two of its words in a row, one its own.
+        said = [t for t in tokens(denial.words) if t not in _PLAIN]
+        pairs = {(a, b) for a, b in zip(said, said[1:]) if {a, b} & own}
+        if pairs & set(zip(asked, asked[1:])) and (
+                denial.thing & claim or _members(denial.thing_text, text) & claim):
+            return denial.words
+    return ""
+
+
+def _members(thing: str, text: str) -> set[str]:
+    """The words of a list `text` puts right after the thing as the denial words it: "the
+    acetylcholinesterase inhibitors donepezil, galantamine or rivastigmine"."""
+    if not thing:
+        return set()
+    listed = re.compile(re.escape(thing).replace(r"\ ", r"\s+") + r"\s+([a-z][\w-]*(?:(?:,\s*|,?\s+"
+                        r"(?:or|and)\s+)[a-z][\w-]*)+)", re.IGNORECASE)
+    return {t for match in listed.finditer(text) for t in tokens(match.group(1))}

@@ -1580,3 +1580,15 @@ def test_the_line_that_leads_in_to_a_list_limits_its_items(checker):
                    "follow-up, with no significant pain, an unruptured ectopic pregnancy with "
                    "an adnexal mass under 35 mm and an hCG below 1,500 IU/litre [1].",
                    passage).verdict == "supported"
+
+
+def test_advice_the_passage_denies_to_whom_the_question_asks_about_is_not_applicable(checker):
+    passage = ("Offer the acetylcholinesterase inhibitors donepezil, galantamine or rivastigmine "
+               "as options for managing mild to moderate Alzheimer's disease. Do not offer "
+               "acetylcholinesterase inhibitors or memantine to people with frontotemporal "
+               "dementia.")
+    _applies_only_inside(
+        checker, "Donepezil, galantamine and rivastigmine are options for managing mild to "
+                 "moderate Alzheimer's disease [1].", passage,
+        "A 62-year-old man has frontotemporal dementia. Is donepezil an option?",
+        "A 72-year-old woman has mild Alzheimer's disease. Is donepezil an option?")

@@ -1,4 +1,4 @@
-from rag.denials import advises_denied, denied
+from rag.denials import advises_denied, denied, denied_to_asked
 
 MEASLES = ("Offer MMR vaccine within 72 hours of exposure to susceptible contacts aged 6 "
            "months and over. Pregnant women without evidence of measles immunity should be "
@@ -45,3 +45,26 @@ def test_what_the_passage_also_advises_or_the_claim_denies_itself_is_no_conflict
     # A statement that advises nothing: why the passage denies it.
     assert advises_denied("At term, nitrofurantoin may cause neonatal haemolysis",
                           NITROFURANTOIN) is None
+
+
+DEMENTIA = ("Offer the acetylcholinesterase inhibitors donepezil, galantamine or rivastigmine as "
+            "options for managing mild to moderate Alzheimer's disease. Offer memantine to "
+            "people with severe Alzheimer's disease. Do not offer acetylcholinesterase "
+            "inhibitors or memantine to people with frontotemporal dementia.")
+
+
+def test_advice_for_others_is_no_answer_for_whom_the_passage_denies_it():
+    # The question names the denial's people; the claim advises a member of the denied class.
+    frontotemporal = "A 62-year-old has frontotemporal dementia. Is donepezil an option?"
+    assert denied_to_asked("Donepezil is an option for mild to moderate Alzheimer's disease",
+                           DEMENTIA, frontotemporal) == (
+        "not offer acetylcholinesterase inhibitors or memantine to people with frontotemporal "
+        "dementia")
+    # Asked about the people the advice is for, or with the denial's words apart, or where
+    # the claim speaks of them itself (that is checked as said): no such answer.
+    for question in ("She has mild Alzheimer's disease. Is donepezil an option?",
+                     "Is dementia that is frontotemporal a reason to avoid donepezil?"):
+        assert denied_to_asked("Donepezil is an option for mild to moderate Alzheimer's "
+                               "disease", DEMENTIA, question) == ""
+    assert denied_to_asked("Donepezil is an option in frontotemporal dementia", DEMENTIA,
+                           frontotemporal) == ""
