@@ -277,6 +277,12 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\b(?:there is no|there's no|no) need to\b|\b(?:does|do|did) not need to\b|\bneed not\b",
      "not"),
     (r"\bif at all\b", "or not at all"),
+    # "Should not be given routinely" is "should not routinely be given".
+    (r"\bnot ((?:be )?[a-z]+(?: [a-z0-9-]+){0,3}?) (routinely|usually|generally|necessarily)\b",
+     r"not \2 \1"),
+    # "Do not offer X unless Y" is "offer X only if Y".
+    (r"\b(?:do|does|should|must) not ((?:be )?[a-z]+(?: [a-z0-9-]+){0,6}?) unless\b",
+     r"\1 only if"),
     (r"\bwithout any\b", "with none"),
     (r"\b(?:not|never) exceed\b", "at most"),
     (r"\bas (?:soon|early|quickly) as (?:possible|practicable|feasible)\b", "promptly"),

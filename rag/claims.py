@@ -53,7 +53,7 @@ _ANTONYMS = [
     ("benign", "malign"), ("major", "minor"), ("strong", "weak"), ("gain", "loss"),
     ("most", "least"), ("stronger", "weaker"), ("keep", "remov"), ("keep", "discard"),
     ("withheld", "provid"), ("withhold", "provid"), ("withhold", "give"), ("withheld", "give"),
-    ("basic", "advanc"), ("resolv", "persist"),
+    ("basic", "advanc"), ("resolv", "persist"), ("onli", "except"),
 ]
 # A medicine's name, by the endings the WHO's INN programme gives classes of drugs
 # ("-cillin", "-pril", "-statin"; as stemmed), and common ones that have none.

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
-from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
+from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict, negated
 from rag.limits import PURPOSE
 
 # "Do not (routinely) offer X", "must not be given X", "should never receive X", "avoid X".
@@ -35,6 +35,8 @@ _DENIAL_END = re.compile(
 _OBJECT_END = re.compile(
     r"\s(?:to|for|in|at|with|without|during|on|after|before|within|who|that|which|and|or|"
     r"when|while|from|by)\s", re.IGNORECASE)
+# An exception right after a denial: "do not offer X to people with C unless ...".
+_EXCEPTION = re.compile(r"[\s,]*(?:unless|except|other than|if|until)\b", re.IGNORECASE)
 # Words with which a claim denies, restricts or sets aside something itself.
 _DENYING = frozenset(stems(
     "avoid avoided contraindicated withhold withheld stop stopped discontinue discontinued "
@@ -129,11 +131,16 @@ def denied_to_asked(claim_text: str, text: str, question: str) -> str:
     claim = set(tokens(claim_text))
     if claim & _DENYING or not claim & _ADVISING:
         return ""
-    asked = [t for t in tokens(question) if t not in _PLAIN]
+    asked_all = tokens(question)
+    denied_asked = {t for t, no in zip(asked_all, negated(asked_all), strict=True) if no}
+    asked = [t for t in asked_all if t not in _PLAIN]
     found, elsewhere = _read(text)
     for denial in found:
         own = denial.circumstances - elsewhere
-        if own & claim:  # the claim speaks of them: what it says is checked as said
+        # The claim speaks of them (what it says is checked as said), the question says they
+        # are not so, or the passage makes an exception ("... unless ...").
+        if own & (claim | denied_asked) or _EXCEPTION.match(text, text.find(denial.words)
+                                                             + len(denial.words)):
             continue
         # The question names them as the denial does: two of its words in a row, one its own.
         said = [t for t in tokens(denial.words) if t not in _PLAIN]

@@ -1592,3 +1592,15 @@ def test_advice_the_passage_denies_to_whom_the_question_asks_about_is_not_applic
                  "moderate Alzheimer's disease [1].", passage,
         "A 62-year-old man has frontotemporal dementia. Is donepezil an option?",
         "A 72-year-old woman has mild Alzheimer's disease. Is donepezil an option?")
+
+
+def test_a_negation_said_in_other_words_is_the_same_negation(checker):
+    oxygen = ("Do not routinely administer supplemental oxygen to people with suspected acute "
+              "coronary syndrome. Do not use benzodiazepines to treat delirium unless it is "
+              "caused by alcohol withdrawal.")
+    assert verdict(checker, "Supplemental oxygen should not be administered routinely to people "
+                   "with suspected acute coronary syndrome [1].", oxygen).verdict == "supported"
+    assert verdict(checker, "Benzodiazepines should be used to treat delirium only if it is "
+                   "caused by alcohol withdrawal [1].", oxygen).verdict == "supported"
+    assert verdict(checker, "Benzodiazepines can be used to treat delirium, except when it is "
+                   "caused by alcohol withdrawal [1].", oxygen).verdict == "contradicted"

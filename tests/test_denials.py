@@ -68,3 +68,11 @@ def test_advice_for_others_is_no_answer_for_whom_the_passage_denies_it():
                                "disease", DEMENTIA, question) == ""
     assert denied_to_asked("Donepezil is an option in frontotemporal dementia", DEMENTIA,
                            frontotemporal) == ""
+    # The question says they are not so; the passage makes an exception for some of them.
+    assert denied_to_asked("Donepezil is an option for mild to moderate Alzheimer's disease",
+                           DEMENTIA, "It is not frontotemporal dementia. Is donepezil an "
+                           "option?") == ""
+    assert denied_to_asked("Donepezil is an option for mild to moderate Alzheimer's disease",
+                           DEMENTIA.replace("frontotemporal dementia.", "frontotemporal "
+                                            "dementia unless a specialist advises it."),
+                           frontotemporal) == ""

@@ -168,6 +168,12 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
         "Do not wait for a hearing test")
     assert t.tokens("cautiously, if at all") == t.tokens("cautiously or not at all")
     assert t.tokens("without any of these features") == t.tokens("none of these features")
+    # "Routinely" is negated with its verb wherever it stands; "do not X unless Y" is "X only
+    # if Y".
+    assert t.tokens("Oxygen should not be given routinely") == t.tokens(
+        "Oxygen should not routinely be given")
+    assert t.tokens("Do not offer parenteral nutrition unless enteral nutrition has failed") == (
+        t.tokens("Offer parenteral nutrition only if enteral nutrition has failed"))
 
 
 def test_normal_form_of_bounds_on_numbers() -> None:
