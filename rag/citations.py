@@ -263,6 +263,21 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             else f"the passage says {what}")
 
 
+_AGE_OLD = frozenset(tokens("years old"))
+
+
+def _ages_within(claim: str, text: str) -> set[str]:
+    """The claim's single ages ("a 7-year-old") that lie inside an age range of `text`, as
+    tokens."""
+    ranges = [r for r in ages(text) if r.low < r.high]
+    return {_number_token(a.low) for a in ages(claim)
+            if a.low == a.high and any(r.low <= a.low <= r.high for r in ranges)}
+
+
+def _number_token(value: float) -> str:
+    return str(int(value)) if value == int(value) else str(value)
+
+
 def _applicability(question: str, scope_text: str, claim: str) -> str:
     """Why the passage's scope (its title and heading, the clauses that say whom it covers,
     its sentence) with the claim's, or the claim's own, excludes who the question asks
@@ -393,6 +408,13 @@ class CitationChecker:
                  + population_numbers(claim, span_tokens)
                  + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
+        # An age the claim names inside an age range of the stretch ("a 7-year-old" for
+        # "children aged 5 to 11") is that range's, no other number.
+        aged = _ages_within(sentence, f"{source.section}. {span}")
+        if aged:
+            known |= _AGE_OLD
+        found = [c for c in found if not (c.kind == "number" and c.claim_words
+                                          and set(c.claim_words.split()) <= aged)]
         if found and all(c.kind == "number" for c in found) and (
                 own := said_in_one_clause(claim, span)):
             # Numbers the alignment paired across clauses: the claim's are all its clause's.
@@ -423,7 +445,7 @@ class CitationChecker:
             found = [c for c in found if c.kind != "replaced"]
             return _Reading(CONTRADICTED, _conflict_reason(found[0], span), span, share)
         basis = set(span_tokens) | set(context)
-        missing_numbers = [t for t in claim if is_number(t) and t not in basis]
+        missing_numbers = [t for t in claim if is_number(t) and t not in basis | aged]
         span_numbers = [t for t in span_tokens if is_number(t) and t not in claim]
         if missing_numbers and span_numbers:
             said = _surface(" ".join(span_numbers), span)
