@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from bench.ingest_speed import ingest_table
 from bench.report_store import store_lines
 from bench.report_targets import cpu_of, part_lines, targets_lines
-from rag.evaluation.claims import kinds_table
+from rag.evaluation.claims import format_share, kinds_table
 from rag.evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
 from rag.evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
 from rag.evaluation.results import evaluation_table, save_json, save_result, slug
@@ -64,9 +64,10 @@ def _claims_section(out: Path) -> list[str]:
                   "| checker | cases | precision of supported | recall of supported | "
                   "exact verdict | ms a case |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
         for r in runs:
-            lines.append(f"| {r['checker']} | {r['cases']} | {r['precision_supported']:.3f} | "
-                         f"{r['recall_supported']:.3f} | {r['accuracy']:.3f} | "
-                         f"{r['ms_per_case']} |")
+            lines.append(f"| {r['checker']} | {r['cases']} | "
+                         f"{format_share(r['precision_supported'])} | "
+                         f"{format_share(r['recall_supported'])} | "
+                         f"{format_share(r['accuracy'])} | {r['ms_per_case']} |")
         for r in runs:
             lines += ["", f"**{r['checker']}**: `{r.get('command', '')}`", "", kinds_table(r),
                       "", _machine_line(r.get("machine", {})), ""]

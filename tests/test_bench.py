@@ -321,6 +321,20 @@ def test_bench_eval_saves_its_result_and_rewrites_the_evaluation_page(tmp_path: 
 
 
 @pytest.mark.slow
+def test_a_claims_file_with_nothing_called_supported_is_reported_with_a_dash(tmp_path: Path):
+    cases = tmp_path / "none.jsonl"
+    cases.write_text(json.dumps({
+        "id": "one", "expected": "unsupported", "question": "Do statins prevent stroke?",
+        "answer": "Statins halve the risk of stroke in everyone over 40 [1].",
+        "passages": [{"number": 1, "text": "Offer a flu vaccine every year to adults aged 65 "
+                                           "and over."}]}) + "\n")
+    done = run_bench("eval", "--claims", str(cases), "--out", str(tmp_path / "docs"))
+    assert done.returncode == 0, done.stderr
+    page = (tmp_path / "docs" / "evaluation.md").read_text()
+    assert "| verdicts | 1 | – | – | 1.000 |" in page
+
+
+@pytest.mark.slow
 def test_bench_eval_takes_one_source():
     done = run_bench("eval", "--claims", "a.jsonl", "--dataset", "medquad")
     assert done.returncode == 2

@@ -140,8 +140,9 @@ def summary(result: dict) -> str:
     """The headline figures and the per-kind table, as Markdown."""
     lines = [
         f"{result['cases']} cases, checker {result['checker']}: precision of supported "
-        f"{_fmt(result['precision_supported'])}, recall of supported "
-        f"{_fmt(result['recall_supported'])}, exact verdict {_fmt(result['accuracy'])} "
+        f"{format_share(result['precision_supported'])}, recall of supported "
+        f"{format_share(result['recall_supported'])}, exact verdict "
+        f"{format_share(result['accuracy'])} "
         f"({result['ms_per_case']} ms a case).",
         "",
         kinds_table(result),
@@ -153,10 +154,11 @@ def kinds_table(result: dict) -> str:
     lines = ["| kind | cases | expected | caught (exact verdict) | flagged (not supported) |",
              "| --- | ---: | --- | ---: | ---: |"]
     for name, row in result["kinds"].items():
-        lines.append(f"| {name} | {row['cases']} | {row['expected']} | {_fmt(row['caught'])} | "
-                     f"{_fmt(row['flagged'])} |")
+        lines.append(f"| {name} | {row['cases']} | {row['expected']} | "
+                     f"{format_share(row['caught'])} | {format_share(row['flagged'])} |")
     return "\n".join(lines)
 
 
-def _fmt(value: float | None) -> str:
+def format_share(value: float | None) -> str:
+    """A share to three places, or a dash where there was nothing to share."""
     return "–" if value is None else f"{value:.3f}"
