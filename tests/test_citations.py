@@ -79,6 +79,13 @@ def _contradicted_not(checker, passage, wrong, *right):
         assert verdict(checker, claim, passage).verdict == "supported", claim
 
 
+def _limit_left_out(checker, passage, dropped, limit, kept):
+    """`dropped` leaves out the limit `limit` of `passage`; `kept` keeps it and is supported."""
+    s = verdict(checker, dropped, passage)
+    assert s.verdict == "unsupported" and limit in s.reason, s.reason
+    assert verdict(checker, kept, passage).verdict == "supported", kept
+
+
 def _applies_only_inside(checker, claim, passage, outside, inside):
     """The claim is `not_applicable` to the question `outside`, `supported` for `inside`."""
     assert verdict(checker, claim, passage, outside).verdict == "not_applicable", outside
@@ -236,16 +243,16 @@ def test_second_blind_cases_hold_what_they_reached(checker):
 
 
 @pytest.mark.parametrize(("name", "precision", "recall"), [
-    ("claims_blind3.jsonl", 1.0, 0.28), ("claims_blind4.jsonl", 1.0, 0.6),
+    ("claims_blind3.jsonl", 1.0, 0.28), ("claims_blind4.jsonl", 1.0, 0.63),
     ("claims_blind5.jsonl", 1.0, 0.5), ("claims_blind6.jsonl", 1.0, 0.53),
     ("claims_blind7.jsonl", 1.0, 0.46), ("claims_blind8.jsonl", 1.0, 0.26),
-    ("claims_blind9.jsonl", 1.0, 0.28), ("claims_blind10.jsonl", 0.87, 0.46),
+    ("claims_blind9.jsonl", 1.0, 0.28), ("claims_blind10.jsonl", 0.88, 0.5),
     ("claims_blind11.jsonl", 1.0, 0.53), ("claims_blind12.jsonl", 1.0, 0.1),
-    ("claims_blind13.jsonl", 1.0, 0.32), ("claims_blind14.jsonl", 1.0, 0.25),
+    ("claims_blind13.jsonl", 1.0, 0.32), ("claims_blind14.jsonl", 1.0, 0.28),
     ("claims_blind15.jsonl", 1.0, 0.17), ("claims_blind16.jsonl", 0.87, 0.25),
-    ("claims_blind17.jsonl", 0.87, 0.25), ("claims_blind18.jsonl", 0.66, 0.14),
+    ("claims_blind17.jsonl", 1.0, 0.25), ("claims_blind18.jsonl", 0.66, 0.14),
     ("claims_blind19.jsonl", 1.0, 0.17), ("claims_blind20.jsonl", 0.87, 0.29),
-    ("claims_blind21.jsonl", 0.83, 0.17), ("claims_blind22.jsonl", 0.4, 0.15),
+    ("claims_blind21.jsonl", 1.0, 0.17), ("claims_blind22.jsonl", 0.44, 0.15),
     ("claims_blind23.jsonl", 0.4, 0.07)])
 def test_later_blind_cases_hold_what_they_reached(checker, name, precision, recall):
     """Each of these files was scored once before any rule was changed for it (the figures in
@@ -255,6 +262,20 @@ def test_later_blind_cases_hold_what_they_reached(checker, name, precision, reca
     result = claims.run(BLIND.parent / name, checker.check, "rules")
     assert result["precision_supported"] >= precision
     assert result["recall_supported"] >= recall
+
+
+@pytest.mark.parametrize(("name", "wrong", "not_applicable"), [
+    ("claims_blind24.jsonl", 1, 8), ("claims_blind25.jsonl", 0, 3)])
+def test_the_newest_blind_cases_call_few_wrong_answers_supported(checker, name, wrong,
+                                                                 not_applicable):
+    """The two newest files call so few answers supported that a precision says little: what
+    is held is how many wrong answers they call supported, and how many questions about
+    someone the passage leaves out they catch."""
+    result = claims.run(BLIND.parent / name, checker.check, "rules")
+    confusion = result["confusion"]
+    assert sum(confusion[label].get("supported", 0) for label in confusion
+               if label != "supported") <= wrong
+    assert confusion["not_applicable"].get("not_applicable", 0) >= not_applicable
 
 
 @pytest.mark.skipif(not SHARED_CLAIMS.exists(), reason="../shared/data/claims is absent")
@@ -1434,13 +1455,12 @@ def test_a_negated_condition_of_a_group_is_a_limit_of_its_own(checker):
     passage = ("For people aged 55 or over and not of Black African or African-Caribbean family "
                "origin who do not have type 2 diabetes, offer a calcium-channel blocker as step "
                "1 treatment.")
-    s = verdict(checker, "People aged 55 or over without type 2 diabetes should be offered a "
-                         "calcium-channel blocker as step 1 treatment [1].", passage)
-    assert s.verdict == "unsupported" and "Black African" in s.reason
-    assert verdict(checker, "People aged 55 or over, not of Black African or African-Caribbean "
-                            "family origin and without type 2 diabetes, should be offered a "
-                            "calcium-channel blocker as step 1 treatment [1].",
-                   passage).verdict == "supported"
+    _limit_left_out(
+        checker, passage, "People aged 55 or over without type 2 diabetes should be offered a "
+                          "calcium-channel blocker as step 1 treatment [1].", "Black African",
+        "People aged 55 or over, not of Black African or African-Caribbean family origin and "
+        "without type 2 diabetes, should be offered a calcium-channel blocker as step 1 "
+        "treatment [1].")
 
 
 def test_a_subject_from_one_sentence_with_the_verb_of_the_next_is_not_supported(checker):
@@ -1572,14 +1592,13 @@ def test_the_line_that_leads_in_to_a_list_limits_its_items(checker):
                "for follow-up and who have all of the following: no significant pain; an "
                "unruptured ectopic pregnancy with an adnexal mass smaller than 35 mm; and a "
                "serum hCG level less than 1,500 IU/litre.")
-    s = verdict(checker, "Methotrexate is first-line for women with no significant pain, an "
-                "unruptured ectopic pregnancy with an adnexal mass under 35 mm and an hCG "
-                "below 1,500 IU/litre [1].", passage)
-    assert s.verdict == "unsupported" and "able to return for follow-up" in s.reason
-    assert verdict(checker, "Methotrexate is first-line for women who are able to return for "
-                   "follow-up, with no significant pain, an unruptured ectopic pregnancy with "
-                   "an adnexal mass under 35 mm and an hCG below 1,500 IU/litre [1].",
-                   passage).verdict == "supported"
+    _limit_left_out(
+        checker, passage, "Methotrexate is first-line for women with no significant pain, an "
+                          "unruptured ectopic pregnancy with an adnexal mass under 35 mm and an "
+                          "hCG below 1,500 IU/litre [1].", "able to return for follow-up",
+        "Methotrexate is first-line for women who are able to return for follow-up, with no "
+        "significant pain, an unruptured ectopic pregnancy with an adnexal mass under 35 mm and "
+        "an hCG below 1,500 IU/litre [1].")
 
 
 def test_advice_the_passage_denies_to_whom_the_question_asks_about_is_not_applicable(checker):
@@ -1598,9 +1617,20 @@ def test_a_negation_said_in_other_words_is_the_same_negation(checker):
     oxygen = ("Do not routinely administer supplemental oxygen to people with suspected acute "
               "coronary syndrome. Do not use benzodiazepines to treat delirium unless it is "
               "caused by alcohol withdrawal.")
-    assert verdict(checker, "Supplemental oxygen should not be administered routinely to people "
-                   "with suspected acute coronary syndrome [1].", oxygen).verdict == "supported"
-    assert verdict(checker, "Benzodiazepines should be used to treat delirium only if it is "
-                   "caused by alcohol withdrawal [1].", oxygen).verdict == "supported"
-    assert verdict(checker, "Benzodiazepines can be used to treat delirium, except when it is "
-                   "caused by alcohol withdrawal [1].", oxygen).verdict == "contradicted"
+    for claim, expected in (
+            ("Supplemental oxygen should not be administered routinely to people with suspected "
+             "acute coronary syndrome [1].", "supported"),
+            ("Benzodiazepines should be used to treat delirium only if it is caused by alcohol "
+             "withdrawal [1].", "supported"),
+            ("Benzodiazepines can be used to treat delirium, except when it is caused by "
+             "alcohol withdrawal [1].", "contradicted")):
+        assert verdict(checker, claim, oxygen).verdict == expected, claim
+
+
+def test_an_age_inside_the_passages_age_range_is_no_other_number(checker):
+    passage = ("Consider sepsis in children aged 5 to 11 who have a suspected infection and "
+               "appear unwell.")
+    assert verdict(checker, "Consider sepsis in a 7-year-old who has a suspected infection "
+                   "and appears unwell [1].", passage).verdict == "supported"
+    assert verdict(checker, "Consider sepsis in a 13-year-old who has a suspected infection "
+                   "and appears unwell [1].", passage).verdict == "contradicted"
