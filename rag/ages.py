@@ -151,6 +151,14 @@ _SEXES = {"woman": {"woman", "women", "girl", "girls", "she", "her", "mother", "
                   "brother", "grandfather", "uncle", "nephew"}}
 
 
+def ages_within(claim: str, text: str) -> set[str]:
+    """The claim's single ages ("a 7-year-old") that lie inside an age range of `text`
+    ("children aged 5 to 11"), written as the claim's number tokens are."""
+    ranges = [r for r in ages(text) if r.low < r.high]
+    return {f"{a.low:g}" for a in ages(claim)
+            if a.low == a.high and any(r.low <= a.low <= r.high for r in ranges)}
+
+
 def sexes(text: str) -> set[str]:
     """"woman" and/or "man" where `text` names people of that sex."""
     words = set(re.findall(r"[a-z]+", text.lower()))

@@ -29,7 +29,7 @@ from meditron_rag.text import (
     is_number,
     tokens,
 )
-from rag.ages import AgeRange, ages, sexes, widened_ages
+from rag.ages import AgeRange, ages, ages_within, sexes, widened_ages
 from rag.claims import (
     LIGHT,
     POPULATIONS,
@@ -266,18 +266,6 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
 _AGE_OLD = frozenset(tokens("years old"))
 
 
-def _ages_within(claim: str, text: str) -> set[str]:
-    """The claim's single ages ("a 7-year-old") that lie inside an age range of `text`, as
-    tokens."""
-    ranges = [r for r in ages(text) if r.low < r.high]
-    return {_number_token(a.low) for a in ages(claim)
-            if a.low == a.high and any(r.low <= a.low <= r.high for r in ranges)}
-
-
-def _number_token(value: float) -> str:
-    return str(int(value)) if value == int(value) else str(value)
-
-
 def _applicability(question: str, scope_text: str, claim: str) -> str:
     """Why the passage's scope (its title and heading, the clauses that say whom it covers,
     its sentence) with the claim's, or the claim's own, excludes who the question asks
@@ -410,7 +398,7 @@ class CitationChecker:
                  or self._stitched(claim, span))
         # An age the claim names inside an age range of the stretch ("a 7-year-old" for
         # "children aged 5 to 11") is that range's, no other number.
-        aged = _ages_within(sentence, f"{source.section}. {span}")
+        aged = ages_within(sentence, f"{source.section}. {span}")
         if aged:
             known |= _AGE_OLD
         found = [c for c in found if not (c.kind == "number" and c.claim_words
