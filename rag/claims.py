@@ -112,7 +112,8 @@ ANTONYMS = {frozenset(pair) for pair in _ANTONYMS}
 # is used").
 LIGHT = frozenset(stems(
     "use used give get take make put have after when once usually".split()))
-_BOUNDS = frozenset(stems("least most more less".split()))
+# A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
+BOUNDS = frozenset(stems("least most more less".split()))
 # Words that put two things in order: "A is preferred to B", "A rather than B", "A before B".
 ORDERING = frozenset(stems(
     "rather instead prefer preferred over versus before after more less fewer higher lower "
@@ -272,7 +273,7 @@ def conflicts(claim: Sequence[str], source: Sequence[str], elsewhere: set[str],
             # no detail; a rule where the passage offers an option is a modality change.
             # A number's bound for another is read by `rag.quantities.bound_changes`.
             swapped = [t for t in said if t not in elsewhere and not _category(t)
-                       and t not in LIGHT | _BOUNDS
+                       and t not in LIGHT | BOUNDS
                        and t not in STRONG_MODALS | WEAK_MODALS | POSSIBILITY]
             # People replaced by words that name no group the check knows are swapped too.
             lost = [t for t in was if said_count[t] < window_count[t]

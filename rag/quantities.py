@@ -14,7 +14,7 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
-from rag.claims import GRADES, POPULATIONS, Conflict, conflicts, edits, is_drug
+from rag.claims import BOUNDS, GRADES, POPULATIONS, Conflict, conflicts, edits, is_drug
 
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
 _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
@@ -39,8 +39,6 @@ _LEAD_IN = re.compile(r"([^.;:]*):\s")
 # Scores and measurements named before their value ("GCS less than 13", "a BMI of 30").
 _SCORES = frozenset(tokens("gcs bmi score egfr acr hba1c psa ldl hdl inr mmse phq qrisk audit "
                            "apgar"))
-# A number's bound, as `meditron_rag.text.normalise` writes it ("≥65" is "at least 65").
-BOUNDS = frozenset(stems("least most more less".split()))
 # (the claim's bound, the passage's) where the claim's numbers all lie within the passage's.
 _INSIDE = frozenset({("more", "least"), ("less", "most")})
 

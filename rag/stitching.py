@@ -38,6 +38,7 @@ from meditron_rag.text import (
     tokens,
 )
 from rag.claims import (
+    BOUNDS,
     LIGHT,
     ORDERING,
     STRONG_MODALS,
@@ -47,7 +48,6 @@ from rag.claims import (
     quantifiers,
     same_thing,
 )
-from rag.quantities import BOUNDS
 
 # A statement that opens by referring back to the one before it ("It should be given ...",
 # "In mild asthma this can be ..."), within its first few words.
