@@ -37,10 +37,12 @@ from rag.claims import (
     UNIVERSAL,
     WEAK_MODALS,
     Conflict,
+    advised_against,
     conflicts,
     dropped_possibility,
     matched,
     negated_forms,
+    negation_moved,
     negations,
     opposite_in,
     otherwise_swap,
@@ -263,6 +265,7 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             else f"the passage says {what}")
 
 
+_AGAINST_WORDS = frozenset(tokens("no not neither nor avoid avoided"))
 _AGE_OLD = frozenset(tokens("years old"))
 
 
@@ -368,6 +371,9 @@ class CitationChecker:
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
+        if advised_against(sentence) and advised_against(span):
+            # "Neither X nor Y should be used", "X is best avoided": "Do not use X or Y".
+            known |= _AGAINST_WORDS
         # A passage about people other than those asked about answers nothing for them,
         # whether or not the sentence repeats it faithfully.
         covers, leaves_out = scope_clauses(source.text)
@@ -396,6 +402,7 @@ class CitationChecker:
                  + population_numbers(claim, span_tokens)
                  + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
+        found = [c for c in found if not negation_moved(sentence, span, c)]
         # An age the claim names inside an age range of the stretch ("a 7-year-old" for
         # "children aged 5 to 11") is that range's, no other number.
         aged = ages_within(sentence, f"{source.section}. {span}")

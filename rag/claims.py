@@ -141,6 +141,15 @@ _PARTIAL = frozenset(tokens("some many most few certain sometimes often occasion
 _HEDGES = frozenset(stems("insufficient inadequate".split()))
 # Words that name no side of an order.
 _ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | ORDERING
+# Advice against doing something, in the ways it is worded: "Do not offer", "X is not
+# routinely needed", "No treatment is recommended", "recommends against", "neither X nor Y".
+_NEEDED = r"(?:recommended|needed|necessary|required|indicated|advised|warranted|advisable)"
+_ADVISED_AGAINST = re.compile(
+    r"\b(?:do|does|should|must|shall|need)\s*(?:not|n[’']t)\b|\bnever\b|\bavoid\b"
+    rf"|(?:\bnot|n[’']t)\s+(?:\w+ly\s+)?(?:be\s+)?(?:\w+ly\s+)?{_NEEDED}\b"
+    rf"|\bno\b[^.;:]{{0,60}}\b(?:is|are|be)\s+(?:\w+ly\s+)?{_NEEDED}\b"
+    r"|\b(?:recommends?|advises?)\s+against\b|\bneither\b[^.;:]{0,80}\bnor\b"
+    r"|\b(?:requires?|needs?)\s+no\b", re.IGNORECASE)
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
@@ -368,6 +377,28 @@ def _flips(claim: Sequence[str], source: Sequence[str],
         if all(was[j] != said[i] for j in places):
             return [_flip(word, said[i], source, places[0])]
     return []
+
+
+def advised_against(text: str) -> bool:
+    """Whether `text` advises against something, in any of the ways that is worded."""
+    return bool(_ADVISED_AGAINST.search(text))
+
+
+def negation_moved(claim_text: str, text: str, conflict: Conflict) -> bool:
+    """Whether a word negated on one side only sits in advice that both sides give against,
+    each with as many negations: "Routine measurement is not needed" for "Do not routinely
+    measure"; "No treatment is recommended" for "Do not offer treatment"."""
+    if conflict.kind != "polarity" or not _ADVISED_AGAINST.search(claim_text):
+        return False
+    word = conflict.claim_words.split()[-1]
+    denied = _denials(tokens(claim_text))
+    return any(word in toks and _denials(toks) == denied and _ADVISED_AGAINST.search(sentence)
+               for sentence in (text[a:b] for a, b in sentence_spans(text))
+               for toks in [tokens(sentence)])
+
+
+def _denials(tokens_: Sequence[str]) -> int:
+    return sum(1 for k, t in enumerate(tokens_) if _negates(tokens_, k) and t != "nor")
 
 
 def _flip(word: str, claim_negated: bool, source: Sequence[str], at: int) -> Conflict:

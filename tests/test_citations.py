@@ -408,6 +408,12 @@ def test_a_claim_that_drops_a_limit_of_its_passage_is_not_supported(checker):
             "years.")
     assert verdict(checker, "Women diagnosed at a late stage have only a 23.3 percent chance "
                             "of surviving five years [1].", said).verdict == "supported"
+    # "Without" the opinion or consent a rule waits for is a limit too.
+    waits = ("Do not offer medication for ADHD to any child under 5 years without a second "
+             "specialist opinion.")
+    s = verdict(checker, "Medication for ADHD should not be offered to children under 5 [1].",
+                waits)
+    assert s.verdict == "unsupported" and "without a second specialist opinion" in s.reason
     # The question may carry the limit: the answer need not repeat it.
     assert verdict(checker, "Offer one dose of PCV to adults aged 50 to 64 [1].", passage,
                    "Which vaccine for adults 50 to 64 with a risk condition?").supported
@@ -474,6 +480,12 @@ def test_a_statement_for_people_who_are_not_pregnant_does_not_apply_in_pregnancy
                  "subclinical hypothyroidism [1].", scope,
         "She is 31 and she and her partner hope to conceive soon. Should I start levothyroxine?",
         "She is 31 and has subclinical hypothyroidism. Should I start levothyroxine?")
+    for hoping in ("My wife and I are trying for our first baby. Should she start "
+                   "levothyroxine?", "She is 31 and wants to get pregnant next year. Should she "
+                                     "start levothyroxine?"):
+        assert verdict(checker, "A 6-month trial of levothyroxine can be considered for adults "
+                                "under 65 with subclinical hypothyroidism [1].", scope,
+                       hoping).verdict == "not_applicable", hoping
 
 
 def test_older_people_are_an_age_group(checker):
@@ -1625,6 +1637,27 @@ def test_a_negation_said_in_other_words_is_the_same_negation(checker):
             ("Benzodiazepines can be used to treat delirium, except when it is caused by "
              "alcohol withdrawal [1].", "contradicted")):
         assert verdict(checker, claim, oxygen).verdict == expected, claim
+
+
+def test_advice_against_said_in_other_words_is_the_same_advice(checker):
+    """"X is not routinely needed", "no X is recommended" and "neither X nor Y should be used"
+    advise against what "Do not ..." does, though the negation stands on another word; advice
+    for it, or against what the passage advises, is still the opposite."""
+    passage = ("Do not routinely offer a chest X-ray to children with bronchiolitis. Do not use "
+               "antibiotics, salbutamol or inhaled corticosteroids to treat bronchiolitis. Give "
+               "oxygen to children whose oxygen saturation is persistently below 90%.")
+    for claim, expected in (
+            ("A chest X-ray is not routinely needed for children with bronchiolitis [1].",
+             "supported"),
+            ("Neither salbutamol nor inhaled corticosteroids should be used to treat "
+             "bronchiolitis [1].", "supported"),
+            ("No antibiotics are recommended to treat bronchiolitis [1].", "supported"),
+            ("A chest X-ray should be offered routinely to children with bronchiolitis [1].",
+             "contradicted"),
+            ("Salbutamol should be used to treat bronchiolitis [1].", "contradicted"),
+            ("Oxygen is not needed for children whose oxygen saturation is persistently below "
+             "90% [1].", "contradicted")):
+        assert verdict(checker, claim, passage).verdict == expected, claim
 
 
 def test_an_age_inside_the_passages_age_range_is_no_other_number(checker):
