@@ -18,13 +18,16 @@ from rag.claims import LIGHT, ORDERING, edits, matched, negated
 # Words that open a clause limiting whom or when a statement covers: "if problems persist",
 # "who have a risk condition", "unless contraindicated", "wounds that are healing by primary
 # intention"; "with"/"without"/"at" only after the people they limit ("adults with diabetes",
-# "people at risk").
+# "people at risk"), or "without" the advice or consent a rule waits for ("do not offer
+# medication without a specialist opinion").
 _LIMITING = re.compile(
     r"\b(?:if|unless|only|except|excluding|provided|when|whenever|while|until|as long as|who|"
     r"whose|in whom)\b|\b(?:that|which) (?:are|is|have|has)\b"
     r"|\b(?:adults?|people|persons?|patients?|women|men|children|infants|individuals|those|"
     r"anyone|everyone)\s+(?:with|without|at)\b"
-    r"|\b(?:and|but) not (?:of|in|on|from|taking|having|receiving)\b", re.IGNORECASE)
+    r"|\b(?:and|but) not (?:of|in|on|from|taking|having|receiving)\b"
+    r"|\bwithout\b(?=[^,.;:]{0,40}\b(?:opinion|advice|consent|approval|agreement|input|"
+    r"supervision|discussion|review)\b)", re.IGNORECASE)
 _PEOPLE_FIRST = re.compile(r"(?:adults?|people|persons?|patients?|women|men|children|infants|"
                            r"individuals|those|anyone|everyone)\s+(?=with|without|at)\b",
                            re.IGNORECASE)

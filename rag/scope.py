@@ -45,8 +45,10 @@ _PREGNANT = re.compile(r"\bpregnan", re.IGNORECASE)
 _NOT_PREGNANT = re.compile(r"\b(?:non-?|not\s+(?:be\s+|currently\s+)?)pregnant\b",
                            re.IGNORECASE)
 # A woman who hopes to become pregnant, for a passage that leaves out "planning a pregnancy".
-_PLANNING = re.compile(r"\b(?:conceiv\w*|trying for a baby|trying to get pregnant|"
-                       r"planning (?:a |to have a )?(?:pregnancy|baby|family))\b", re.IGNORECASE)
+_PLANNING = re.compile(r"\b(?:conceiv\w*|(?:trying|hoping|wanting|want|wants|planning|plan)\s+"
+                       r"(?:for|to have|to get|to become|to start)\s+(?:a |an |our |their |her "
+                       r"|my |another )?(?:(?:first|second|next) )?(?:baby|child|pregnant|family)"
+                       r"|planning (?:a |to have a )?(?:pregnancy|baby|family))\b", re.IGNORECASE)
 # Health and care workers, by the words a guideline or a question names them with.
 _STAFF = re.compile(r"\b(?:staff|(?:health|social|care)\s*(?:and social care\s+)?workers?|"
                     r"healthcare workers?|health professionals?|nurses?|doctors?|midwi(?:fe|ves)|"
