@@ -141,6 +141,10 @@ _PARTIAL = frozenset(tokens("some many most few certain sometimes often occasion
 _HEDGES = frozenset(stems("insufficient inadequate".split()))
 # Words that name no side of an order.
 _ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | ORDERING
+# Where a sentence's clauses part, each with a condition, a bound or a strength of its own:
+# "...; ...", "..., and ...", "... whereas ...".
+CLAUSE_PARTS = re.compile(r";\s+|,\s+(?:and|but|or|whereas|while)\s+|\s+(?:whereas|while)\s+",
+                          re.IGNORECASE)
 # Advice against doing something, in the ways it is worded: "Do not offer", "X is not
 # routinely needed", "No treatment is recommended", "recommends against", "neither X nor Y".
 _NEEDED = r"(?:recommended|needed|necessary|required|indicated|advised|warranted|advisable)"
@@ -387,18 +391,25 @@ def advised_against(text: str) -> bool:
 def negation_moved(claim_text: str, text: str, conflict: Conflict) -> bool:
     """Whether a word negated on one side only sits in advice that both sides give against,
     each with as many negations: "Routine measurement is not needed" for "Do not routinely
-    measure"; "No treatment is recommended" for "Do not offer treatment"."""
-    if conflict.kind != "polarity" or not _ADVISED_AGAINST.search(claim_text):
+    measure"; "No treatment is recommended" for "Do not offer treatment". The claim is read
+    clause by clause: "Giving both at once is not recommended, and ..."."""
+    if conflict.kind != "polarity":
         return False
     word = conflict.claim_words.split()[-1]
-    denied = _denials(tokens(claim_text))
-    return any(word in toks and _denials(toks) == denied and _ADVISED_AGAINST.search(sentence)
-               for sentence in (text[a:b] for a, b in sentence_spans(text))
-               for toks in [tokens(sentence)])
+    sentences = [(tokens(text[a:b]), text[a:b]) for a, b in sentence_spans(text)]
+    for clause in CLAUSE_PARTS.split(claim_text):
+        said = tokens(clause)
+        if word in said and _ADVISED_AGAINST.search(clause) and any(
+                word in toks and _denials(toks) == _denials(said)
+                and _ADVISED_AGAINST.search(sentence) for toks, sentence in sentences):
+            return True
+    return False
 
 
 def _denials(tokens_: Sequence[str]) -> int:
-    return sum(1 for k, t in enumerate(tokens_) if _negates(tokens_, k) and t != "nor")
+    """How many times `tokens_` deny something: "neither ... nor" once, "avoid" too."""
+    return sum(1 for k, t in enumerate(tokens_)
+               if _negates(tokens_, k) and t != "nor" or t == "avoid")
 
 
 def _flip(word: str, claim_negated: bool, source: Sequence[str], at: int) -> Conflict:

@@ -21,8 +21,7 @@ from functools import lru_cache
 from itertools import permutations
 
 from meditron_rag.text import NEGATIONS, STOPWORDS, sentence_spans, stems, tokens
-from rag.claims import LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
-from rag.quantities import CLAUSE_PARTS
+from rag.claims import CLAUSE_PARTS, LIGHT, STRONG_MODALS, WEAK_MODALS, Conflict
 
 # Where one item of a list or one step of a sequence ends and the next begins.
 _ITEM_CUT = re.compile(r",\s+|;\s+|\s+(?:and then|or else|followed by|and|or|then|plus)\s+",

@@ -14,7 +14,16 @@ from difflib import SequenceMatcher
 from functools import lru_cache
 
 from meditron_rag.text import STOPWORDS, is_number, sentence_spans, stems, tokens
-from rag.claims import BOUNDS, GRADES, POPULATIONS, Conflict, conflicts, edits, is_drug
+from rag.claims import (
+    BOUNDS,
+    CLAUSE_PARTS,
+    GRADES,
+    POPULATIONS,
+    Conflict,
+    conflicts,
+    edits,
+    is_drug,
+)
 
 # A dose, and what it may be given per: "10 mg/kg", "500 mg/m2".
 _DOSE_UNITS = frozenset(tokens("mg mcg g ml iu units mmol"))
@@ -30,10 +39,6 @@ _WHEN = frozenset(stems("before after within until prior earlier later".split())
 _CLAUSE_CUT = re.compile(r"[;:]\s|,\s+(?:and|but|or|then|while|whereas)\b|(?<!\d)\.\s"
                          r"|,\s+(?=(?:(?:below|above|under|over|less than|more than|at least|"
                          r"at most|up to)\s+)?\d)", re.IGNORECASE)
-# Where a sentence's clauses part, each with a condition, a bound or a strength of its own:
-# "...; ...", "..., and ...", "... whereas ...".
-CLAUSE_PARTS = re.compile(r";\s+|,\s+(?:and|but|or|whereas|while)\s+|\s+(?:whereas|while)\s+",
-                          re.IGNORECASE)
 # The line before a list: "Perform a CT head scan within 1 hour for adults with any of: ...".
 _LEAD_IN = re.compile(r"([^.;:]*):\s")
 # Scores and measurements named before their value ("GCS less than 13", "a BMI of 30").

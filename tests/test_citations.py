@@ -1652,6 +1652,7 @@ def test_advice_against_said_in_other_words_is_the_same_advice(checker):
             ("Neither salbutamol nor inhaled corticosteroids should be used to treat "
              "bronchiolitis [1].", "supported"),
             ("No antibiotics are recommended to treat bronchiolitis [1].", "supported"),
+            ("Avoid using antibiotics to treat bronchiolitis [1].", "supported"),
             ("A chest X-ray should be offered routinely to children with bronchiolitis [1].",
              "contradicted"),
             ("Salbutamol should be used to treat bronchiolitis [1].", "contradicted"),
