@@ -366,6 +366,10 @@ _IRREGULAR = {
     "kept": "keep", "keeping": "keep", "check": "measure", "checked": "measure",
     "checks": "measure", "checking": "measure", "monitor": "measure", "monitored": "measure",
     "monitors": "measure", "monitoring": "measure", "preceding": "previous", "prior": "previous",
+    "raise": "increase", "raises": "increase",
+    "raising": "increase", "especially": "particularly", "finish": "complete",
+    "finishes": "complete", "finished": "complete", "finishing": "complete",
+    "afterwards": "after", "beforehand": "before", "alongside": "with", "plus": "and",
 }
 # Function words carry no claim; negations, modals and numbers are kept apart from them.
 _FUNCTION = frozenset(

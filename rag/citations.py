@@ -39,6 +39,7 @@ from rag.claims import (
     Conflict,
     advised_against,
     conflicts,
+    described_only,
     dropped_possibility,
     matched,
     negated_forms,
@@ -402,7 +403,8 @@ class CitationChecker:
                  + population_numbers(claim, span_tokens)
                  + conflicts(claim, span_tokens, known, frozenset(context))
                  or self._stitched(claim, span))
-        found = [c for c in found if not negation_moved(sentence, span, c)]
+        found = [c for c in found if not negation_moved(sentence, span, c) and not (
+            c.kind == "modality" and described_only(c.passage_words, span))]
         # An age the claim names inside an age range of the stretch ("a 7-year-old" for
         # "children aged 5 to 11") is that range's, no other number.
         aged = ages_within(sentence, f"{source.section}. {span}")
@@ -457,7 +459,8 @@ class CitationChecker:
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different population",
                             span, share)
         hedge = dropped_possibility(claim, span_tokens)
-        if hedge and (rule := set(claim) & STRONG_MODALS - set(span_tokens)):
+        if hedge and not described_only(hedge, span) and (
+                rule := set(claim) & STRONG_MODALS - set(span_tokens)):
             return _Reading(CONTRADICTED, _conflict_reason(
                 Conflict("modality", hedge, " ".join(sorted(rule))), span), span, share)
         # Whom the passage says it covers, by group and age, may be named with any statement.

@@ -145,6 +145,10 @@ _ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | ORDERING
 # "...; ...", "..., and ...", "... whereas ...".
 CLAUSE_PARTS = re.compile(r";\s+|,\s+(?:and|but|or|whereas|while)\s+|\s+(?:whereas|while)\s+",
                           re.IGNORECASE)
+# A hedge on what a thing is or does, in a clause of its own: "medicines that may increase the
+# risk", "as loading may unmask ...".
+_DESCRIBED = re.compile(r"\b(?:that|which|who)\s+(?:\w+\s+){0,2}(?:may|might)\b"
+                        r"|\b(?:as|because|since)\b[^.;:,]*?\b(?:may|might)\b", re.IGNORECASE)
 # Advice against doing something, in the ways it is worded: "Do not offer", "X is not
 # routinely needed", "No treatment is recommended", "recommends against", "neither X nor Y".
 _NEEDED = r"(?:recommended|needed|necessary|required|indicated|advised|warranted|advisable)"
@@ -386,6 +390,14 @@ def _flips(claim: Sequence[str], source: Sequence[str],
 def advised_against(text: str) -> bool:
     """Whether `text` advises against something, in any of the ways that is worded."""
     return bool(_ADVISED_AGAINST.search(text))
+
+
+def described_only(hedges: str, text: str) -> bool:
+    """Whether each of the hedge words `hedges` stands in `text` only where it hedges what a
+    thing is or does, not the advice: "Review medicines that may increase the risk of
+    falls"; "Check calcium, as loading may unmask hyperparathyroidism"."""
+    plain = tokens(_DESCRIBED.sub(" ", text))
+    return bool(hedges.split()) and not set(hedges.split()) & set(plain)
 
 
 def negation_moved(claim_text: str, text: str, conflict: Conflict) -> bool:

@@ -1661,6 +1661,23 @@ def test_advice_against_said_in_other_words_is_the_same_advice(checker):
         assert verdict(checker, claim, passage).verdict == expected, claim
 
 
+def test_a_hedge_on_what_a_thing_does_is_not_a_hedge_on_the_advice(checker):
+    """"Review medicines that may increase the risk" advises a review outright: the "may"
+    is about the medicines, and "should be reviewed" drops no hedge of the advice. "Raise" is
+    "increase", "especially" "particularly", "finishing" "completing"."""
+    passage = ("Review medicines that may increase the risk of falls, particularly sedatives "
+               "and antihypertensives. Check adjusted serum calcium 1 month after completing "
+               "the loading regimen, as loading may unmask primary hyperparathyroidism. "
+               "Consider stopping antipsychotics that may cause falls.")
+    for claim, expected in (
+            ("Medicines that can raise the risk of falls, especially sedatives and "
+             "antihypertensives, should be reviewed [1].", "supported"),
+            ("Adjusted serum calcium should be checked 1 month after finishing the loading "
+             "regimen, because loading can unmask primary hyperparathyroidism [1].", "supported"),
+            ("Antipsychotics that may cause falls should be stopped [1].", "contradicted")):
+        assert verdict(checker, claim, passage).verdict == expected, claim
+
+
 def test_an_age_inside_the_passages_age_range_is_no_other_number(checker):
     passage = ("Consider sepsis in children aged 5 to 11 who have a suspected infection and "
                "appear unwell.")
