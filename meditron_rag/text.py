@@ -314,7 +314,8 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
 )]
 # Whole days said in hours ("within 72 hours" is "within 3 days"); not the end of a range,
 # whose unit is its start's too.
-_HOURS = re.compile(r"(?<!\bto )(?<!\bor )(?<!\band )\b(\d+) hours?\b")
+# Hours in whole days, as days, unless they end a range ("72 to 120 hours"); "up to" is none.
+_HOURS = re.compile(r"(?:(?<=\bup to )|(?<!\bto ))(?<!\bor )(?<!\band )\b(\d+) hours?\b")
 
 
 def _in_days(match: re.Match[str]) -> str:

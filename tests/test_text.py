@@ -154,6 +154,7 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     # One unit each way: "72 hours" is "3 days", "g/litre" is "g/L", "or longer" a bound.
     assert t.tokens("within 72 hours") == t.tokens("within three days")
     assert t.tokens("24 to 48 hours") == ["24", "48", "hour"]
+    assert t.tokens("up to 120 hours after") == t.tokens("up to 5 days after")
     assert t.tokens("80 g/litre") == t.tokens("80 g/L")
     assert t.tokens("for 4 weeks or longer") == t.tokens("for at least 4 weeks")
     # Neither a negation nor a hedge.
