@@ -390,7 +390,7 @@ class CitationChecker:
         if not why and (out := duration_outside(question, covers)):
             why = f"the passage covers another duration: “{out}”"
         if not why and (out := gestation_outside(question, covers)):
-            why = f"the passage covers other weeks of pregnancy: “{out}”"
+            why = f"the passage covers other weeks of gestation: “{out}”"
         if not why and (out := pregnancy_outside(question, sentence, span)):
             why = f"the passage is about people who are not pregnant: “{out}”"
         if not why and (out := excluded_by_limit(sentence, span, question)):

@@ -12,7 +12,14 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from meditron_rag.text import NEGATIONS, STOPWORDS, is_number, sentence_spans, tokens
+from meditron_rag.text import (
+    NEGATIONS,
+    STOPWORDS,
+    is_number,
+    normalise,
+    sentence_spans,
+    tokens,
+)
 from rag.ages import AgeRange, ages, sexes
 from rag.claims import is_drug, negated
 
@@ -22,7 +29,7 @@ _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|e
                     r"intended|is for|are for|protocols?|in line with|"
                     r"seek (?:\w+ ){0,2}advice)\b", re.IGNORECASE)
 # "Infants under 6 months are covered by a separate section" leaves them out of this one.
-_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|elsewhere)\b|"
+_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|separately|elsewhere)\b|"
                          r"\bnon-|\b(?:covered|provided|addressed|described|discussed) "
                          r"(?:by|in) (?:the|a|another|section|chapter)\b|"
                          r"\bshould (?:follow|be managed)\b|\bin line with\b|"
@@ -41,6 +48,9 @@ _SPEAKER = re.compile(
     r"brother|grandmother|grandfather|child|baby)(?:'m|’m|'s|’s| is| am)\s+(\d{1,3})\b"
     r"(?!\s*(?:mg|mcg|ml|%|kg|cm|mmol|mmhg|weeks?|days?|months?|hours?|minutes?|times?)\b)",
     re.IGNORECASE)
+# "He turned 4 last month", "she has just turned 16": the age a birthday brought.
+_TURNED = re.compile(r"\b(?:turned|turns|turning)\s+(\d{1,3})\b(?!\s*(?:%|degrees|times)\b)",
+                     re.IGNORECASE)
 _PREGNANT = re.compile(r"\bpregnan", re.IGNORECASE)
 _NOT_PREGNANT = re.compile(r"\b(?:non-?|not\s+(?:be\s+|currently\s+)?)pregnant\b",
                            re.IGNORECASE)
@@ -98,9 +108,11 @@ _SCHOOL = [(re.compile(pattern, re.IGNORECASE), AgeRange(low, high)) for pattern
 
 
 def asked_ages(question: str) -> list[AgeRange]:
-    """The ages a question asks about, "I'm 40" and "my son is in Year 4" included."""
+    """The ages a question asks about, "I'm 40", "he turned four" and "my son is in Year 4"
+    included."""
     found = ages(question)
-    found += [AgeRange(int(m.group(1)), int(m.group(1))) for m in _SPEAKER.finditer(question)]
+    found += [AgeRange(int(m.group(1)), int(m.group(1))) for pattern in (_SPEAKER, _TURNED)
+              for m in pattern.finditer(normalise(question))]
     found += [AgeRange(int(m.group(1)) + 4, int(m.group(1)) + 5)
               for m in _SCHOOL_YEAR.finditer(question)]
     found += [AgeRange(int(year) + 5, int(year) + 6) for m in _GRADE.finditer(question)
@@ -297,12 +309,13 @@ def duration_outside(question: str, covers: Sequence[str]) -> str:
     return ""
 
 
-# Weeks of pregnancy a passage covers ("women with prelabour rupture of membranes at 37 weeks
-# or more", "before 24 weeks") and a question gives ("a woman at 34 weeks", "28 weeks
-# pregnant", "at 30+2 weeks' gestation").
-_FROM_WEEK = re.compile(r"\b(?:at|from)\s+(?P<n>[2-4]\d)\s+(?:completed\s+)?weeks?(?:'|’)?"
-                        r"(?:\s+of\s+(?:gestation|pregnancy))?\s+(?:or more|or over|or later|"
-                        r"and over|and beyond|onwards)\b", re.IGNORECASE)
+# Weeks of gestation a passage covers ("women with prelabour rupture of membranes at 37 weeks
+# or more", "before 24 weeks", "infants born at term (37 weeks or later)") and a question
+# gives ("a woman at 34 weeks", "28 weeks pregnant", "twins who arrived at 32 weeks").
+_FROM_WEEK = re.compile(r"(?:\b(?:at|from)\s+|\(\s*)(?P<n>[2-4]\d)\s+(?:completed\s+)?"
+                        r"weeks?(?:'|’)?(?:\s+of\s+(?:gestation|pregnancy))?\s+"
+                        r"(?:or more|or over|or later|and over|and beyond|onwards)\b",
+                        re.IGNORECASE)
 _BEFORE_WEEK = re.compile(r"\b(?:before|under|less than)\s+(?P<n>[2-4]\d)\s+(?:completed\s+)?"
                           r"weeks?\b", re.IGNORECASE)
 _ASKED_WEEK = re.compile(r"\b(?:at|is|now)\s+(?P<n>[2-4]\d)(?:\+\d)?\s*weeks?\b|\b(?P<m>[2-4]\d)"

@@ -548,6 +548,29 @@ def test_a_school_year_names_a_childs_age(checker):
                    "seizure?").verdict == "supported"
 
 
+def test_a_birthday_names_an_age_and_a_section_covered_separately_is_left_out(checker):
+    """"He turned four last month" is 4, outside "children aged 5 years and over"; a group
+    whose recommendations "are covered separately" is not covered here."""
+    passage = ("This section applies to children aged 5 years and over. Offer methylphenidate "
+               "as the first-line medicine for ADHD. Recommendations for children under 5 "
+               "years are covered separately in section 1.5.")
+    _applies_only_inside(
+        checker, "Methylphenidate is the first-line medicine for ADHD [1].", passage,
+        "Our son turned four last month. Would he be started on methylphenidate?",
+        "Our son turned seven last month. Would he be started on methylphenidate?")
+
+
+def test_a_baby_born_before_the_weeks_a_passage_covers_is_left_out(checker):
+    passage = ("These thresholds apply to infants born at term (37 weeks of gestation or "
+               "later). Be concerned about faltering growth if there is a fall across 2 or "
+               "more weight centile spaces.")
+    _applies_only_inside(
+        checker, "A fall across 2 or more weight centile spaces is a concern [1].", passage,
+        "Our twins arrived at 32 weeks and one has dropped two centile lines. Is that a "
+        "concern?",
+        "Our son arrived at 40 weeks and has dropped two centile lines. Is that a concern?")
+
+
 def test_a_question_that_denies_what_the_passage_covers_is_not_applicable(checker):
     passage = ("This section applies to adults with active relapsing-remitting multiple "
                "sclerosis. Offer a disease-modifying therapy to all people in this group after "
