@@ -74,11 +74,13 @@ _NAMED_OTHERWISE = [(re.compile(group, re.IGNORECASE), re.compile(cue, re.IGNORE
      r"(?:organ|stem cell|bone marrow|kidney|liver|renal) transplant\w*|asplenia|"
      r"splenectomy|HIV)\b"),
     # Dialysis is renal replacement therapy; a metallic valve is a mechanical one; a mother
-    # who is nursing or lactating is breastfeeding.
+    # who is nursing, lactating or feeding her baby herself is breastfeeding.
     (r"\brenal replacement\b|\bdialysis\b", r"\b(?:haemo|hemo|peritoneal )?dialysis\b"),
     (r"\b(?:mechanical|prosthetic|metallic) (?:heart )?valves?\b",
      r"\b(?:mechanical|prosthetic|metallic|metal) (?:\w+ )?(?:heart )?valves?\b"),
-    (r"\bbreast-?feeding\b|\blactating\b", r"\b(?:breast-?feed\w*|nursing|lactating)\b"))]
+    (r"\bbreast-?feeding\b|\blactating\b",
+     r"\b(?:breast-?feed\w*|nursing|lactating|feeding (?:\w+ ){0,2}(?:herself|myself)|"
+     r"expressing (?:breast )?milk)\b"))]
 # "A history of breast cancer": the condition, up to where the clause goes on.
 _HISTORY = re.compile(r"\bhistory of ([\w\s-]+?)(?=\s+(?:should|must|are|is|who|require|need)\b"
                       r"|[,.;:()]|$)", re.IGNORECASE)
@@ -171,7 +173,8 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
         if out and asked and all(any(a.low >= o.low and a.high <= o.high for o in out)
                                  for a in asked):
             return clause.strip(" .;,")
-        if not out and asked_sex and asked_sex <= sexes(clause):
+        # "Women who are breastfeeding" leaves out some women, not all.
+        if not out and asked_sex and asked_sex <= sexes(clause) and not _QUALIFIED.search(clause):
             return clause.strip(" .;,")
         own = _own_words(clause, text) & asked_words - context
         if not sexes(clause) and (len(own) >= 2 or any(map(is_drug, own))):
@@ -182,7 +185,30 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
             return clause.strip(" .;,")
         if _had(question, clause):
             return clause.strip(" .;,")
+        if _other_animal(question, clause):
+            return clause.strip(" .;,")
     return ""
+
+
+# A sex named with what narrows it: "women who are breastfeeding", "men with a catheter".
+_QUALIFIED = re.compile(r"\b(?:women|men|girls|boys|males?|females?)\s+(?:who|with|whose|taking|"
+                        r"on|during|after|having|receiving)\b", re.IGNORECASE)
+# "Bites from animals other than cats, dogs and humans": the animals a question may name.
+_ANIMALS = frozenset(tokens(
+    "dog cat human person horse pony donkey cow cattle bull pig sheep goat rat mouse mice "
+    "squirrel hamster gerbil rabbit ferret monkey ape bat fox badger raccoon skunk camel snake "
+    "lizard bird parrot seal"))
+_OTHER_ANIMALS = re.compile(r"\banimals? other than ([^.;:()]+)", re.IGNORECASE)
+
+
+def _other_animal(question: str, clause: str) -> bool:
+    """Whether the question names an animal that a clause leaving out "animals other than
+    cats, dogs and humans" leaves out: a horse."""
+    named = _OTHER_ANIMALS.search(clause)
+    if not named:
+        return False
+    kept = set(tokens(named.group(1)))
+    return bool(set(tokens(question)) & _ANIMALS - kept - {"person"})
 
 
 def denied_scope(question: str, clauses: Sequence[str]) -> str:

@@ -560,6 +560,29 @@ def test_a_birthday_names_an_age_and_a_section_covered_separately_is_left_out(ch
         "Our son turned seven last month. Would he be started on methylphenidate?")
 
 
+def test_a_mother_feeding_her_baby_herself_and_a_horse_bite_are_left_out(checker):
+    """Named in other words than the clause that leaves them out: feeding a baby herself is
+    breastfeeding; a horse is an animal other than cats, dogs and humans."""
+    clots = ("Offer either apixaban or rivaroxaban to adults with confirmed pulmonary "
+             "embolism. The recommendations in this section do not cover women who are "
+             "breastfeeding.")
+    _applies_only_inside(
+        checker, "Apixaban or rivaroxaban should be offered for confirmed pulmonary embolism "
+                 "[1].", clots,
+        "She is six weeks after delivery, feeding her baby herself, and has a confirmed PE. "
+        "Which anticoagulant?",
+        "She is six weeks after delivery, formula feeding, and has a confirmed PE. Which "
+        "anticoagulant?")
+    bites = ("Offer prophylactic co-amoxiclav for a bite that has broken the skin and drawn "
+             "blood if it involves the hand. This guidance does not cover bites from animals "
+             "other than cats, dogs and humans.")
+    _applies_only_inside(
+        checker, "Prophylactic co-amoxiclav should be offered for a bite to the hand that has "
+                 "broken the skin and drawn blood [1].", bites,
+        "A farmer was bitten on the hand by a horse and it drew blood. Co-amoxiclav?",
+        "A farmer was bitten on the hand by his dog and it drew blood. Co-amoxiclav?")
+
+
 def test_a_baby_born_before_the_weeks_a_passage_covers_is_left_out(checker):
     passage = ("These thresholds apply to infants born at term (37 weeks of gestation or "
                "later). Be concerned about faltering growth if there is a fall across 2 or "
