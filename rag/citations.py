@@ -78,6 +78,7 @@ from rag.scope import (
     duration_outside,
     gestation_outside,
     left_out,
+    measure_outside,
     pregnancy_outside,
     scope_clauses,
 )
@@ -391,6 +392,8 @@ class CitationChecker:
             why = f"the passage covers another duration: “{out}”"
         if not why and (out := gestation_outside(question, covers)):
             why = f"the passage covers other weeks of gestation: “{out}”"
+        if not why and (out := measure_outside(question, sentence, span)):
+            why = f"the passage is about “{out}”"
         if not why and (out := pregnancy_outside(question, sentence, span)):
             why = f"the passage is about people who are not pregnant: “{out}”"
         if not why and (out := excluded_by_limit(sentence, span, question)):

@@ -363,3 +363,46 @@ def gestation_outside(question: str, covers: Sequence[str]) -> str:
             return clause.strip(" .;,")
     return ""
 
+
+
+# A group defined in brackets by a measure and its bound: "heart failure with reduced ejection
+# fraction (left ventricular ejection fraction 40% or less)".
+_DEFINED = re.compile(r"\(([^()]{3,120})\)")
+_UPPER, _LOWER = frozenset(tokens("most less")), frozenset(tokens("least more"))
+_EXAMPLES = re.compile(r"\s*(?:for example|for instance|e\.g\.|eg\b|such as|see\b)", re.IGNORECASE)
+
+
+def _bounded_measures(text: str) -> list[tuple[frozenset[str], str, float]]:
+    """Each measure a bracket of `text` bounds: its words, "upper" or "lower", the bound."""
+    found = []
+    for inside in _DEFINED.findall(text):
+        if _EXAMPLES.match(inside):  # "(for example, a respiratory rate over 70)" defines none
+            continue
+        words = tokens(inside)
+        for k in range(1, len(words) - 1):
+            if words[k] in _UPPER | _LOWER and is_number(words[k + 1]):
+                name = frozenset(t for t in words[max(0, k - 3):k] if not is_number(t))
+                if not name:
+                    continue
+                side = "upper" if words[k] in _UPPER else "lower"
+                found.append((name, side, float(words[k + 1])))
+    return found
+
+
+def measure_outside(question: str, claim: str, span: str) -> str:
+    """The bracket of `span` whose bound on a measure leaves out the value the question gives
+    for it ("left ventricular ejection fraction 40% or less", asked about "an ejection fraction
+    of 58%"), where the claim does not say that bound itself, or ""."""
+    asked = tokens(question)
+    said = set(tokens(claim))
+    for name, side, bound in _bounded_measures(span):
+        if f"{bound:g}" in said:
+            continue
+        for k, t in enumerate(asked):
+            if not is_number(t) or len(name & set(asked[max(0, k - 3):k])) < min(2, len(name)):
+                continue
+            value = float(t)
+            if side == "upper" and value > bound or side == "lower" and value < bound:
+                return next(inside for inside in _DEFINED.findall(span)
+                            if f"{bound:g}" in tokens(inside))
+    return ""

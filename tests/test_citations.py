@@ -583,6 +583,30 @@ def test_a_mother_feeding_her_baby_herself_and_a_horse_bite_are_left_out(checker
         "A farmer was bitten on the hand by his dog and it drew blood. Co-amoxiclav?")
 
 
+def test_a_value_outside_the_bound_that_defines_a_group_is_left_out(checker):
+    """A group defined in brackets by a measure ("ejection fraction 40% or less") leaves out
+    someone whose measure the question gives outside it, unless the claim says the bound
+    itself; a bracket of examples defines nobody."""
+    passage = ("Offer an ACE inhibitor and a beta-blocker licensed for heart failure to adults "
+               "with heart failure with reduced ejection fraction (left ventricular ejection "
+               "fraction 40% or less). Refer children with severe respiratory distress (for "
+               "example, a respiratory rate of over 70 breaths a minute) to hospital.")
+    _applies_only_inside(
+        checker, "Adults with heart failure with reduced ejection fraction should be offered an "
+                 "ACE inhibitor and a beta-blocker licensed for heart failure [1].", passage,
+        "Her echo shows an ejection fraction of 58%. Should she start an ACE inhibitor?",
+        "Her echo shows an ejection fraction of 30%. Should she start an ACE inhibitor?")
+    assert verdict(checker, "Adults with heart failure with reduced ejection fraction (40% or "
+                            "less) should be offered an ACE inhibitor and a beta-blocker "
+                            "licensed for heart failure [1].", passage,
+                   "Her echo shows an ejection fraction of 58%. Should she start an ACE "
+                   "inhibitor?").verdict == "supported"
+    assert verdict(checker, "Children with severe respiratory distress should be referred to "
+                            "hospital [1].", passage,
+                   "Her respiratory rate is 64 and she is grunting. Refer?"
+                   ).verdict != "not_applicable"
+
+
 def test_a_baby_born_before_the_weeks_a_passage_covers_is_left_out(checker):
     passage = ("These thresholds apply to infants born at term (37 weeks of gestation or "
                "later). Be concerned about faltering growth if there is a fall across 2 or "
