@@ -27,9 +27,11 @@ from rag.claims import is_drug, negated
 _SCOPE = re.compile(r"\b(?:appl(?:y|ies)|cover(?:s|ed|ing)?|scope|exclude[sd]?|eligib\w*|"
                     r"invit\w*|section|guideline|guidance|programme|program|"
                     r"intended|is for|are for|protocols?|in line with|"
-                    r"seek (?:\w+ ){0,2}advice)\b", re.IGNORECASE)
+                    r"seek (?:\w+ ){0,2}advice|(?:require|need)s? different management)\b",
+                    re.IGNORECASE)
 # "Infants under 6 months are covered by a separate section" leaves them out of this one.
-_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|separately|elsewhere)\b|"
+_LEAVES_OUT = re.compile(r"\b(?:not|no|excluded?|excluding|except|separate|separately|elsewhere|"
+                         r"different management)\b|"
                          r"\bnon-|\b(?:covered|provided|addressed|described|discussed) "
                          r"(?:by|in) (?:the|a|another|section|chapter)\b|"
                          r"\bshould (?:follow|be managed)\b|\bin line with\b|"
@@ -78,6 +80,20 @@ _NAMED_OTHERWISE = [(re.compile(group, re.IGNORECASE), re.compile(cue, re.IGNORE
     (r"\brenal replacement\b|\bdialysis\b", r"\b(?:haemo|hemo|peritoneal )?dialysis\b"),
     (r"\b(?:mechanical|prosthetic|metallic) (?:heart )?valves?\b",
      r"\b(?:mechanical|prosthetic|metallic|metal) (?:\w+ )?(?:heart )?valves?\b"),
+    # A top-up every few weeks is a regular transfusion; a brand of combined pill contains
+    # oestrogen; a splash of acid or alkali is a chemical burn, a shock an electrical one.
+    (r"\bregular (?:red (?:blood )?cell |blood )?transfusions?\b",
+     r"\b(?:top-?up|regular|monthly|(?:two|three|four|\d)-weekly) (?:\w+ ){0,2}transfusions?\b|"
+     r"\btransfusions? every (?:\w+ )?(?:weeks?|months?)\b"),
+    (r"\boestrogen-containing\b|\bestrogen-containing\b|\bcombined (?:oral |hormonal )?"
+     r"contracepti\w*|\bcombined (?:oral contraceptive )?pill\b",
+     r"\b(?:combined (?:oral |hormonal )?(?:contracepti\w*|pill)|the pill|COCP?|Microgynon|"
+     r"Rigevidon|Yasmin|Marvelon|Femodene|Cilest|Loestrin|Lucette|Zoely|Qlaira|NuvaRing|Evra)\b"),
+    (r"\bchemical burns?\b|\bchemical (?:and|or) electrical burns?\b",
+     r"\b(?:chemicals?|acids?|alkal\w*|caustic|bleach|lye|sodium hydroxide|ammonia|cement|"
+     r"hydrofluoric|sulph?uric|hydrochloric|oven cleaner|drain cleaner)\b"),
+    (r"\belectrical burns?\b",
+     r"\b(?:electric(?:al)? (?:shock|current|injury)|electrocut\w*|live wire|lightning)\b"),
     (r"\bbreast-?feeding\b|\blactating\b",
      r"\b(?:breast-?feed\w*|nursing|lactating|feeding (?:\w+ ){0,2}(?:herself|myself)|"
      r"expressing (?:breast )?milk)\b"))]

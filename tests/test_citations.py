@@ -607,6 +607,35 @@ def test_a_value_outside_the_bound_that_defines_a_group_is_left_out(checker):
                    ).verdict != "not_applicable"
 
 
+def test_a_group_named_by_what_it_is_made_of_is_left_out(checker):
+    """A splash of sodium hydroxide is a chemical burn, a top-up every 3 weeks a regular
+    transfusion, Microgynon a combined pill: each is left out where the passage leaves out
+    the group."""
+    burns = ("This first aid advice is for thermal burns and scalds; chemical and electrical "
+             "burns require different management. Cool the burn with cool or lukewarm running "
+             "water for 20 minutes.")
+    _applies_only_inside(
+        checker, "Cool the burn with cool or lukewarm running water for 20 minutes [1].", burns,
+        "He splashed concentrated sodium hydroxide on his arm. How long under the tap?",
+        "He spilt boiling water on his arm. How long under the tap?")
+    blood = ("Use a haemoglobin threshold of 70 g/litre for red cell transfusion. This section "
+             "does not cover people having regular transfusions for chronic anaemia.")
+    _applies_only_inside(
+        checker, "A haemoglobin threshold of 70 g/litre should be used for red cell "
+                 "transfusion [1].", blood,
+        "She has thalassaemia and comes in for top-up transfusions every 3 weeks. What "
+        "threshold?",
+        "She is bleeding after hip surgery. What transfusion threshold?")
+    pill = ("These recommendations do not cover women taking combined oral contraceptives. "
+            "Offer a short Synacthen test if the 9am cortisol is between 100 and 450 "
+            "nmol/litre.")
+    _applies_only_inside(
+        checker, "A short Synacthen test should be offered if the 9am cortisol is between 100 "
+                 "and 450 nmol/litre [1].", pill,
+        "She is 28, on Microgynon, and her 9am cortisol is 210 nmol/litre. Synacthen test?",
+        "She is 28, on no medicines, and her 9am cortisol is 210 nmol/litre. Synacthen test?")
+
+
 def test_a_baby_born_before_the_weeks_a_passage_covers_is_left_out(checker):
     passage = ("These thresholds apply to infants born at term (37 weeks of gestation or "
                "later). Be concerned about faltering growth if there is a fall across 2 or "
