@@ -356,7 +356,8 @@ _IRREGULAR = {
     "paediatric": "child", "pediatric": "child", "given": "give", "gave": "give",
     "taken": "take", "took": "take", "everybody": "everyone", "anyone": "everyone",
     "single": "1", "pregnancy": "pregnant", "pregnancies": "pregnant", "baby": "newborn",
-    "babies": "newborn", "newborns": "newborn", "neonate": "newborn", "neonates": "newborn",
+    "babies": "newborn", "infant": "newborn", "infants": "newborn", "newborns": "newborn",
+    "neonate": "newborn", "neonates": "newborn",
     "discontinued": "stop", "discontinuing": "stop", "discontinuation": "stop",
     "flu": "influenza", "tb": "tuberculosis", "iv": "intravenous", "intravenously":
     "intravenous", "im": "intramuscular", "intramuscularly": "intramuscular",

@@ -155,6 +155,8 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("within 72 hours") == t.tokens("within three days")
     assert t.tokens("24 to 48 hours") == ["24", "48", "hour"]
     assert t.tokens("up to 120 hours after") == t.tokens("up to 5 days after")
+    # A baby is an infant: a claim that says "babies" for "infants" names no other group.
+    assert t.tokens("babies under 4 weeks") == t.tokens("infants under 4 weeks")
     assert t.tokens("80 g/litre") == t.tokens("80 g/L")
     assert t.tokens("for 4 weeks or longer") == t.tokens("for at least 4 weeks")
     # Neither a negation nor a hedge.
