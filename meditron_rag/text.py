@@ -56,6 +56,8 @@ _ANSWER_BLOCK = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*]|\d+[.)])\s)")
 _ANSWER_END = re.compile(
     r"[.!?][\"”’)]*(?:\s*\[[\d,\s\-–]+\])*(?=\s+(?:[A-Z0-9\"'“‘(\[]|[-*•]\s))"
     r"|[?!](?=\s+[a-z])")
+# Abbreviations no sentence of an answer ends with: "0.5 mg (i.e. 0.5 mL)", "e.g. fusidic acid".
+_NEVER_LAST = re.compile(r"\b(?:e\.g|i\.e|vs|cf|approx)$", re.IGNORECASE)
 _ONLY_MARKERS = re.compile(r"^(?:\s*\[[\d,\s\-–]+\])+\s*[.!?]?$")
 
 
@@ -152,6 +154,8 @@ def answer_sentences(text: str) -> list[str]:
     for block in _ANSWER_BLOCK.split(text.strip()):
         start = 0
         for match in _ANSWER_END.finditer(block):
+            if _NEVER_LAST.search(block, 0, match.start()):
+                continue
             parts.append(block[start:match.end()].strip())
             start = match.end()
         parts.append(block[start:].strip())
@@ -269,6 +273,11 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"\bwon't\b", "will not"),
     (r"\b(?:straight|right) away\b|\bat once\b", "immediately"),
     (r"\bprior to\b", "before"),
+    # One way to write a unit: "per kilogram" is "/kg", "international units" and "IU" units.
+    (r"\s+per\s+kilo(?:gram)?s?\b", "/kg"),
+    (r"\binternational units?\b|\biu\b", "units"),
+    # "That is" and "for example" carry no claim.
+    (r"\b(?:i\.e|e\.g)\.?(?=\s|,|$)", " "),
     (r"\bon (?:its|their|his|her) own\b", "alone"),
     # Neither a negation nor a hedge: "whether or not she is breastfeeding", "as soon as
     # possible".

@@ -108,6 +108,13 @@ def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before() -> None:
     assert t.answer_sentences("Give it.\n\n[2]") == ["Give it. [2]"]
 
 
+def test_an_answer_sentence_goes_on_past_i_e_and_e_g() -> None:
+    assert t.answer_sentences("Give 0.5 mg (i.e. 0.5 mL) IM [1]. Use a cream, e.g. Fusidic "
+                              "acid [2]. Give 10 mg. Repeat it.") == [
+        "Give 0.5 mg (i.e. 0.5 mL) IM [1].", "Use a cream, e.g. Fusidic acid [2].",
+        "Give 10 mg.", "Repeat it."]
+
+
 # --- words -----------------------------------------------------------------------------------
 
 def test_terms_drop_stopwords_and_stem_so_forms_meet() -> None:
@@ -157,6 +164,9 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("up to 120 hours after") == t.tokens("up to 5 days after")
     # A baby is an infant: a claim that says "babies" for "infants" names no other group.
     assert t.tokens("babies under 4 weeks") == t.tokens("infants under 4 weeks")
+    assert t.tokens("1.6 micrograms per kilogram") == t.tokens("1.6 micrograms/kg")
+    assert t.tokens("400 IU") == t.tokens("400 international units") == t.tokens("400 units")
+    assert t.tokens("0.5 mL, i.e. 500 micrograms") == t.tokens("0.5 mL, 500 micrograms")
     assert t.tokens("80 g/litre") == t.tokens("80 g/L")
     assert t.tokens("for 4 weeks or longer") == t.tokens("for at least 4 weeks")
     # Neither a negation nor a hedge.
