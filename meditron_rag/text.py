@@ -339,8 +339,8 @@ _UNITS_BETWEEN = (r"((?:\s+(?:years?|months?|weeks?|days?|hours?|minutes?|of age
                   r"ml|l|cm|mm|m|kg/m2|mmhg|mmol/l|mmol/mol|mg/dl|iu|units?|doses?|times?))*)")
 _NOT_PEOPLE = r"(?!\s+(?:adults?|people|persons?|patients?|women|men|children|individuals))"
 _BOUND_WORDS = [(re.compile(pattern), replacement) for pattern, replacement in (
-    (r"\b(?:no|not) (?:more|greater|higher|older) than\b", "at most"),
-    (r"\b(?:no|not) (?:less|fewer|lower|younger) than\b", "at least"),
+    (r"\b(?:no|not) (?:more|greater|higher|older|longer|larger) than\b", "at most"),
+    (r"\b(?:no|not) (?:less|fewer|lower|younger|shorter|smaller) than\b", "at least"),
     (r"\b(?:greater|higher|older|larger|bigger|longer|heavier) than" + _BEFORE_NUMBER,
      "more than"),
     (r"\b(?:fewer|lower|younger|smaller|shorter|lighter) than" + _BEFORE_NUMBER, "less than"),

@@ -42,6 +42,7 @@ from rag.claims import (
     described_only,
     dropped_possibility,
     matched,
+    narrower_group,
     negated_forms,
     negation_moved,
     negations,
@@ -457,7 +458,7 @@ class CitationChecker:
                                           "population", span, share)
         new_pop = [t for t in claim if t in POPULATIONS and t not in known]
         gone_pop = [t for t in [*span_tokens, *context] if t in POPULATIONS and t not in claim]
-        if new_pop and gone_pop:
+        if new_pop and gone_pop and not narrower_group(new_pop, gone_pop):
             said = _surface(" ".join(gone_pop), span)
             return _Reading(CONTRADICTED, f"the passage says “{said}”: a different population",
                             span, share)

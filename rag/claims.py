@@ -133,6 +133,10 @@ POSSIBILITY = frozenset(stems(
     "may might could possibly probably perhaps suggest suggests suggested appear appears seem "
     "seems consider considered individual individualised individualized".split()))
 _WHOLE_HEDGES = frozenset(stems("individual individualised individualized".split()))
+# Patients of any age or sex, and the groups by age or sex among them.
+_ANY_PATIENT = frozenset(stems(["patient"]))
+_AGE_SEX_GROUPS = frozenset(stems(
+    "woman man girl boy child infant newborn adolescent teenager adult older young".split()))
 # "All adults" says more than "some adults", "always" more than "often".
 UNIVERSAL = frozenset(tokens("all every everyone always"))
 _PARTIAL = frozenset(tokens("some many most few certain sometimes often occasionally usually "
@@ -494,6 +498,13 @@ def dropped_possibility(claim: Sequence[str], source: Sequence[str]) -> str:
     return next((t for t in hedges if t in POSSIBILITY and hedges[t] > kept[t]), "")
 
 
+def narrower_group(new: Iterable[str], gone: Iterable[str]) -> bool:
+    """Whether the claim names groups by age or sex where the text says "patients": "each
+    child" for "each patient" is the patient asked about, no other group."""
+    gone = set(gone)
+    return bool(gone) and gone <= _ANY_PATIENT and set(new) <= _AGE_SEX_GROUPS
+
+
 def _swaps(claim: Sequence[str], window: Sequence[str], wider: Sequence[str]) -> list[Conflict]:
     """Numbers and populations that the claim has more of than the stretch it rests on, while
     the stretch has others that the claim lacks: "every 3 to 3 years" for "every 1 to 3
@@ -506,6 +517,8 @@ def _swaps(claim: Sequence[str], window: Sequence[str], wider: Sequence[str]) ->
                               ("population", POPULATIONS.__contains__, Counter(wider))):
         new = [t for t in said if member(t) and said[t] > was[t]]
         gone = [t for t in was if member(t) and was[t] > said[t]]
+        if kind == "population" and narrower_group(new, gone):
+            continue
         if new and gone:
             found.append(Conflict(kind, " ".join(gone), " ".join(new)))
     return found

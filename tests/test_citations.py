@@ -636,6 +636,18 @@ def test_a_group_named_by_what_it_is_made_of_is_left_out(checker):
         "She is 28, on no medicines, and her 9am cortisol is 210 nmol/litre. Synacthen test?")
 
 
+def test_the_group_asked_about_named_for_patients_is_no_other_group(checker):
+    """"Tailored to each child" for "for each patient" names the patient asked about, no other
+    group, though a passage that never says "child" does not support it either; "each visitor"
+    names others."""
+    passage = ("The interval between oral health reviews should be tailored to each patient. "
+               "The shortest interval between reviews is 3 months.")
+    assert verdict(checker, "The interval between oral health reviews should be tailored to "
+                            "each child [1].", passage).verdict != "contradicted"
+    assert verdict(checker, "The interval between oral health reviews should be tailored to "
+                            "each visitor [1].", passage).verdict == "contradicted"
+
+
 def test_a_baby_born_before_the_weeks_a_passage_covers_is_left_out(checker):
     passage = ("These thresholds apply to infants born at term (37 weeks of gestation or "
                "later). Be concerned about faltering growth if there is a fall across 2 or "

@@ -166,6 +166,7 @@ def test_normal_form_of_numbers_ranges_and_units() -> None:
     assert t.tokens("babies under 4 weeks") == t.tokens("infants under 4 weeks")
     assert t.tokens("1.6 micrograms per kilogram") == t.tokens("1.6 micrograms/kg")
     assert t.tokens("400 IU") == t.tokens("400 international units") == t.tokens("400 units")
+    assert t.tokens("for no longer than 2 years") == t.tokens("for a maximum of 2 years")
     assert t.tokens("0.5 mL, i.e. 500 micrograms") == t.tokens("0.5 mL, 500 micrograms")
     assert t.tokens("80 g/litre") == t.tokens("80 g/L")
     assert t.tokens("for 4 weeks or longer") == t.tokens("for at least 4 weeks")
