@@ -245,14 +245,14 @@ def test_second_blind_cases_hold_what_they_reached(checker):
 @pytest.mark.parametrize(("name", "precision", "recall"), [
     ("claims_blind3.jsonl", 1.0, 0.35), ("claims_blind4.jsonl", 1.0, 0.63),
     ("claims_blind5.jsonl", 1.0, 0.53), ("claims_blind6.jsonl", 1.0, 0.53),
-    ("claims_blind7.jsonl", 1.0, 0.46), ("claims_blind8.jsonl", 1.0, 0.3),
-    ("claims_blind9.jsonl", 1.0, 0.32), ("claims_blind10.jsonl", 0.88, 0.53),
+    ("claims_blind7.jsonl", 1.0, 0.5), ("claims_blind8.jsonl", 1.0, 0.3),
+    ("claims_blind9.jsonl", 1.0, 0.32), ("claims_blind10.jsonl", 1.0, 0.53),
     ("claims_blind11.jsonl", 1.0, 0.53), ("claims_blind12.jsonl", 1.0, 0.1),
     ("claims_blind13.jsonl", 1.0, 0.32), ("claims_blind14.jsonl", 1.0, 0.28),
     ("claims_blind15.jsonl", 1.0, 0.17), ("claims_blind16.jsonl", 0.87, 0.25),
     ("claims_blind17.jsonl", 1.0, 0.25), ("claims_blind18.jsonl", 0.66, 0.14),
     ("claims_blind19.jsonl", 1.0, 0.17), ("claims_blind20.jsonl", 0.88, 0.33),
-    ("claims_blind21.jsonl", 1.0, 0.17), ("claims_blind22.jsonl", 0.5, 0.19),
+    ("claims_blind21.jsonl", 1.0, 0.17), ("claims_blind22.jsonl", 0.66, 0.23),
     ("claims_blind23.jsonl", 0.5, 0.1)])
 def test_later_blind_cases_hold_what_they_reached(checker, name, precision, recall):
     """Each of these files was scored once before any rule was changed for it (the figures in
@@ -265,8 +265,9 @@ def test_later_blind_cases_hold_what_they_reached(checker, name, precision, reca
 
 
 @pytest.mark.parametrize(("name", "wrong", "not_applicable"), [
-    ("claims_blind24.jsonl", 1, 8), ("claims_blind25.jsonl", 0, 4),
-    ("claims_blind26.jsonl", 1, 2), ("claims_blind27.jsonl", 0, 6)])
+    ("claims_blind24.jsonl", 1, 8), ("claims_blind25.jsonl", 0, 5),
+    ("claims_blind26.jsonl", 1, 2), ("claims_blind27.jsonl", 0, 8),
+    ("claims_blind28.jsonl", 0, 3)])
 def test_the_newest_blind_cases_call_few_wrong_answers_supported(checker, name, wrong,
                                                                  not_applicable):
     """The newest files call so few answers supported that a precision says little: what
