@@ -322,8 +322,7 @@ _REWRITES = [(re.compile(pattern), replacement) for pattern, replacement in (
     (r"(\d)\s*-\s*(\d)", r"\1 to \2"),
 )]
 # Whole days said in hours ("within 72 hours" is "within 3 days"); not the end of a range,
-# whose unit is its start's too.
-# Hours in whole days, as days, unless they end a range ("72 to 120 hours"); "up to" is none.
+# whose unit is its start's too ("72 to 120 hours"), though "up to 120 hours" is no range.
 _HOURS = re.compile(r"(?:(?<=\bup to )|(?<!\bto ))(?<!\bor )(?<!\band )\b(\d+) hours?\b")
 
 
@@ -377,10 +376,10 @@ _IRREGULAR = {
     "kept": "keep", "keeping": "keep", "check": "measure", "checked": "measure",
     "checks": "measure", "checking": "measure", "monitor": "measure", "monitored": "measure",
     "monitors": "measure", "monitoring": "measure", "preceding": "previous", "prior": "previous",
-    "raise": "increase", "raises": "increase",
-    "raising": "increase", "especially": "particularly", "finish": "complete",
-    "finishes": "complete", "finished": "complete", "finishing": "complete",
-    "afterwards": "after", "beforehand": "before", "alongside": "with", "plus": "and",
+    "raise": "increase", "raises": "increase", "raising": "increase",
+    "especially": "particularly", "finish": "complete", "finishes": "complete",
+    "finished": "complete", "finishing": "complete", "afterwards": "after",
+    "beforehand": "before", "alongside": "with", "plus": "and",
 }
 # Function words carry no claim; negations, modals and numbers are kept apart from them.
 _FUNCTION = frozenset(

@@ -134,9 +134,9 @@ POSSIBILITY = frozenset(stems(
     "seems consider considered individual individualised individualized".split()))
 _WHOLE_HEDGES = frozenset(stems("individual individualised individualized".split()))
 # Patients of any age or sex, and the groups by age or sex among them.
-_ANY_PATIENT = frozenset(stems(["patient"]))
-_AGE_SEX_GROUPS = frozenset(stems(
-    "woman man girl boy child infant newborn adolescent teenager adult older young".split()))
+_ANY_PATIENT = frozenset(tokens("patient"))
+_AGE_SEX_GROUPS = frozenset(tokens(
+    "woman man girl boy child infant newborn adolescent teenager adult older young"))
 # "All adults" says more than "some adults", "always" more than "often".
 UNIVERSAL = frozenset(tokens("all every everyone always"))
 _PARTIAL = frozenset(tokens("some many most few certain sometimes often occasionally usually "

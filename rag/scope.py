@@ -380,7 +380,6 @@ def gestation_outside(question: str, covers: Sequence[str]) -> str:
     return ""
 
 
-
 # A group defined in brackets by a measure and its bound: "heart failure with reduced ejection
 # fraction (left ventricular ejection fraction 40% or less)".
 _DEFINED = re.compile(r"\(([^()]{3,120})\)")
@@ -388,8 +387,9 @@ _UPPER, _LOWER = frozenset(tokens("most less")), frozenset(tokens("least more"))
 _EXAMPLES = re.compile(r"\s*(?:for example|for instance|e\.g\.|eg\b|such as|see\b)", re.IGNORECASE)
 
 
-def _bounded_measures(text: str) -> list[tuple[frozenset[str], str, float]]:
-    """Each measure a bracket of `text` bounds: its words, "upper" or "lower", the bound."""
+def _bounded_measures(text: str) -> list[tuple[frozenset[str], str, float, str]]:
+    """Each measure a bracket of `text` bounds: its words, "upper" or "lower", the bound and
+    the bracket's words."""
     found = []
     for inside in _DEFINED.findall(text):
         if _EXAMPLES.match(inside):  # "(for example, a respiratory rate over 70)" defines none
@@ -401,7 +401,7 @@ def _bounded_measures(text: str) -> list[tuple[frozenset[str], str, float]]:
                 if not name:
                     continue
                 side = "upper" if words[k] in _UPPER else "lower"
-                found.append((name, side, float(words[k + 1])))
+                found.append((name, side, float(words[k + 1]), inside))
     return found
 
 
@@ -411,7 +411,7 @@ def measure_outside(question: str, claim: str, span: str) -> str:
     of 58%"), where the claim does not say that bound itself, or ""."""
     asked = tokens(question)
     said = set(tokens(claim))
-    for name, side, bound in _bounded_measures(span):
+    for name, side, bound, inside in _bounded_measures(span):
         if f"{bound:g}" in said:
             continue
         for k, t in enumerate(asked):
@@ -419,6 +419,5 @@ def measure_outside(question: str, claim: str, span: str) -> str:
                 continue
             value = float(t)
             if side == "upper" and value > bound or side == "lower" and value < bound:
-                return next(inside for inside in _DEFINED.findall(span)
-                            if f"{bound:g}" in tokens(inside))
+                return inside
     return ""
