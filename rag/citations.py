@@ -29,6 +29,7 @@ from meditron_rag.text import (
     is_number,
     tokens,
 )
+from rag.advice import advised_against, described_only, negation_moved
 from rag.ages import AgeRange, ages, ages_within, sexes, widened_ages
 from rag.claims import (
     LIGHT,
@@ -37,14 +38,11 @@ from rag.claims import (
     UNIVERSAL,
     WEAK_MODALS,
     Conflict,
-    advised_against,
     conflicts,
-    described_only,
     dropped_possibility,
     matched,
     narrower_group,
     negated_forms,
-    negation_moved,
     negations,
     opposite_in,
     otherwise_swap,

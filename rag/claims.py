@@ -149,19 +149,6 @@ _ROLELESS = NEGATIONS | WEAK_MODALS | STRONG_MODALS | LIGHT | ORDERING
 # "...; ...", "..., and ...", "... whereas ...".
 CLAUSE_PARTS = re.compile(r";\s+|,\s+(?:and|but|or|whereas|while)\s+|\s+(?:whereas|while)\s+",
                           re.IGNORECASE)
-# A hedge on what a thing is or does, in a clause of its own: "medicines that may increase the
-# risk", "as loading may unmask ...".
-_DESCRIBED = re.compile(r"\b(?:that|which|who)\s+(?:\w+\s+){0,2}(?:may|might)\b"
-                        r"|\b(?:as|because|since)\b[^.;:,]*?\b(?:may|might)\b", re.IGNORECASE)
-# Advice against doing something, in the ways it is worded: "Do not offer", "X is not
-# routinely needed", "No treatment is recommended", "recommends against", "neither X nor Y".
-_NEEDED = r"(?:recommended|needed|necessary|required|indicated|advised|warranted|advisable)"
-_ADVISED_AGAINST = re.compile(
-    r"\b(?:do|does|should|must|shall|need)\s*(?:not|n[’']t)\b|\bnever\b|\bavoid\b"
-    rf"|(?:\bnot|n[’']t)\s+(?:\w+ly\s+)?(?:be\s+)?(?:\w+ly\s+)?{_NEEDED}\b"
-    rf"|\bno\b[^.;:]{{0,60}}\b(?:is|are|be)\s+(?:\w+ly\s+)?{_NEEDED}\b"
-    r"|\b(?:recommends?|advises?)\s+against\b|\bneither\b[^.;:]{0,80}\bnor\b"
-    r"|\b(?:requires?|needs?)\s+no\b", re.IGNORECASE)
 # Adverbs a negation reaches past: "not routinely recommended", "no longer recommended".
 _SEE_THROUGH = frozenset(stems(
     "longer yet always usually routinely generally necessarily currently just be previously "
@@ -389,43 +376,6 @@ def _flips(claim: Sequence[str], source: Sequence[str],
         if all(was[j] != said[i] for j in places):
             return [_flip(word, said[i], source, places[0])]
     return []
-
-
-def advised_against(text: str) -> bool:
-    """Whether `text` advises against something, in any of the ways that is worded."""
-    return bool(_ADVISED_AGAINST.search(text))
-
-
-def described_only(hedges: str, text: str) -> bool:
-    """Whether each of the hedge words `hedges` stands in `text` only where it hedges what a
-    thing is or does, not the advice: "Review medicines that may increase the risk of
-    falls"; "Check calcium, as loading may unmask hyperparathyroidism"."""
-    plain = tokens(_DESCRIBED.sub(" ", text))
-    return bool(hedges.split()) and not set(hedges.split()) & set(plain)
-
-
-def negation_moved(claim_text: str, text: str, conflict: Conflict) -> bool:
-    """Whether a word negated on one side only sits in advice that both sides give against,
-    each with as many negations: "Routine measurement is not needed" for "Do not routinely
-    measure"; "No treatment is recommended" for "Do not offer treatment". The claim is read
-    clause by clause: "Giving both at once is not recommended, and ..."."""
-    if conflict.kind != "polarity":
-        return False
-    word = conflict.claim_words.split()[-1]
-    sentences = [(tokens(text[a:b]), text[a:b]) for a, b in sentence_spans(text)]
-    for clause in CLAUSE_PARTS.split(claim_text):
-        said = tokens(clause)
-        if word in said and _ADVISED_AGAINST.search(clause) and any(
-                word in toks and _denials(toks) == _denials(said)
-                and _ADVISED_AGAINST.search(sentence) for toks, sentence in sentences):
-            return True
-    return False
-
-
-def _denials(tokens_: Sequence[str]) -> int:
-    """How many times `tokens_` deny something: "neither ... nor" once, "avoid" too."""
-    return sum(1 for k, t in enumerate(tokens_)
-               if _negates(tokens_, k) and t != "nor" or t == "avoid")
 
 
 def _flip(word: str, claim_negated: bool, source: Sequence[str], at: int) -> Conflict:
