@@ -17,6 +17,7 @@ from rag.claims import CLAUSE_PARTS, Conflict, negations
 # risk", "as loading may unmask ...".
 _DESCRIBED = re.compile(r"\b(?:that|which|who)\s+(?:\w+\s+){0,2}(?:may|might)\b"
                         r"|\b(?:as|because|since)\b[^.;:,]*?\b(?:may|might)\b", re.IGNORECASE)
+_AGAINST_WORDS = frozenset(tokens("no not neither nor avoid avoided"))
 # Advice against doing something, in the ways it is worded: "Do not offer", "X is not
 # routinely needed", "No treatment is recommended", "recommends against", "neither X nor Y".
 _NEEDED = r"(?:recommended|needed|necessary|required|indicated|advised|warranted|advisable)"
@@ -28,9 +29,17 @@ _ADVISED_AGAINST = re.compile(
     r"|\b(?:requires?|needs?)\s+no\b", re.IGNORECASE)
 
 
-def advised_against(text: str) -> bool:
+def _advises_against(text: str) -> bool:
     """Whether `text` advises against something, in any of the ways that is worded."""
     return bool(_ADVISED_AGAINST.search(text))
+
+
+def words_against(claim_text: str, text: str) -> frozenset[str]:
+    """The words of denial a claim may use of its own where it and `text` both advise
+    against something: "Neither X nor Y should be used", "X is best avoided" for "Do not use X
+    or Y"."""
+    both = _advises_against(claim_text) and _advises_against(text)
+    return _AGAINST_WORDS if both else frozenset()
 
 
 def described_only(hedges: str, text: str) -> bool:

@@ -29,7 +29,7 @@ from meditron_rag.text import (
     is_number,
     tokens,
 )
-from rag.advice import advised_against, described_only, negation_moved
+from rag.advice import described_only, negation_moved, words_against
 from rag.ages import AgeRange, ages, ages_within, sexes, widened_ages
 from rag.claims import (
     LIGHT,
@@ -266,7 +266,6 @@ def _conflict_reason(conflict: Conflict, span: str) -> str:
             else f"the passage says {what}")
 
 
-_AGAINST_WORDS = frozenset(tokens("no not neither nor avoid avoided"))
 _AGE_OLD = frozenset(tokens("years old"))
 
 
@@ -372,9 +371,7 @@ class CitationChecker:
                                                      source.section.rsplit(" > ", 1)[-1])
         if share < 0.5:
             return _Reading(UNSUPPORTED, "the passage does not say this", span, share)
-        if advised_against(sentence) and advised_against(span):
-            # "Neither X nor Y should be used", "X is best avoided": "Do not use X or Y".
-            known |= _AGAINST_WORDS
+        known |= words_against(sentence, span)
         # A passage about people other than those asked about answers nothing for them,
         # whether or not the sentence repeats it faithfully.
         covers, leaves_out = scope_clauses(source.text)

@@ -33,12 +33,11 @@ WEAK_MODALS = frozenset(stems(
 STRONG_MODALS = frozenset(stems(
     "should must recommend recommends recommended shall need needs required require always "
     "routine routinely everyone all every".split()))
-POPULATIONS = frozenset(stems(
+POPULATIONS = frozenset(tokens(
     "woman man girl boy child infant newborn neonate adolescent teenager adult older younger "
     "young pregnant pregnancy postpartum postmenopausal premenopausal cisgender transgender "
     "nonbinary baby toddler student worker smoker nonsmoker patient resident visitor staff "
-    "traveller traveler caregiver carer parent mother father partner donor recipient nurse"
-    .split()))
+    "traveller traveler caregiver carer parent mother father partner donor recipient nurse"))
 _ANTONYMS = [
     ("increas", "decreas"), ("higher", "lower"), ("more", "less"), ("more", "fewer"),
     ("abov", "below"), ("befor", "after"), ("older", "younger"), ("over", "under"),

@@ -125,6 +125,17 @@ _SCHOOL = [(re.compile(pattern, re.IGNORECASE), AgeRange(low, high)) for pattern
     (r"\b(?:at|in|started|starting) (?:secondary|high|middle) school\b", 11, 18))]
 
 
+# A sex named with what narrows it: "women who are breastfeeding", "men with a catheter".
+_QUALIFIED = re.compile(r"\b(?:women|men|girls|boys|males?|females?)\s+(?:who|with|whose|taking|"
+                        r"on|during|after|having|receiving)\b", re.IGNORECASE)
+# "Bites from animals other than cats, dogs and humans": the animals a question may name.
+_ANIMALS = frozenset(tokens(
+    "dog cat human horse pony donkey cow cattle bull pig sheep goat rat mouse mice "
+    "squirrel hamster gerbil rabbit ferret monkey ape bat fox badger raccoon skunk camel snake "
+    "lizard bird parrot seal"))
+_OTHER_ANIMALS = re.compile(r"\banimals? other than ([^.;:()]+)", re.IGNORECASE)
+
+
 def asked_ages(question: str) -> list[AgeRange]:
     """The ages a question asks about, "I'm 40", "he turned four" and "my son is in Year 4"
     included."""
@@ -206,17 +217,6 @@ def left_out(question: str, clauses: Sequence[str], text: str = "",
     return ""
 
 
-# A sex named with what narrows it: "women who are breastfeeding", "men with a catheter".
-_QUALIFIED = re.compile(r"\b(?:women|men|girls|boys|males?|females?)\s+(?:who|with|whose|taking|"
-                        r"on|during|after|having|receiving)\b", re.IGNORECASE)
-# "Bites from animals other than cats, dogs and humans": the animals a question may name.
-_ANIMALS = frozenset(tokens(
-    "dog cat human person horse pony donkey cow cattle bull pig sheep goat rat mouse mice "
-    "squirrel hamster gerbil rabbit ferret monkey ape bat fox badger raccoon skunk camel snake "
-    "lizard bird parrot seal"))
-_OTHER_ANIMALS = re.compile(r"\banimals? other than ([^.;:()]+)", re.IGNORECASE)
-
-
 def _other_animal(question: str, clause: str) -> bool:
     """Whether the question names an animal that a clause leaving out "animals other than
     cats, dogs and humans" leaves out: a horse."""
@@ -224,7 +224,7 @@ def _other_animal(question: str, clause: str) -> bool:
     if not named:
         return False
     kept = set(tokens(named.group(1)))
-    return bool(set(tokens(question)) & _ANIMALS - kept - {"person"})
+    return bool(set(tokens(question)) & _ANIMALS - kept)
 
 
 def denied_scope(question: str, clauses: Sequence[str]) -> str:
