@@ -263,16 +263,27 @@ def _doc_text(doc: str | None) -> str:
 
 # --- benchmarks ---------------------------------------------------------------------------------
 
+def _result_name(part: str, machine: dict | None) -> str:
+    """`bench-PART-CPU`: a run replaces the results of its own CPU only, so figures from the
+    different CPUs the project runs on stand side by side."""
+    cpu = (machine or {}).get("cpu")
+    return f"bench-{part}-{slug(str(cpu))}" if cpu else f"bench-{part}"
+
+
 def save_benchmarks(results: dict, out: Path) -> list[Path]:
-    """One file per part (and per generation model), so parts can be re-run separately."""
+    """One file per part (and per generation model) and CPU, so parts can be re-run
+    separately."""
     saved = []
-    common = {"machine": results.get("machine"), "command": results.get("command")}
+    machine = results.get("machine")
+    common = {"machine": machine, "command": results.get("command")}
     for part in ("ingest", "retrieval", "ttft", "settings", "memory"):
         if part in results:
-            saved.append(save_json({**common, part: results[part]}, out, f"bench-{part}"))
+            saved.append(save_json({**common, part: results[part]}, out,
+                                   _result_name(part, machine)))
     for gen in results.get("generation", []) or []:
-        saved.append(save_json({**common, "generation": gen}, out,
-                               f"bench-generation-{slug(str(gen.get('model')))}"))
+        repacked = "-repacked" if gen.get("repack_weights") else ""
+        saved.append(save_json({**common, "generation": gen}, out, _result_name(
+            f"generation-{slug(str(gen.get('model')))}{repacked}", machine)))
     write_benchmark_page(out)
     return saved
 
@@ -294,6 +305,13 @@ def benchmark_summary(results: dict) -> str:
         lines.append("ingest: " + json.dumps(results["ingest"])[:400])
     lines += [line for line in targets_lines([results]) if line.startswith("|")]
     return "\n".join(lines)
+
+
+def _generation_model(g: dict) -> str:
+    """The model of a generation row, and whether llama.cpp repacked its weights."""
+    if "repack_weights" not in g:
+        return str(g["model"])
+    return f"{g['model']}, weights {'repacked' if g['repack_weights'] else 'not repacked'}"
 
 
 def _latency_plot(retrieval: dict, path: Path) -> bool:
@@ -396,19 +414,19 @@ def write_benchmark_page(out: Path) -> Path:
             g = r["generation"]
             cpu = cpu_of(r.get("machine"))
             if "crashed" in g:
-                lines.append(f"| {g['model']} | - | {g['crashed']} |" + " - |" * 6
+                lines.append(f"| {_generation_model(g)} | - | {g['crashed']} |" + " - |" * 6
                              + f" {cpu} |")
                 continue
             ratio = g.get("pipeline", {}).get("ratio")
             lines.append(
-                f"| {g['model']} | {g.get('file_gb', 0):.2f} GB | {g['load_s']:.1f} | "
+                f"| {_generation_model(g)} | {g.get('file_gb', 0):.2f} GB | {g['load_s']:.1f} | "
                 f"{g['prompt_tokens']} | {g['ttft_s']:.2f} | {g['prompt_tok_s']:.1f} | "
                 f"{g['gen_tok_s']:.2f} | {g['peak_rss_mb']:.0f} | "
                 + (f"{ratio:.2f}" if ratio else "-") + f" | {cpu} |")
         lines.append("")
         for r in gens:
             g = r["generation"]
-            lines += [f"- {g['model']}: `{r.get('command')}`. {g.get('note', '')}"]
+            lines += [f"- {_generation_model(g)}: `{r.get('command')}`. {g.get('note', '')}"]
             if g.get("pipeline"):
                 p = g["pipeline"]
                 lines[-1] += (f" Pipeline stages: retrieval {p['retrieval_s']:.3f} s, "

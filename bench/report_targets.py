@@ -42,10 +42,14 @@ def cpu_of(machine: dict | None) -> str:
 
 
 def targets_lines(results: list[dict]) -> list[str]:
-    """The targets table, from whichever parts have results."""
-    parts = {key: r[key] for r in results for key in PARTS if key in r}
-    cpus = {key: cpu_of(r.get("machine")) for r in results for key in PARTS if key in r}
-    rows = targets(parts)
+    """The targets table, from whichever parts have results: a block of rows per CPU, since a
+    target is met or missed on a given machine."""
+    by_cpu: dict[str, dict[str, dict]] = {}
+    for r in results:
+        for key in PARTS:
+            if key in r:
+                by_cpu.setdefault(cpu_of(r.get("machine")), {})[key] = r[key]
+    rows = [(t, cpu) for cpu, parts in by_cpu.items() for t in targets(parts)]
     if not rows:
         return []
     lines = ["## Targets", "",
@@ -58,10 +62,9 @@ def targets_lines(results: list[dict]) -> list[str]:
              "(llama.cpp's repacked weights on some Xeons with AMX). GB are 10^9 bytes.", "",
              "| target | threshold | ours | library defaults | met | measured | CPU |",
              "| --- | --- | ---: | ---: | --- | --- | --- |"]
-    for t in rows:
+    for t, cpu in rows:
         lines.append(f"| {t.name} | {t.threshold} | {cell(t.ours, t.unit)} | "
-                     f"{cell(t.library, t.unit)} | {verdict(t.met)} | {t.note} | "
-                     f"{cpus.get(t.part, 'unrecorded')} |")
+                     f"{cell(t.library, t.unit)} | {verdict(t.met)} | {t.note} | {cpu} |")
     return [*lines, ""]
 
 

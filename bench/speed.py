@@ -247,7 +247,7 @@ def generation(config: Config, model: str, log: Log = log_stderr, pipeline: bool
                "pipeline": pipeline}
     result = child.run_or_crash(MODULE, payload, f"The generation benchmark of {model}", log,
                                 timeout_s)
-    return {"model": model, **result} if "crashed" in result else result
+    return {"model": model, **result, "repack_weights": config.llm.repack_weights}
 
 
 def _long_prompt(gen: LocalGenerator, target: int) -> tuple[str, int]:

@@ -31,7 +31,6 @@ class Target:
     library: Figure
     met: bool | None
     note: str = ""
-    part: str = ""  # the part of `parts` it is read from
 
 
 def _gb(mib: float | None) -> float | None:
@@ -72,14 +71,14 @@ def targets(parts: dict[str, dict]) -> list[Target]:
         rows.append(Target(
             f"Sources on screen, p95 at {FULL_INDEX:,} chunks", "< 1 s", "s", p95, None,
             _check(p95, 1.0, True, full),
-            f"retrieval + packing at {row['chunks']:,} chunks" + _short(full), "retrieval"))
+            f"retrieval + packing at {row['chunks']:,} chunks" + _short(full)))
     if ttft := parts.get("ttft"):
         ours, naive = ttft["ours"]["ttft_s_median"], _figure(ttft["naive"], "ttft_s_median")
         rows.append(Target(
             "Time to first token, median over starter questions", "< 20 s", "s", ours, naive,
             _check(ours, 20.0, True),
             f"{ttft['model']}; ours on {ttft['ours']['questions']} questions, the naive path "
-            f"on {ttft['naive']['questions']} of them", "ttft"))
+            f"on {ttft['naive']['questions']} of them"))
     if settings := parts.get("settings"):
         by_name = {name: r for r in settings["rows"] for name in r["names"]}
         ours_row, lib_row = by_name.get("ours (config.yaml)"), by_name.get("library defaults")
@@ -90,7 +89,7 @@ def targets(parts: dict[str, dict]) -> list[Target]:
         rows.append(Target(
             "Generation speed, share of the best setting in the run", ">= 95%", "ratio", ratio,
             _figure(lib_row, "gen_ratio"), _check(ratio, 0.95, False),
-            f"{settings['model']}; best: {best}", "settings"))
+            f"{settings['model']}; best: {best}"))
     if memory := parts.get("memory"):
         last = memory["rows"][-1]
         full = last["chunks"] >= FULL_INDEX
@@ -103,11 +102,11 @@ def targets(parts: dict[str, dict]) -> list[Target]:
             _peak_gb(lib.get("app")), _check(app, 5.5, True, full),
             f"{where}; `meditron-rag ui` answering one question"
             + (f" (not measured: {last['app']['skipped']})" if "skipped" in last.get("app", {})
-               else ""), "memory"))
+               else "")))
         rows.append(Target(
             "Peak memory, model + embedder + index", "< 6 GB", "GB", engine,
             _peak_gb(lib.get("engine")), _check(engine, 6.0, True, full),
-            f"{where}; one process, one question", "memory"))
+            f"{where}; one process, one question"))
     if evidence := parts.get("evidence"):
         # The naive path sends whole passages: what condensing them must not lose.
         condensed, whole = evidence["condensed"], evidence["whole"]
@@ -120,7 +119,7 @@ def targets(parts: dict[str, dict]) -> list[Target]:
             f"{condensed['supporting_sentence_in_prompt']:.3f} (whole "
             f"{whole['supporting_sentence_in_prompt']:.3f}); prompt "
             f"{condensed['prompt_tokens_mean']:.0f} tokens (whole "
-            f"{whole['prompt_tokens_mean']:.0f})", "evidence"))
+            f"{whole['prompt_tokens_mean']:.0f})"))
     return rows
 
 
