@@ -175,6 +175,21 @@ def test_ttft_and_settings_parts_end_to_end(tmp_path: Path):
 
 
 @pytest.mark.slow
+def test_generation_part_times_the_model_and_the_whole_pipeline_against_bare_llama_cpp():
+    from bench.speed import generation
+    from meditron_rag.config import load_config
+
+    # The default config answers extractively with the small model; the pipeline is timed
+    # with the model writing, or there would be nothing to compare with bare llama.cpp.
+    g = generation(load_config(), "smollm2", lambda _: None)
+    assert g["model"] == "smollm2" and g["repack_weights"] is False
+    assert g["prompt_tokens"] > 1000 and g["prompt_tok_s"] > 0 and g["gen_tok_s"] > 0
+    p = g["pipeline"]
+    assert p["prompt_tokens"] > 0 and 0 < p["first_token_s"] <= p["total_s"]
+    assert p["ratio"] == pytest.approx(p["total_s"] / p["bare_total_s"], rel=0.01)
+
+
+@pytest.mark.slow
 def test_memory_part_end_to_end(tmp_path: Path):
     from bench import report
     from bench.memory import app_unavailable, memory
