@@ -8,6 +8,8 @@ docs/benchmarks.md or docs/evaluation.md from them.
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -16,12 +18,14 @@ from typing import TypeVar
 import click
 
 from bench.datasets import NAMES
+from meditron_rag.config import API_TOKEN_ENV, ENV_PREFIX, STORE_PASSWORD_ENV
 from meditron_rag.errors import MeditronRagError
 from ui.cli import config_options, run, state_of
 from ui.commands_eval import eval_options, evaluate, log_to, show, sizes
 from ui.state import State, echo_json, pass_state
 
 F = TypeVar("F", bound=Callable[..., object])
+SECRET_ENV = (STORE_PASSWORD_ENV, API_TOKEN_ENV)
 
 PARTS = {
     "ingest": "Time ingestion of real and generated PDFs, and how far one machine goes.",
@@ -37,7 +41,11 @@ PARTS = {
 
 
 def _command() -> str:
-    return "python -m bench " + " ".join(sys.argv[1:])
+    """The command line that gave a result, with the settings it took from the environment
+    (never a password or token), so that the figure can be reproduced."""
+    settings = [f"{name}={shlex.quote(value)}" for name, value in sorted(os.environ.items())
+                if name.startswith(ENV_PREFIX) and name not in SECRET_ENV]
+    return " ".join([*settings, "python -m bench", *map(shlex.quote, sys.argv[1:])])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -356,6 +356,22 @@ def test_crashed_library_defaults_are_shown_as_crashed(tmp_path: Path):
             in lines)
 
 
+def test_a_result_records_the_settings_it_took_from_the_environment_but_no_secret(
+        monkeypatch: pytest.MonkeyPatch):
+    import os
+
+    from bench.cli import _command
+
+    for name in [n for n in os.environ if n.startswith("MEDITRON_RAG_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MEDITRON_RAG_LLM_REPACK_WEIGHTS", "true")
+    monkeypatch.setenv("MEDITRON_RAG_STORE_PASSWORD", "s3cret")
+    monkeypatch.setenv("MEDITRON_RAG_API_TOKEN", "t0ken")
+    monkeypatch.setattr(sys, "argv", ["bench", "generation", "--model", "a model.gguf"])
+    assert _command() == ("MEDITRON_RAG_LLM_REPACK_WEIGHTS=true python -m bench generation "
+                          "--model 'a model.gguf'")
+
+
 def run_bench(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """`python -m bench` from the checkout, in a subprocess."""
     return subprocess.run([sys.executable, "-m", "bench", *args], capture_output=True,
