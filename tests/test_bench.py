@@ -5,6 +5,8 @@ benchmark reports, not what a test checks."""
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -358,8 +360,6 @@ def test_crashed_library_defaults_are_shown_as_crashed(tmp_path: Path):
 
 def test_a_result_records_the_settings_it_took_from_the_environment_but_no_secret(
         monkeypatch: pytest.MonkeyPatch):
-    import os
-
     from bench.cli import _command
 
     for name in [n for n in os.environ if n.startswith("MEDITRON_RAG_")]:
@@ -384,7 +384,11 @@ def test_bench_eval_saves_its_result_and_rewrites_the_evaluation_page(tmp_path: 
     done = run_bench("eval", "--claims", str(cases), "--json", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result["command"] == f"python -m bench eval --claims {cases} --json --out {tmp_path}"
+    # The settings the test environment gives it come first, as a reader must set them too.
+    settings = " ".join(f"{name}={shlex.quote(os.environ[name])}"
+                        for name in ("MEDITRON_RAG_CONFIG", "MEDITRON_RAG_DATA_DIR"))
+    assert result["command"] == (f"{settings} python -m bench eval --claims {cases} --json "
+                                 f"--out {tmp_path}")
     saved = tmp_path / "results" / "claims-claims-cases-verdicts.json"
     assert json.loads(saved.read_text())["precision_supported"] == result["precision_supported"]
     page = (tmp_path / "evaluation.md").read_text()
