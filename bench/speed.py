@@ -85,7 +85,10 @@ def ingest_part(config: Config, pdf_dir: Path | None = None, log: Log = log_stde
 
 def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 100000),
                       queries: int = 50, log: Log = log_stderr,
-                      langchain: bool = True) -> dict[str, object]:
+                      langchain: bool = True, pool_size: int = 500) -> dict[str, object]:
+    """Retrieval latency per stage at each size; the synthetic chunks' vectors are drawn near
+    the embeddings of a pool of `pool_size` real chunk texts (embedding them is most of the
+    set-up time)."""
     from ingest import load_embedder
     from ingest.bm25 import query_terms
     from ingest.store import SQLiteStore
@@ -101,8 +104,8 @@ def retrieval_latency(config: Config, sizes: Sequence[int] = (1000, 10000, 10000
     llm = config.llm
     gen = LocalGenerator(resolve(llm.model, "llm", config), llm.model, llm)
     texts = synthetic_texts()
-    log("Embedding a pool of 500 synthetic chunk texts ...")
-    pool = embedder.encode(texts[:500])
+    log(f"Embedding a pool of {pool_size} synthetic chunk texts ...")
+    pool = embedder.encode(texts[:pool_size])
     questions = [q["question"] for q in _starter_questions(queries)]
     r = config.retrieval
     rows = []

@@ -225,7 +225,7 @@ def test_retrieval_part_times_every_stage_with_the_apps_question_embedder():
     from meditron_rag.config import load_config
 
     result = retrieval_latency(load_config(), sizes=(300,), queries=5, log=lambda _: None,
-                               langchain=False)
+                               langchain=False, pool_size=30)
     (row,) = result["sizes"]
     assert row["chunks"] == 300
     stages = ("embed_ms", "dense_ms", "bm25_ms", "fetch_fuse_ms", "pack_ms", "total_ms")
