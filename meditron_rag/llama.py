@@ -16,6 +16,7 @@ decode, not run with repacking on.
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -65,10 +66,27 @@ def check_repacking(llm: Llama, enabled: bool) -> None:
         )
 
 
+def has_amx(cpuinfo: str | None = None) -> bool:
+    """Whether the CPU has AMX tiles (Linux's /proc/cpuinfo; False where it cannot tell)."""
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+    return any(line.startswith("flags") and "amx_tile" in line.split()
+               for line in cpuinfo.splitlines())
+
+
 def load_llama(model_path: str | Path, repack_weights: bool = False, **kwargs: Any) -> Llama:
-    """`Llama(model_path, **kwargs)` with llama.cpp's weight repacking on only if asked."""
+    """`Llama(model_path, **kwargs)` with llama.cpp's weight repacking on only if asked; asked
+    on a CPU with AMX, a warning first, since the crash it may bring gives no message."""
     from llama_cpp import Llama
 
+    if repack_weights and has_amx():
+        warnings.warn("llm.repack_weights is on and this CPU has AMX: on some such CPUs "
+                      "llama.cpp's repacked weights crash on the first decode "
+                      "(ggml-org/llama.cpp#20824). If meditron-rag stops with a segmentation "
+                      "fault, set llm.repack_weights: false.", stacklevel=2)
     with repacking(repack_weights):
         llm = Llama(model_path=str(model_path), **kwargs)
     check_repacking(llm, repack_weights)
