@@ -426,7 +426,8 @@ def write_benchmark_page(out: Path) -> Path:
         lines.append("")
         for r in gens:
             g = r["generation"]
-            lines += [f"- {_generation_model(g)}: `{r.get('command')}`. {g.get('note', '')}"]
+            lines += [f"- {_generation_model(g)}: `{r.get('command')}`."
+                      + (f" {g['note']}" if g.get("note") else "")]
             if g.get("pipeline"):
                 p = g["pipeline"]
                 lines[-1] += (f" Pipeline stages: retrieval {p['retrieval_s']:.3f} s, "
