@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from bench.targets import cell, targets, verdict
+from rag.evaluation.results import slug
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -77,7 +78,9 @@ def part_lines(results: list[dict], out: Path, machine_line: MachineLine,
                          ("memory", _memory)):
         for r in results:
             if key in r:
-                lines += section(r[key], r.get("command", ""), out, save_figure)
+                # Plots are named for their CPU, like the results they are drawn from.
+                cpu = slug(str((r.get("machine") or {}).get("cpu") or "unrecorded"))
+                lines += section(r[key], r.get("command", ""), out, save_figure, cpu)
                 lines += [f"Machine: {machine_line(r.get('machine') or {})}.", ""]
     return lines
 
@@ -86,7 +89,8 @@ def _num(value: float | None, fmt: str = ".2f") -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def _ttft(t: dict, command: str, out: Path, save_figure: SaveFigure) -> list[str]:
+def _ttft(t: dict, command: str, out: Path, save_figure: SaveFigure,
+          cpu: str) -> list[str]:
     lines = ["## Time to first token", "", f"`{command}`", "", t["method"], "",
              "| path | questions | TTFT median (s) | TTFT p90 (s) | sources on screen, median "
              "(s) | prompt tokens, median | gen tok/s, median | load (s) |",
@@ -118,8 +122,9 @@ def _ttft(t: dict, command: str, out: Path, save_figure: SaveFigure) -> list[str
               f"One question with {asked} passages, condensed to their evidence sentences "
               "(ours) and whole, our settings otherwise; packing leaves out what does not fit "
               "the window.", ""]
-    if _growth_plot(t["growth"], out / "img" / "bench-ttft-growth.png", save_figure):
-        lines += ["![time to first token against prompt tokens](img/bench-ttft-growth.png)", ""]
+    image = f"bench-ttft-growth-{cpu}.png"
+    if _growth_plot(t["growth"], out / "img" / image, save_figure):
+        lines += [f"![time to first token against prompt tokens](img/{image})", ""]
     lines += ["| passages asked | mode | passages in prompt | prompt tokens | TTFT (s) |",
               "| ---: | --- | ---: | ---: | ---: |"]
     lines += [f"| {g['k']} | {g['mode']} | {g['passages_in_prompt']} | {g['prompt_tokens']} | "
@@ -145,7 +150,8 @@ def _growth_plot(growth: list[dict], path: Path, save_figure: SaveFigure) -> boo
     return save_figure(fig, path)
 
 
-def _settings(s: dict, command: str, out: Path, save_figure: SaveFigure) -> list[str]:
+def _settings(s: dict, command: str, out: Path, save_figure: SaveFigure,
+              cpu: str) -> list[str]:
     lines = ["## Settings grid", "", f"`{command}`", "", s["method"], "",
              f"Model: {s['model']} ({s['file_gb']:.2f} GB), {s['cores']} cores.", "",
              "| configuration | repack | mmap | flash_attn | KV cache | threads | batch | "
@@ -166,7 +172,8 @@ def _settings(s: dict, command: str, out: Path, save_figure: SaveFigure) -> list
     return [*lines, ""]
 
 
-def _repack(r: dict, command: str, out: Path, save_figure: SaveFigure) -> list[str]:
+def _repack(r: dict, command: str, out: Path, save_figure: SaveFigure,
+            cpu: str) -> list[str]:
     """scripts/repack_experiment.py: repacking some groups of weights, between off and on."""
     none, full = r["rows"][0], r["rows"][-1]
     lines = ["### Repacking only some weights", "", f"`{command}`", "", r["method"], "",
@@ -199,10 +206,12 @@ def _yes(flag: bool) -> str:
     return "on" if flag else "off"
 
 
-def _memory(m: dict, command: str, out: Path, save_figure: SaveFigure) -> list[str]:
+def _memory(m: dict, command: str, out: Path, save_figure: SaveFigure,
+            cpu: str) -> list[str]:
     lines = ["## Memory", "", f"`{command}`", "", m["method"], "", f"Model: {m['model']}.", ""]
-    if _memory_plot(m, out / "img" / "bench-memory.png", save_figure):
-        lines += ["![peak resident memory against index size](img/bench-memory.png)", ""]
+    image = f"bench-memory-{cpu}.png"
+    if _memory_plot(m, out / "img" / image, save_figure):
+        lines += [f"![peak resident memory against index size](img/{image})", ""]
     lines += ["| chunks | embedder + index (MB) | whole app (MB) | app processes (MB) | "
               "answer in the app, model load included (s) |", "| ---: | ---: | ---: | --- | ---: |"]
     for row in m["rows"]:
