@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from bench.ingest_speed import ingest_table
 from bench.report_store import store_lines
-from bench.report_targets import cpu_of, part_lines, targets_lines
+from bench.report_targets import cpu_of, cpu_tag, part_lines, targets_lines
 from rag.evaluation.claims import format_share, kinds_table
 from rag.evaluation.harness import __doc__ as HARNESS_DOC  # noqa: N812
 from rag.evaluation.metrics import __doc__ as METRICS_DOC  # noqa: N812
@@ -266,8 +266,8 @@ def _doc_text(doc: str | None) -> str:
 def _result_name(part: str, machine: dict | None) -> str:
     """`bench-PART-CPU`: a run replaces the results of its own CPU only, so figures from the
     different CPUs the project runs on stand side by side."""
-    cpu = (machine or {}).get("cpu")
-    return f"bench-{part}-{slug(str(cpu))}" if cpu else f"bench-{part}"
+    cpu = cpu_tag(machine)
+    return f"bench-{part}-{cpu}" if cpu else f"bench-{part}"
 
 
 def save_benchmarks(results: dict, out: Path) -> list[Path]:

@@ -42,6 +42,12 @@ def cpu_of(machine: dict | None) -> str:
     return f"{machine['cpu']}, {machine.get('cores')} cores"
 
 
+def cpu_tag(machine: dict | None) -> str | None:
+    """The CPU as part of a file name: results and plots are kept per CPU."""
+    cpu = (machine or {}).get("cpu")
+    return slug(str(cpu)) if cpu else None
+
+
 def targets_lines(results: list[dict]) -> list[str]:
     """The targets table, from whichever parts have results: a block of rows per CPU, since a
     target is met or missed on a given machine."""
@@ -79,7 +85,7 @@ def part_lines(results: list[dict], out: Path, machine_line: MachineLine,
         for r in results:
             if key in r:
                 # Plots are named for their CPU, like the results they are drawn from.
-                cpu = slug(str((r.get("machine") or {}).get("cpu") or "unrecorded"))
+                cpu = cpu_tag(r.get("machine")) or "unrecorded"
                 lines += section(r[key], r.get("command", ""), out, save_figure, cpu)
                 lines += [f"Machine: {machine_line(r.get('machine') or {})}.", ""]
     return lines
